@@ -393,20 +393,23 @@ struct dfu_vector_table {
 };
 
 /* RAM range an initial stack pointer may point into (end inclusive, since
- * SP often equals the top of RAM).  NULL: Cortex-M default 0x10000000..
- * 0x3fffffff plus 0x80000000..0x9fffffff (external/DTCM RAM used by i.MX RT). */
+ * the initial SP usually equals the top of RAM). */
 struct dfu_ram_range {
 	uint32_t low;
-	uint64_t high_incl;
+	uint32_t high_incl;
 };
 
 /*
  * Read the vector table at @base (or, with have_base=false, at the image's
- * section base for ELF, else the lowest address of alt 0 / the lowest
- * segment) and judge it.  Returns 0, or DFU_E_NOTFOUND for an empty image.
+ * section base for ELF, else the lowest address of alt 0 for DfuSe, else the
+ * lowest segment) and judge it.  @ram/@n_ram: where SP may point; NULL/0
+ * means the ARMv7-M SRAM regions 0x10000000..0x3fffffff (CCM, SRAM, DTCM,
+ * AXI SRAM) and external RAM 0x60000000..0x9fffffff (i.MX RT SDRAM).
+ * Returns 0, or DFU_E_NOTFOUND for an empty image.
  */
 int dfu_image_vector_table(const struct dfu_image *img, bool have_base, uint32_t base,
-			   const struct dfu_ram_range *ram, struct dfu_vector_table *vt);
+			   const struct dfu_ram_range *ram, size_t n_ram,
+			   struct dfu_vector_table *vt);
 /* "plausible", "erased (0xffffffff)", ... */
 const char *dfu_vt_verdict_str(enum dfu_vt_verdict v);
 

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Messages, the error report format, exit codes and a small JSON writer.
+ * Human text goes to stderr; data and JSON to stdout. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "output.h"
+
+void tool_msg(struct tool_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx && ctx->quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void prefixed(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "dfuflash: %s", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void tool_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	prefixed("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void tool_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	prefixed("error: ", fmt, ap);
+	va_end(ap);
+}
+
+void tool_hint(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("hint: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void tool_report(const char *object, const struct dfu_error *e)
+{
+	const char *msg = e->message[0] ? e->message : dfu_strerror(e->err);
+
+	if (e->where[0])
+		tool_err("%s: %s: %s", object, e->where, msg);
+	else
+		tool_err("%s: %s", object, msg);
+	if (e->hint)
+		tool_hint("%s", e->hint);
+}
+
+int tool_exit_for(int err)
+{
+	switch (err) {
+	case DFU_OK:
+		return TOOL_EXIT_OK;
+	case DFU_E_INVAL:
+		return TOOL_EXIT_USAGE;
+	case DFU_E_FORMAT:
+	case DFU_E_RANGE:
+	case DFU_E_UNSUPPORTED:
+	case DFU_E_CONFLICT:
+	case DFU_E_NOTFOUND:
+		return TOOL_EXIT_DATAERR;
+	case DFU_E_IO:
+		return TOOL_EXIT_IOERR;
+	case DFU_E_EXISTS:
+		return TOOL_EXIT_CANTCREAT;
+	case DFU_E_NOMEM:
+	default:
+		return TOOL_EXIT_SOFTWARE;
+	}
+}
+
+void tool_print_exit_codes(FILE *f)
+{
+	fputs("Exit status:\n"
+	      "   0  success\n"
+	      "   1  `image suffix check`: the file has no valid DFU suffix\n"
+	      "  64  usage error (bad option or argument)\n"
+	      "  65  bad firmware data (format, checksum, CRC, sizes, conflicting bytes)\n"
+	      "  66  input file missing or unreadable\n"
+	      "  69  no matching device\n"
+	      "  70  internal error (out of memory)\n"
+	      "  73  output file exists (use --force) or cannot be created\n"
+	      "  74  USB or file I/O error\n"
+	      "  75  device busy, try again\n"
+	      "  76  DFU protocol error or error status reported by the device\n"
+	      "  77  permission denied opening the device\n"
+	      "  80  verify mismatch\n"
+	      "  81  flashed, but the application did not start\n",
+	      f);
+}
+
+/* --- JSON -------------------------------------------------------------- */
+
+void json_begin(struct json_out *j, FILE *f)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+	j->first[0] = true;
+}
+
+static void json_escape(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_value_prefix(struct json_out *j, const char *key)
+{
+	if (!j->first[j->depth])
+		fputc(',', j->f);
+	j->first[j->depth] = false;
+	if (key) {
+		json_escape(j->f, key);
+		fputc(':', j->f);
+	}
+}
+
+void json_str(struct json_out *j, const char *key, const char *v)
+{
+	json_value_prefix(j, key);
+	if (v)
+		json_escape(j->f, v);
+	else
+		fputs("null", j->f);
+}
+
+void json_obj_open(struct json_out *j, const char *key)
+{
+	json_value_prefix(j, key);
+	fputc('{', j->f);
+	j->depth++;
+	j->first[j->depth] = true;
+}
+
+void json_obj_close(struct json_out *j)
+{
+	j->depth--;
+	fputc('}', j->f);
+}
+
+void json_arr_open(struct json_out *j, const char *key)
+{
+	json_value_prefix(j, key);
+	fputc('[', j->f);
+	j->depth++;
+	j->first[j->depth] = true;
+}
+
+void json_arr_close(struct json_out *j)
+{
+	j->depth--;
+	fputc(']', j->f);
+}
+
+void json_uint(struct json_out *j, const char *key, uint64_t v)
+{
+	json_value_prefix(j, key);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+void json_int(struct json_out *j, const char *key, int64_t v)
+{
+	json_value_prefix(j, key);
+	fprintf(j->f, "%" PRId64, v);
+}
+
+void json_bool(struct json_out *j, const char *key, bool v)
+{
+	json_value_prefix(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void json_null(struct json_out *j, const char *key)
+{
+	json_value_prefix(j, key);
+	fputs("null", j->f);
+}
+
+void json_hex32(struct json_out *j, const char *key, uint32_t v)
+{
+	json_value_prefix(j, key);
+	fprintf(j->f, "\"%08" PRIx32 "\"", v);
+}
+
+void json_end(struct json_out *j)
+{
+	fputc('\n', j->f);
+	fflush(j->f);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared declarations of the dfuflash CLI: exit codes, the command table,
+ * file I/O helpers.  Only the CLI talks to the user. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dfuflash.h"
+
+/* Exit codes: sysexits(3) where dfu-util already uses them, plus our own.
+ * Documented in `dfuflash --help` and man/dfuflash.1. */
+enum tool_exit {
+	TOOL_EXIT_OK = 0,
+	TOOL_EXIT_FAILURE = 1,   /* `image suffix check`: file has no valid suffix */
+	TOOL_EXIT_USAGE = 64,    /* EX_USAGE: bad command line */
+	TOOL_EXIT_DATAERR = 65,  /* EX_DATAERR: bad firmware data */
+	TOOL_EXIT_NOINPUT = 66,  /* EX_NOINPUT: input file missing or unreadable */
+	TOOL_EXIT_NODEVICE = 69, /* EX_UNAVAILABLE: no matching device */
+	TOOL_EXIT_SOFTWARE = 70, /* EX_SOFTWARE: internal error, out of memory */
+	TOOL_EXIT_CANTCREAT = 73, /* EX_CANTCREAT: output exists or cannot be written */
+	TOOL_EXIT_IOERR = 74,    /* EX_IOERR: USB or file I/O error */
+	TOOL_EXIT_TEMPFAIL = 75, /* EX_TEMPFAIL: device busy, try again */
+	TOOL_EXIT_PROTOCOL = 76, /* EX_PROTOCOL: DFU protocol error / device error status */
+	TOOL_EXIT_NOPERM = 77,   /* EX_NOPERM: no permission to open the device */
+	TOOL_EXIT_VERIFY = 80,   /* verify mismatch */
+	TOOL_EXIT_NOAPP = 81,    /* flashed, but the application did not start */
+};
+
+struct tool_ctx {
+	const char *prog;
+	int verbose;
+	bool quiet;
+};
+
+struct tool_cmd {
+	const char *name;
+	int (*run)(struct tool_ctx *ctx, int argc, char **argv);
+	const char *help;
+};
+
+/* output.c */
+void tool_msg(struct tool_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tool_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "dfuflash: error: <object>: <where>: <message>" and the hint. */
+void tool_report(const char *object, const struct dfu_error *e);
+/* The exit code for a library error. */
+int tool_exit_for(int err);
+void tool_print_exit_codes(FILE *f);
+
+/* A tiny streaming JSON writer for --json output on stdout. */
+struct json_out {
+	FILE *f;
+	int depth;
+	bool first[32];
+};
+void json_begin(struct json_out *j, FILE *f);
+void json_obj_open(struct json_out *j, const char *key);
+void json_obj_close(struct json_out *j);
+void json_arr_open(struct json_out *j, const char *key);
+void json_arr_close(struct json_out *j);
+void json_str(struct json_out *j, const char *key, const char *v);
+void json_uint(struct json_out *j, const char *key, uint64_t v);
+void json_int(struct json_out *j, const char *key, int64_t v);
+void json_bool(struct json_out *j, const char *key, bool v);
+void json_null(struct json_out *j, const char *key);
+void json_hex32(struct json_out *j, const char *key, uint32_t v); /* "0a1b2c3d" */
+void json_end(struct json_out *j);
+
+/* image-io.c */
+/*
+ * Read and parse a firmware file.  Returns 0, or an exit code after printing
+ * the error (naming @path).  With opts->format AUTO a ".dfu"/".dfuse" name
+ * makes a missing DFU suffix an error.
+ */
+int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct dfu_image **out);
+/* Read a whole file; returns 0 or an exit code after printing the error. */
+int tool_read_file(const char *path, uint8_t **data, size_t *len);
+/*
+ * Write @len bytes to @path through a temporary file in the same directory
+ * and rename(2), so a reader never sees half a file and a failure leaves the
+ * old file untouched.  An existing @path is replaced only with @force (its
+ * mode is kept).  Returns 0 or an exit code after printing the error.
+ */
+int tool_write_file(const char *path, const uint8_t *data, size_t len, bool force);
+
+/* Strict number options: print an error naming the option and return false. */
+bool tool_parse_u32(const char *opt, const char *s, uint32_t *out);
+bool tool_parse_hex16(const char *opt, const char *s, uint16_t *out);
+bool tool_parse_u8(const char *opt, const char *s, uint8_t *out);
+
+/* cmd-image.c */
+int cmd_image(struct tool_ctx *ctx, int argc, char **argv);

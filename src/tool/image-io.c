@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* File I/O for the CLI: streaming image reads and atomic writes
+ * (temporary file + rename), plus strict option-value parsing. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "tool.h"
+#include "util.h"
+
+#define CHUNK (1024 * 1024)
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static int open_input(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		tool_err("%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		tool_err("%s: is a directory, not a firmware file", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct dfu_image **out)
+{
+	_cleanup_(dfu_reader_freep) struct dfu_reader *r = NULL;
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct dfu_parse_opts o = *opts;
+	struct dfu_error e = { 0 };
+	int ret;
+
+	if (o.format == DFU_FORMAT_AUTO && (ends_with(path, ".dfu") || ends_with(path, ".dfuse")))
+		o.expect_suffix = true;
+	fd = open_input(path);
+	if (fd < 0)
+		return TOOL_EXIT_NOINPUT;
+	buf = malloc(CHUNK);
+	if (!buf || dfu_reader_new(&o, &r) < 0) {
+		tool_err("%s: out of memory", path);
+		return TOOL_EXIT_SOFTWARE;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, CHUNK);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			tool_err("%s: read error: %s", path, strerror(errno));
+			return TOOL_EXIT_NOINPUT;
+		}
+		if (n == 0)
+			break;
+		ret = dfu_reader_feed(r, buf, (size_t)n, &e);
+		if (ret < 0) {
+			tool_report(path, &e);
+			return tool_exit_for(ret);
+		}
+	}
+	ret = dfu_reader_finish(r, out, &e);
+	if (ret < 0) {
+		tool_report(path, &e);
+		return tool_exit_for(ret);
+	}
+	return 0;
+}
+
+int tool_read_file(const char *path, uint8_t **data, size_t *len)
+{
+	_cleanup_close_ int fd = -1;
+	struct dfu_buf b = { 0 };
+	uint8_t chunk[65536];
+
+	fd = open_input(path);
+	if (fd < 0)
+		return TOOL_EXIT_NOINPUT;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			tool_err("%s: read error: %s", path, strerror(errno));
+			dfu_buf_release(&b);
+			return TOOL_EXIT_NOINPUT;
+		}
+		if (n == 0)
+			break;
+		if (dfu_buf_append(&b, chunk, (size_t)n) < 0) {
+			tool_err("%s: out of memory", path);
+			dfu_buf_release(&b);
+			return TOOL_EXIT_SOFTWARE;
+		}
+	}
+	*data = b.data ? b.data : calloc(1, 1);
+	*len = b.len;
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int tool_write_file(const char *path, const uint8_t *data, size_t len, bool force)
+{
+	_cleanup_free_ char *dircopy = strdup(path);
+	char tmp[PATH_MAX];
+	struct stat st;
+	mode_t mode = 0666;
+	bool exists;
+	int fd, r;
+
+	if (!dircopy)
+		return TOOL_EXIT_SOFTWARE;
+	exists = stat(path, &st) == 0;
+	if (exists && !force) {
+		tool_err("%s: file exists; not overwriting it", path);
+		tool_hint("give --force to replace it");
+		return TOOL_EXIT_CANTCREAT;
+	}
+	if (exists && !S_ISREG(st.st_mode)) {
+		tool_err("%s: exists and is not a regular file", path);
+		return TOOL_EXIT_CANTCREAT;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dirname(dircopy),
+			     strrchr(path, '/') ? strrchr(path, '/') + 1 : path) >= sizeof(tmp)) {
+		tool_err("%s: path too long", path);
+		return TOOL_EXIT_CANTCREAT;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		tool_err("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+		return TOOL_EXIT_CANTCREAT;
+	}
+	if (exists) {
+		mode = st.st_mode & 07777;
+	} else {
+		mode_t mask = umask(0);
+
+		umask(mask);
+		mode &= ~mask;
+	}
+	r = write_all(fd, data, len);
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		tool_err("%s: cannot write: %s", path, strerror(-r));
+		if (exists)
+			tool_hint("the existing file was left unchanged");
+		return TOOL_EXIT_CANTCREAT;
+	}
+	return 0;
+}
+
+bool tool_parse_u32(const char *opt, const char *s, uint32_t *out)
+{
+	int r = util_parse_u32(s, out);
+
+	if (r == 0)
+		return true;
+	tool_err("%s '%s': %s", opt, s,
+		 r == -ERANGE ? "number too large (at most 0xffffffff)"
+			      : "not a number (decimal, or hexadecimal with 0x)");
+	return false;
+}
+
+bool tool_parse_hex16(const char *opt, const char *s, uint16_t *out)
+{
+	uint64_t v;
+	int r = util_parse_u64_radix(s, 16, 0xffff, &v);
+
+	if (r == 0) {
+		*out = (uint16_t)v;
+		return true;
+	}
+	tool_err("%s '%s': %s", opt, s,
+		 r == -ERANGE ? "too large (at most ffff)" : "not a hexadecimal number (e.g. 0483 or 0x0483)");
+	return false;
+}
+
+bool tool_parse_u8(const char *opt, const char *s, uint8_t *out)
+{
+	uint64_t v;
+	int r = util_parse_u64(s, 0xff, &v);
+
+	if (r == 0) {
+		*out = (uint8_t)v;
+		return true;
+	}
+	tool_err("%s '%s': %s", opt, s, r == -ERANGE ? "too large (at most 255 / 0xff)" : "not a number");
+	return false;
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Run `dfuflash image info --json` on every file of the shared corpus and
+compare with expected.json: segments, start address, DFU suffix, DfuSe
+targets, vector table for valid files; the error code (or an acceptable one)
+for malformed files.  Exit 77 (skipped) when the corpus is absent."""
+import json
+import os
+import subprocess
+import sys
+
+corpus = os.environ.get("DFUFLASH_CORPUS", "")
+binary = os.environ["DFUFLASH_BIN"]
+if not corpus or not os.path.isfile(os.path.join(corpus, "expected.json")):
+    print("SKIP: shared corpus not found; corpus cases skipped")
+    sys.exit(77)
+
+expected = json.load(open(os.path.join(corpus, "expected.json")))["files"]
+failures = []
+
+
+def info(name, exp):
+    cmd = [binary, "image", "info", "--json"]
+    if exp.get("format") in ("bin", "dfu") and exp.get("segments"):
+        # raw payloads carry no address: the user gives it, as with --address
+        cmd += ["--address", hex(exp["segments"][0]["address"])]
+    cmd.append(os.path.join(corpus, name))
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    return p.returncode, json.loads(p.stdout)["files"][0], p.stderr.decode()
+
+
+def seg_key(s):
+    return (s.get("alt", -1), s["address"], s["length"], s["crc32"])
+
+
+def check(name, exp):
+    rc, got, err = info(name, exp)
+    where = name
+    if not exp["valid"]:
+        if got["valid"]:
+            if exp.get("lenient_ok") and got["warnings"]:
+                return
+            return f"{where}: accepted, expected error {exp['error']['code']}"
+        codes = [exp["error"]["code"]] + exp.get("acceptable_errors", [])
+        if got["error"]["code"] not in codes:
+            return f"{where}: error {got['error']['code']}, expected one of {codes}"
+        if rc != 65:
+            return f"{where}: exit {rc}, expected 65"
+        ew = exp["error"].get("where", "")
+        if ew.startswith("line ") and got["error"]["where"] != ew:
+            return f"{where}: error at {got['error']['where']!r}, expected {ew!r}"
+        if name not in err:
+            return f"{where}: stderr does not name the file: {err!r}"
+        return
+    if not got["valid"]:
+        if got["error"]["code"] in exp.get("acceptable_errors", []):
+            return
+        return f"{where}: rejected ({got['error']['code']}: {got['error']['message']})"
+    if rc != 0:
+        return f"{where}: exit {rc}"
+    if sorted(map(seg_key, got["segments"])) != sorted(map(seg_key, exp["segments"])):
+        return f"{where}: segments {got['segments']} != {exp['segments']}"
+    es, gs = exp.get("start_address"), got.get("start_address")
+    if (es is None) != (gs is None) or (es and (es["type"] != gs["type"] or es["linear"] != gs["linear"]
+                                               or es.get("cs") != gs.get("cs") or es.get("ip") != gs.get("ip"))):
+        return f"{where}: start address {gs} != {es}"
+    ed, gd = exp.get("dfu_suffix"), got.get("dfu_suffix")
+    if ed:
+        for k in ("bLength", "bcdDFU", "bcdDevice", "idProduct", "idVendor", "dwCRC"):
+            if not gd or gd[k] != ed[k]:
+                return f"{where}: dfu_suffix.{k} {gd and gd[k]} != {ed[k]}"
+    ex = exp.get("dfuse")
+    if ex:
+        gx = got.get("dfuse")
+        if not gx or gx["bVersion"] != ex["bVersion"] or gx["image_size"] != ex["image_size"] \
+                or len(gx["targets"]) != len(ex["targets"]):
+            return f"{where}: dfuse header {gx} != {ex}"
+        for gt, et in zip(gx["targets"], ex["targets"]):
+            for k in ("alt", "named", "name", "target_size"):
+                if gt[k] != et[k]:
+                    return f"{where}: dfuse target {k} {gt[k]!r} != {et[k]!r}"
+            if [(e["address"], e["length"], e["crc32"]) for e in gt["elements"]] != \
+                    [(e["address"], e["length"], e["crc32"]) for e in et["elements"]]:
+                return f"{where}: dfuse elements differ"
+    ev = exp.get("vector_table")
+    if ev:
+        gv = got.get("vector_table")
+        for k in ("address", "initial_sp", "reset_vector", "reset_thumb_bit", "reset_in_image"):
+            if not gv or gv[k] != ev[k]:
+                return f"{where}: vector_table.{k} {gv and gv.get(k)} != {ev[k]}"
+    if exp.get("warnings") and not got["warnings"]:
+        return f"{where}: expected a warning ({exp['warnings'][0]})"
+
+
+n = 0
+for name, exp in sorted(expected.items()):
+    n += 1
+    try:
+        msg = check(name, exp)
+    except Exception as e:  # a crash or bad JSON is a failure too
+        msg = f"{name}: {type(e).__name__}: {e}"
+    if msg:
+        failures.append(msg)
+        print("FAIL:", msg)
+print(f"corpus (CLI): {n - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
