@@ -511,7 +511,10 @@ static const struct corpus_case corpus[] = {
 	  .err = DFU_E_FORMAT,
 	  .code = "srec.checksum",
 	  .where = "line 3" },
-	{ .name = "bincopy_bad_crc.s19", .err = DFU_E_FORMAT, .code = "srec.checksum", .where = "line 1" },
+	{ .name = "bincopy_bad_crc.s19",
+	  .err = DFU_E_FORMAT,
+	  .code = "srec.checksum",
+	  .where = "line 1" },
 };
 
 START_TEST(test_srec_parses_corpus_files_as_expected)

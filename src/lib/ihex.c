@@ -36,7 +36,8 @@ enum {
 #define HEX_LOWER 0x10
 #define HEX_UPPER 0x20
 #define D(v) [('0' + v)] = (v | HEX_OK)
-#define L(v) [('a' + v - 10)] = (v | HEX_OK | HEX_LOWER), [('A' + v - 10)] = (v | HEX_OK | HEX_UPPER)
+#define L(v) \
+	[('a' + v - 10)] = (v | HEX_OK | HEX_LOWER), [('A' + v - 10)] = (v | HEX_OK | HEX_UPPER)
 static const uint8_t hex_tab[256] = {
 	D(0), D(1), D(2), D(3), D(4), D(5), D(6), D(7), D(8), D(9),
 	L(10), L(11), L(12), L(13), L(14), L(15),
@@ -166,8 +167,8 @@ static int fail_bad_hex(struct dfu_error *e, const char *s, size_t len, unsigned
 }
 
 /*
- * The bytes of the earlier record (line @earlier) that overlap
- * [@lo, @hi): narrows @lo/@hi to the intersection when the run is found.
+ * Narrow [@lo, @hi), the new record's bytes, to those that the record on line
+ * @earlier (which holds @at) also gave: the range the overlap message quotes.
  */
 static void earlier_range(const struct dfu_line_index *ix, unsigned long earlier,
 			  uint32_t at, uint64_t *lo, uint64_t *hi)
@@ -206,7 +207,8 @@ static int add_data(struct dfu_ihex *p, uint32_t address, const uint8_t *data, s
 				    at, lineno);
 		earlier_range(&p->lines, earlier, at, &lo, &hi);
 		return fail(e, r, "ihex.overlap", lineno,
-			    "data at 0x%08llx..0x%08llx given twice with different values (line %lu, line %lu)",
+			    "data at 0x%08llx..0x%08llx given twice with different values "
+			    "(line %lu, line %lu)",
 			    (unsigned long long)lo, (unsigned long long)hi - 1, earlier, lineno);
 	}
 	if (r < 0)
@@ -227,12 +229,15 @@ static int data_record(struct dfu_ihex *p, uint16_t offset, const uint8_t *data,
 
 	if (!p->segmented) {
 		/* Linear: address = (LBA + DRLO + DRI) mod 4G, so the bytes
-		 * continue past the 64 KiB boundary (Intel spec, type 04). */
+		 * continue past the 64 KiB boundary (Intel spec, type 04).  The
+		 * mod 4G wrap is refused: no real file means it. */
 		if ((uint64_t)p->base + offset + n > ADDR_SPACE)
 			return fail(e, DFU_E_RANGE, "ihex.address_overflow", lineno,
-				    "%zu bytes at 0x%08x run past the end of the 32-bit address space",
+				    "%zu bytes at 0x%08x run past the end of the 32-bit "
+				    "address space",
 				    n, p->base + offset);
-		if (dfu_image_warn(p->img, "line %lu: record crosses a 64 KiB boundary (placed linearly)",
+		if (dfu_image_warn(p->img,
+				   "line %lu: record crosses a 64 KiB boundary (placed linearly)",
 				   lineno) < 0)
 			return fail(e, DFU_E_NOMEM, "ihex.nomem", lineno, "out of memory");
 		return add_data(p, p->base + offset, data, n, lineno, e);

@@ -29,7 +29,8 @@ static const uint8_t addr_len[10] = { 2, 2, 3, 4, 0, 2, 3, 4, 3, 2 };
 #define HEX_LOWER 0x10
 #define HEX_UPPER 0x20
 #define D(v) [('0' + v)] = (v | HEX_OK)
-#define L(v) [('a' + v - 10)] = (v | HEX_OK | HEX_LOWER), [('A' + v - 10)] = (v | HEX_OK | HEX_UPPER)
+#define L(v) \
+	[('a' + v - 10)] = (v | HEX_OK | HEX_LOWER), [('A' + v - 10)] = (v | HEX_OK | HEX_UPPER)
 static const uint8_t hex_tab[256] = {
 	D(0), D(1), D(2), D(3), D(4), D(5), D(6), D(7), D(8), D(9),
 	L(10), L(11), L(12), L(13), L(14), L(15),
@@ -155,7 +156,10 @@ static int fail_bad_hex(struct dfu_error *e, const char *s, size_t len, unsigned
 	return 0;
 }
 
-/* Narrow [@lo, @hi) to the bytes the record on line @earlier put there. */
+/*
+ * Narrow [@lo, @hi), the new record's bytes, to those that the record on line
+ * @earlier (which holds @at) also gave: the range the overlap message quotes.
+ */
 static void earlier_range(const struct dfu_line_index *ix, unsigned long earlier,
 			  uint32_t at, uint64_t *lo, uint64_t *hi)
 {
@@ -196,7 +200,8 @@ static int add_data(struct dfu_srec *p, uint32_t address, const uint8_t *data, s
 				    at, lineno);
 		earlier_range(&p->lines, earlier, at, &lo, &hi);
 		return fail(e, r, "srec.overlap", lineno,
-			    "data at 0x%08llx..0x%08llx given twice with different values (line %lu, line %lu)",
+			    "data at 0x%08llx..0x%08llx given twice with different values "
+			    "(line %lu, line %lu)",
 			    (unsigned long long)lo, (unsigned long long)hi - 1, earlier, lineno);
 	}
 	if (r < 0)
@@ -246,7 +251,8 @@ int dfu_srec_line(struct dfu_srec *p, const char *line, size_t len, unsigned lon
 		 * ours to interpret.  Say so once. */
 		if (!p->warned_after_term) {
 			p->warned_after_term = true;
-			if (dfu_image_warn(p->img, "line %lu: text after the termination record ignored",
+			if (dfu_image_warn(p->img,
+					   "line %lu: text after the termination record ignored",
 					   lineno) < 0)
 				return fail(e, DFU_E_NOMEM, "srec.nomem", lineno, "out of memory");
 		}
@@ -444,8 +450,8 @@ int dfu_srec_write(const struct dfu_image *img, const struct dfu_write_opts *opt
 	max_len = 255 - alen - 1;
 	if (rec_len > max_len)
 		return dfu_error_set(e, DFU_E_INVAL, "srec.record_len", NULL,
-				     "record length %u out of range for S%d records (1..%u)", rec_len,
-				     dtype, max_len);
+				     "record length %u out of range for S%d records (1..%u)",
+				     rec_len, dtype, max_len);
 
 	o = malloc(sizeof(*o));
 	if (!o)

@@ -28,6 +28,9 @@ struct image_opts {
 	const char *target_name;
 	bool have_fill;
 	uint8_t fill;
+	/* info: read the vector table here instead of the lowest address */
+	bool have_vt_base;
+	uint32_t vt_base;
 };
 
 enum {
@@ -44,6 +47,8 @@ enum {
 	OPT_FILL,
 	OPT_FORCE,
 	OPT_MAX_SIZE,
+	OPT_MAX_SPAN,
+	OPT_VECTOR_BASE,
 	OPT_HELP,
 };
 
@@ -63,13 +68,15 @@ static const struct option image_long_opts[] = {
 	{ "fill", required_argument, NULL, OPT_FILL },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "max-span", required_argument, NULL, OPT_MAX_SPAN },
+	{ "vector-base", required_argument, NULL, OPT_VECTOR_BASE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
 };
 
 static const char image_usage[] =
 	"Usage:\n"
-	"  dfuflash image info [--json] [--format F] [--address A] FILE...\n"
+	"  dfuflash image info [--json] [--format F] [--address A] [--vector-base A] FILE...\n"
 	"  dfuflash image convert IN OUT [--to bin|hex|srec|dfu|dfuse] [--format F]\n"
 	"        [--address A] [--vid V --pid P --device-version D] [--spec S]\n"
 	"        [--alt N --target-name NAME] [--fill BYTE] [--force]\n"
@@ -88,7 +95,9 @@ static const char image_usage[] =
 	"                    (011a for DfuSe)\n"
 	"  --alt N, --target-name NAME  DfuSe target of data that has none\n"
 	"  --fill BYTE       gap fill of raw binary output (default 0xff)\n"
-	"  --max-size N      refuse images holding more than N data bytes\n"
+	"  --max-size N      refuse images holding more than N data bytes (default 1 GiB)\n"
+	"  --max-span N      refuse images spanning more than N bytes (default: no cap)\n"
+	"  --vector-base A   image info: read the vector table at A\n"
 	"  --force           replace an existing output file / an existing suffix\n"
 	"  --json            machine-readable output on stdout\n";
 
@@ -174,6 +183,16 @@ static int parse_image_opts(int argc, char **argv, struct image_opts *o)
 			if (!tool_parse_u32("--max-size", optarg, &v))
 				return TOOL_EXIT_USAGE;
 			o->parse.limits.max_bytes = v ? v : 1;
+			break;
+		case OPT_MAX_SPAN:
+			if (!tool_parse_u32("--max-span", optarg, &v))
+				return TOOL_EXIT_USAGE;
+			o->parse.limits.max_span = v ? v : 1;
+			break;
+		case OPT_VECTOR_BASE:
+			if (!tool_parse_u32("--vector-base", optarg, &o->vt_base))
+				return TOOL_EXIT_USAGE;
+			o->have_vt_base = true;
 			break;
 		case OPT_HELP:
 			fputs(image_usage, stdout);
@@ -309,7 +328,7 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 				       tg->elements[k].address, tg->elements[k].size, tg->elements[k].crc32);
 		}
 	}
-	if (dfu_image_vector_table(img, false, 0, NULL, 0, &vt) == 0) {
+	if (dfu_image_vector_table(img, o->have_vt_base, o->vt_base, NULL, 0, &vt) == 0) {
 		printf("  vector table:  at 0x%08x: SP 0x%08x, reset 0x%08x", vt.address,
 		       vt.initial_sp, vt.reset_vector);
 		if (vt.verdict == DFU_VT_NO_DATA)
@@ -321,7 +340,8 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 		printf("  warning:       %s\n", img->warnings[i]);
 }
 
-static void info_json(struct json_out *j, const char *path, const struct dfu_image *img)
+static void info_json(struct json_out *j, const char *path, const struct dfu_image *img,
+		      const struct image_opts *o)
 {
 	struct dfu_vector_table vt;
 	uint32_t low;
@@ -426,7 +446,8 @@ static void info_json(struct json_out *j, const char *path, const struct dfu_ima
 		json_uint(j, "load_segments", img->elf.n_load);
 		json_obj_close(j);
 	}
-	if (dfu_image_vector_table(img, false, 0, NULL, 0, &vt) == 0 && vt.verdict != DFU_VT_NO_DATA) {
+	if (dfu_image_vector_table(img, o->have_vt_base, o->vt_base, NULL, 0, &vt) == 0 &&
+	    vt.verdict != DFU_VT_NO_DATA) {
 		json_obj_open(j, "vector_table");
 		json_uint(j, "address", vt.address);
 		json_uint(j, "initial_sp", vt.initial_sp);
@@ -520,7 +541,7 @@ static int image_info(int argc, char **argv, const struct image_opts *o)
 		ret = load_for_info(argv[i], o, &j, &img);
 		if (ret == 0) {
 			if (o->json)
-				info_json(&j, argv[i], img);
+				info_json(&j, argv[i], img, o);
 			else
 				info_text(argv[i], img, o);
 		}

@@ -39,6 +39,12 @@ assert f["start_address"]["linear"]==0x08000199 and f["vector_table"]["plausible
 expect 66 "$tmp/nope.hex: cannot open" -- "$bin" image info "$tmp/nope.hex"
 expect 64 'no FILE' -- "$bin" image info
 
+# limits and the vector-table base are options
+expect 65 'spans .* more than the limit of 256' -- "$bin" image info --max-span 256 "$ex"
+expect 65 'more than 100 bytes of data' -- "$bin" image info --max-size 100 "$ex"
+expect 0 'at 0x08000008: .*SP 0x080001' -- "$bin" image info --vector-base 0x08000008 "$ex"
+expect 64 "--vector-base 'x'" -- "$bin" image info --vector-base x "$ex"
+
 # a malformed file: exit 65, file and line named
 sed '3s/.$/0/' "$ex" > "$tmp/badsum.hex"
 expect 65 "badsum.hex: line 3: .*checksum" -- "$bin" image info "$tmp/badsum.hex"
