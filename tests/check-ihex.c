@@ -22,38 +22,24 @@ static void teardown(void)
 }
 
 /*
- * Feed @len bytes of text to a fresh parser for @into, the way the reader
- * does: split at LF, strip a CR before it, number lines from 1, then finish.
+ * Parse @len bytes of text with the reader, as `dfuflash` does (lines split at
+ * LF, CRLF or CR, numbered from 1, then the EOF check); the result replaces
+ * the fixture's empty image (NULL after a failure).
  */
-static int feed_into(struct dfu_image *into, const char *text, size_t len,
-		     const struct dfu_limits *limits, struct dfu_error *e)
+static int feed_len(const uint8_t *text, size_t len, const struct dfu_limits *limits)
 {
-	struct dfu_ihex *p = NULL;
-	unsigned long lineno = 0;
-	size_t pos = 0;
-	int r;
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_IHEX };
 
-	ck_assert_int_eq(dfu_ihex_new(into, limits, &p), 0);
-	r = 0;
-	while (pos < len && r == 0) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - text) : len;
-		size_t l = end - pos;
-
-		if (l > 0 && text[pos + l - 1] == '\r')
-			l--;
-		r = dfu_ihex_line(p, text + pos, l, ++lineno, e);
-		pos = end + 1;
-	}
-	if (r == 0)
-		r = dfu_ihex_finish(p, lineno, e);
-	dfu_ihex_free(p);
-	return r;
+	if (limits)
+		opts.limits = *limits;
+	dfu_image_free(img);
+	img = NULL;
+	return dfu_image_parse(text, len, &opts, &img, &err);
 }
 
 static int feed(const char *text)
 {
-	return feed_into(img, text, strlen(text), NULL, &err);
+	return feed_len((const uint8_t *)text, strlen(text), NULL);
 }
 
 static void assert_segment(size_t i, uint32_t address, size_t length)
@@ -281,7 +267,7 @@ START_TEST(test_ihex_reports_a_limit_error_at_its_line)
 {
 	struct dfu_limits lim = { .max_bytes = 20 };
 	const char *t = DATA_0100 DATA_0110 EOF_REC;
-	int r = feed_into(img, t, strlen(t), &lim, &err);
+	int r = feed_len((const uint8_t *)t, strlen(t), &lim);
 
 	assert_error(r, DFU_E_RANGE, "image.too_large", "line 2");
 }
@@ -378,11 +364,11 @@ static void write_and_reparse(const struct dfu_image *src, unsigned record_len,
 			      struct dfu_buf *out, struct dfu_image **back)
 {
 	struct dfu_write_opts opts = { .format = DFU_FORMAT_IHEX, .record_len = record_len };
+	struct dfu_parse_opts parse = { .format = DFU_FORMAT_IHEX };
 	struct dfu_error e2 = { 0 };
 
 	ck_assert_int_eq(dfu_ihex_write(src, &opts, out, &err), 0);
-	ck_assert_int_eq(dfu_image_new(DFU_FORMAT_IHEX, back), 0);
-	ck_assert_int_eq(feed_into(*back, (const char *)out->data, out->len, NULL, &e2), 0);
+	ck_assert_int_eq(dfu_image_parse(out->data, out->len, &parse, back, &e2), 0);
 	ck_assert_uint_eq((*back)->n_warnings, 0);
 }
 
@@ -627,7 +613,7 @@ START_TEST(test_ihex_parses_corpus_files_as_expected)
 	buf = test_corpus_load(c->name, &len);
 	ck_assert_msg(buf != NULL, "cannot read %s", c->name);
 
-	r = feed_into(img, (const char *)buf, len, NULL, &err);
+	r = feed_len(buf, len, NULL);
 	free(buf);
 
 	if (c->code) {
@@ -658,7 +644,7 @@ START_TEST(test_ihex_names_both_lines_of_the_corpus_overlap)
 	buf = test_corpus_load("bad_ihex_overlap.hex", &len);
 	ck_assert_ptr_nonnull(buf);
 
-	ck_assert_int_eq(feed_into(img, (const char *)buf, len, NULL, &err), DFU_E_CONFLICT);
+	ck_assert_int_eq(feed_len(buf, len, NULL), DFU_E_CONFLICT);
 	free(buf);
 
 	ck_assert_str_eq(err.message, "data at 0x08000014..0x0800001b given twice with "

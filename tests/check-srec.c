@@ -22,38 +22,22 @@ static void teardown(void)
 }
 
 /*
- * Feed @len bytes of text to a fresh parser for @into, the way the reader
- * does: split at LF, strip a CR before it, number lines from 1, then finish.
+ * Parse @len bytes of text with the reader, as `dfuflash` does (lines split at
+ * LF, CRLF or CR, numbered from 1); the result replaces the fixture's empty
+ * image (NULL after a failure).
  */
-static int feed_into(struct dfu_image *into, const char *text, size_t len,
-		     struct dfu_error *e)
+static int feed_len(const uint8_t *text, size_t len)
 {
-	struct dfu_srec *p = NULL;
-	unsigned long lineno = 0;
-	size_t pos = 0;
-	int r;
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_SREC };
 
-	ck_assert_int_eq(dfu_srec_new(into, NULL, &p), 0);
-	r = 0;
-	while (pos < len && r == 0) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - text) : len;
-		size_t l = end - pos;
-
-		if (l > 0 && text[pos + l - 1] == '\r')
-			l--;
-		r = dfu_srec_line(p, text + pos, l, ++lineno, e);
-		pos = end + 1;
-	}
-	if (r == 0)
-		r = dfu_srec_finish(p, lineno, e);
-	dfu_srec_free(p);
-	return r;
+	dfu_image_free(img);
+	img = NULL;
+	return dfu_image_parse(text, len, &opts, &img, &err);
 }
 
 static int feed(const char *text)
 {
-	return feed_into(img, text, strlen(text), &err);
+	return feed_len((const uint8_t *)text, strlen(text));
 }
 
 static void assert_segment(size_t i, uint32_t address, size_t length)
@@ -304,11 +288,11 @@ static void write_and_reparse(const struct dfu_image *src, unsigned record_len,
 			      struct dfu_buf *out, struct dfu_image **back)
 {
 	struct dfu_write_opts opts = { .format = DFU_FORMAT_SREC, .record_len = record_len };
+	struct dfu_parse_opts parse = { .format = DFU_FORMAT_SREC };
 	struct dfu_error e2 = { 0 };
 
 	ck_assert_int_eq(dfu_srec_write(src, &opts, out, &err), 0);
-	ck_assert_int_eq(dfu_image_new(DFU_FORMAT_SREC, back), 0);
-	ck_assert_int_eq(feed_into(*back, (const char *)out->data, out->len, &e2), 0);
+	ck_assert_int_eq(dfu_image_parse(out->data, out->len, &parse, back, &e2), 0);
 	ck_assert_uint_eq((*back)->n_warnings, 0);
 }
 
@@ -528,7 +512,7 @@ START_TEST(test_srec_parses_corpus_files_as_expected)
 	buf = test_corpus_load(c->name, &len);
 	ck_assert_msg(buf != NULL, "cannot read %s", c->name);
 
-	r = feed_into(img, (const char *)buf, len, &err);
+	r = feed_len(buf, len);
 	free(buf);
 
 	if (c->code) {
