@@ -92,7 +92,52 @@ def check(name, exp):
         return f"{where}: expected a warning ({exp['warnings'][0]})"
 
 
+def round_trips(name, exp):
+    """Parse -> write -> parse is the identity wherever the target format can
+    carry the information: segments always; the start address in hex/srec
+    (srec has no way to say "none": its termination record holds 0)."""
+    global trips
+    if not exp["valid"] or exp["format"] in ("bin", "dfu"):
+        return
+    trips += 1
+    src = os.path.join(corpus, name)
+    rc, orig, _ = info(name, exp)
+    if rc != 0:
+        return  # a tolerated rejection, reported by check() if wrong
+    alts = {s.get("alt", -1) for s in orig["segments"]}
+    for to in ("hex", "srec", "dfuse"):
+        if to != "dfuse" and len(alts) > 1:
+            continue  # several alt settings: only DfuSe holds them
+        out = os.path.join(tmp, f"{name}.{to}")
+        p = subprocess.run([binary, "image", "convert", "--force", "--to", to, src, out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        if p.returncode != 0:
+            return f"{name}: convert to {to} failed: {p.stderr.decode().strip()}"
+        q = subprocess.run([binary, "image", "info", "--json", out], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        back = json.loads(q.stdout)["files"][0]
+        if not back["valid"]:
+            return f"{name}: {to} output does not parse: {back['error']}"
+        strip = lambda s: (s["address"], s["length"], s["crc32"])  # noqa: E731
+        want = sorted(map(strip, orig["segments"]))
+        got = sorted(map(strip, back["segments"]))
+        if want != got:
+            return f"{name}: segments changed through {to}: {got} != {want}"
+        if to == "dfuse" and orig["format"] == "dfuse":
+            if sorted(seg_key(s) for s in back["segments"]) != sorted(seg_key(s) for s in orig["segments"]):
+                return f"{name}: alts changed through dfuse"
+        if to in ("hex", "srec"):
+            o, b = orig.get("start_address"), back.get("start_address")
+            if o is None and to == "srec":
+                continue
+            if (o is None) != (b is None) or (o and o["linear"] != b["linear"]):
+                return f"{name}: start address changed through {to}: {b} != {o}"
+
+
+import tempfile
+tmp = tempfile.mkdtemp(prefix="dfuflash-corpus-")
 n = 0
+trips = 0
 for name, exp in sorted(expected.items()):
     n += 1
     try:
@@ -102,5 +147,16 @@ for name, exp in sorted(expected.items()):
     if msg:
         failures.append(msg)
         print("FAIL:", msg)
+        continue
+    try:
+        msg = round_trips(name, exp)
+    except Exception as e:
+        msg = f"{name}: round trip: {type(e).__name__}: {e}"
+    if msg:
+        failures.append(msg)
+        print("FAIL:", msg)
+import shutil
+shutil.rmtree(tmp, ignore_errors=True)
+print(f"corpus (CLI): {n} files, {trips} round-tripped through hex/srec/dfuse")
 print(f"corpus (CLI): {n - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)
