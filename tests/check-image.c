@@ -169,6 +169,24 @@ START_TEST(test_line_index_names_the_earlier_line)
 }
 END_TEST
 
+START_TEST(test_rebase_moves_a_raw_image_and_refuses_addressed_ones)
+{
+	struct dfu_error e = { 0 };
+
+	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0, seq, 16, NULL, NULL, NULL), 0);
+	img->address_from_file = false;
+	ck_assert_int_eq(dfu_image_rebase(img, 0x08004000, &e), 0);
+	ck_assert_uint_eq(img->segments[0].address, 0x08004000);
+	ck_assert_ptr_nonnull(dfu_image_find(img, DFU_ALT_NONE, 0x0800400f));
+	ck_assert_int_eq(dfu_image_rebase(img, 0xfffffff8u, &e), DFU_E_RANGE);
+	ck_assert_uint_eq(img->segments[0].address, 0x08004000);
+	dfu_error_clear(&e);
+	img->address_from_file = true;
+	ck_assert_int_eq(dfu_image_rebase(img, 0, &e), DFU_E_INVAL);
+	ck_assert_str_eq(e.code, "image.has_addresses");
+}
+END_TEST
+
 START_TEST(test_crc32_matches_zlib_check_value)
 {
 	ck_assert_uint_eq(dfu_crc32(0, (const uint8_t *)"123456789", 9), 0xcbf43926u);
@@ -205,6 +223,7 @@ int main(void)
 	tcase_add_test(tc, test_read_fills_gaps);
 	tcase_add_test(tc, test_many_out_of_order_records_end_sorted);
 	tcase_add_test(tc, test_line_index_names_the_earlier_line);
+	tcase_add_test(tc, test_rebase_moves_a_raw_image_and_refuses_addressed_ones);
 	tcase_add_test(tc, test_crc32_matches_zlib_check_value);
 	tcase_add_test(tc, test_format_names_round_trip);
 	suite_add_tcase(s, tc);

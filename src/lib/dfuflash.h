@@ -26,7 +26,34 @@ enum dfu_err {
 	DFU_E_IO = -7,          /* reading or writing a file failed (errno kept) */
 	DFU_E_NOTFOUND = -8,    /* looked-up object does not exist */
 	DFU_E_EXISTS = -9,      /* would overwrite something without force */
+
+	/* USB transfer failures, one per libusb error class (the transport keeps
+	 * the original libusb name in dfu_error.usb_name). */
+	DFU_E_USB_PIPE = -20,     /* the device stalled the request */
+	DFU_E_USB_TIMEOUT = -21,  /* no answer within the transfer timeout */
+	DFU_E_USB_NODEV = -22,    /* the device is gone (disconnected, re-enumerated) */
+	DFU_E_USB_IO = -23,       /* transfer error on the bus */
+	DFU_E_USB_OVERFLOW = -24, /* the device sent more than asked for */
+	DFU_E_USB_ACCESS = -25,   /* no permission to open the device */
+	DFU_E_USB_BUSY = -26,     /* another program holds the interface */
+	DFU_E_USB_OTHER = -27,    /* any other libusb failure */
+
+	/* Device and protocol verdicts */
+	DFU_E_NODEVICE = -30,  /* no device matches */
+	DFU_E_AMBIGUOUS = -31, /* several devices match; the user must pick one */
+	DFU_E_DEVSTATUS = -32, /* the device reported an error bStatus (dfuERROR) */
+	DFU_E_PROTOCOL = -33,  /* a reply or state the protocol does not allow */
+	DFU_E_DEADLINE = -34,  /* an operation did not finish before its deadline */
+	DFU_E_VERIFY = -35,    /* read-back differs from what was written */
+	DFU_E_NOAPP = -36,     /* after leave, the application did not come up */
+	DFU_E_MEMMAP = -37,    /* the image does not fit the device's memory map */
 };
+
+/* True for the DFU_E_USB_* range. */
+static inline bool dfu_err_is_usb(int err)
+{
+	return err <= DFU_E_USB_PIPE && err >= DFU_E_USB_OTHER;
+}
 
 /*
  * Filled once, where a failure happens.  Tests assert on @err and @code, the
@@ -39,6 +66,18 @@ struct dfu_error {
 	char message[256]; /* what is wrong, quoting the bad value */
 	const char *hint;  /* static string or NULL */
 	int sys_errno;     /* errno for DFU_E_IO, else 0 */
+
+	/* Device failures (zero when not about a device) */
+	char op[80];          /* "DfuSe erase page 0x08020000", "GET_STATUS after block 7" */
+	bool have_address;
+	uint32_t address;     /* target address of the failed operation */
+	int block;            /* wBlockNum, or -1 */
+	bool have_state;      /* bState/bStatus below come from the device */
+	uint8_t state;        /* bState (DFU 1.1 6.1.2) */
+	uint8_t status;       /* bStatus */
+	char istring[128];    /* the device's iString text for the status, if any */
+	int usb_err;          /* DFU_E_USB_* of the failed transfer, or 0 */
+	const char *usb_name; /* "LIBUSB_ERROR_PIPE", ... (static), or NULL */
 };
 
 /* Clear @e (NULL allowed). */
@@ -56,6 +95,18 @@ int dfu_error_setv(struct dfu_error *e, int err, const char *code, const char *w
 		   const char *fmt, va_list ap);
 /* Set the hint of an already filled @e (static string). */
 void dfu_error_hint(struct dfu_error *e, const char *hint);
+
+/* Fill the device fields of @e (which must already hold a failure). */
+void dfu_error_device(struct dfu_error *e, const char *op, int block, bool have_address,
+		      uint32_t address);
+void dfu_error_state(struct dfu_error *e, uint8_t state, uint8_t status);
+
+/* DFU 1.1 state and status names as the spec writes them ("dfuDNLOAD-IDLE",
+ * "errWRITE"); "unknown" for values outside the spec (never NULL). */
+const char *dfu_state_name(uint8_t state);
+const char *dfu_status_name(uint8_t status);
+/* The spec's one-line meaning of a status ("device is unable to write memory"). */
+const char *dfu_status_text(uint8_t status);
 
 /* A short English name for an enum dfu_err ("malformed data"). */
 const char *dfu_strerror(int err);
@@ -237,6 +288,13 @@ int dfu_image_add(struct dfu_image *img, int alt, uint32_t address, const uint8_
 
 /* Record a warning (the image owns a copy).  Returns 0 or DFU_E_NOMEM. */
 int dfu_image_warn(struct dfu_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Place an image that carries no address (raw binary, DFU 1.1 payload:
+ * address_from_file false) at @base.  DFU_E_INVAL for an image that has its
+ * own addresses, DFU_E_RANGE when it would run past 4 GiB.
+ */
+int dfu_image_rebase(struct dfu_image *img, uint32_t base, struct dfu_error *e);
 
 /* Total data bytes over all segments. */
 uint64_t dfu_image_data_bytes(const struct dfu_image *img);
@@ -472,3 +530,232 @@ int dfuse_layout_find_sector(const struct dfuse_layout *l, uint32_t address,
  */
 int dfuse_layout_sectors(const struct dfuse_layout *l, uint32_t address, uint64_t len,
 			 struct dfuse_sector **out, size_t *n, struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
+/* Devices: context, discovery, the DFU / DfuSe engine                      */
+
+struct dfu_backend; /* transport.h */
+struct dfu_ctx;
+struct dfu_dev;
+
+enum dfu_log_level {
+	DFU_LOG_INFO = 0,    /* what a user sees by default ("device was in dfuERROR ...: cleared") */
+	DFU_LOG_VERBOSE = 1, /* -v: attributes, memory map, each erase */
+	DFU_LOG_DEBUG = 2,   /* -vv: poll timeouts, Set Address */
+	DFU_LOG_TRACE = 3,   /* -vvv: every control request */
+};
+typedef void (*dfu_log_fn)(void *userdata, enum dfu_log_level level, const char *msg);
+/* Progress of a long phase ("erase", "download", "upload", "verify"). */
+typedef void (*dfu_progress_fn)(void *userdata, const char *phase, uint64_t done, uint64_t total);
+
+/*
+ * A context owns a backend (moved in: the caller's struct is cleared) and
+ * the callbacks.  Caller owns *out; free with dfu_ctx_free().
+ */
+int dfu_ctx_new(struct dfu_backend *backend, struct dfu_ctx **out);
+void dfu_ctx_free(struct dfu_ctx *ctx);
+static inline void dfu_ctx_freep(struct dfu_ctx **c)
+{
+	dfu_ctx_free(*c);
+}
+void dfu_ctx_set_log_fn(struct dfu_ctx *ctx, dfu_log_fn fn, void *userdata);
+void dfu_ctx_set_progress_fn(struct dfu_ctx *ctx, dfu_progress_fn fn, void *userdata);
+
+/* One vid:pid pattern of -d (each part may be a wildcard). */
+struct dfu_id_match {
+	bool set;      /* this half of -d was given */
+	bool none;     /* "-": no device of this mode matches */
+	bool any_vid;  /* "*" or empty */
+	bool any_pid;
+	uint16_t vid, pid;
+};
+
+/* Device selection, as dfu-util's -d -S -p -n -c -i -a.  Zeroed = any. */
+struct dfu_match {
+	struct dfu_id_match runtime; /* -d vid:pid      (run-time mode) */
+	struct dfu_id_match dfu;     /* -d ...,vid:pid  (DFU mode) */
+	const char *serial_runtime;  /* -S serial (NULL = any) */
+	const char *serial_dfu;      /* -S ...,serial_dfu */
+	const char *path;            /* -p bus-port.port */
+	int devnum;                  /* -n, -1 = any */
+	int config;                  /* -c, -1 = any */
+	int interface;               /* -i (interface position, as dfu-util), -1 = any */
+	int alt;                     /* -a NUMBER, -1 = any */
+	const char *alt_name;        /* -a NAME: the region name ("Internal Flash") or the
+	                              * whole interface string */
+};
+/* A dfu_match that matches everything (devnum/config/interface/alt = -1). */
+void dfu_match_init(struct dfu_match *m);
+
+/* Everything listing shows about one alt setting of one device. */
+struct dfu_if_info {
+	/* USB identity */
+	uint8_t bus, devnum;
+	char path[64];
+	uint16_t vid, pid, bcd_device;
+	uint8_t config, interface, interface_pos, alt;
+	bool dfu_mode; /* bInterfaceProtocol 2 (or a DfuSe/quirk equivalent) */
+	/* functional descriptor */
+	uint8_t attributes;
+	uint16_t detach_timeout_ms, transfer_size, bcd_dfu;
+	/* strings: "" when absent; *_state says why ("ok", "none", "no LANGID",
+	 * "unreadable: LIBUSB_ERROR_PIPE", "no permission to read") */
+	char name[256];   /* iInterface (the DfuSe layout string on ST ROMs) */
+	char serial[128];
+	char product[128];
+	char manufacturer[128];
+	const char *strings_state;
+	/* when the device could not be opened: why, and a hint */
+	int open_err; /* 0 or a negative dfu_err */
+	char open_error[160];
+	/* DfuSe layout parsed from name, or NULL; why not, when name looked like one */
+	struct dfuse_layout *layout;
+	char layout_error[320];
+	/* the backend's device this alt belongs to (internal) */
+	size_t device_index;
+};
+
+/*
+ * List every DFU interface alt setting that matches @m (NULL: all), in
+ * enumeration order.  Devices that cannot be opened are listed with
+ * open_err set, never dropped (they pass the string filters, which cannot be
+ * checked).  As in dfu-util: a half of -d that is not given matches any id,
+ * -a and the DFU half of -S filter DFU-mode interfaces only, -c 0 means any.
+ * Caller owns *out: dfu_if_info_free(*out, *n).
+ */
+int dfu_list(struct dfu_ctx *ctx, const struct dfu_match *m, struct dfu_if_info **out, size_t *n,
+	     struct dfu_error *e);
+void dfu_if_info_free(struct dfu_if_info *list, size_t n);
+
+/*
+ * dfu-util's `-l` line for @i, byte for byte (scripts parse it):
+ * Found DFU: [0483:df11] ver=2200, devnum=2, cfg=1, intf=0, path="1-1", alt=0,
+ * name="@Internal Flash  /0x08000000/...", serial="3574364C3034"
+ * Returns the length (snprintf semantics).
+ */
+int dfu_if_info_format_line(const struct dfu_if_info *i, char *buf, size_t len);
+
+/*
+ * Open the device of @info (from dfu_list of the same ctx), claim its
+ * interface and select the alt.  Caller owns *out; dfu_dev_close().
+ * Errors: DFU_E_USB_ACCESS (with a hint naming the udev rule), DFU_E_USB_BUSY,
+ * DFU_E_USB_NODEV, DFU_E_NOMEM.
+ */
+int dfu_dev_open(struct dfu_ctx *ctx, const struct dfu_if_info *info, struct dfu_dev **out,
+		 struct dfu_error *e);
+void dfu_dev_close(struct dfu_dev *dev);
+static inline void dfu_dev_closep(struct dfu_dev **d)
+{
+	dfu_dev_close(*d);
+}
+
+/* GET_STATUS reply (DFU 1.1, section 6.1.2). */
+struct dfu_status_reply {
+	uint8_t status;
+	uint32_t poll_timeout_ms; /* bwPollTimeout, 24 bits */
+	uint8_t state;
+	uint8_t istring;
+};
+
+
+/* What dfu_dev_ensure_idle() found and did, for the CLI to report. */
+struct dfu_idle_report {
+	struct dfu_status_reply found; /* the first GET_STATUS */
+	bool cleared;                  /* CLRSTATUS was sent (found dfuERROR) */
+	bool aborted;                  /* ABORT was sent (found DNLOAD/UPLOAD-IDLE) */
+	bool stall_as_idle;            /* GET_STATUS stalled: taken as appIDLE (run-time) */
+};
+
+/*
+ * Bring the device to dfuIDLE from wherever it is (DFU 1.1, section 6.1):
+ * dfuERROR -> CLRSTATUS; dfuDNLOAD-IDLE / dfuUPLOAD-IDLE -> ABORT; then
+ * GET_STATUS must say dfuIDLE.  Logs what was found at DFU_LOG_INFO when
+ * it was not dfuIDLE/OK ("device was in dfuERROR, status 11 (errVENDOR): cleared").
+ * Errors: DFU_E_PROTOCOL (still in run-time mode, or a state that does not
+ * clear), DFU_E_USB_*.
+ */
+int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, struct dfu_error *e);
+
+/* -s modifiers and friends, as a struct (parsed by the CLI). */
+struct dfu_flash_opts {
+	bool have_address;      /* -s ADDR / --address: where a raw binary goes */
+	uint32_t address;
+	bool have_length;       /* upload length */
+	uint32_t length;
+	bool leave;             /* :leave / --leave */
+	bool have_jump;         /* --jump ADDR: overrides the vector-table address */
+	uint32_t jump;
+	bool mass_erase;        /* :mass-erase */
+	bool unprotect;         /* :unprotect */
+	bool will_reset;        /* :will-reset */
+	bool force;             /* :force / --force (memory-map checks, suffix ids) */
+	bool verify;            /* --verify */
+	bool wait_app;          /* --wait-app: confirm the application came up */
+	uint32_t wait_app_ms;
+	uint32_t timeout_ms;    /* --timeout: per-operation deadline override, 0 = default */
+	uint16_t transfer_size; /* -t, 0 = the device's */
+};
+
+/* What a download / upload / leave did, for the CLI and --json. */
+struct dfu_flash_result {
+	uint64_t bytes_written;
+	uint64_t bytes_read;
+	uint32_t sectors_erased;
+	bool verified;
+	bool left;                 /* leave/reset requested and the device went away */
+	bool app_seen;             /* the application's run-time interface came up */
+	bool have_jump;
+	uint32_t jump_address;     /* where the leave request pointed */
+	uint32_t retries;
+	uint64_t elapsed_ms;
+	/* verify: first mismatch */
+	bool mismatch;
+	uint32_t mismatch_address;
+	uint64_t mismatch_count;
+};
+
+/*
+ * Download @img to the device: DfuSe (bcdDFU 0x011a) per UM0424/AN3156 with
+ * the memory map checked before anything is touched, only the touched sectors
+ * erased and the sector holding the vector table written last; plain DFU 1.1
+ * otherwise (blocks from 0, manifestation).  Then verify and leave if asked.
+ * Errors: DFU_E_MEMMAP (names the address and why), DFU_E_DEVSTATUS,
+ * DFU_E_PROTOCOL, DFU_E_DEADLINE, DFU_E_VERIFY, DFU_E_USB_*, DFU_E_INVAL.
+ */
+int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
+		     const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
+		     struct dfu_error *e);
+
+/*
+ * Read device memory into a new image (caller owns *out).  DfuSe: from
+ * opts->address, opts->length bytes or to the end of its layout segment;
+ * plain DFU: until a short block (opts->length caps it).
+ */
+int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
+		   struct dfu_flash_result *res, struct dfu_error *e);
+
+/*
+ * Leave DFU mode and start the application (DfuSe: Set Address to the jump
+ * target, zero-length DNLOAD, GET_STATUS; the device vanishing is success).
+ * @img may be NULL (then opts->jump or the device's default).
+ */
+int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
+		  struct dfu_flash_result *res, struct dfu_error *e);
+
+/* DFU_DETACH (run-time) with a USB reset unless bitWillDetach; a stall in
+ * DFU mode is not an error. */
+int dfu_dev_detach(struct dfu_dev *dev, struct dfu_error *e);
+/* USB reset; the device going away is not an error. */
+int dfu_dev_reset(struct dfu_dev *dev, struct dfu_error *e);
+
+/*
+ * Wait up to @timeout_ms for a device matching @m to appear (dfu-util -w,
+ * fixed), or, with @same non-NULL, for that same device to come back after a
+ * re-enumeration (matched by path, then serial; never "any DFU device"; it
+ * counts as back once it was seen gone or changed mode or address).
+ * @timeout_ms 0: forever without @same, 5000 ms with it.
+ * On success *out and *n hold the matching alts (dfu_if_info_free).
+ * Errors: DFU_E_NODEVICE after the timeout.
+ */
+int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct dfu_if_info *same,
+		 uint32_t timeout_ms, struct dfu_if_info **out, size_t *n, struct dfu_error *e);

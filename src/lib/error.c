@@ -66,6 +66,38 @@ const char *dfu_strerror(int err)
 		return "not found";
 	case DFU_E_EXISTS:
 		return "already exists";
+	case DFU_E_USB_PIPE:
+		return "request stalled by the device";
+	case DFU_E_USB_TIMEOUT:
+		return "USB transfer timed out";
+	case DFU_E_USB_NODEV:
+		return "device disconnected";
+	case DFU_E_USB_IO:
+		return "USB input/output error";
+	case DFU_E_USB_OVERFLOW:
+		return "device sent more data than requested";
+	case DFU_E_USB_ACCESS:
+		return "permission denied";
+	case DFU_E_USB_BUSY:
+		return "device busy (claimed by another program)";
+	case DFU_E_USB_OTHER:
+		return "USB error";
+	case DFU_E_NODEVICE:
+		return "no matching device";
+	case DFU_E_AMBIGUOUS:
+		return "more than one matching device";
+	case DFU_E_DEVSTATUS:
+		return "device reported an error";
+	case DFU_E_PROTOCOL:
+		return "DFU protocol error";
+	case DFU_E_DEADLINE:
+		return "operation did not finish in time";
+	case DFU_E_VERIFY:
+		return "verify mismatch";
+	case DFU_E_NOAPP:
+		return "application did not start";
+	case DFU_E_MEMMAP:
+		return "image does not fit the device's memory map";
 	}
 	return "unknown error";
 }
@@ -79,4 +111,71 @@ void dfu_where_offset(char buf[DFU_WHERE_LEN], uint64_t offset)
 {
 	snprintf(buf, DFU_WHERE_LEN, "offset %llu (0x%llx)", (unsigned long long)offset,
 		 (unsigned long long)offset);
+}
+
+void dfu_error_device(struct dfu_error *e, const char *op, int block, bool have_address,
+		      uint32_t address)
+{
+	if (!e)
+		return;
+	snprintf(e->op, sizeof(e->op), "%s", op ? op : "");
+	e->block = block;
+	e->have_address = have_address;
+	e->address = address;
+}
+
+void dfu_error_state(struct dfu_error *e, uint8_t state, uint8_t status)
+{
+	if (!e)
+		return;
+	e->have_state = true;
+	e->state = state;
+	e->status = status;
+}
+
+/* DFU 1.1, section 6.1.2, table of bState values. */
+static const char *const state_names[] = {
+	"appIDLE",         "appDETACH",         "dfuIDLE",     "dfuDNLOAD-SYNC",
+	"dfuDNBUSY",       "dfuDNLOAD-IDLE",    "dfuMANIFEST-SYNC", "dfuMANIFEST",
+	"dfuMANIFEST-WAIT-RESET", "dfuUPLOAD-IDLE", "dfuERROR",
+};
+
+/* DFU 1.1, section 6.1.2, bStatus values and their descriptions. */
+static const struct {
+	const char *name;
+	const char *text;
+} status_names[] = {
+	{ "OK", "no error condition is present" },
+	{ "errTARGET", "file is not targeted for use by this device" },
+	{ "errFILE", "file is for this device but fails a verification test" },
+	{ "errWRITE", "device is unable to write memory" },
+	{ "errERASE", "memory erase function failed" },
+	{ "errCHECK_ERASED", "memory erase check failed" },
+	{ "errPROG", "program memory function failed" },
+	{ "errVERIFY", "programmed memory failed verification" },
+	{ "errADDRESS", "cannot program memory due to received address that is out of range" },
+	{ "errNOTDONE", "received DFU_DNLOAD with wLength = 0, but the firmware is incomplete" },
+	{ "errFIRMWARE", "device's firmware is corrupt; it cannot return to run-time operations" },
+	{ "errVENDOR", "iString indicates a vendor-specific error" },
+	{ "errUSBR", "device detected unexpected USB reset signaling" },
+	{ "errPOR", "device detected unexpected power on reset" },
+	{ "errUNKNOWN", "something went wrong, but the device does not know what it was" },
+	{ "errSTALLEDPKT", "device stalled an unexpected request" },
+};
+
+const char *dfu_state_name(uint8_t state)
+{
+	return state < sizeof(state_names) / sizeof(state_names[0]) ? state_names[state] : "unknown";
+}
+
+const char *dfu_status_name(uint8_t status)
+{
+	return status < sizeof(status_names) / sizeof(status_names[0]) ? status_names[status].name
+									: "unknown";
+}
+
+const char *dfu_status_text(uint8_t status)
+{
+	return status < sizeof(status_names) / sizeof(status_names[0]) ? status_names[status].text
+									: "status outside the DFU 1.1 table";
 }

@@ -124,6 +124,29 @@ int dfu_image_warn(struct dfu_image *img, const char *fmt, ...)
 	return 0;
 }
 
+int dfu_image_rebase(struct dfu_image *img, uint32_t base, struct dfu_error *e)
+{
+	uint32_t low;
+
+	if (img->address_from_file)
+		return dfu_error_set(e, DFU_E_INVAL, "image.has_addresses", NULL,
+				     "the %s image carries its own addresses", dfu_format_name(img->format));
+	if (img->n_segments == 0)
+		return 0;
+	low = img->segments[0].address;
+	for (size_t i = 0; i < img->n_segments; i++) {
+		uint64_t end = (uint64_t)base + (img->segments[i].address - low) + img->segments[i].length;
+
+		if (end > ADDR_SPACE)
+			return dfu_error_set(e, DFU_E_RANGE, "image.address_overflow", NULL,
+					     "%llu bytes at 0x%08x run past the end of the 32-bit address space",
+					     (unsigned long long)dfu_image_data_bytes(img), base);
+	}
+	for (size_t i = 0; i < img->n_segments; i++)
+		img->segments[i].address = base + (img->segments[i].address - low);
+	return 0;
+}
+
 uint64_t dfu_image_data_bytes(const struct dfu_image *img)
 {
 	return img->total_bytes;

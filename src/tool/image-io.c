@@ -53,7 +53,8 @@ int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct 
 
 	if (o.format == DFU_FORMAT_AUTO && (ends_with(path, ".dfu") || ends_with(path, ".dfuse")))
 		o.expect_suffix = true;
-	fd = open_input(path);
+	/* "-": standard input (dfu-util's -D -) */
+	fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open_input(path);
 	if (fd < 0)
 		return TOOL_EXIT_NOINPUT;
 	buf = malloc(CHUNK);

@@ -1,92 +1,62 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * dfuflash: the command dispatcher.  Each command lives in its own cmd-*.c
- * file and returns an exit code; this file is the only place that exits.
+ * dfuflash: the command dispatcher.  `image ...` goes to cmd-image.c;
+ * everything else, dfu-util's options included, to cmd-device.c.  This file
+ * is the only place that exits.
  */
 #include "config.h"
 
 #include <string.h>
 
 #include "macro.h"
+#include "options.h"
 #include "tool.h"
 
-static int cmd_help(struct tool_ctx *ctx, int argc, char **argv);
-static int cmd_version(struct tool_ctx *ctx, int argc, char **argv);
-
-static const struct tool_cmd commands[] = {
-	{ "image", cmd_image, "work on firmware files: info, convert, suffix, layout" },
-	{ "help", cmd_help, "show this help" },
-	{ "version", cmd_version, "show the version" },
-};
-
-static void usage(FILE *f)
+void tool_usage(FILE *f)
 {
-	fputs("Usage: dfuflash COMMAND [ARGS...]\n"
+	fputs("Usage: dfuflash COMMAND [OPTIONS...]\n"
+	      "       dfuflash [dfu-util options]\n"
 	      "\n"
 	      "dfuflash flashes and reads USB DFU 1.1 and ST DfuSe devices and works on\n"
 	      "their firmware files (raw binary, DFU suffix, DfuSe .dfu, Intel HEX,\n"
-	      "S-record, ELF).\n"
+	      "S-record, ELF).  It accepts dfu-util's command line: replace `dfu-util`\n"
+	      "by `dfuflash` in a script.\n"
 	      "\n"
-	      "Commands:\n",
+	      "Commands:\n"
+	      "  list                 list DFU devices (dfu-util -l)\n"
+	      "  flash FILE           write FILE to the device (dfu-util -D)\n"
+	      "  read OUT             read the device into OUT (dfu-util -U)\n"
+	      "  verify FILE          compare the device with FILE\n"
+	      "  erase                mass-erase the device\n"
+	      "  leave                leave DFU mode and start the application\n"
+	      "  detach               send DFU_DETACH to a run-time device\n"
+	      "  image ...            work on firmware files: info, convert, suffix,\n"
+	      "                       layout (`dfuflash image --help`)\n"
+	      "\n",
 	      f);
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-	fputs("\n"
-	      "Options:\n"
-	      "  -h, --help     show this help\n"
-	      "  -V, --version  show the version\n"
-	      "  -q, --quiet    print errors only\n"
-	      "\n"
-	      "`dfuflash image --help` shows the image commands.\n\n",
-	      f);
+	tool_options_usage(f);
+	fputc('\n', f);
 	tool_print_exit_codes(f);
 	fputs("\nSee dfuflash(1).\n", f);
-}
-
-static int cmd_help(struct tool_ctx *ctx, int argc, char **argv)
-{
-	usage(stdout);
-	return 0;
-}
-
-static int cmd_version(struct tool_ctx *ctx, int argc, char **argv)
-{
-	printf("dfuflash %s\n", DFUFLASH_VERSION);
-	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct tool_ctx ctx = { .prog = "dfuflash" };
-	int i = 1;
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		}
-		if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version"))
-			return cmd_version(&ctx, 0, NULL);
-		if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
-			ctx.quiet = true;
-			continue;
-		}
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
-			ctx.verbose++;
-			continue;
-		}
-		tool_err("unknown option '%s'", argv[i]);
-		usage(stderr);
+	if (argc >= 2 && strcmp(argv[1], "image") == 0)
+		return cmd_image(&ctx, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "help") == 0) {
+		tool_usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "version") == 0) {
+		printf("dfuflash %s\n", DFUFLASH_VERSION);
+		return 0;
+	}
+	if (argc < 2) {
+		tool_usage(stderr);
 		return TOOL_EXIT_USAGE;
 	}
-	if (i >= argc) {
-		usage(stderr);
-		return TOOL_EXIT_USAGE;
-	}
-	for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
-		if (strcmp(argv[i], commands[k].name) == 0)
-			return commands[k].run(&ctx, argc - i, argv + i);
-	tool_err("unknown command '%s'", argv[i]);
-	tool_hint("commands: image, help, version; see `dfuflash --help`");
-	return TOOL_EXIT_USAGE;
+	return cmd_device(&ctx, argc, argv);
 }

@@ -60,11 +60,24 @@ void tool_hint(const char *fmt, ...)
 void tool_report(const char *object, const struct dfu_error *e)
 {
 	const char *msg = e->message[0] ? e->message : dfu_strerror(e->err);
+	char ctx[512] = "", dev[512] = "";
+	size_t n = 0;
 
-	if (e->where[0])
-		tool_err("%s: %s: %s", object, e->where, msg);
-	else
-		tool_err("%s: %s", object, msg);
+	/* "<op>: <where>: " unless the message already starts with the op */
+	if (e->op[0] && strncmp(msg, e->op, strlen(e->op)) != 0)
+		n += (size_t)snprintf(ctx + n, sizeof(ctx) - n, "%s: ", e->op);
+	if (e->where[0] && n < sizeof(ctx))
+		snprintf(ctx + n, sizeof(ctx) - n, "%s: ", e->where);
+	/* " (state dfuERROR, status errVENDOR: ..., LIBUSB_ERROR_PIPE)" unless
+	 * the message already names the status */
+	if (e->have_state && !strstr(msg, dfu_status_name(e->status)))
+		snprintf(dev, sizeof(dev), " (state %s, status %s: %s%s%s)", dfu_state_name(e->state),
+			 dfu_status_name(e->status),
+			 e->istring[0] ? e->istring : dfu_status_text(e->status),
+			 e->usb_name ? ", " : "", e->usb_name ? e->usb_name : "");
+	else if (e->usb_name && !strstr(msg, e->usb_name))
+		snprintf(dev, sizeof(dev), " (%s)", e->usb_name);
+	tool_err("%s: %s%s%s", object, ctx, msg, dev);
 	if (e->hint)
 		tool_hint("%s", e->hint);
 }
@@ -82,8 +95,32 @@ int tool_exit_for(int err)
 	case DFU_E_CONFLICT:
 	case DFU_E_NOTFOUND:
 		return TOOL_EXIT_DATAERR;
+	case DFU_E_MEMMAP:
+		return TOOL_EXIT_DATAERR;
 	case DFU_E_IO:
+	case DFU_E_USB_PIPE:
+	case DFU_E_USB_TIMEOUT:
+	case DFU_E_USB_NODEV:
+	case DFU_E_USB_IO:
+	case DFU_E_USB_OVERFLOW:
+	case DFU_E_USB_OTHER:
 		return TOOL_EXIT_IOERR;
+	case DFU_E_USB_ACCESS:
+		return TOOL_EXIT_NOPERM;
+	case DFU_E_USB_BUSY:
+		return TOOL_EXIT_TEMPFAIL;
+	case DFU_E_NODEVICE:
+		return TOOL_EXIT_NODEVICE;
+	case DFU_E_AMBIGUOUS:
+		return TOOL_EXIT_USAGE;
+	case DFU_E_DEVSTATUS:
+	case DFU_E_PROTOCOL:
+	case DFU_E_DEADLINE:
+		return TOOL_EXIT_PROTOCOL;
+	case DFU_E_VERIFY:
+		return TOOL_EXIT_VERIFY;
+	case DFU_E_NOAPP:
+		return TOOL_EXIT_NOAPP;
 	case DFU_E_EXISTS:
 		return TOOL_EXIT_CANTCREAT;
 	case DFU_E_NOMEM:

@@ -123,9 +123,15 @@ expect 65 'layout: offset' -- "$bin" image layout '@Internal Flash  /0x08000000/
 
 # top level
 expect 64 "unknown command 'frob'" -- "$bin" frob
-expect 64 "unknown option '--frob'" -- "$bin" --frob
+expect 64 "option '--frob'" -- "$bin" --frob
 expect 0 'Exit status' -- "$bin" --help
 expect 0 'dfuflash [0-9]' -- "$bin" --version
+
+# device command lines are checked before any device is looked for
+expect 64 "unknown modifier 'l'" -- "$bin" -a 0 -s 0x08000000:l -D "$ex"
+expect 64 "address '0x0800000g' is not a number" -- "$bin" -s 0x0800000g:leave -D "$ex"
+expect 64 "'garbage'" -- "$bin" -s :leave:garbage
+expect 64 "unknown command 'frob'" -- "$bin" frob
 
 echo "image.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

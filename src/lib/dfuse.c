@@ -1,0 +1,1033 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * ST DfuSe (UM0424, AN3156; device-model.md 1) on top of proto.c: the plan of
+ * a download checked against the alt's memory map before any request, sector
+ * erase, one Set Address per contiguous run with wBlockNum 2, 3, ..., the
+ * vector-table sector written last, read-back verify, upload and leave.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "macro.h"
+#include "proto.h"
+#include "util.h"
+
+/* DfuSe command bytes (AN3156 table 3). */
+#define DFUSE_CMD_SET_ADDRESS 0x21
+#define DFUSE_CMD_ERASE 0x41
+#define DFUSE_CMD_READ_UNPROTECT 0x92
+
+/*
+ * Runs in erasable flash are widened to this alignment with 0xff: ECC flash
+ * is programmed once per unit (L4/G4 8 bytes, U5 16, H7 32; device-model.md
+ * 3.6), so a unit must never be split between two writes.  0xff is what the
+ * ROM pads a partial unit with anyway, and AND-programming F2/F4 ignore it.
+ */
+#define DFUSE_WRITE_ALIGN 32u
+
+/* wBlockNum of the first data block after Set Address (AN3156 "wBlockNum >= 2"). */
+#define DFUSE_FIRST_BLOCK 2u
+
+enum run_kind {
+	RUN_FLASH,  /* an erasable layout segment */
+	RUN_PLAIN,  /* writable, not erasable (RAM) */
+	RUN_FORCED, /* outside the map or read-only, written because of force */
+	RUN_RESETS, /* option bytes: the device resets after the write (3.8) */
+};
+
+struct run {
+	uint32_t address;
+	uint32_t length;
+	enum run_kind kind;
+	bool vt;   /* in the sector holding the vector table: written last */
+	int order; /* write order class: 0 normal, 1 vector-table sector, 2 resets */
+};
+
+struct plan {
+	int img_alt; /* alt of the image segments written (DFU_ALT_NONE or dev alt) */
+	struct run *runs;
+	size_t n_runs, cap_runs;
+	struct dfuse_sector *erase;
+	size_t n_erase, cap_erase;
+	uint64_t total;
+	bool have_vt;
+	struct dfuse_sector vt_sector;
+};
+
+static void plan_release(struct plan *p)
+{
+	free(p->runs);
+	free(p->erase);
+	memset(p, 0, sizeof(*p));
+}
+
+static int nomem(struct dfu_error *e)
+{
+	return dfu_error_set(e, DFU_E_NOMEM, "dfu.nomem", NULL, "out of memory");
+}
+
+static int plan_add_run(struct plan *p, uint32_t address, uint32_t length, enum run_kind kind,
+			struct dfu_error *e)
+{
+	if (p->n_runs == p->cap_runs) {
+		size_t cap = p->cap_runs ? p->cap_runs * 2 : 16;
+		struct run *n = realloc(p->runs, cap * sizeof(*n));
+
+		if (!n)
+			return nomem(e);
+		p->runs = n;
+		p->cap_runs = cap;
+	}
+	p->runs[p->n_runs++] = (struct run){.address = address, .length = length, .kind = kind};
+	return 0;
+}
+
+static bool name_has(const char *name, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *s = name; *s; s++)
+		if (strncasecmp(s, word, n) == 0)
+			return true;
+	return false;
+}
+
+static const char *alt_name(const struct dfu_dev *dev)
+{
+	return dev->info.layout && dev->info.layout->name[0] ? dev->info.layout->name
+							     : dev->info.name;
+}
+
+/* The image alt written to this device alt: DfuSe files carry alts, the
+ * others not.  The CLI loops over the alts of a DfuSe file. */
+static int image_alt(const struct dfu_dev *dev, const struct dfu_image *img)
+{
+	for (size_t i = 0; i < img->n_segments; i++)
+		if (img->segments[i].alt != DFU_ALT_NONE)
+			return dev->info.alt;
+	return DFU_ALT_NONE;
+}
+
+static int memmap_error(const struct dfu_dev *dev, uint32_t address, const char *code,
+			const char *why, const char *hint, struct dfu_error *e)
+{
+	bool was_empty = e && !e->err;
+
+	dfu_error_set(e, DFU_E_MEMMAP, code, NULL, "0x%08x %s of alt %u (\"%s\")", address, why,
+		      dev->info.alt, alt_name(dev));
+	if (was_empty && e) {
+		dfu_error_device(e, "memory map check", -1, true, address);
+		dfu_error_hint(e, hint);
+	}
+	return DFU_E_MEMMAP;
+}
+
+#define FORCE_HINT "check the address; :force writes anyway"
+
+/*
+ * Check one image segment against the map and cut it into runs by layout
+ * segment.  Nothing is sent to the device.
+ */
+static int plan_segment(const struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+			struct plan *p, uint32_t address, uint64_t end, struct dfu_error *e)
+{
+	const struct dfuse_layout *l = dev->info.layout;
+	uint64_t pos = address;
+	int r;
+
+	while (pos < end) {
+		size_t idx;
+		const struct dfuse_layout_segment *ls;
+		uint64_t stop;
+		enum run_kind kind;
+
+		if (!l || dfuse_layout_find_segment(l, (uint32_t)pos, &idx) < 0) {
+			/* unmapped: with force, written without erase up to the next
+			 * mapped byte (dfu-util: "we wouldn't know the correct page size") */
+			if (!opts->force)
+				return memmap_error(dev, (uint32_t)pos, "dfuse.memmap_outside",
+						    l ? "is outside the memory map"
+						      : "cannot be checked: no memory map",
+						    FORCE_HINT, e);
+			stop = end;
+			for (size_t i = 0; l && i < l->n_segments; i++)
+				if (l->segments[i].start > pos && l->segments[i].start < stop)
+					stop = l->segments[i].start;
+			r = plan_add_run(p, (uint32_t)pos, (uint32_t)(stop - pos), RUN_FORCED, e);
+			if (r < 0)
+				return r;
+			pos = stop;
+			continue;
+		}
+		ls = &l->segments[idx];
+		stop = MIN(end, ls->end);
+		if (!(ls->attr & DFUSE_ATTR_WRITABLE)) {
+			if (!opts->force)
+				return memmap_error(
+				    dev, (uint32_t)pos, "dfuse.memmap_readonly",
+				    "lies in a read-only segment (no writable bit)",
+				    "the image overlaps a protected area, such as a "
+				    "bootloader; check the base address",
+				    e);
+			kind = RUN_FORCED;
+		} else if (name_has(alt_name(dev), "OTP")) {
+			/* one-time programmable: never written by accident (3.7) */
+			if (!opts->force)
+				return memmap_error(
+				    dev, (uint32_t)pos, "dfuse.memmap_otp",
+				    "is one-time programmable (OTP) memory",
+				    "OTP bytes can never be erased; :force writes them", e);
+			kind = RUN_PLAIN;
+		} else if (name_has(alt_name(dev), "Option")) {
+			/* option bytes reset the device and may lock it (RDP, 3.8) */
+			if (!opts->force)
+				return memmap_error(
+				    dev, (uint32_t)pos, "dfuse.memmap_option_bytes",
+				    "is in the option bytes",
+				    "writing option bytes resets the device and can "
+				    "enable read protection; :force writes them",
+				    e);
+			kind = RUN_RESETS;
+		} else {
+			kind = ls->attr & DFUSE_ATTR_ERASABLE ? RUN_FLASH : RUN_PLAIN;
+		}
+		if (kind == RUN_FLASH) {
+			/* widen to the ECC unit, inside the layout segment */
+			uint64_t a = pos - (pos - ls->start) % DFUSE_WRITE_ALIGN;
+			uint64_t b =
+			    stop + (DFUSE_WRITE_ALIGN - (stop - ls->start) % DFUSE_WRITE_ALIGN) %
+				       DFUSE_WRITE_ALIGN;
+
+			r = plan_add_run(p, (uint32_t)a, (uint32_t)(MIN(b, ls->end) - a), kind, e);
+		} else {
+			r = plan_add_run(p, (uint32_t)pos, (uint32_t)(stop - pos), kind, e);
+		}
+		if (r < 0)
+			return r;
+		pos = stop;
+	}
+	return 0;
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static int plan_add_erase(struct plan *p, const struct dfuse_sector *s, struct dfu_error *e)
+{
+	for (size_t i = 0; i < p->n_erase; i++)
+		if (p->erase[i].start == s->start)
+			return 0;
+	if (p->n_erase == p->cap_erase) {
+		size_t cap = p->cap_erase ? p->cap_erase * 2 : 16;
+		struct dfuse_sector *n = realloc(p->erase, cap * sizeof(*n));
+
+		if (!n)
+			return nomem(e);
+		p->erase = n;
+		p->cap_erase = cap;
+	}
+	p->erase[p->n_erase++] = *s;
+	return 0;
+}
+
+/*
+ * Build the whole plan: runs (merged, split at the vector-table sector,
+ * ordered) and the sectors to erase.  Every refusal happens here.
+ */
+static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
+		      const struct dfu_flash_opts *opts, struct plan *p, struct dfu_error *e)
+{
+	const struct dfuse_layout *l = dev->info.layout;
+	struct dfu_vector_table vt;
+	size_t n;
+	int r;
+
+	p->img_alt = image_alt(dev, img);
+	for (size_t i = 0; i < img->n_segments; i++) {
+		const struct dfu_segment *s = &img->segments[i];
+
+		if (s->alt != p->img_alt || s->length == 0)
+			continue;
+		r = plan_segment(dev, opts, p, s->address, (uint64_t)s->address + s->length, e);
+		if (r < 0)
+			return r;
+	}
+	if (p->n_runs == 0)
+		return dfu_error_set(e, DFU_E_INVAL, "dfu.empty_image", NULL,
+				     "the image has no data for alt %u", dev->info.alt);
+
+	/* merge runs that touch or overlap after widening (same kind) */
+	n = 0;
+	for (size_t i = 0; i < p->n_runs; i++) {
+		struct run *last = n ? &p->runs[n - 1] : NULL;
+
+		if (last && last->kind == p->runs[i].kind &&
+		    (uint64_t)last->address + last->length >= p->runs[i].address) {
+			uint64_t end = MAX((uint64_t)last->address + last->length,
+					   (uint64_t)p->runs[i].address + p->runs[i].length);
+
+			last->length = (uint32_t)(end - last->address);
+			continue;
+		}
+		p->runs[n++] = p->runs[i];
+	}
+	p->n_runs = n;
+
+	/* the sector holding the vector table goes last (and is erased first), so
+	 * that an interrupted download leaves no bootable half-image */
+	if (l && dfu_image_vector_table(img, false, 0, NULL, 0, &vt) == 0 &&
+	    dfu_image_find(img, p->img_alt, vt.address) &&
+	    dfuse_layout_find_sector(l, vt.address, &p->vt_sector) == 0 &&
+	    (p->vt_sector.attr & DFUSE_ATTR_ERASABLE))
+		p->have_vt = true;
+	if (p->have_vt) {
+		uint64_t vs = p->vt_sector.start, ve = vs + p->vt_sector.size;
+		size_t count = p->n_runs;
+
+		for (size_t i = 0; i < count; i++) {
+			struct run *ru = &p->runs[i];
+			uint64_t a = ru->address, b = a + ru->length;
+			enum run_kind kind = ru->kind;
+
+			if (kind != RUN_FLASH || b <= vs || a >= ve)
+				continue;
+			/* split into before / inside / after */
+			if (a < vs) {
+				ru->length = (uint32_t)(vs - a);
+				r = plan_add_run(p, (uint32_t)vs, (uint32_t)(MIN(b, ve) - vs), kind,
+						 e);
+				if (r < 0)
+					return r;
+				p->runs[p->n_runs - 1].vt = true;
+			} else {
+				ru->length = (uint32_t)(MIN(b, ve) - a);
+				ru->vt = true;
+			}
+			if (b > ve) {
+				r = plan_add_run(p, (uint32_t)ve, (uint32_t)(b - ve), kind, e);
+				if (r < 0)
+					return r;
+			}
+		}
+	}
+	for (size_t i = 0; i < p->n_runs; i++) {
+		p->runs[i].order = p->runs[i].kind == RUN_RESETS ? 2 : p->runs[i].vt ? 1 : 0;
+		p->total += p->runs[i].length;
+	}
+	qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
+
+	/* sectors to erase: the vector-table sector first, then by address */
+	if (opts->mass_erase)
+		return 0;
+	if (p->have_vt) {
+		r = plan_add_erase(p, &p->vt_sector, e);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < p->n_runs; i++) {
+		struct dfuse_sector *secs = NULL;
+		size_t ns = 0;
+
+		if (p->runs[i].kind != RUN_FLASH)
+			continue;
+		r = dfuse_layout_sectors(l, p->runs[i].address, p->runs[i].length, &secs, &ns, e);
+		if (r < 0)
+			return r;
+		for (size_t k = 0; k < ns && r == 0; k++)
+			if (secs[k].attr & DFUSE_ATTR_ERASABLE)
+				r = plan_add_erase(p, &secs[k], e);
+		free(secs);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                 */
+
+/*
+ * A DfuSe command (DNLOAD wBlockNum 0) and its GET_STATUS polling until
+ * dfuDNLOAD-IDLE (AN3156; device-model.md 1.7).  The first GET_STATUS may
+ * already say dfuDNLOAD-IDLE (STM32U5): accepted.
+ */
+static int dfuse_command(struct dfu_dev *dev, const struct dfu_op *op, const uint8_t *cmd,
+			 uint16_t len, uint64_t deadline_ms, struct dfu_error *e)
+{
+	struct dfu_status_reply st;
+	uint8_t buf[5];
+	int r;
+
+	memcpy(buf, cmd, len);
+	r = dfu_request(dev, op, DFU_REQ_DNLOAD, 0, buf, len, 0, e);
+	if (r < 0)
+		return r;
+	r = dfu_poll(dev, op, deadline_ms, &st, e);
+	if (r < 0)
+		return r;
+	if (st.state != DFU_STATE_DFU_DNLOAD_IDLE)
+		return dfu_error_wrong_state(op, &st, "dfuDNLOAD-IDLE", e);
+	return 0;
+}
+
+static int set_address(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
+		       struct dfu_error *e)
+{
+	uint8_t cmd[5] = {DFUSE_CMD_SET_ADDRESS};
+	struct dfu_op op;
+
+	le32_put(cmd + 1, address);
+	dfu_op_init(&op, 0, true, address, "DfuSe Set Address 0x%08x", address);
+	dfu_log(dev->ctx, DFU_LOG_DEBUG, "Set Address 0x%08x", address);
+	return dfuse_command(dev, &op, cmd, sizeof(cmd),
+			     dfu_deadline(dev, opts, DFU_DEADLINE_COMMAND_MS), e);
+}
+
+static int erase_sector(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+			const struct dfuse_sector *s, struct dfu_error *e)
+{
+	uint8_t cmd[5] = {DFUSE_CMD_ERASE};
+	struct dfu_op op;
+
+	le32_put(cmd + 1, s->start);
+	dfu_op_init(&op, 0, true, s->start, "DfuSe erase page 0x%08x", s->start);
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "erasing sector 0x%08x (%u KiB)", s->start,
+		s->size / 1024);
+	return dfuse_command(dev, &op, cmd, sizeof(cmd),
+			     dfu_deadline(dev, opts, dfu_deadline_erase_ms(dev, s->size)), e);
+}
+
+static int mass_erase(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_error *e)
+{
+	const uint8_t cmd[1] = {DFUSE_CMD_ERASE};
+	struct dfu_op op;
+
+	dfu_op_init(&op, 0, false, 0, "DfuSe mass erase");
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "mass erase (deadline %u ms)",
+		opts->timeout_ms ? opts->timeout_ms : dfu_deadline_mass_erase_ms(dev));
+	return dfuse_command(dev, &op, cmd, sizeof(cmd),
+			     dfu_deadline(dev, opts, dfu_deadline_mass_erase_ms(dev)), e);
+}
+
+/* Back to dfuIDLE after Set Address or a read (AN3156: UPLOAD needs dfuIDLE). */
+static int abort_to_idle(struct dfu_dev *dev, const char *why, struct dfu_error *e)
+{
+	struct dfu_op op;
+
+	dfu_op_init(&op, -1, false, 0, "ABORT %s", why);
+	return dfu_abort(dev, &op, e);
+}
+
+static uint16_t transfer_size(const struct dfu_dev *dev, const struct dfu_flash_opts *opts)
+{
+	return opts->transfer_size ? opts->transfer_size : dev->transfer_size;
+}
+
+/*
+ * The address formula pointer + (wBlockNum - 2) * T uses the descriptor's
+ * wTransferSize on the ST HAL (device-model.md 1.6): with another -t the
+ * blocks would land elsewhere, so each chunk then gets its own Set Address.
+ */
+static bool address_per_chunk(const struct dfu_dev *dev, uint16_t tsize)
+{
+	return dev->info.transfer_size && tsize != dev->info.transfer_size;
+}
+
+/*
+ * Whether the next chunk needs a fresh Set Address: the first of a run,
+ * a chunk after the block number would wrap, every chunk with a foreign
+ * transfer size, and a short chunk after the first (AN2662 defines T as
+ * "the length of the requested data buffer": some ROMs compute a short
+ * block's address with its own length).
+ */
+static bool needs_address(bool per_chunk, unsigned block, uint32_t chunk, uint16_t tsize)
+{
+	if (block == DFUSE_FIRST_BLOCK || per_chunk || block > 0xffff)
+		return true;
+	return chunk < tsize;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                  */
+
+static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
+		     const struct dfu_flash_opts *opts, const struct plan *p, const struct run *ru,
+		     bool last_run, uint8_t *buf, struct dfu_flash_result *res, struct dfu_error *e)
+{
+	uint16_t tsize = transfer_size(dev, opts);
+	bool per_chunk = address_per_chunk(dev, tsize);
+	unsigned block = DFUSE_FIRST_BLOCK;
+	int r;
+
+	for (uint32_t off = 0; off < ru->length;) {
+		uint32_t chunk = MIN((uint32_t)tsize, ru->length - off);
+		uint32_t addr = ru->address + off;
+		bool resets = ru->kind == RUN_RESETS ||
+			      (opts->will_reset && last_run && off + chunk == ru->length);
+		struct dfu_status_reply st;
+		struct dfu_op op;
+
+		if (block != DFUSE_FIRST_BLOCK && needs_address(per_chunk, block, chunk, tsize))
+			block = DFUSE_FIRST_BLOCK;
+		if (block == DFUSE_FIRST_BLOCK) {
+			r = set_address(dev, opts, addr, e);
+			if (r < 0)
+				return r;
+		}
+		dfu_image_read(img, p->img_alt, addr, buf, chunk, 0xff);
+		dfu_op_init(&op, (int)block, true, addr, "DfuSe write block %u at 0x%08x", block,
+			    addr);
+		r = dfu_request(dev, &op, DFU_REQ_DNLOAD, (uint16_t)block, buf, (uint16_t)chunk, 0,
+				e);
+		if (r < 0)
+			return r;
+		if (resets) {
+			/* option bytes (3.8) / :will-reset: the device answers dfuDNBUSY
+			 * and resets; no second GET_STATUS is answered */
+			struct dfu_error le;
+
+			dfu_error_clear(&le);
+			r = dfu_get_status(dev, &op, 0, &st, e);
+			if (r < 0)
+				return r;
+			if (st.state == DFU_STATE_DFU_ERROR)
+				return dfu_error_devstatus(dev, &op, &st, e);
+			if (st.state == DFU_STATE_DFU_DNBUSY) {
+				dfu_sleep_ms(dev->ctx, st.poll_timeout_ms);
+				r = dfu_poll(dev, &op,
+					     dfu_deadline(dev, opts, DFU_DEADLINE_COMMAND_MS), &st,
+					     &le);
+				if (r < 0 && dfu_err_is_usb(r) && dfu_err_is_gone(r)) {
+					dfu_log(dev->ctx, DFU_LOG_INFO,
+						"device reset after writing 0x%08x, as expected",
+						addr);
+					res->bytes_written += chunk;
+					res->left = true;
+					return 0;
+				}
+				if (r < 0) {
+					if (e && !e->err)
+						*e = le;
+					return r;
+				}
+			}
+		} else {
+			r = dfu_poll(dev, &op,
+				     dfu_deadline(dev, opts, dfu_deadline_write_ms(dev, chunk)),
+				     &st, e);
+			if (r < 0)
+				return r;
+		}
+		if (st.state != DFU_STATE_DFU_DNLOAD_IDLE)
+			return dfu_error_wrong_state(&op, &st, "dfuDNLOAD-IDLE", e);
+		res->bytes_written += chunk;
+		dfu_progress(dev->ctx, "download", res->bytes_written, p->total);
+		off += chunk;
+		block++;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                  */
+
+/*
+ * Read @len bytes from @address into @buf: Set Address, ABORT to dfuIDLE,
+ * UPLOAD wBlockNum 2, 3, ...  Returns the bytes read (less on a short reply).
+ * Leaves the device in dfuIDLE.
+ */
+static int read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
+		       uint8_t *buf, uint32_t len, const char *phase, uint64_t *progress,
+		       uint64_t total, struct dfu_error *e)
+{
+	uint16_t tsize = transfer_size(dev, opts);
+	bool per_chunk = address_per_chunk(dev, tsize);
+	unsigned block = DFUSE_FIRST_BLOCK;
+	uint32_t off = 0;
+	int r;
+
+	while (off < len) {
+		uint32_t chunk = MIN((uint32_t)tsize, len - off);
+		uint32_t addr = address + off;
+		struct dfu_op op;
+
+		if (block != DFUSE_FIRST_BLOCK && needs_address(per_chunk, block, chunk, tsize)) {
+			/* Set Address is a DNLOAD: not allowed in dfuUPLOAD-IDLE */
+			r = abort_to_idle(dev, "before Set Address", e);
+			if (r < 0)
+				return r;
+			block = DFUSE_FIRST_BLOCK;
+		}
+		if (block == DFUSE_FIRST_BLOCK) {
+			r = set_address(dev, opts, addr, e);
+			if (r < 0)
+				return r;
+			r = abort_to_idle(dev, "after Set Address", e);
+			if (r < 0)
+				return r;
+		}
+		dfu_op_init(&op, (int)block, true, addr, "DfuSe read block %u at 0x%08x", block,
+			    addr);
+		r = dfu_request(dev, &op, DFU_REQ_UPLOAD, (uint16_t)block, buf + off,
+				(uint16_t)chunk, 0, e);
+		if (r < 0)
+			return r;
+		off += (uint32_t)r;
+		*progress += (uint64_t)r;
+		dfu_progress(dev->ctx, phase, *progress, total);
+		if ((uint32_t)r < chunk) {
+			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "short read at 0x%08x: %d of %u bytes",
+				addr, r, chunk);
+			break;
+		}
+		block++;
+	}
+	r = abort_to_idle(dev, "after reading", e);
+	if (r < 0)
+		return r;
+	return (int)off;
+}
+
+/* Read back every written image byte of non-resetting runs and compare. */
+static int verify(struct dfu_dev *dev, const struct dfu_image *img,
+		  const struct dfu_flash_opts *opts, const struct plan *p,
+		  struct dfu_flash_result *res, struct dfu_error *e)
+{
+	uint64_t done = 0, total = 0;
+	int r;
+
+	for (size_t i = 0; i < p->n_runs; i++)
+		if (p->runs[i].kind != RUN_RESETS)
+			total += p->runs[i].length;
+	for (size_t i = 0; i < p->n_runs; i++) {
+		const struct run *ru = &p->runs[i];
+		uint8_t *back, *want;
+
+		if (ru->kind == RUN_RESETS)
+			continue;
+		back = malloc(ru->length);
+		want = malloc(ru->length);
+		if (!back || !want) {
+			free(back);
+			free(want);
+			return nomem(e);
+		}
+		r = read_memory(dev, opts, ru->address, back, ru->length, "verify", &done, total,
+				e);
+		if (r >= 0) {
+			uint32_t got = (uint32_t)r;
+
+			/* compare only the bytes the image holds, not the 0xff padding */
+			dfu_image_read(img, p->img_alt, ru->address, want, ru->length, 0xff);
+			for (uint32_t k = 0; k < ru->length; k++) {
+				uint32_t a = ru->address + k;
+				const struct dfu_segment *s = dfu_image_find(img, p->img_alt, a);
+
+				if (!s)
+					continue;
+				if (k >= got || back[k] != want[k]) {
+					if (!res->mismatch)
+						res->mismatch_address = a;
+					res->mismatch = true;
+					res->mismatch_count++;
+				}
+			}
+		}
+		free(back);
+		free(want);
+		if (r < 0)
+			return r;
+	}
+	res->bytes_read += done;
+	if (res->mismatch) {
+		bool was_empty = e && !e->err;
+
+		dfu_error_set(e, DFU_E_VERIFY, "dfu.verify_mismatch", NULL,
+			      "verify failed: %llu bytes differ, the first at 0x%08x",
+			      (unsigned long long)res->mismatch_count, res->mismatch_address);
+		if (was_empty && e) {
+			dfu_error_device(e, "verify (read-back)", -1, true, res->mismatch_address);
+			dfu_error_hint(e, "ST bootloaders skip write-protected sectors without an "
+					  "error (WRP): check the option bytes");
+		}
+		return DFU_E_VERIFY;
+	}
+	res->verified = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Download                                                                 */
+
+int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
+		   const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
+		   struct dfu_error *e)
+{
+	struct plan p = {0};
+	uint16_t tsize = transfer_size(dev, opts);
+	uint8_t *buf = NULL;
+	bool have_jump = false;
+	uint32_t jump = 0;
+	size_t last_normal = 0;
+	int r;
+
+	/* everything that can be refused is refused before the first request */
+	if (!img->address_from_file && !opts->have_address) {
+		dfu_error_set(e, DFU_E_INVAL, "dfuse.no_address", NULL,
+			      "a raw image carries no address: a DfuSe device needs one");
+		dfu_error_hint(e, "give the start address with -s ADDR (e.g. -s 0x08000000)");
+		return DFU_E_INVAL;
+	}
+	if (opts->unprotect) {
+		dfu_error_set(
+		    e, DFU_E_INVAL, "dfuse.unprotect_with_download", NULL,
+		    "Read Unprotect mass-erases the flash and resets the device: it cannot "
+		    "be combined with a download");
+		dfu_error_hint(e, "run the unprotect on its own, then download after the device "
+				  "re-enumerates");
+		return DFU_E_INVAL;
+	}
+	if (opts->leave) {
+		r = dfuse_jump_target(dev, img, opts, &have_jump, &jump, e);
+		if (r < 0)
+			return r;
+	}
+	r = plan_build(dev, img, opts, &p, e);
+	if (r < 0)
+		goto out;
+	if (tsize == 0) {
+		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
+			      "the device reports no wTransferSize");
+		dfu_error_hint(e, "give one with -t");
+		r = DFU_E_INVAL;
+		goto out;
+	}
+	buf = malloc(tsize);
+	if (!buf) {
+		r = nomem(e);
+		goto out;
+	}
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+		"download plan: %zu runs, %llu bytes, %zu sectors to erase%s", p.n_runs,
+		(unsigned long long)p.total, p.n_erase,
+		p.have_vt ? ", vector-table sector last" : "");
+
+	r = dfu_dev_ensure_idle(dev, NULL, e);
+	if (r < 0)
+		goto out;
+
+	if (opts->mass_erase) {
+		r = mass_erase(dev, opts, e);
+		if (r < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < p.n_erase; i++) {
+		r = erase_sector(dev, opts, &p.erase[i], e);
+		if (r < 0)
+			goto out;
+		res->sectors_erased++;
+		dfu_progress(dev->ctx, "erase", i + 1, p.n_erase);
+	}
+
+	for (size_t i = 0; i < p.n_runs; i++)
+		if (p.runs[i].kind != RUN_RESETS)
+			last_normal = i + 1;
+	for (size_t i = 0; i < last_normal; i++) {
+		r = write_run(dev, img, opts, &p, &p.runs[i], i + 1 == p.n_runs, buf, res, e);
+		if (r < 0 || res->left)
+			goto out;
+	}
+	if (last_normal) {
+		r = abort_to_idle(dev, "after writing", e);
+		if (r < 0)
+			goto out;
+	}
+	if (opts->verify) {
+		r = verify(dev, img, opts, &p, res, e);
+		if (r < 0)
+			goto out;
+	}
+	for (size_t i = last_normal; i < p.n_runs; i++) {
+		r = write_run(dev, img, opts, &p, &p.runs[i], i + 1 == p.n_runs, buf, res, e);
+		if (r < 0 || res->left)
+			goto out;
+	}
+	if (opts->leave) {
+		r = dfuse_leave(dev, img, opts, res, e);
+		goto out;
+	}
+	r = 0;
+out:
+	free(buf);
+	plan_release(&p);
+	return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Upload                                                                   */
+
+int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
+		 struct dfu_flash_result *res, struct dfu_error *e)
+{
+	const struct dfuse_layout *l = dev->info.layout;
+	struct dfu_image *img = NULL;
+	uint8_t *buf = NULL;
+	uint64_t progress = 0, end;
+	uint32_t address, length;
+	size_t idx;
+	int r;
+
+	if (transfer_size(dev, opts) == 0) {
+		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
+			      "the device reports no wTransferSize");
+		dfu_error_hint(e, "give one with -t");
+		return DFU_E_INVAL;
+	}
+	if (opts->have_address)
+		address = opts->address;
+	else if (l && l->n_segments)
+		address = l->segments[0].start;
+	else
+		return dfu_error_set(e, DFU_E_INVAL, "dfuse.no_address", NULL,
+				     "no upload address and no memory map to take one from");
+	if (opts->have_length) {
+		end = (uint64_t)address + opts->length;
+	} else if (l && dfuse_layout_find_segment(l, address, &idx) == 0) {
+		end = l->segments[idx].end;
+	} else {
+		dfu_error_set(e, DFU_E_INVAL, "dfuse.unbound_upload", NULL,
+			      "0x%08x is outside the memory map: the upload length is unknown",
+			      address);
+		dfu_error_hint(e, "give the length (-s ADDR:LENGTH)");
+		return DFU_E_INVAL;
+	}
+	if (end > UINT64_C(0x100000000))
+		return dfu_error_set(e, DFU_E_RANGE, "dfuse.upload_range", NULL,
+				     "0x%08x + %llu passes the end of the address space", address,
+				     (unsigned long long)(end - address));
+	length = (uint32_t)(end - address);
+	/* readable check over the whole range (dfu-util checks only the start) */
+	for (uint64_t pos = address; !opts->force && pos < end;) {
+		if (!l || dfuse_layout_find_segment(l, (uint32_t)pos, &idx) < 0)
+			return memmap_error(dev, (uint32_t)pos, "dfuse.memmap_outside",
+					    "is outside the memory map", FORCE_HINT, e);
+		if (!(l->segments[idx].attr & DFUSE_ATTR_READABLE))
+			return memmap_error(dev, (uint32_t)pos, "dfuse.memmap_unreadable",
+					    "is not readable", FORCE_HINT, e);
+		pos = l->segments[idx].end;
+	}
+	if (length == 0)
+		return dfu_error_set(e, DFU_E_INVAL, "dfuse.empty_upload", NULL,
+				     "nothing to upload");
+	buf = malloc(length);
+	if (!buf)
+		return nomem(e);
+	r = dfu_dev_ensure_idle(dev, NULL, e);
+	if (r < 0)
+		goto out;
+	r = read_memory(dev, opts, address, buf, length, "upload", &progress, length, e);
+	if (r < 0)
+		goto out;
+	res->bytes_read = (uint64_t)r;
+	length = (uint32_t)r;
+	r = dfu_image_new(DFU_FORMAT_BIN, &img);
+	if (r < 0) {
+		r = nomem(e);
+		goto out;
+	}
+	img->address_from_file = true;
+	if (length) {
+		r = dfu_image_add(img, DFU_ALT_NONE, address, buf, length, NULL, NULL, e);
+		if (r < 0)
+			goto out;
+	}
+	*out = img;
+	img = NULL;
+	r = 0;
+out:
+	dfu_image_free(img);
+	free(buf);
+	return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Leave                                                                    */
+
+int dfuse_jump_target(const struct dfu_dev *dev, const struct dfu_image *img,
+		      const struct dfu_flash_opts *opts, bool *have, uint32_t *target,
+		      struct dfu_error *e)
+{
+	struct dfu_vector_table vt;
+
+	*have = false;
+	*target = 0;
+	if (opts->have_jump) {
+		*have = true;
+		*target = opts->jump;
+		return 0;
+	}
+	if (!img || img->n_segments == 0)
+		return 0;
+	if (dev->quirks & DFU_QUIRK_NO_VECTOR_TABLE) {
+		/* GD32VF103: the ROM resets into flash; point it at the image start */
+		int alt = image_alt(dev, img);
+
+		for (size_t i = 0; i < img->n_segments; i++)
+			if (img->segments[i].alt == alt) {
+				*have = true;
+				*target = img->segments[i].address;
+				return 0;
+			}
+		return 0;
+	}
+	if (dfu_image_vector_table(img, false, 0, NULL, 0, &vt) < 0)
+		return 0;
+	if (vt.verdict != DFU_VT_PLAUSIBLE) {
+		bool was_empty = e && !e->err;
+
+		dfu_error_set(e, DFU_E_INVAL, "dfuse.jump_implausible", NULL,
+			      "cannot derive the jump address: the vector table at 0x%08x is not "
+			      "plausible (%s)",
+			      vt.address, dfu_vt_verdict_str(vt.verdict));
+		if (was_empty && e) {
+			dfu_error_device(e, "leave: jump address", -1, true, vt.address);
+			dfu_error_hint(e, "give the application's start address with --jump ADDR");
+		}
+		return DFU_E_INVAL;
+	}
+	*have = true;
+	/* H7: the ROM jumps to the pointer as code (entry point); the others load
+	 * SP and PC from a vector table there (device-model.md 1.8) */
+	*target = dev->quirks & DFU_QUIRK_JUMP_TO_RESET_VECTOR ? vt.reset_vector : vt.address;
+	return 0;
+}
+
+int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
+		struct dfu_flash_result *res, struct dfu_error *e)
+{
+	bool ignore = dev->quirks & DFU_QUIRK_LEAVE_IGNORE_ERRORS;
+	struct dfu_status_reply st;
+	struct dfu_error le;
+	struct dfu_op op;
+	bool have = false;
+	uint32_t target = 0;
+	int r;
+
+	r = dfuse_jump_target(dev, img, opts, &have, &target, e);
+	if (r < 0)
+		return r;
+	/* a zero-length DNLOAD is accepted in dfuIDLE and dfuDNLOAD-IDLE only */
+	if (dev->last.state != DFU_STATE_DFU_IDLE && dev->last.state != DFU_STATE_DFU_DNLOAD_IDLE) {
+		r = dfu_dev_ensure_idle(dev, NULL, e);
+		if (r < 0)
+			return r;
+	}
+	if (have) {
+		/* always Set Address when a target is known, also for .dfu files
+		 * (dfu-util 0.10/0.11 sends none there: dfu-util.md 2.3) */
+		r = set_address(dev, opts, target, e);
+		if (r < 0)
+			return r;
+		res->have_jump = true;
+		res->jump_address = target;
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE, "leaving DFU: jump to 0x%08x%s", target,
+			dev->quirks & DFU_QUIRK_JUMP_TO_RESET_VECTOR ? " (reset vector)" : "");
+	} else {
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+			"leaving DFU without Set Address: the device jumps to its current Address "
+			"Pointer (the flash start unless a command moved it)");
+	}
+
+	/* Leave = zero-length DNLOAD, then GET_STATUS (AN3156 "DFU Leave"); the ST
+	 * HAL ignores wValue; 0 as AN3156, pydfu and webdfu (dfu-util sends 2) */
+	dfu_op_init(&op, 0, have, target, "DfuSe leave (zero-length DNLOAD)");
+	dfu_error_clear(&le);
+	r = dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, NULL, 0, 0, &le);
+	if (r < 0) {
+		if (r == DFU_E_USB_NODEV || (ignore && dfu_err_is_usb(r))) {
+			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "device left on the leave request (%s)",
+				le.usb_name ? le.usb_name : dfu_strerror(r));
+			res->left = true;
+			return 0;
+		}
+		if (e && !e->err)
+			*e = le;
+		return r;
+	}
+	dfu_op_init(&op, -1, have, target, "GET_STATUS after leave");
+	dfu_error_clear(&le);
+	r = dfu_get_status(dev, &op, 0, &st, &le);
+	if (r < 0) {
+		if (dfu_err_is_usb(r) && (ignore || dfu_err_is_gone(r))) {
+			/* the ROM resets while answering: the normal outcome (Klipper PR
+			 * 5596, device-model.md 1.8 vanish-during-status) */
+			dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+				"device left during the status request (%s): leave done",
+				le.usb_name ? le.usb_name : dfu_strerror(r));
+			res->left = true;
+			return 0;
+		}
+		if (e && !e->err)
+			*e = le;
+		return r;
+	}
+	switch (st.state) {
+	case DFU_STATE_DFU_MANIFEST_SYNC:
+	case DFU_STATE_DFU_MANIFEST:
+	case DFU_STATE_DFU_MANIFEST_WAIT_RESET:
+		/* AN3156: dfuMANIFEST, then the device disconnects and jumps */
+		res->left = true;
+		return 0;
+	case DFU_STATE_DFU_ERROR:
+		r = dfu_error_devstatus(dev, &op, &st, e);
+		if (!have && e)
+			dfu_error_hint(e, "some ROMs need a Set Address before leaving (STM32C0): "
+					  "give --jump ADDR");
+		return r;
+	default:
+		if (ignore) {
+			res->left = true;
+			return 0;
+		}
+		return dfu_error_wrong_state(&op, &st, "dfuMANIFEST", e);
+	}
+}
+
+int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, struct dfu_error *e)
+{
+	const uint8_t cmd[1] = {DFUSE_CMD_READ_UNPROTECT};
+	struct dfu_status_reply st;
+	struct dfu_op op;
+	int r;
+
+	r = dfu_dev_ensure_idle(dev, NULL, e);
+	if (r < 0)
+		return r;
+	dfu_op_init(&op, 0, false, 0, "DfuSe Read Unprotect");
+	r = dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, (uint8_t *)cmd, sizeof(cmd), 0, e);
+	if (r < 0)
+		return r;
+	/* AN2662 Fig. 60: dfuDNBUSY, then the device erases, disconnects and resets
+	 * without answering a second GET_STATUS */
+	r = dfu_get_status(dev, &op, 0, &st, e);
+	if (r < 0)
+		return r;
+	if (st.state == DFU_STATE_DFU_ERROR)
+		return dfu_error_devstatus(dev, &op, &st, e);
+	if (st.state != DFU_STATE_DFU_DNBUSY)
+		return dfu_error_wrong_state(&op, &st, "dfuDNBUSY", e);
+	dfu_log(dev->ctx, DFU_LOG_INFO,
+		"device erases its flash, removes read protection and resets now");
+	if (res)
+		res->left = true;
+	return 0;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The DFU 1.1 / DfuSe protocol engine shared by proto.c (requests, polling,
+ * plain DFU 1.1), dfuse.c (ST DfuSe, AN3156) and quirks.c (per-device
+ * deviations and timings).  Library-internal: not for the CLI.
+ */
+#pragma once
+
+#include "engine.h"
+
+/* ------------------------------------------------------------------------ */
+/* Quirks (quirks.c)                                                        */
+
+/* The ROM uses the Address Pointer as the entry PC at leave, not as the base of
+ * a vector table (STM32H7 reports, device-model.md 1.8 "entry-point"). */
+#define DFU_QUIRK_JUMP_TO_RESET_VECTOR (1u << 0)
+/* The device may reset on the leave DNLOAD itself, with or without an answer
+ * (GD32VF103; dfu-util QUIRK_DFUSE_LEAVE): every leave error is success. */
+#define DFU_QUIRK_LEAVE_IGNORE_ERRORS (1u << 1)
+/* DfuSe commands answer the first GET_STATUS with dfuDNLOAD-IDLE, skipping
+ * dfuDNBUSY (STM32U5, dfu-util ticket 145).  Always accepted; the bit only
+ * documents the device. */
+#define DFU_QUIRK_SKIPS_DNBUSY (1u << 2)
+/* bwPollTimeout values are meaningless: wait 5 ms instead (Openmoko/u-boot,
+ * dfu-util QUIRK_POLLTIMEOUT). */
+#define DFU_QUIRK_POLL_TIMEOUT_BOGUS (1u << 3)
+/* Announces 100 ms for a mass erase that takes up to 32 s (STM32F405, dfu-util:
+ * "STM32F405 lies about mass erase timeout"): the deadline covers the real time. */
+#define DFU_QUIRK_MASS_ERASE_SLOW (1u << 4)
+/* No Cortex-M vector table: the ROM resets into flash at leave (GD32VF103 is
+ * RISC-V); the jump target is the image's lowest address, unchecked. */
+#define DFU_QUIRK_NO_VECTOR_TABLE (1u << 5)
+
+/* DFU_QUIRK_* bits for an alt setting, from VID/PID/bcdDevice/layout. */
+uint32_t dfu_quirks_for(const struct dfu_if_info *info);
+/* Name of one DFU_QUIRK_* bit ("jump-to-reset-vector"), "unknown" otherwise. */
+const char *dfu_quirk_name(uint32_t bit);
+
+/*
+ * Default deadlines in ms (device-model.md 3.4 datasheet maxima with a
+ * margin).  The caller's opts->timeout_ms overrides them when non-zero.
+ */
+uint32_t dfu_deadline_erase_ms(const struct dfu_dev *dev, uint32_t sector_size);
+uint32_t dfu_deadline_mass_erase_ms(const struct dfu_dev *dev);
+uint32_t dfu_deadline_write_ms(const struct dfu_dev *dev, uint32_t len);
+/* Set Address, ABORT-like commands, leave, manifestation. */
+#define DFU_DEADLINE_COMMAND_MS 5000u
+#define DFU_DEADLINE_MANIFEST_MS 30000u
+
+/* ------------------------------------------------------------------------ */
+/* Requests and polling (proto.c)                                           */
+
+/* What an error names: "DfuSe erase page 0x08020000", block, address. */
+struct dfu_op {
+	char name[80];
+	int block; /* wBlockNum, or -1 */
+	bool have_address;
+	uint32_t address;
+};
+void dfu_op_init(struct dfu_op *op, int block, bool have_address, uint32_t address, const char *fmt,
+		 ...) __attribute__((format(printf, 5, 6)));
+
+/*
+ * The one function every class request goes through (logged at TRACE), so
+ * that classified retries can be added in one place.  @data holds @len bytes
+ * (OUT) or has room for them (IN).  Returns the bytes transferred, or a
+ * negative dfu_err with @e naming @op, the request and the libusb error.
+ * A stalled DNLOAD/UPLOAD is followed by one GET_STATUS so that @e carries
+ * the device's bState/bStatus when it went to dfuERROR.
+ */
+int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, uint16_t value,
+		uint8_t *data, uint16_t len, unsigned timeout_ms, struct dfu_error *e);
+
+/* GET_STATUS; a reply shorter than 6 bytes is DFU_E_PROTOCOL.  Updates dev->last. */
+int dfu_get_status(struct dfu_dev *dev, const struct dfu_op *op, unsigned timeout_ms,
+		   struct dfu_status_reply *st, struct dfu_error *e);
+int dfu_clr_status(struct dfu_dev *dev, const struct dfu_op *op, struct dfu_error *e);
+int dfu_abort(struct dfu_dev *dev, const struct dfu_op *op, struct dfu_error *e);
+
+/*
+ * Poll GET_STATUS after a DNLOAD until the device leaves the busy states
+ * (dfuDNLOAD-SYNC, dfuDNBUSY, dfuMANIFEST-SYNC, dfuMANIFEST), waiting
+ * bwPollTimeout only after a busy reply (DFU 1.1 6.1.2) and never after an
+ * idle one.  @deadline_ms is absolute (dfu_now_ms scale).  A device still
+ * busy at the deadline gets the CLRSTATUS pair (device-model.md 1.7,
+ * STM32H743 bank 2) and the result is DFU_E_DEADLINE.  A final dfuERROR is
+ * DFU_E_DEVSTATUS with state/status/iString in @e.  *st is the last reply.
+ */
+int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
+	     struct dfu_status_reply *st, struct dfu_error *e);
+
+/* Fill @e for a final dfuERROR reply (state, status, iString, hint). */
+int dfu_error_devstatus(struct dfu_dev *dev, const struct dfu_op *op,
+			const struct dfu_status_reply *st, struct dfu_error *e);
+/* Fill @e for an unexpected state. */
+int dfu_error_wrong_state(const struct dfu_op *op, const struct dfu_status_reply *st,
+			  const char *expected, struct dfu_error *e);
+
+/* The deadline for an operation: now + (opts->timeout_ms or @default_ms). */
+uint64_t dfu_deadline(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t default_ms);
+
+/* True for the transfer errors a device that just reset or left produces. */
+bool dfu_err_is_gone(int err);
+
+/* ------------------------------------------------------------------------ */
+/* ST DfuSe (dfuse.c)                                                        */
+
+int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
+		   const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
+		   struct dfu_error *e);
+int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
+		 struct dfu_flash_result *res, struct dfu_error *e);
+int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
+		struct dfu_flash_result *res, struct dfu_error *e);
+/*
+ * Resolve the leave jump target without touching the device: opts->jump,
+ * else from @img's vector table (per DFU_QUIRK_JUMP_TO_RESET_VECTOR), else
+ * none (*have = false).  DFU_E_INVAL when the vector table is not plausible.
+ */
+int dfuse_jump_target(const struct dfu_dev *dev, const struct dfu_image *img,
+		      const struct dfu_flash_opts *opts, bool *have, uint32_t *target,
+		      struct dfu_error *e);
+/*
+ * Read Unprotect (0x92): the device mass-erases flash, clears RDP and resets
+ * (AN2662 Fig. 60); only the first GET_STATUS is read.  res->left is set.
+ */
+int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, struct dfu_error *e);

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The transport seam: what the DFU protocol code may ask of USB.  A backend
+ * enumerates devices and opens them; an open handle does control transfers,
+ * interface claims and resets.  Two backends exist: libusb
+ * (transport-libusb.c, the only file that includes <libusb.h>) and the
+ * in-process virtual device (transport-sim.c, for tests on virtual time).
+ * Both return negative enum dfu_err values; a libusb failure keeps its name.
+ */
+#pragma once
+
+#include "dfuflash.h"
+
+/* DFU class requests (DFU 1.1, section 3, table 3.2). */
+enum dfu_request {
+	DFU_REQ_DETACH = 0,
+	DFU_REQ_DNLOAD = 1,
+	DFU_REQ_UPLOAD = 2,
+	DFU_REQ_GETSTATUS = 3,
+	DFU_REQ_CLRSTATUS = 4,
+	DFU_REQ_GETSTATE = 5,
+	DFU_REQ_ABORT = 6,
+};
+
+/* bmRequestType of the class requests: class, interface recipient. */
+#define DFU_RT_OUT 0x21
+#define DFU_RT_IN 0xa1
+
+/* DFU 1.1, section 6.1.2 (bState). */
+enum dfu_state {
+	DFU_STATE_APP_IDLE = 0,
+	DFU_STATE_APP_DETACH = 1,
+	DFU_STATE_DFU_IDLE = 2,
+	DFU_STATE_DFU_DNLOAD_SYNC = 3,
+	DFU_STATE_DFU_DNBUSY = 4,
+	DFU_STATE_DFU_DNLOAD_IDLE = 5,
+	DFU_STATE_DFU_MANIFEST_SYNC = 6,
+	DFU_STATE_DFU_MANIFEST = 7,
+	DFU_STATE_DFU_MANIFEST_WAIT_RESET = 8,
+	DFU_STATE_DFU_UPLOAD_IDLE = 9,
+	DFU_STATE_DFU_ERROR = 10,
+};
+
+/* DFU 1.1, section 6.1.2 (bStatus). */
+enum dfu_status {
+	DFU_STATUS_OK = 0x00,
+	DFU_STATUS_ERR_TARGET = 0x01,
+	DFU_STATUS_ERR_FILE = 0x02,
+	DFU_STATUS_ERR_WRITE = 0x03,
+	DFU_STATUS_ERR_ERASE = 0x04,
+	DFU_STATUS_ERR_CHECK_ERASED = 0x05,
+	DFU_STATUS_ERR_PROG = 0x06,
+	DFU_STATUS_ERR_VERIFY = 0x07,
+	DFU_STATUS_ERR_ADDRESS = 0x08,
+	DFU_STATUS_ERR_NOTDONE = 0x09,
+	DFU_STATUS_ERR_FIRMWARE = 0x0a,
+	DFU_STATUS_ERR_VENDOR = 0x0b,
+	DFU_STATUS_ERR_USBR = 0x0c,
+	DFU_STATUS_ERR_POR = 0x0d,
+	DFU_STATUS_ERR_UNKNOWN = 0x0e,
+	DFU_STATUS_ERR_STALLEDPKT = 0x0f,
+};
+
+/* bmAttributes of the DFU functional descriptor (DFU 1.1, section 4.1.3). */
+#define DFU_ATTR_CAN_DNLOAD 0x01
+#define DFU_ATTR_CAN_UPLOAD 0x02
+#define DFU_ATTR_MANIFEST_TOLERANT 0x04
+#define DFU_ATTR_WILL_DETACH 0x08
+
+/* The DFU functional descriptor (type 0x21, 7 or 9 bytes). */
+struct dfu_func_desc {
+	bool present;
+	uint8_t attributes;
+	uint16_t detach_timeout_ms;
+	uint16_t transfer_size; /* wTransferSize (the 7-byte DFU 1.0 form has it too) */
+	uint16_t bcd_dfu;       /* 0x0100 when absent (7-byte form); 0x011a marks DfuSe */
+};
+
+#define USB_DT_DFU_FUNCTIONAL 0x21
+
+/*
+ * Decode one functional descriptor of @len bytes (DFU 1.1 section 4.1.3).
+ * A 7-byte descriptor is DFU 1.0's: wTransferSize but no bcdDFUVersion, which
+ * dfu-util then takes as 1.0 (Particle bootloaders).  Shorter ones are
+ * unusable: returns false and leaves @f alone.
+ */
+static inline bool dfu_func_desc_decode(const uint8_t *p, size_t len, struct dfu_func_desc *f)
+{
+	if (len < 7)
+		return false;
+	f->present = true;
+	f->attributes = p[2];
+	f->detach_timeout_ms = (uint16_t)(p[3] | (p[4] << 8));
+	f->transfer_size = (uint16_t)(p[5] | (p[6] << 8));
+	f->bcd_dfu = len >= 9 ? (uint16_t)(p[7] | (p[8] << 8)) : 0x0100;
+	return true;
+}
+
+/* One alternate setting of a DFU interface (class 0xfe, subclass 1). */
+struct dfu_usb_alt {
+	uint8_t interface;     /* bInterfaceNumber */
+	uint8_t interface_pos; /* index of the interface in the configuration (dfu-util's -i) */
+	uint8_t alt;           /* bAlternateSetting */
+	uint8_t protocol;      /* bInterfaceProtocol: 1 run-time, 2 DFU mode */
+	uint8_t i_interface;   /* string index of the interface name / DfuSe layout */
+	struct dfu_func_desc func; /* from this interface's extra descriptors */
+};
+
+#define DFU_MAX_ALTS 32
+#define DFU_MAX_PATH 64
+
+/* A USB device that has at least one DFU interface, as enumeration sees it. */
+struct dfu_usb_device {
+	uint8_t bus;
+	uint8_t devnum;
+	char path[DFU_MAX_PATH]; /* "1-1.3": bus, then port numbers (dfu-util's -p) */
+	uint16_t vid, pid, bcd_device;
+	uint8_t i_manufacturer, i_product, i_serial;
+	uint8_t config_value; /* bConfigurationValue of the configuration holding the alts */
+	uint8_t max_packet0;  /* bMaxPacketSize0 */
+	size_t n_alts;
+	struct dfu_usb_alt alts[DFU_MAX_ALTS];
+	void *backend_ref; /* the backend's own reference (libusb_device *, ...) */
+};
+
+struct dfu_handle;
+
+/*
+ * Operations on an open device.  Every op returns >= 0 on success and a
+ * negative enum dfu_err (DFU_E_USB_* for transfer failures) otherwise; the
+ * name of the underlying error goes to *usb_name when that is not NULL.
+ */
+struct dfu_handle_ops {
+	/*
+	 * One control transfer.  Direction from bit 7 of @request_type.  OUT:
+	 * @data holds @length bytes; IN: @data has room for @length bytes.
+	 * Returns the number of bytes transferred (IN may be short).
+	 * @timeout_ms 0 means the backend default (5000 ms).
+	 */
+	int (*control)(struct dfu_handle *h, uint8_t request_type, uint8_t request, uint16_t value,
+		       uint16_t index, uint8_t *data, uint16_t length, unsigned timeout_ms,
+		       const char **usb_name);
+	/* Claim @interface (detaching a kernel driver if one is bound). */
+	int (*claim)(struct dfu_handle *h, uint8_t interface, const char **usb_name);
+	/* SET_INTERFACE. */
+	int (*set_alt)(struct dfu_handle *h, uint8_t interface, uint8_t alt, const char **usb_name);
+	/* USB bus reset.  DFU_E_USB_NODEV when the device re-enumerated or left,
+	 * which after a DETACH or leave is the expected outcome. */
+	int (*reset)(struct dfu_handle *h, const char **usb_name);
+	/* Release and close; the handle is freed.  Never fails. */
+	void (*close)(struct dfu_handle *h);
+};
+
+/* Every handle starts with this; backends embed it first. */
+struct dfu_handle {
+	const struct dfu_handle_ops *ops;
+};
+
+/* The clock the protocol waits with: the real one, or virtual time in tests. */
+struct dfu_clock {
+	uint64_t (*now_ms)(void *ctx);
+	void (*sleep_ms)(void *ctx, uint32_t ms);
+	void *ctx;
+};
+
+/*
+ * A backend.  enumerate: every device with a DFU interface (run-time or DFU
+ * mode); *out is an array the caller frees with free().  A device the
+ * backend cannot read is still returned (open will then say why).
+ * open: open @dev; *out is closed with (*out)->ops->close().
+ * Errors: DFU_E_NOMEM, DFU_E_USB_* (ACCESS: permissions; BUSY: claimed).
+ */
+struct dfu_backend_ops {
+	int (*enumerate)(void *ctx, struct dfu_usb_device **out, size_t *n, struct dfu_error *e);
+	int (*open)(void *ctx, const struct dfu_usb_device *dev, struct dfu_handle **out,
+		    struct dfu_error *e);
+	void (*free)(void *ctx);
+};
+
+struct dfu_backend {
+	const struct dfu_backend_ops *ops;
+	void *ctx;
+	struct dfu_clock clock;
+};
+
+/* transport-libusb.c: the libusb backend and the real clock.
+ * Returns 0, DFU_E_NOMEM or DFU_E_USB_OTHER (libusb_init failed). */
+int dfu_backend_libusb_new(struct dfu_backend *out, struct dfu_error *e);
+
+/*
+ * transport-sim.c: in-process virtual devices (src/sim) on a virtual clock,
+ * for tests.  The clock's sleep_ms advances virtual time and never blocks;
+ * create the sim devices with sim_options.clock = { dfu_vclock_now_us, vc }
+ * so that both sides share it.  The backend does not own the devices.
+ * Bus events of the devices (disconnect, re-enumeration) are applied at each
+ * enumerate and each transfer: a handle to an old enumeration gets
+ * DFU_E_USB_NODEV.  Paths are "1-N" for device N (from 1).
+ */
+struct sim_device;
+struct dfu_vclock {
+	uint64_t now_us;
+};
+uint64_t dfu_vclock_now_us(void *vclock);
+int dfu_backend_sim_new(struct dfu_vclock *vc, struct sim_device *const *devs, size_t n,
+			struct dfu_backend *out, struct dfu_error *e);

@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* dfuflash-sim: run a command against virtual USB DFU devices.  Parses the command line,
+ * builds the device models, serves them through umockdev (sim-usbfs.c) to COMMAND run
+ * under the umockdev preload, and returns COMMAND's exit status. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+/* glib defines MIN/MAX too (with #undef first), so it comes after macro.h */
+#include "macro.h"
+
+#include <glib-unix.h>
+#include <glib.h>
+
+#include "sim-api.h"
+#include "sim-usbfs.h"
+#include "util.h"
+
+#define PRELOAD_LIB "libumockdev-preload.so.0"
+#define REEXEC_ENV "DFUFLASH_SIM_REEXEC"
+#define MAX_DEVICES 16
+
+struct flash_in {
+	char *file;
+	uint32_t address;
+};
+
+struct sim_opts {
+	const char *profile;
+	GString *faults;
+	struct flash_in *flash_in;
+	size_t n_flash_in;
+	const char *flash_out;
+	const char *log;
+	double time_scale;
+	unsigned devices;
+	bool hold;
+	char **command;
+};
+
+/* One log sink per device; with several devices each line gets a "dev" member. */
+struct log_sink {
+	FILE *f;
+	unsigned index;
+	bool tag;
+};
+
+struct run_ctx {
+	GMainLoop *loop;
+	GPid child;
+	bool child_running;
+	int status;
+	bool hold;
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: dfuflash-sim [OPTION]... -- COMMAND [ARG]...\n"
+	      "       dfuflash-sim [OPTION]... --hold\n"
+	      "Run COMMAND against virtual USB DFU devices served through umockdev.\n\n"
+	      "  -p, --profile=P        device profile (default stm32f405; see --list-profiles)\n"
+	      "  -f, --fault=F          settings and faults, comma-separated; repeatable\n"
+	      "      --flash-in=FILE@ADDR  load FILE's raw bytes at ADDR before the start\n"
+	      "      --flash-out=FILE   write the main flash region (raw) when COMMAND ends\n"
+	      "      --log=FILE         write the JSON-lines transaction log to FILE\n"
+	      "      --time-scale=X     scale datasheet durations (default 1.0; 0 = instant)\n"
+	      "      --devices=N        number of devices (default 1, at most 16)\n"
+	      "      --hold             keep the bus until SIGINT/SIGTERM; print its environment\n"
+	      "      --list-profiles    list the profiles and exit\n"
+	      "  -h, --help             show this help\n"
+	      "  -V, --version          show the version\n",
+	      f);
+}
+
+static void list_profiles(void)
+{
+	for (const char *const *n = sim_profile_names(); *n; n++)
+		printf("%-20s %s\n", *n, sim_profile_description(*n));
+}
+
+static int parse_flash_in(const char *arg, struct flash_in *out)
+{
+	const char *at = strrchr(arg, '@');
+
+	if (!at || at == arg || util_parse_u32(at + 1, &out->address) < 0)
+		return -EINVAL;
+	out->file = g_strndup(arg, (gsize)(at - arg));
+	return 0;
+}
+
+/* Returns -1 to continue, or an exit status. */
+static int parse_args(int argc, char **argv, struct sim_opts *o)
+{
+	enum { OPT_FLASH_IN = 256, OPT_FLASH_OUT, OPT_LOG, OPT_TIME_SCALE, OPT_DEVICES, OPT_HOLD, OPT_LIST };
+	static const struct option longopts[] = {
+		{ "profile", required_argument, NULL, 'p' },
+		{ "fault", required_argument, NULL, 'f' },
+		{ "flash-in", required_argument, NULL, OPT_FLASH_IN },
+		{ "flash-out", required_argument, NULL, OPT_FLASH_OUT },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
+		{ "devices", required_argument, NULL, OPT_DEVICES },
+		{ "hold", no_argument, NULL, OPT_HOLD },
+		{ "list-profiles", no_argument, NULL, OPT_LIST },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+p:f:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->profile = optarg;
+			break;
+		case 'f':
+			if (o->faults->len)
+				g_string_append_c(o->faults, ',');
+			g_string_append(o->faults, optarg);
+			break;
+		case OPT_FLASH_IN:
+			o->flash_in = g_renew(struct flash_in, o->flash_in, o->n_flash_in + 1);
+			if (parse_flash_in(optarg, &o->flash_in[o->n_flash_in]) < 0) {
+				fprintf(stderr, "dfuflash-sim: --flash-in '%s': expected FILE@ADDRESS\n", optarg);
+				return EX_USAGE;
+			}
+			o->n_flash_in++;
+			break;
+		case OPT_FLASH_OUT:
+			o->flash_out = optarg;
+			break;
+		case OPT_LOG:
+			o->log = optarg;
+			break;
+		case OPT_TIME_SCALE: {
+			char *end = NULL;
+
+			errno = 0;
+			o->time_scale = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(o->time_scale) || o->time_scale < 0) {
+				fprintf(stderr, "dfuflash-sim: --time-scale '%s': expected a number >= 0\n", optarg);
+				return EX_USAGE;
+			}
+			break;
+		}
+		case OPT_DEVICES: {
+			uint32_t n;
+
+			if (util_parse_u32(optarg, &n) < 0 || n < 1 || n > MAX_DEVICES) {
+				fprintf(stderr, "dfuflash-sim: --devices '%s': expected 1 to %d\n", optarg, MAX_DEVICES);
+				return EX_USAGE;
+			}
+			o->devices = n;
+			break;
+		}
+		case OPT_HOLD:
+			o->hold = true;
+			break;
+		case OPT_LIST:
+			list_profiles();
+			return EX_OK;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case 'V':
+			printf("dfuflash-sim %s\n", DFUFLASH_VERSION);
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	o->command = argv + optind;
+	if (o->hold == (*o->command != NULL)) {
+		fprintf(stderr, "dfuflash-sim: %s\n",
+			o->hold ? "--hold takes no COMMAND" : "no COMMAND given (put it after --)");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (!sim_profile_description(o->profile)) {
+		fprintf(stderr, "dfuflash-sim: unknown profile '%s' (see --list-profiles)\n", o->profile);
+		return EX_USAGE;
+	}
+	{
+		char errbuf[256] = "";
+
+		if (sim_faults_check(o->faults->str, errbuf, sizeof(errbuf)) < 0) {
+			fprintf(stderr, "dfuflash-sim: --fault: %s\n", errbuf[0] ? errbuf : "invalid fault string");
+			return EX_USAGE;
+		}
+	}
+	return -1;
+}
+
+/*
+ * usb-emulation.md pitfall 1: the uevents that announce removal and re-enumeration are
+ * resolved by libudev in this process, so it must itself run under the umockdev preload.
+ * Re-exec once with it added to LD_PRELOAD, as umockdev-wrapper would.
+ */
+static int ensure_preload(char **argv)
+{
+	const char *cur = g_getenv("LD_PRELOAD");
+	g_autofree char *preload = NULL;
+
+	if (cur && strstr(cur, "libumockdev-preload.so")) {
+		g_unsetenv(REEXEC_ENV);
+		return 0;
+	}
+	if (g_getenv(REEXEC_ENV)) {
+		fprintf(stderr, "dfuflash-sim: cannot run under %s\n", PRELOAD_LIB);
+		return EX_UNAVAILABLE;
+	}
+	/* the sanitizer runtime must stay first in the list */
+	preload = cur && *cur ? g_strconcat(cur, ":", PRELOAD_LIB, NULL) : g_strdup(PRELOAD_LIB);
+	g_setenv("LD_PRELOAD", preload, TRUE);
+	g_setenv(REEXEC_ENV, "1", TRUE);
+#if defined(__SANITIZE_ADDRESS__)
+	{
+		/* ASan refuses a preloaded library ahead of its runtime */
+		const char *asan = g_getenv("ASAN_OPTIONS");
+		g_autofree char *opts = g_strconcat(asan && *asan ? asan : "", asan && *asan ? ":" : "",
+						    "verify_asan_link_order=0", NULL);
+
+		g_setenv("ASAN_OPTIONS", opts, TRUE);
+	}
+#endif
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "dfuflash-sim: cannot re-execute itself: %s\n", strerror(errno));
+	return EX_OSERR;
+}
+
+static void log_line(void *ctx, const char *json_line)
+{
+	struct log_sink *s = ctx;
+
+	if (s->tag && json_line[0] == '{')
+		fprintf(s->f, "{\"dev\":%u,%s\n", s->index, json_line + 1);
+	else
+		fprintf(s->f, "%s\n", json_line);
+	fflush(s->f);
+}
+
+static int read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	g_autoptr(GError) err = NULL;
+	gchar *data = NULL;
+	gsize n = 0;
+
+	if (!g_file_get_contents(path, &data, &n, &err)) {
+		fprintf(stderr, "dfuflash-sim: cannot read '%s': %s\n", path, err->message);
+		return EX_NOINPUT;
+	}
+	*buf = (uint8_t *)data;
+	*len = n;
+	return 0;
+}
+
+/* --flash-out: the raw bytes of the device's first flash region. */
+static int dump_flash(struct sim_device *d, FILE *f, const char *path)
+{
+	struct sim_region_info ri;
+	g_autofree uint8_t *buf = NULL;
+
+	for (size_t i = 0; sim_device_region(d, i, &ri) == 0; i++) {
+		if (ri.kind != SIM_REGION_FLASH)
+			continue;
+		buf = g_malloc(ri.size);
+		if (sim_device_mem_read(d, ri.base, buf, ri.size) < 0 || fwrite(buf, 1, ri.size, f) != ri.size ||
+		    fflush(f) != 0) {
+			fprintf(stderr, "dfuflash-sim: cannot write '%s': %s\n", path, strerror(errno));
+			return EX_IOERR;
+		}
+		return 0;
+	}
+	fprintf(stderr, "dfuflash-sim: the profile has no flash region to dump\n");
+	return EX_SOFTWARE;
+}
+
+static void on_child_exit(GPid pid, gint status, gpointer data)
+{
+	struct run_ctx *r = data;
+
+	r->status = status;
+	r->child_running = false;
+	g_spawn_close_pid(pid);
+	g_main_loop_quit(r->loop);
+}
+
+static gboolean on_signal(gpointer data)
+{
+	struct run_ctx *r = data;
+
+	/* the command decides how to end; with --hold the signal ends us */
+	if (r->child_running)
+		kill(r->child, SIGTERM);
+	else
+		g_main_loop_quit(r->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static int exit_status_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EX_SOFTWARE;
+}
+
+static char *flash_out_name(const char *base, unsigned index)
+{
+	return index == 0 ? g_strdup(base) : g_strdup_printf("%s.%u", base, index + 1);
+}
+
+int main(int argc, char **argv)
+{
+	struct sim_opts o = { .profile = "stm32f405", .time_scale = 1.0, .devices = 1 };
+	struct sim_device *devs[MAX_DEVICES] = { NULL };
+	struct log_sink sinks[MAX_DEVICES];
+	FILE *out_files[MAX_DEVICES] = { NULL };
+	FILE *log = NULL;
+	struct sim_usbfs *bus = NULL;
+	struct run_ctx run = { 0 };
+	char errbuf[256] = "";
+	int ret;
+
+	o.faults = g_string_new(NULL);
+	ret = parse_args(argc, argv, &o);
+	if (ret >= 0)
+		goto out;
+	ret = ensure_preload(argv);
+	if (ret)
+		goto out;
+	/* usb-emulation.md pitfall 6: every forwarded ioctl ends in usleep(0); children
+	 * inherit the slack */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+
+	if (o.log) {
+		log = fopen(o.log, "we");
+		if (!log) {
+			fprintf(stderr, "dfuflash-sim: cannot create '%s': %s\n", o.log, strerror(errno));
+			ret = EX_CANTCREAT;
+			goto out;
+		}
+	}
+	for (unsigned i = 0; o.flash_out && i < o.devices; i++) {
+		g_autofree char *name = flash_out_name(o.flash_out, i);
+
+		out_files[i] = fopen(name, "we");
+		if (!out_files[i]) {
+			fprintf(stderr, "dfuflash-sim: cannot create '%s': %s\n", name, strerror(errno));
+			ret = EX_CANTCREAT;
+			goto out;
+		}
+	}
+
+	for (unsigned i = 0; i < o.devices; i++) {
+		struct sim_options so = {
+			.time_scale = o.time_scale,
+			.faults = o.faults->str,
+			.clock = { .now_us = sim_usbfs_clock_us },
+			.errbuf = errbuf,
+			.errbuf_size = sizeof(errbuf),
+		};
+		int r;
+
+		if (log) {
+			sinks[i] = (struct log_sink){ .f = log, .index = i + 1, .tag = o.devices > 1 };
+			so.log_fn = log_line;
+			so.log_ctx = &sinks[i];
+		}
+		r = sim_device_new(o.profile, &so, &devs[i]);
+		if (r < 0) {
+			fprintf(stderr, "dfuflash-sim: cannot create a %s device: %s\n", o.profile,
+				errbuf[0] ? errbuf : strerror(-r));
+			ret = r == -ENOMEM ? EX_OSERR : EX_USAGE;
+			goto out;
+		}
+	}
+
+	for (size_t k = 0; k < o.n_flash_in; k++) {
+		g_autofree uint8_t *buf = NULL;
+		size_t len = 0;
+
+		ret = read_file(o.flash_in[k].file, &buf, &len);
+		if (ret)
+			goto out;
+		for (unsigned i = 0; i < o.devices; i++) {
+			if (sim_device_mem_write(devs[i], o.flash_in[k].address, buf, len) < 0) {
+				fprintf(stderr,
+					"dfuflash-sim: --flash-in '%s': %zu bytes at 0x%08x do not fit in one memory region of %s\n",
+					o.flash_in[k].file, len, o.flash_in[k].address, o.profile);
+				ret = EX_DATAERR;
+				goto out;
+			}
+		}
+	}
+
+	ret = sim_usbfs_new(devs, o.devices, &bus, errbuf, sizeof(errbuf));
+	if (ret < 0) {
+		fprintf(stderr, "dfuflash-sim: cannot set up the umockdev testbed: %s\n", errbuf);
+		ret = EX_UNAVAILABLE;
+		goto out;
+	}
+
+	run.loop = g_main_loop_new(NULL, FALSE);
+	run.hold = o.hold;
+	g_unix_signal_add(SIGINT, on_signal, &run);
+	g_unix_signal_add(SIGTERM, on_signal, &run);
+	g_unix_signal_add(SIGHUP, on_signal, &run);
+	if (o.hold) {
+		printf("UMOCKDEV_DIR=%s; export UMOCKDEV_DIR;\n"
+		       "LD_PRELOAD=%s; export LD_PRELOAD;\n",
+		       sim_usbfs_root(bus), PRELOAD_LIB);
+		fflush(stdout);
+		fprintf(stderr, "dfuflash-sim: %u %s device(s) ready; stop with SIGINT or SIGTERM\n", o.devices,
+			o.profile);
+		g_main_loop_run(run.loop);
+		ret = 0;
+	} else {
+		g_autoptr(GError) err = NULL;
+
+		if (!g_spawn_async(NULL, o.command, NULL,
+				   G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CHILD_INHERITS_STDIN,
+				   NULL, NULL, &run.child, &err)) {
+			fprintf(stderr, "dfuflash-sim: cannot run '%s': %s\n", o.command[0], err->message);
+			ret = g_error_matches(err, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT) ? 127 : 126;
+			goto out;
+		}
+		run.child_running = true;
+		g_child_watch_add(run.child, on_child_exit, &run);
+		g_main_loop_run(run.loop);
+		ret = exit_status_of(run.status);
+	}
+
+	if (o.flash_out) {
+		sim_usbfs_lock(bus);
+		for (unsigned i = 0; i < o.devices; i++) {
+			g_autofree char *name = flash_out_name(o.flash_out, i);
+			int r = dump_flash(devs[i], out_files[i], name);
+
+			if (r && !ret)
+				ret = r;
+		}
+		sim_usbfs_unlock(bus);
+	}
+
+out:
+	sim_usbfs_free(bus);
+	if (run.loop)
+		g_main_loop_unref(run.loop);
+	for (unsigned i = 0; i < MAX_DEVICES; i++) {
+		sim_device_free(devs[i]);
+		if (out_files[i])
+			fclose(out_files[i]);
+	}
+	if (log)
+		fclose(log);
+	for (size_t k = 0; k < o.n_flash_in; k++)
+		g_free(o.flash_in[k].file);
+	g_free(o.flash_in);
+	g_string_free(o.faults, TRUE);
+	return ret;
+}

@@ -1,0 +1,960 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The device commands: list, flash, read, verify, erase, leave, detach, in
+ * both spellings (dfu-util's options and dfuflash's command words, parsed by
+ * options.c).  This file picks the device and the alt setting, renders logs
+ * and progress, and maps results to exit codes; the protocol is the library's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "options.h"
+#include "tool.h"
+#include "transport.h"
+
+struct run {
+	struct tool_ctx *tool;
+	struct tool_options *o;
+	struct dfu_ctx *ctx;
+	FILE *trace;
+	bool progress_tty;
+	int progress_last; /* percent shown last, -1 = none */
+	const char *progress_phase;
+	struct dfu_flash_result res;
+	bool have_res;
+	char object[96]; /* "0483:df11 at 1-1" for messages */
+};
+
+/* --- logs and progress --------------------------------------------------- */
+
+static void on_log(void *ud, enum dfu_log_level level, const char *msg)
+{
+	struct run *r = ud;
+
+	if (r->trace && level == DFU_LOG_TRACE) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fprintf(r->trace, "%lld.%06ld %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000, msg);
+	}
+	if (r->o->quiet || (int)level > r->o->verbose)
+		return;
+	if (r->progress_last >= 0 && r->progress_tty) {
+		fputc('\n', stderr);
+		r->progress_last = -1;
+	}
+	fprintf(stderr, "dfuflash: %s\n", msg);
+}
+
+static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
+{
+	struct run *r = ud;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (r->o->quiet || r->o->progress == TOOL_PROGRESS_NONE || r->o->json)
+		return;
+	if (r->progress_phase != phase || (r->progress_phase && strcmp(r->progress_phase, phase))) {
+		if (r->progress_last >= 0 && r->progress_tty)
+			fputc('\n', stderr);
+		r->progress_phase = phase;
+		r->progress_last = -1;
+	}
+	if (r->progress_tty) {
+		int w = 40, fill = pct * w / 100;
+
+		if (pct == r->progress_last)
+			return;
+		fprintf(stderr, "\r%-8s [%.*s%*s] %3d%% %llu/%llu %s", phase, fill,
+			"========================================", w - fill, "", pct,
+			(unsigned long long)done, (unsigned long long)total,
+			strcmp(phase, "erase") == 0 ? "sectors" : "bytes");
+		if (done >= total)
+			fputc('\n', stderr);
+		r->progress_last = done >= total ? -1 : pct;
+		fflush(stderr);
+		return;
+	}
+	/* plain: whole lines at 10 % steps, journald-friendly, never '\r' */
+	if (r->progress_last >= 0 && pct / 10 == r->progress_last / 10 && done < total)
+		return;
+	fprintf(stderr, "dfuflash: %s %d%% (%llu of %llu %s)\n", phase, pct,
+		(unsigned long long)done, (unsigned long long)total,
+		strcmp(phase, "erase") == 0 ? "sectors" : "bytes");
+	r->progress_last = done >= total ? -1 : pct;
+}
+
+/* --- errors ---------------------------------------------------------------- */
+
+static int fail(struct run *r, int err, const struct dfu_error *e)
+{
+	tool_report(r->object[0] ? r->object : "dfuflash", e);
+	return tool_exit_for(err);
+}
+
+static void set_object(struct run *r, const struct dfu_if_info *i)
+{
+	snprintf(r->object, sizeof(r->object), "%04x:%04x at %s", i->vid, i->pid, i->path);
+}
+
+/* --- device selection ---------------------------------------------------- */
+
+static void print_candidates(const struct dfu_if_info *list, size_t n)
+{
+	char line[1024];
+
+	for (size_t i = 0; i < n; i++) {
+		dfu_if_info_format_line(&list[i], line, sizeof(line));
+		fprintf(stderr, "  %s\n", line);
+	}
+}
+
+/* Exactly one physical device must match; its alts stay in *list. */
+static int one_device(struct run *r, struct dfu_if_info **list, size_t *n)
+{
+	size_t dev = (*list)[0].device_index;
+
+	for (size_t i = 1; i < *n; i++) {
+		if ((*list)[i].device_index != dev) {
+			tool_err("more than one DFU device matches:");
+			print_candidates(*list, *n);
+			tool_hint("pick one with -p PATH (the path=\"...\" shown) or -S SERIAL");
+			return TOOL_EXIT_USAGE;
+		}
+	}
+	if ((*list)[0].open_err) {
+		const struct dfu_if_info *i = &(*list)[0];
+
+		set_object(r, i);
+		tool_err("%s: cannot open the device: %s", r->object, i->open_error);
+		return tool_exit_for(i->open_err);
+	}
+	return 0;
+}
+
+static int find_devices(struct run *r, const struct dfu_match *m, struct dfu_if_info **list,
+			size_t *n)
+{
+	struct dfu_error e = { 0 };
+	int ret;
+
+	if (r->o->wait)
+		ret = dfu_wait_for(r->ctx, m, NULL, r->o->wait_s * 1000u, list, n, &e);
+	else
+		ret = dfu_list(r->ctx, m, list, n, &e);
+	if (ret == DFU_E_NODEVICE || (ret == 0 && *n == 0)) {
+		tool_err("no DFU device found%s", r->o->wait ? " before the --wait timeout" : "");
+		tool_hint("`dfuflash list` shows what is connected; check -d/-p/-S/-a, the cable and, "
+			  "for a run-time device, that its firmware offers DFU");
+		return r->o->compat ? TOOL_EXIT_IOERR : TOOL_EXIT_NODEVICE;
+	}
+	if (ret < 0)
+		return fail(r, ret, &e);
+	return 0;
+}
+
+static bool any_dfu_mode(const struct dfu_if_info *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].dfu_mode)
+			return true;
+	return false;
+}
+
+/*
+ * A run-time device: DETACH, then wait for the same device (by path, then
+ * serial) to come back in DFU mode, and list it again with the filters.
+ */
+static int detach_to_dfu(struct run *r, struct dfu_if_info **list, size_t *n)
+{
+	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+	struct dfu_if_info same = (*list)[0];
+	struct dfu_if_info *back = NULL;
+	struct dfu_error e = { 0 };
+	struct dfu_match m = r->o->match;
+	size_t nb = 0;
+	int ret;
+
+	set_object(r, &same);
+	tool_msg(r->tool, "%s: run-time mode: detaching to DFU mode", r->object);
+	ret = dfu_dev_open(r->ctx, &(*list)[0], &dev, &e);
+	if (ret < 0)
+		return fail(r, ret, &e);
+	ret = dfu_dev_detach(dev, &e);
+	if (ret < 0)
+		return fail(r, ret, &e);
+	dfu_dev_close(TAKE_PTR(dev));
+	/* the DFU-mode personality: the run-time half of -d/-S no longer applies */
+	m.runtime.set = false;
+	m.serial_runtime = NULL;
+	same.layout = NULL;
+	ret = dfu_wait_for(r->ctx, &m, &same, r->o->detach_delay_s * 1000u, &back, &nb, &e);
+	if (ret < 0) {
+		tool_err("%s: the device did not come back in DFU mode within %u s after DETACH",
+			 r->object, r->o->detach_delay_s);
+		tool_hint("raise the wait with -E SECONDS; some boards need a button or BOOT0 pin");
+		return tool_exit_for(ret == DFU_E_NODEVICE ? DFU_E_NODEVICE : ret);
+	}
+	dfu_if_info_free(*list, *n);
+	*list = back;
+	*n = nb;
+	if (!any_dfu_mode(*list, *n)) {
+		tool_err("%s: came back, but not in DFU mode", r->object);
+		return TOOL_EXIT_PROTOCOL;
+	}
+	return 0;
+}
+
+/* The alt whose DfuSe layout holds @address, else -1. */
+static int alt_for_address(const struct dfu_if_info *list, size_t n, uint32_t address)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t seg;
+
+		if (list[i].dfu_mode && list[i].layout &&
+		    dfuse_layout_find_segment(list[i].layout, address, &seg) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Index into @list of the alt to use for @want_alt (-1: choose). */
+static int pick_alt(struct run *r, const struct dfu_if_info *list, size_t n, int want_alt,
+		    bool have_addr, uint32_t addr)
+{
+	int first = -1, k;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i].dfu_mode)
+			continue;
+		if (want_alt >= 0 && list[i].alt != want_alt)
+			continue;
+		if (first < 0)
+			first = (int)i;
+	}
+	if (first < 0)
+		return -1;
+	if (want_alt >= 0 || r->o->match.alt >= 0 || r->o->match.alt_name)
+		return first;
+	/* no -a: the alt whose memory map holds the data, else the first */
+	if (have_addr && (k = alt_for_address(list, n, addr)) >= 0) {
+		if (k != first)
+			tool_msg(r->tool, "using alt %u (\"%s\"), whose memory map holds 0x%08x",
+				 list[k].alt, list[k].layout->name, addr);
+		return k;
+	}
+	return first;
+}
+
+static int open_alt(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev)
+{
+	struct dfu_idle_report rep = { 0 };
+	struct dfu_error e = { 0 };
+	int ret;
+
+	set_object(r, info);
+	ret = dfu_dev_open(r->ctx, info, dev, &e);
+	if (ret < 0)
+		return fail(r, ret, &e);
+	ret = dfu_dev_ensure_idle(*dev, &rep, &e);
+	if (ret < 0)
+		return fail(r, ret, &e);
+	return 0;
+}
+
+/* --- the operations --------------------------------------------------------- */
+
+/* Without --wait-app, look this long for the application after a leave: long
+ * enough for a ROM jump and a fresh enumeration, short enough to go unnoticed. */
+#define APP_WINDOW_DEFAULT_MS 1500
+#define APP_WINDOW_ASKED_MS 10000
+
+/*
+ * After the device left DFU mode: what comes back on the same port?  The
+ * application's run-time interface means it started; the ROM bootloader
+ * means the jump went wrong, which is an error whether or not --wait-app
+ * was given.  Nothing at all is only an error with --wait-app.
+ */
+static int confirm_app(struct run *r, const struct dfu_if_info *was)
+{
+	struct dfu_if_info *back = NULL;
+	struct dfu_error e = { 0 };
+	struct dfu_if_info same = *was;
+	struct dfu_match any;
+	bool asked = r->o->flash.wait_app;
+	uint32_t ms = asked ? (r->o->flash.wait_app_ms ? r->o->flash.wait_app_ms : APP_WINDOW_ASKED_MS)
+			    : APP_WINDOW_DEFAULT_MS;
+	size_t n = 0;
+	int ret;
+
+	if (!r->res.left)
+		return 0;
+	dfu_match_init(&any);
+	same.layout = NULL;
+	ret = dfu_wait_for(r->ctx, &any, &same, ms, &back, &n, &e);
+	if (ret < 0 || n == 0) {
+		dfu_if_info_free(back, n);
+		if (!asked)
+			return 0;
+		tool_err("%s: left DFU mode, but no USB device came back on port %s within %u ms",
+			 r->object, was->path, ms);
+		tool_hint("the application may have no USB interface (then drop --wait-app), or it did not start");
+		return TOOL_EXIT_NOAPP;
+	}
+	if (any_dfu_mode(back, n)) {
+		dfu_if_info_free(back, n);
+		tool_err("%s: the device came back as the DFU bootloader, not as the application",
+			 r->object);
+		if (r->res.have_jump)
+			tool_hint("the ROM jumped to 0x%08x and reset: check the address with `dfuflash image info`, "
+				  "that BOOT0 is low, and that the image starts with its vector table; --jump ADDR overrides",
+				  r->res.jump_address);
+		else
+			tool_hint("check that BOOT0 is low and that the image starts with its vector table");
+		return TOOL_EXIT_NOAPP;
+	}
+	r->res.app_seen = true;
+	dfu_if_info_free(back, n);
+	return 0;
+}
+
+/* A raw binary on a DfuSe device without -s: the start of the alt's first
+ * writable segment (said out loud). */
+static int place_raw(struct run *r, struct dfu_image *img, const struct dfu_if_info *info)
+{
+	struct dfu_error e = { 0 };
+	int ret;
+
+	if (img->address_from_file || r->o->flash.have_address)
+		return 0;
+	if (!info->layout) {
+		if (info->bcd_dfu == 0x011a) {
+			tool_err("%s: a raw binary needs an address and the device's memory map is unknown",
+				 r->o->download_path);
+			tool_hint("give one with -s ADDRESS (e.g. -s 0x08000000) or --address");
+			return TOOL_EXIT_USAGE;
+		}
+		return 0; /* plain DFU: no addresses at all */
+	}
+	for (size_t i = 0; i < info->layout->n_segments; i++) {
+		const struct dfuse_layout_segment *s = &info->layout->segments[i];
+
+		if (s->attr & DFUSE_ATTR_WRITABLE) {
+			ret = dfu_image_rebase(img, s->start, &e);
+			if (ret < 0) {
+				tool_report(r->o->download_path, &e);
+				return tool_exit_for(ret);
+			}
+			tool_msg(r->tool, "%s: raw binary, no address given: writing it at 0x%08x, the start of \"%s\"",
+				 r->o->download_path, s->start, info->layout->name);
+			return 0;
+		}
+	}
+	tool_err("%s: alt %u (\"%s\") has no writable memory", r->object, info->alt, info->name);
+	return TOOL_EXIT_DATAERR;
+}
+
+static int check_suffix_ids(struct run *r, const struct dfu_image *img, const struct dfu_if_info *info)
+{
+	const struct dfu_suffix *s = &img->suffix;
+
+	if (!s->present)
+		return 0;
+	if ((s->id_vendor == 0xffff || s->id_vendor == info->vid) &&
+	    (s->id_product == 0xffff || s->id_product == info->pid))
+		return 0;
+	if (r->o->flash.force) {
+		tool_warn("%s: file is for %04x:%04x, device is %04x:%04x: going on (--force)",
+			  r->o->download_path, s->id_vendor, s->id_product, info->vid, info->pid);
+		return 0;
+	}
+	tool_err("%s: the DFU suffix says the file is for %04x:%04x, but the device is %04x:%04x",
+		 r->o->download_path, s->id_vendor, s->id_product, info->vid, info->pid);
+	tool_hint("use the firmware built for this device, or give --force if you are sure");
+	return TOOL_EXIT_DATAERR;
+}
+
+static int load_input(struct run *r, struct dfu_image **img)
+{
+	struct dfu_parse_opts po = { .format = r->o->format };
+	int ret;
+
+	if (r->o->flash.have_address) {
+		po.have_base = true;
+		po.base = r->o->flash.address;
+	}
+	ret = tool_load_image(r->o->download_path, &po, img);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < (*img)->n_warnings; i++)
+		tool_warn("%s: %s", r->o->download_path, (*img)->warnings[i]);
+	if ((*img)->n_segments == 0) {
+		tool_err("%s: the file holds no data to write", r->o->download_path);
+		return TOOL_EXIT_DATAERR;
+	}
+	return 0;
+}
+
+/* The distinct alt tags of a DfuSe image, in order; DFU_ALT_NONE: untagged. */
+static size_t image_alts(const struct dfu_image *img, int alts[256])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < img->n_segments && n < 256; i++)
+		if (n == 0 || alts[n - 1] != img->segments[i].alt)
+			alts[n++] = img->segments[i].alt;
+	return n;
+}
+
+static void add_result(struct dfu_flash_result *sum, const struct dfu_flash_result *one)
+{
+	sum->bytes_written += one->bytes_written;
+	sum->bytes_read += one->bytes_read;
+	sum->sectors_erased += one->sectors_erased;
+	sum->verified = one->verified;
+	sum->left = one->left;
+	sum->app_seen = one->app_seen;
+	sum->have_jump = one->have_jump;
+	sum->jump_address = one->jump_address;
+	sum->retries += one->retries;
+	sum->elapsed_ms += one->elapsed_ms;
+	if (one->mismatch && !sum->mismatch) {
+		sum->mismatch = true;
+		sum->mismatch_address = one->mismatch_address;
+	}
+	sum->mismatch_count += one->mismatch_count;
+}
+
+static int do_download(struct run *r, struct dfu_if_info *list, size_t n)
+{
+	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
+	int alts[256];
+	size_t nalts;
+	int ret;
+
+	ret = load_input(r, &img);
+	if (ret)
+		return ret;
+	nalts = image_alts(img, alts);
+	for (size_t a = 0; a < nalts; a++) {
+		_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+		struct dfu_flash_opts fo = r->o->flash;
+		struct dfu_flash_result one = { 0 };
+		struct dfu_error e = { 0 };
+		uint32_t low = 0;
+		int k;
+
+		dfu_image_span(img, false, alts[a], &low, NULL);
+		k = pick_alt(r, list, n, alts[a] == DFU_ALT_NONE ? -1 : alts[a], img->address_from_file, low);
+		if (k < 0) {
+			tool_err("%s: the file has data for alt %d, which the device does not have",
+				 r->o->download_path, alts[a]);
+			return TOOL_EXIT_DATAERR;
+		}
+		ret = check_suffix_ids(r, img, &list[k]);
+		if (ret)
+			return ret;
+		ret = place_raw(r, img, &list[k]);
+		if (ret)
+			return ret;
+		ret = open_alt(r, &list[k], &dev);
+		if (ret)
+			return ret;
+		/* several targets: leave only after the last one */
+		if (a + 1 < nalts)
+			fo.leave = false;
+		if (nalts > 1)
+			tool_msg(r->tool, "alt %u (\"%s\"):", list[k].alt,
+				 list[k].layout ? list[k].layout->name : list[k].name);
+		ret = dfu_dev_download(dev, img, &fo, &one, &e);
+		add_result(&r->res, &one);
+		r->have_res = true;
+		if (ret < 0)
+			return fail(r, ret, &e);
+		if (a + 1 == nalts) {
+			dfu_dev_close(TAKE_PTR(dev));
+			ret = confirm_app(r, &list[k]);
+			if (ret)
+				return ret;
+		}
+	}
+	tool_msg(r->tool, "%s: %llu bytes written%s%s", r->object,
+		 (unsigned long long)r->res.bytes_written, r->res.verified ? ", verified" : "",
+		 r->res.left ? (r->res.app_seen ? ", application started" : ", left DFU mode") : "");
+	return 0;
+}
+
+static enum dfu_format output_format(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	enum dfu_format f;
+
+	if (dot && !strchr(dot, '/') && dfu_format_from_name(dot + 1, &f) == 0 &&
+	    f != DFU_FORMAT_AUTO && f != DFU_FORMAT_ELF)
+		return f;
+	return DFU_FORMAT_BIN;
+}
+
+static int do_upload(struct run *r, struct dfu_if_info *list, size_t n)
+{
+	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
+	struct dfu_write_opts w = { .format = output_format(r->o->upload_path) };
+	struct dfu_buf out = { 0 };
+	struct dfu_error e = { 0 };
+	int k, ret;
+
+	/* refuse before touching the device, as dfu-util's O_EXCL does */
+	if (!r->o->flash.force && access(r->o->upload_path, F_OK) == 0) {
+		tool_err("%s: file exists; not overwriting it", r->o->upload_path);
+		tool_hint("give --force to replace it, or another name");
+		return TOOL_EXIT_CANTCREAT;
+	}
+	k = pick_alt(r, list, n, -1, r->o->flash.have_address, r->o->flash.address);
+	if (k < 0) {
+		tool_err("no DFU-mode interface to read from");
+		return TOOL_EXIT_NODEVICE;
+	}
+	ret = open_alt(r, &list[k], &dev);
+	if (ret)
+		return ret;
+	ret = dfu_dev_upload(dev, &r->o->flash, &img, &r->res, &e);
+	r->have_res = true;
+	if (ret < 0)
+		return fail(r, ret, &e);
+	w.vid = list[k].vid;
+	w.pid = list[k].pid;
+	w.bcd_device = list[k].bcd_device;
+	w.bcd_dfu = w.format == DFU_FORMAT_DFUSE ? 0x011a : 0x0100;
+	w.alt = list[k].alt;
+	w.target_name = list[k].layout ? list[k].layout->name : NULL;
+	ret = dfu_image_write(img, &w, &out, &e);
+	if (ret < 0) {
+		dfu_buf_release(&out);
+		tool_report(r->o->upload_path, &e);
+		return tool_exit_for(ret);
+	}
+	ret = tool_write_file(r->o->upload_path, out.data, out.len, r->o->flash.force);
+	dfu_buf_release(&out);
+	if (ret == 0)
+		tool_msg(r->tool, "%s: %llu bytes read into %s", r->object,
+			 (unsigned long long)r->res.bytes_read, r->o->upload_path);
+	return ret;
+}
+
+/* Read back every segment of the file and compare; writes nothing. */
+static int do_verify(struct run *r, struct dfu_if_info *list, size_t n)
+{
+	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
+	int ret;
+
+	ret = load_input(r, &img);
+	if (ret)
+		return ret;
+	for (size_t s = 0; s < img->n_segments; s++) {
+		_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+		_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
+		const struct dfu_segment *seg = &img->segments[s];
+		struct dfu_flash_opts fo = r->o->flash;
+		struct dfu_flash_result one = { 0 };
+		struct dfu_error e = { 0 };
+		int k;
+
+		if (s == 0 || seg->alt != img->segments[s - 1].alt) {
+			k = pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt,
+				     img->address_from_file, seg->address);
+			if (k < 0) {
+				tool_err("%s: no DFU-mode alt %d to verify against", r->o->download_path, seg->alt);
+				return TOOL_EXIT_DATAERR;
+			}
+			if (s == 0) {
+				ret = place_raw(r, img, &list[k]);
+				if (ret)
+					return ret;
+			}
+		} else {
+			k = pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt, true, seg->address);
+		}
+		ret = open_alt(r, &list[k], &dev);
+		if (ret)
+			return ret;
+		fo.have_address = true;
+		fo.address = seg->address;
+		fo.have_length = true;
+		fo.length = (uint32_t)seg->length;
+		ret = dfu_dev_upload(dev, &fo, &back, &one, &e);
+		r->res.bytes_read += one.bytes_read;
+		r->have_res = true;
+		if (ret < 0)
+			return fail(r, ret, &e);
+		for (size_t i = 0; i < seg->length; i++) {
+			uint8_t b;
+
+			if (dfu_image_read(back, DFU_ALT_NONE, seg->address + (uint32_t)i, &b, 1, 0) == 1 &&
+			    b == seg->data[i])
+				continue;
+			if (!r->res.mismatch) {
+				r->res.mismatch = true;
+				r->res.mismatch_address = seg->address + (uint32_t)i;
+			}
+			r->res.mismatch_count++;
+		}
+	}
+	if (r->res.mismatch) {
+		tool_err("%s: verify failed: %llu byte%s differ, the first at 0x%08x", r->object,
+			 (unsigned long long)r->res.mismatch_count, r->res.mismatch_count == 1 ? "" : "s",
+			 r->res.mismatch_address);
+		return TOOL_EXIT_VERIFY;
+	}
+	r->res.verified = true;
+	tool_msg(r->tool, "%s: %llu bytes verified: the device holds %s", r->object,
+		 (unsigned long long)r->res.bytes_read, r->o->download_path);
+	return 0;
+}
+
+static int do_simple(struct run *r, struct dfu_if_info *list, size_t n)
+{
+	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+	struct dfu_error e = { 0 };
+	int k, ret = 0;
+
+	k = pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
+	if (k < 0 && r->o->mode == TOOL_MODE_DETACH)
+		k = 0;
+	if (k < 0) {
+		tool_err("no DFU-mode interface");
+		return TOOL_EXIT_NODEVICE;
+	}
+	if (r->o->mode == TOOL_MODE_DETACH) {
+		set_object(r, &list[k]);
+		ret = dfu_dev_open(r->ctx, &list[k], &dev, &e);
+		if (ret == 0)
+			ret = dfu_dev_detach(dev, &e);
+		if (ret < 0)
+			return fail(r, ret, &e);
+		tool_msg(r->tool, "%s: detached", r->object);
+		return 0;
+	}
+	ret = open_alt(r, &list[k], &dev);
+	if (ret)
+		return ret;
+	switch (r->o->mode) {
+	case TOOL_MODE_ERASE:
+		if (r->o->flash.unprotect) {
+			tool_err("%s: read-unprotect is not implemented in this version of dfuflash",
+				 r->object);
+			return TOOL_EXIT_USAGE;
+		} else {
+			_cleanup_(dfu_image_freep) struct dfu_image *none = NULL;
+			struct dfu_flash_opts fo = r->o->flash;
+
+			if (dfu_image_new(DFU_FORMAT_BIN, &none) < 0)
+				return TOOL_EXIT_SOFTWARE;
+			none->address_from_file = true;
+			fo.mass_erase = true;
+			ret = dfu_dev_download(dev, none, &fo, &r->res, &e);
+			r->have_res = true;
+			if (ret < 0)
+				return fail(r, ret, &e);
+			tool_msg(r->tool, "%s: mass erase done", r->object);
+		}
+		break;
+	case TOOL_MODE_LEAVE:
+		ret = dfu_dev_leave(dev, NULL, &r->o->flash, &r->res, &e);
+		r->have_res = true;
+		if (ret < 0)
+			return fail(r, ret, &e);
+		dfu_dev_close(TAKE_PTR(dev));
+		ret = confirm_app(r, &list[k]);
+		if (ret)
+			return ret;
+		tool_msg(r->tool, "%s: %s", r->object,
+			 r->res.app_seen ? "left DFU mode: application started" : "left DFU mode");
+		break;
+	case TOOL_MODE_RESET:
+		break;
+	default:
+		return TOOL_EXIT_SOFTWARE;
+	}
+	return 0;
+}
+
+/* After a successful operation: -R. */
+static int do_reset(struct run *r, struct dfu_if_info *list, size_t n)
+{
+	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+	struct dfu_if_info *fresh = NULL;
+	struct dfu_error e = { 0 };
+	size_t nf = 0;
+	int ret;
+
+	/* the device may have left already (leave, manifestation): fine */
+	if (dfu_list(r->ctx, &r->o->match, &fresh, &nf, &e) < 0 || nf == 0) {
+		dfu_if_info_free(fresh, nf);
+		return 0;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		if (strcmp(fresh[i].path, list[0].path) != 0)
+			continue;
+		ret = dfu_dev_open(r->ctx, &fresh[i], &dev, &e);
+		if (ret == 0)
+			ret = dfu_dev_reset(dev, &e);
+		dfu_if_info_free(fresh, nf);
+		if (ret < 0 && ret != DFU_E_USB_NODEV)
+			return fail(r, ret, &e);
+		tool_msg(r->tool, "%s: reset", r->object);
+		return 0;
+	}
+	dfu_if_info_free(fresh, nf);
+	(void)n;
+	return 0;
+}
+
+static int do_list(struct run *r)
+{
+	struct dfu_if_info *list = NULL;
+	struct dfu_error e = { 0 };
+	size_t n = 0;
+	char line[1024];
+	int ret;
+
+	if (r->o->wait)
+		ret = dfu_wait_for(r->ctx, &r->o->match, NULL, r->o->wait_s * 1000u, &list, &n, &e);
+	else
+		ret = dfu_list(r->ctx, &r->o->match, &list, &n, &e);
+	if (ret < 0 && ret != DFU_E_NODEVICE)
+		return fail(r, ret, &e);
+	if (r->o->json) {
+		struct json_out j;
+
+		json_begin(&j, stdout);
+		json_arr_open(&j, NULL);
+		for (size_t i = 0; i < n; i++) {
+			const struct dfu_if_info *f = &list[i];
+
+			json_obj_open(&j, NULL);
+			json_uint(&j, "vid", f->vid);
+			json_uint(&j, "pid", f->pid);
+			json_uint(&j, "bcdDevice", f->bcd_device);
+			json_uint(&j, "busnum", f->bus);
+			json_uint(&j, "devnum", f->devnum);
+			json_str(&j, "path", f->path);
+			json_str(&j, "serial", f->serial);
+			json_str(&j, "manufacturer", f->manufacturer);
+			json_str(&j, "product", f->product);
+			json_str(&j, "strings", f->strings_state);
+			json_str(&j, "mode", f->dfu_mode ? "dfu" : "runtime");
+			json_uint(&j, "configuration", f->config);
+			json_uint(&j, "interface", f->interface);
+			json_uint(&j, "alt", f->alt);
+			json_str(&j, "alt_name", f->name);
+			json_uint(&j, "dfu_version", f->bcd_dfu);
+			json_obj_open(&j, "attributes");
+			json_bool(&j, "can_download", f->attributes & DFU_ATTR_CAN_DNLOAD);
+			json_bool(&j, "can_upload", f->attributes & DFU_ATTR_CAN_UPLOAD);
+			json_bool(&j, "manifestation_tolerant", f->attributes & DFU_ATTR_MANIFEST_TOLERANT);
+			json_bool(&j, "will_detach", f->attributes & DFU_ATTR_WILL_DETACH);
+			json_obj_close(&j);
+			json_uint(&j, "detach_timeout_ms", f->detach_timeout_ms);
+			json_uint(&j, "transfer_size", f->transfer_size);
+			if (f->layout) {
+				json_obj_open(&j, "dfuse_layout");
+				json_str(&j, "name", f->layout->name);
+				json_arr_open(&j, "segments");
+				for (size_t s = 0; s < f->layout->n_segments; s++) {
+					const struct dfuse_layout_segment *g = &f->layout->segments[s];
+
+					json_obj_open(&j, NULL);
+					json_uint(&j, "start", g->start);
+					json_uint(&j, "page_size", g->size);
+					json_uint(&j, "count", g->count);
+					json_bool(&j, "readable", g->attr & DFUSE_ATTR_READABLE);
+					json_bool(&j, "erasable", g->attr & DFUSE_ATTR_ERASABLE);
+					json_bool(&j, "writable", g->attr & DFUSE_ATTR_WRITABLE);
+					json_obj_close(&j);
+				}
+				json_arr_close(&j);
+				json_obj_close(&j);
+			} else {
+				json_null(&j, "dfuse_layout");
+			}
+			if (f->open_err)
+				json_str(&j, "error", f->open_error);
+			else
+				json_null(&j, "error");
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_end(&j);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			const struct dfu_if_info *f = &list[i];
+
+			dfu_if_info_format_line(f, line, sizeof(line));
+			puts(line);
+			if (f->open_err)
+				fprintf(stderr, "dfuflash: %04x:%04x at %s: %s\n", f->vid, f->pid, f->path,
+					f->open_error);
+			if (r->o->verbose && f->layout) {
+				for (size_t s = 0; s < f->layout->n_segments; s++) {
+					const struct dfuse_layout_segment *g = &f->layout->segments[s];
+
+					printf("    0x%08x..0x%08llx %4u x %7u bytes %c%c%c\n", g->start,
+					       (unsigned long long)g->end - 1, g->count, g->size,
+					       g->attr & DFUSE_ATTR_READABLE ? 'r' : '-',
+					       g->attr & DFUSE_ATTR_ERASABLE ? 'e' : '-',
+					       g->attr & DFUSE_ATTR_WRITABLE ? 'w' : '-');
+				}
+			}
+			if (r->o->verbose && f->strings_state && strcmp(f->strings_state, "ok") != 0)
+				printf("    strings: %s\n", f->strings_state);
+		}
+	}
+	dfu_if_info_free(list, n);
+	return 0;
+}
+
+static void print_result(struct run *r, int code)
+{
+	struct json_out j;
+
+	if (!r->o->json || r->o->mode == TOOL_MODE_LIST)
+		return;
+	json_begin(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "event", "result");
+	json_uint(&j, "schema", 1);
+	json_str(&j, "status", code == 0 ? "ok" : "error");
+	json_int(&j, "exit_code", code);
+	json_str(&j, "operation", tool_mode_name(r->o->mode));
+	if (r->object[0])
+		json_str(&j, "device", r->object);
+	json_uint(&j, "bytes_written", r->res.bytes_written);
+	json_uint(&j, "bytes_read", r->res.bytes_read);
+	json_uint(&j, "sectors_erased", r->res.sectors_erased);
+	json_bool(&j, "verified", r->res.verified);
+	json_bool(&j, "left", r->res.left);
+	json_bool(&j, "app_seen", r->res.app_seen);
+	if (r->res.have_jump)
+		json_uint(&j, "jump_address", r->res.jump_address);
+	if (r->res.mismatch) {
+		json_uint(&j, "mismatch_address", r->res.mismatch_address);
+		json_uint(&j, "mismatch_count", r->res.mismatch_count);
+	}
+	json_uint(&j, "retries", r->res.retries);
+	json_uint(&j, "elapsed_ms", r->res.elapsed_ms);
+	json_obj_close(&j);
+	json_end(&j);
+}
+
+static int run_device(struct run *r)
+{
+	struct dfu_if_info *list = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (r->o->mode == TOOL_MODE_LIST)
+		return do_list(r);
+	ret = find_devices(r, &r->o->match, &list, &n);
+	if (ret)
+		goto out;
+	ret = one_device(r, &list, &n);
+	if (ret)
+		goto out;
+	set_object(r, &list[0]);
+	if (!any_dfu_mode(list, n) && r->o->mode != TOOL_MODE_DETACH) {
+		ret = detach_to_dfu(r, &list, &n);
+		if (ret)
+			goto out;
+	}
+	switch (r->o->mode) {
+	case TOOL_MODE_DOWNLOAD:
+		ret = do_download(r, list, n);
+		break;
+	case TOOL_MODE_UPLOAD:
+		ret = do_upload(r, list, n);
+		break;
+	case TOOL_MODE_VERIFY:
+		ret = do_verify(r, list, n);
+		break;
+	default:
+		ret = do_simple(r, list, n);
+		break;
+	}
+	if (ret == 0 && r->o->reset)
+		ret = do_reset(r, list, n);
+out:
+	dfu_if_info_free(list, n);
+	return ret;
+}
+
+int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
+{
+	struct tool_options o;
+	struct dfu_backend backend = { 0 };
+	struct dfu_error e = { 0 };
+	struct run r = { .tool = tctx, .o = &o, .progress_last = -1 };
+	int ret;
+
+	ret = tool_options_parse(argc, argv, &o);
+	if (ret)
+		return ret;
+	switch (o.mode) {
+	case TOOL_MODE_HELP:
+		tool_usage(stdout);
+		goto done;
+	case TOOL_MODE_VERSION:
+		printf("dfuflash %s\n", DFUFLASH_VERSION);
+		goto done;
+	case TOOL_MODE_NONE:
+		tool_err("nothing to do");
+		tool_hint("give a command (list, flash FILE, read OUT, ...) or dfu-util's -l, -D, -U; see --help");
+		ret = TOOL_EXIT_USAGE;
+		goto done;
+	default:
+		break;
+	}
+	tctx->quiet = tctx->quiet || o.quiet;
+	o.quiet = tctx->quiet;
+	if (tctx->verbose > o.verbose)
+		o.verbose = tctx->verbose;
+	r.progress_tty = o.progress == TOOL_PROGRESS_BAR ||
+			 (o.progress == TOOL_PROGRESS_AUTO && isatty(STDERR_FILENO));
+	if (o.trace_path) {
+		r.trace = fopen(o.trace_path, "we");
+		if (!r.trace) {
+			tool_err("--trace %s: cannot create: %s", o.trace_path, strerror(errno));
+			ret = TOOL_EXIT_CANTCREAT;
+			goto done;
+		}
+	}
+	ret = dfu_backend_libusb_new(&backend, &e);
+	if (ret < 0) {
+		tool_report("libusb", &e);
+		ret = tool_exit_for(ret);
+		goto done;
+	}
+	ret = dfu_ctx_new(&backend, &r.ctx);
+	if (ret < 0) {
+		if (backend.ops)
+			backend.ops->free(backend.ctx);
+		ret = TOOL_EXIT_SOFTWARE;
+		goto done;
+	}
+	dfu_ctx_set_log_fn(r.ctx, on_log, &r);
+	dfu_ctx_set_progress_fn(r.ctx, on_progress, &r);
+	ret = run_device(&r);
+	print_result(&r, ret);
+	dfu_ctx_free(r.ctx);
+done:
+	if (r.trace)
+		fclose(r.trace);
+	tool_options_release(&o);
+	return ret;
+}

@@ -1,0 +1,951 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Unit tests for the DFU 1.1 / DfuSe protocol engine (src/lib/proto.c, dfuse.c,
+ * quirks.c) against the in-process sim devices on a virtual clock: download,
+ * upload, verify, leave, polling rules, deadlines and the memory-map checks. */
+#include "config.h"
+
+#include "engine.h"
+#include "macro.h"
+#include "proto.h"
+#include "sim-api.h"
+#include "testutil.h"
+#include "transport.h"
+#include "util.h"
+
+/* ---- fixture ------------------------------------------------------------------------- */
+
+static struct dfu_vclock vc;
+static struct sim_device *sim;
+static struct dfu_ctx *ctx;
+static struct dfu_dev *dev;
+static struct dfu_image *img;
+static struct dfu_error err;
+static struct dfu_flash_opts opts;
+static struct dfu_flash_result res;
+static char logged[32768];
+
+/* Instrumentation of the handle and the clock. */
+static struct dfu_handle_ops wrapped_ops;
+static const struct dfu_handle_ops *real_ops;
+static struct dfu_clock real_clock;
+static unsigned n_requests;    /* DFU class requests */
+static unsigned early_polls;   /* GET_STATUS before the announced bwPollTimeout */
+static unsigned idle_sleeps;   /* host sleeps not preceded by a busy reply */
+static uint64_t host_sleep_ms; /* total host sleeps */
+static uint64_t busy_poll_ms;  /* sum of bwPollTimeout of busy replies */
+static bool last_busy;
+static uint64_t busy_until_us;
+static bool short_status; /* truncate the next GET_STATUS to 5 bytes */
+static uint32_t set_addresses[512];
+static size_t n_set_addresses;
+
+static void log_cb(void *ud, enum dfu_log_level level, const char *msg)
+{
+	size_t used = strlen(logged);
+
+	(void)ud;
+	(void)level;
+	if (used + strlen(msg) + 2 < sizeof(logged)) {
+		strcat(logged, msg);
+		strcat(logged, "\n");
+	}
+}
+
+static int spy_control(struct dfu_handle *h, uint8_t rt, uint8_t req, uint16_t value,
+		       uint16_t index, uint8_t *data, uint16_t len, unsigned timeout_ms,
+		       const char **usb_name)
+{
+	bool class_req = (rt & 0x60) == 0x20;
+	int r;
+
+	if (class_req) {
+		n_requests++;
+		if (req == DFU_REQ_GETSTATUS && last_busy && vc.now_us < busy_until_us)
+			early_polls++;
+		if (req == DFU_REQ_DNLOAD && value == 0 && len == 5 && data[0] == 0x21 &&
+		    n_set_addresses < 512)
+			set_addresses[n_set_addresses++] = le32_get(data + 1);
+	}
+	r = real_ops->control(h, rt, req, value, index, data, len, timeout_ms, usb_name);
+	if (class_req && req == DFU_REQ_GETSTATUS && r == 6) {
+		uint32_t poll =
+		    (uint32_t)data[1] | (uint32_t)data[2] << 8 | (uint32_t)data[3] << 16;
+
+		last_busy = data[4] == DFU_STATE_DFU_DNBUSY || data[4] == DFU_STATE_DFU_MANIFEST ||
+			    data[4] == DFU_STATE_DFU_DNLOAD_SYNC ||
+			    data[4] == DFU_STATE_DFU_MANIFEST_SYNC;
+		if (last_busy) {
+			busy_until_us = vc.now_us + (uint64_t)poll * 1000;
+			busy_poll_ms += poll;
+		}
+		if (short_status) {
+			short_status = false;
+			return 5;
+		}
+	} else if (class_req && req != DFU_REQ_GETSTATE) {
+		last_busy = false;
+	}
+	return r;
+}
+
+static void spy_sleep(void *c, uint32_t ms)
+{
+	if (!last_busy)
+		idle_sleeps++;
+	host_sleep_ms += ms;
+	real_clock.sleep_ms(c, ms);
+}
+
+static void setup(void)
+{
+	vc.now_us = 1000000;
+	sim = NULL;
+	ctx = NULL;
+	dev = NULL;
+	img = NULL;
+	logged[0] = '\0';
+	dfu_error_clear(&err);
+	memset(&opts, 0, sizeof(opts));
+	memset(&res, 0, sizeof(res));
+	n_requests = early_polls = idle_sleeps = 0;
+	host_sleep_ms = busy_poll_ms = 0;
+	last_busy = short_status = false;
+	n_set_addresses = 0;
+	ck_assert_int_eq(dfu_image_new(DFU_FORMAT_IHEX, &img), 0);
+	img->address_from_file = true;
+}
+
+static void teardown(void)
+{
+	dfu_dev_close(dev);
+	dfu_ctx_free(ctx);
+	sim_device_free(sim);
+	dfu_image_free(img);
+}
+
+static void new_sim(const char *profile, const char *faults)
+{
+	struct sim_options o = {
+	    .time_scale = 1.0,
+	    .faults = faults,
+	    .clock = {dfu_vclock_now_us, &vc},
+	};
+	struct dfu_backend be = {0};
+
+	ck_assert_int_eq(sim_device_new(profile, &o, &sim), 0);
+	ck_assert_int_eq(dfu_backend_sim_new(&vc, &sim, 1, &be, NULL), 0);
+	ck_assert_int_eq(dfu_ctx_new(&be, &ctx), 0);
+	dfu_ctx_set_log_fn(ctx, log_cb, NULL);
+	real_clock = ctx->backend.clock;
+	ctx->backend.clock.sleep_ms = spy_sleep;
+}
+
+/* Open the DFU-mode alt @alt of the sim (waiting for a re-enumeration). */
+static void open_alt(int alt)
+{
+	struct dfu_match m;
+
+	dfu_match_init(&m);
+	for (int tries = 0; tries < 100; tries++) {
+		struct dfu_if_info *list = NULL;
+		size_t n = 0;
+
+		ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+		for (size_t i = 0; i < n; i++) {
+			if (list[i].dfu_mode && list[i].alt == alt) {
+				ck_assert_int_eq(dfu_dev_open(ctx, &list[i], &dev, NULL), 0);
+				dfu_if_info_free(list, n);
+				real_ops = dev->h->ops;
+				wrapped_ops = *real_ops;
+				wrapped_ops.control = spy_control;
+				dev->h->ops = &wrapped_ops;
+				n_requests = 0;
+				return;
+			}
+		}
+		dfu_if_info_free(list, n);
+		vc.now_us += 100000;
+	}
+	ck_abort_msg("no DFU-mode alt %d", alt);
+}
+
+static void open_dfuse(const char *profile, const char *faults, int alt)
+{
+	new_sim(profile, faults);
+	open_alt(alt);
+}
+
+/* A generic device starts in run-time mode: detach it into DFU mode first. */
+static void open_generic(const char *profile, const char *faults)
+{
+	struct dfu_match m;
+	struct dfu_if_info *list = NULL;
+	struct dfu_dev *rt = NULL;
+	size_t n = 0;
+
+	new_sim(profile, faults);
+	dfu_match_init(&m);
+	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+	ck_assert_uint_ge(n, 1);
+	ck_assert(!list[0].dfu_mode);
+	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
+	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
+	dfu_dev_close(rt);
+	dfu_if_info_free(list, n);
+	open_alt(0);
+}
+
+static struct sim_state sim_state(void)
+{
+	struct sim_state st;
+
+	ck_assert_int_eq(sim_device_get_state(sim, &st), 0);
+	return st;
+}
+
+/* Deterministic bytes. */
+static void pattern(uint8_t *buf, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+static void add(uint32_t address, const uint8_t *data, size_t len)
+{
+	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, address, data, len, NULL, NULL, NULL), 0);
+}
+
+static void add_pattern(uint32_t address, size_t len, uint32_t seed)
+{
+	uint8_t *b = malloc(len);
+
+	ck_assert_ptr_nonnull(b);
+	pattern(b, len, seed);
+	add(address, b, len);
+	free(b);
+}
+
+/* A Cortex-M vector table at @base: SP in RAM, reset handler @entry inside the image. */
+static void add_app(uint32_t base, uint32_t entry, size_t len)
+{
+	uint8_t *b = malloc(len);
+
+	ck_assert_ptr_nonnull(b);
+	pattern(b, len, base);
+	le32_put(b, 0x20010000u);
+	le32_put(b + 4, entry);
+	add(base, b, len);
+	free(b);
+}
+
+static void assert_mem_is_image(void)
+{
+	for (size_t i = 0; i < img->n_segments; i++) {
+		const struct dfu_segment *s = &img->segments[i];
+		uint8_t *got = malloc(s->length);
+
+		ck_assert_ptr_nonnull(got);
+		ck_assert_int_eq(sim_device_mem_read(sim, s->address, got, s->length), 0);
+		ck_assert_mem_eq(got, s->data, s->length);
+		free(got);
+	}
+}
+
+static bool mem_all(uint32_t address, size_t len, uint8_t v)
+{
+	uint8_t b[256];
+
+	while (len) {
+		size_t n = MIN(len, sizeof(b));
+
+		ck_assert_int_eq(sim_device_mem_read(sim, address, b, n), 0);
+		for (size_t i = 0; i < n; i++)
+			if (b[i] != v)
+				return false;
+		address += (uint32_t)n;
+		len -= n;
+	}
+	return true;
+}
+
+static void fill_mem(uint32_t address, size_t len, uint8_t v)
+{
+	uint8_t *b = malloc(len);
+
+	ck_assert_ptr_nonnull(b);
+	memset(b, v, len);
+	ck_assert_int_eq(sim_device_mem_write(sim, address, b, len), 0);
+	free(b);
+}
+
+static int download(void)
+{
+	return dfu_dev_download(dev, img, &opts, &res, &err);
+}
+
+/* ---- DfuSe download ------------------------------------------------------------------------ */
+
+START_TEST(test_f4_download_of_a_multi_segment_image_matches_memory)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_app(0x08000000, 0x08000101, 3000);
+	add_pattern(0x08004103, 501, 7);   /* unaligned, sector 1 */
+	add_pattern(0x08020010, 5000, 9);  /* sector 5 (128 KiB) */
+	add_pattern(0x080213f0, 4100, 11); /* gap in the same sector */
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.sectors_erased, 3);
+	ck_assert_uint_ge(res.bytes_written, 3000 + 501 + 5000 + 4100);
+	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(early_polls, 0);
+}
+END_TEST
+
+START_TEST(test_download_uses_one_set_address_per_contiguous_run)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_pattern(0x08010000, 5 * 2048 + 100, 3); /* one run, short last block */
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	/* the run start, and the short last block (AN2662's per-request T) */
+	ck_assert_uint_eq(n_set_addresses, 2);
+	ck_assert_uint_eq(set_addresses[0], 0x08010000);
+	ck_assert_uint_eq(set_addresses[1], 0x08010000 + 5 * 2048);
+}
+END_TEST
+
+START_TEST(test_h7_download_matches_memory)
+{
+	open_dfuse("stm32h743", NULL, 0);
+	add_app(0x08000000, 0x08000201, 2000);
+	add_pattern(0x08020005, 3001, 5); /* not 32-byte aligned: flash words programmed once */
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+}
+END_TEST
+
+START_TEST(test_l4_download_programs_each_double_word_once)
+{
+	open_dfuse("stm32l476", NULL, 0);
+	add_pattern(0x08000000, 0x405, 1);
+	add_pattern(0x08000407, 9, 2);	  /* shares the double word 0x08000400 */
+	add_pattern(0x08001003, 5000, 3); /* chunks would split double words */
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+}
+END_TEST
+
+START_TEST(test_g4_download_with_1024_byte_blocks_matches_memory)
+{
+	open_dfuse("stm32g474", NULL, 0);
+	add_pattern(0x08000800, 4000, 4);
+	add_pattern(0x08003001, 77, 6);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(dev->transfer_size, 1024);
+}
+END_TEST
+
+START_TEST(test_u5_skipping_dnbusy_after_commands_is_accepted)
+{
+	open_dfuse("stm32u5", NULL, 0);
+	add_pattern(0x08002000, 9000, 8);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+}
+END_TEST
+
+START_TEST(test_only_touched_sectors_are_erased)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	fill_mem(0x08000000, 0x20000, 0x5a); /* sectors 0-4 programmed */
+	add_pattern(0x08004010, 100, 1);     /* sector 1 only */
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.sectors_erased, 1);
+	ck_assert(mem_all(0x08000000, 0x4000, 0x5a));
+	ck_assert(mem_all(0x08004000, 0x10, 0xff));
+	ck_assert(mem_all(0x08004074, 0x4000 - 0x74, 0xff));
+	ck_assert(mem_all(0x08008000, 0x18000, 0x5a));
+}
+END_TEST
+
+START_TEST(test_mass_erase_replaces_the_page_erases)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	fill_mem(0x08040000, 0x100, 0x11);
+	add_pattern(0x08000000, 100, 1);
+	opts.mass_erase = true;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.sectors_erased, 0);
+	ck_assert(mem_all(0x08040000, 0x100, 0xff));
+}
+END_TEST
+
+START_TEST(test_vector_table_sector_is_written_last)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_app(0x08000000, 0x08000101, 40000); /* sectors 0, 1, 2 */
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_ge(n_set_addresses, 2);
+	ck_assert_uint_eq(set_addresses[0], 0x08004000);
+	ck_assert_uint_eq(set_addresses[n_set_addresses - 1], 0x08000000);
+}
+END_TEST
+
+START_TEST(test_interrupted_download_leaves_the_vector_table_sector_erased)
+{
+	open_dfuse("stm32f405", "disconnect-at-byte=20000", 0);
+	add_app(0x08000000, 0x08000101, 40000);
+	ck_assert_int_eq(download(), DFU_E_USB_NODEV);
+	ck_assert_uint_eq(err.usb_err, DFU_E_USB_NODEV);
+	ck_assert_str_eq(err.usb_name, "LIBUSB_ERROR_NO_DEVICE");
+	ck_assert(err.have_address);
+	ck_assert(mem_all(0x08000000, 0x4000, 0xff)); /* no boot: the ROM stays in charge */
+	ck_assert(!sim_state().app_running);
+	ck_assert_int_eq(sim_device_replug(sim), 0);
+	ck_assert(!sim_state().app_running);
+	ck_assert_uint_eq(sim_state().mode, SIM_MODE_DFU);
+}
+END_TEST
+
+/* ---- polling and deadlines ----------------------------------------------------------------- */
+
+START_TEST(test_polling_waits_only_after_busy_replies)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_app(0x08000000, 0x08000101, 9000);
+	ck_assert_int_eq(download(), 0);
+	ck_assert_uint_eq(early_polls, 0);
+	ck_assert_uint_eq(idle_sleeps, 0);
+	/* each busy reply costs exactly its bwPollTimeout, idle ones nothing */
+	ck_assert_uint_gt(host_sleep_ms, 0);
+	ck_assert_uint_eq(host_sleep_ms, busy_poll_ms);
+}
+END_TEST
+
+START_TEST(test_stall_on_early_poll_device_is_never_polled_early)
+{
+	open_dfuse("stm32f405", "busy=stall", 0);
+	add_pattern(0x08000000, 20000, 1);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(early_polls, 0);
+}
+END_TEST
+
+START_TEST(test_stuck_dnbusy_ends_in_deadline_and_is_unstuck)
+{
+	uint64_t t0;
+
+	open_dfuse("stm32h743", "stuck-dnbusy=0x08100000", 0);
+	add_pattern(0x08100000, 1000, 1);
+	opts.timeout_ms = 3000;
+	t0 = vc.now_us;
+	ck_assert_int_eq(download(), DFU_E_DEADLINE);
+	ck_assert_str_eq(err.code, "dfu.deadline");
+	ck_assert_ptr_nonnull(strstr(err.op, "erase"));
+	ck_assert(err.have_address);
+	ck_assert_uint_eq(err.address, 0x08100000);
+	ck_assert(err.have_state);
+	ck_assert_uint_eq(err.state, DFU_STATE_DFU_DNBUSY);
+	ck_assert_uint_lt(vc.now_us - t0, 10000000);
+	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+}
+END_TEST
+
+START_TEST(test_stuck_dnbusy_default_deadline_is_bounded)
+{
+	uint64_t t0;
+
+	open_dfuse("stm32h743", "stuck-dnbusy=0x08100000", 0);
+	add_pattern(0x08100000, 1000, 1);
+	t0 = vc.now_us;
+	ck_assert_int_eq(download(), DFU_E_DEADLINE);
+	ck_assert_uint_lt(vc.now_us - t0, 60000000);
+}
+END_TEST
+
+START_TEST(test_short_get_status_is_a_protocol_error)
+{
+	struct dfu_idle_report rep;
+
+	open_dfuse("stm32f405", NULL, 0);
+	short_status = true;
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, &rep, &err), DFU_E_PROTOCOL);
+	ck_assert_str_eq(err.code, "dfu.short_status");
+}
+END_TEST
+
+/* ---- known state ---------------------------------------------------------------------------- */
+
+START_TEST(test_start_in_error_is_cleared_and_reported)
+{
+	struct dfu_idle_report rep;
+
+	open_dfuse("stm32f405", "start-in-error=11", 0);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, &rep, &err), 0);
+	ck_assert(rep.cleared);
+	ck_assert(!rep.aborted);
+	ck_assert_uint_eq(rep.found.state, DFU_STATE_DFU_ERROR);
+	ck_assert_uint_eq(rep.found.status, 11);
+	ck_assert_ptr_nonnull(
+	    strstr(logged, "device was in dfuERROR, status 11 (errVENDOR): cleared"));
+	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+}
+END_TEST
+
+START_TEST(test_leftover_dnload_idle_is_aborted)
+{
+	struct dfu_idle_report rep;
+
+	open_dfuse("stm32f405", "start-in-state=dnload-idle", 0);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, &rep, &err), 0);
+	ck_assert(rep.aborted);
+	ck_assert_uint_eq(rep.found.state, DFU_STATE_DFU_DNLOAD_IDLE);
+}
+END_TEST
+
+START_TEST(test_idle_device_gets_one_get_status_and_no_sleep)
+{
+	struct dfu_idle_report rep;
+
+	open_dfuse("stm32f405", NULL, 0);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, &rep, &err), 0);
+	ck_assert_uint_eq(n_requests, 1);
+	ck_assert_uint_eq(host_sleep_ms, 0);
+	ck_assert(!rep.cleared && !rep.aborted);
+}
+END_TEST
+
+/* ---- errors --------------------------------------------------------------------------------- */
+
+START_TEST(test_device_error_names_op_address_block_state_and_status)
+{
+	open_dfuse("stm32f405", "rdp=1", 0);
+	add_pattern(0x08000000, 100, 1);
+	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
+	ck_assert_str_eq(err.op, "DfuSe erase page 0x08000000");
+	ck_assert(err.have_address);
+	ck_assert_uint_eq(err.address, 0x08000000);
+	ck_assert_int_eq(err.block, 0);
+	ck_assert(err.have_state);
+	ck_assert_uint_eq(err.state, DFU_STATE_DFU_ERROR);
+	ck_assert_uint_eq(err.status, DFU_STATUS_ERR_VENDOR);
+	ck_assert_ptr_nonnull(err.hint);
+	ck_assert_ptr_nonnull(strstr(err.hint, "read-protected (RDP level 1)"));
+}
+END_TEST
+
+START_TEST(test_upload_stall_under_rdp_reports_err_vendor)
+{
+	struct dfu_image *up = NULL;
+
+	open_dfuse("stm32f405", "rdp=1,set-address-rdp=ok", 0);
+	opts.have_address = true;
+	opts.address = 0x08000000;
+	opts.have_length = true;
+	opts.length = 64;
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), DFU_E_USB_PIPE);
+	ck_assert_str_eq(err.usb_name, "LIBUSB_ERROR_PIPE");
+	ck_assert_int_eq(err.block, 2);
+	ck_assert(err.have_state);
+	ck_assert_uint_eq(err.status, DFU_STATUS_ERR_VENDOR);
+	ck_assert_ptr_null(up);
+}
+END_TEST
+
+/* ---- memory map ------------------------------------------------------------------------------ */
+
+struct refusal {
+	const char *profile;
+	int alt;
+	uint32_t address;
+	const char *code;
+};
+
+static const struct refusal refusals[] = {
+	{"stm32f405", 0, 0x080ffff0, "dfuse.memmap_outside"}, /* runs past 1 MiB */
+	{"particle-photon", 0, 0x08000000, "dfuse.memmap_readonly"},
+	{"stm32f405", 2, 0x1fff7800, "dfuse.memmap_otp"},
+	{"stm32f405", 1, 0x1fffc000, "dfuse.memmap_option_bytes"},
+};
+
+START_TEST(test_memory_map_refusals_come_before_any_request)
+{
+	const struct refusal *t = &refusals[_i];
+
+	open_dfuse(t->profile, NULL, t->alt);
+	add_pattern(t->address, 16 + (t->address == 0x080ffff0 ? 16 : 0), 1);
+	n_requests = 0;
+	ck_assert_int_eq(download(), DFU_E_MEMMAP);
+	ck_assert_str_eq(err.code, t->code);
+	ck_assert(err.have_address);
+	ck_assert_uint_eq(err.address, t->address == 0x080ffff0 ? 0x08100000 : t->address);
+	ck_assert_ptr_nonnull(err.hint);
+	ck_assert_uint_eq(n_requests, 0);
+}
+END_TEST
+
+START_TEST(test_force_writes_the_option_bytes_and_accepts_the_reset)
+{
+	uint8_t ob[16];
+
+	open_dfuse("stm32f405", NULL, 1);
+	ck_assert_int_eq(sim_device_mem_read(sim, 0x1fffc000, ob, sizeof(ob)), 0);
+	ob[0] = 0xEC; /* a USER bit */
+	add(0x1fffc000, ob, sizeof(ob));
+	opts.force = true;
+	ck_assert_int_eq(download(), 0);
+	ck_assert(res.left);
+	assert_mem_is_image();
+}
+END_TEST
+
+START_TEST(test_raw_image_without_address_is_refused)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_pattern(0, 100, 1);
+	img->address_from_file = false;
+	ck_assert_int_eq(download(), DFU_E_INVAL);
+	ck_assert_str_eq(err.code, "dfuse.no_address");
+	ck_assert_uint_eq(n_requests, 0);
+}
+END_TEST
+
+/* ---- verify ---------------------------------------------------------------------------------- */
+
+START_TEST(test_verify_passes_on_a_good_download)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_app(0x08000000, 0x08000101, 5000);
+	opts.verify = true;
+	ck_assert_int_eq(download(), 0);
+	ck_assert(res.verified);
+	ck_assert(!res.mismatch);
+}
+END_TEST
+
+START_TEST(test_verify_finds_a_write_protected_sector)
+{
+	open_dfuse("stm32f405", "wrp=0x08020000", 0);
+	add_pattern(0x08000000, 1000, 1);
+	add_pattern(0x08020100, 1000, 2);
+	opts.verify = true;
+	ck_assert_int_eq(download(), DFU_E_VERIFY);
+	ck_assert(res.mismatch);
+	ck_assert_uint_eq(res.mismatch_address, 0x08020100);
+	ck_assert_uint_gt(res.mismatch_count, 900);
+	ck_assert(err.have_address);
+	ck_assert_uint_eq(err.address, 0x08020100);
+	ck_assert_str_eq(err.code, "dfu.verify_mismatch");
+}
+END_TEST
+
+/* ---- upload ---------------------------------------------------------------------------------- */
+
+START_TEST(test_dfuse_upload_returns_memory)
+{
+	struct dfu_image *up = NULL;
+	uint8_t data[5000];
+
+	open_dfuse("stm32f405", NULL, 0);
+	pattern(data, sizeof(data), 42);
+	ck_assert_int_eq(sim_device_mem_write(sim, 0x08010000, data, sizeof(data)), 0);
+	opts.have_address = true;
+	opts.address = 0x08010000;
+	opts.have_length = true;
+	opts.length = sizeof(data);
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), 0);
+	ck_assert_uint_eq(up->n_segments, 1);
+	ck_assert_uint_eq(up->segments[0].address, 0x08010000);
+	ck_assert_uint_eq(up->segments[0].length, sizeof(data));
+	ck_assert_mem_eq(up->segments[0].data, data, sizeof(data));
+	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	dfu_image_free(up);
+}
+END_TEST
+
+START_TEST(test_dfuse_upload_without_length_reads_to_the_end_of_the_segment)
+{
+	struct dfu_image *up = NULL;
+
+	open_dfuse("stm32f405", NULL, 1);
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), 0);
+	ck_assert_uint_eq(up->segments[0].address, 0x1fffc000);
+	ck_assert_uint_eq(up->segments[0].length, 16);
+	dfu_image_free(up);
+}
+END_TEST
+
+/* ---- leave ----------------------------------------------------------------------------------- */
+
+START_TEST(test_f4_leave_jumps_to_the_vector_table_base)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_app(0x08000000, 0x08000101, 4000);
+	opts.leave = true;
+	ck_assert_int_eq(download(), 0);
+	ck_assert(res.left);
+	ck_assert(res.have_jump);
+	ck_assert_uint_eq(res.jump_address, 0x08000000);
+	ck_assert(sim_state().app_running);
+	ck_assert_uint_eq(sim_state().app_vector, 0x08000000);
+}
+END_TEST
+
+START_TEST(test_h7_leave_jumps_to_the_reset_vector)
+{
+	open_dfuse("stm32h743", NULL, 0);
+	ck_assert(dev->quirks & DFU_QUIRK_JUMP_TO_RESET_VECTOR);
+	add_app(0x08000000, 0x08000201, 4000);
+	opts.leave = true;
+	ck_assert_int_eq(download(), 0); /* vanish-during-status: still success */
+	ck_assert(res.left);
+	ck_assert_uint_eq(res.jump_address, 0x08000201);
+	ck_assert(sim_state().app_running);
+	ck_assert_uint_eq(sim_state().app_entry & ~1u, 0x08000200);
+}
+END_TEST
+
+START_TEST(test_h7_leave_at_the_table_base_does_not_start_the_app)
+{
+	open_dfuse("stm32h743", NULL, 0);
+	add_app(0x08000000, 0x08000201, 4000);
+	opts.leave = true;
+	opts.have_jump = true;
+	opts.jump = 0x08000000; /* what an F4-minded host would send */
+	ck_assert_int_eq(download(), 0);
+	ck_assert(!sim_state().app_running);
+}
+END_TEST
+
+START_TEST(test_leave_vanishing_during_status_is_success)
+{
+	open_dfuse("stm32f405", "leave=vanish-during-status", 0);
+	add_app(0x08000000, 0x08000101, 4000);
+	opts.leave = true;
+	ck_assert_int_eq(download(), 0);
+	ck_assert(res.left);
+	ck_assert_uint_eq(err.err, 0);
+	ck_assert(sim_state().app_running);
+}
+END_TEST
+
+START_TEST(test_leave_vanishing_before_status_is_success)
+{
+	open_dfuse("stm32f405", "leave=vanish-before-status", 0);
+	add_app(0x08000000, 0x08000101, 4000);
+	opts.leave = true;
+	ck_assert_int_eq(download(), 0);
+	ck_assert(res.left);
+}
+END_TEST
+
+START_TEST(test_leave_without_image_or_jump_sends_no_set_address)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	ck_assert_int_eq(dfu_dev_leave(dev, NULL, &opts, &res, &err), 0);
+	ck_assert(res.left);
+	ck_assert(!res.have_jump);
+	ck_assert_uint_eq(n_set_addresses, 0);
+	ck_assert_ptr_nonnull(strstr(logged, "without Set Address"));
+}
+END_TEST
+
+START_TEST(test_implausible_vector_table_refuses_leave_before_any_request)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_pattern(0x08000000, 100, 1);
+	{
+		uint8_t erased[8];
+
+		memset(erased, 0xff, sizeof(erased));
+		memcpy(img->segments[0].data, erased, sizeof(erased));
+	}
+	opts.leave = true;
+	ck_assert_int_eq(download(), DFU_E_INVAL);
+	ck_assert_str_eq(err.code, "dfuse.jump_implausible");
+	ck_assert_ptr_nonnull(strstr(err.hint, "--jump"));
+	ck_assert_uint_eq(n_requests, 0);
+}
+END_TEST
+
+START_TEST(test_gd32_leave_errors_are_success)
+{
+	open_dfuse("gd32vf103", NULL, 0);
+	ck_assert(dev->quirks & DFU_QUIRK_LEAVE_IGNORE_ERRORS);
+	add_pattern(0x08000000, 3000, 1);
+	opts.leave = true;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert(res.left);
+}
+END_TEST
+
+/* ---- plain DFU 1.1 ------------------------------------------------------------------------- */
+
+START_TEST(test_generic_tolerant_download_returns_to_idle)
+{
+	open_generic("generic", NULL);
+	ck_assert(!dev->dfuse);
+	img->address_from_file = false;
+	add_pattern(0, 1000, 5);
+	opts.verify = true;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert(res.verified);
+	ck_assert(!res.left);
+	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(early_polls, 0);
+	ck_assert_uint_eq(idle_sleeps, 0);
+}
+END_TEST
+
+START_TEST(test_generic_intolerant_download_waits_for_reset_and_leave_resets)
+{
+	open_generic("generic-intolerant", NULL);
+	img->address_from_file = false;
+	add_pattern(0, 700, 6);
+	opts.leave = true;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert(res.left);
+	ck_assert_uint_eq(sim_state().mode, SIM_MODE_RUNTIME);
+}
+END_TEST
+
+START_TEST(test_generic_intolerant_refuses_verify_before_touching)
+{
+	open_generic("generic-intolerant", NULL);
+	add_pattern(0, 700, 6);
+	opts.verify = true;
+	ck_assert_int_eq(download(), DFU_E_UNSUPPORTED);
+	ck_assert_str_eq(err.code, "dfu.cannot_verify");
+	ck_assert_uint_eq(n_requests, 0);
+}
+END_TEST
+
+START_TEST(test_generic_upload_returns_what_was_downloaded)
+{
+	struct dfu_image *up = NULL;
+
+	open_generic("generic", NULL);
+	add_pattern(0, 1000, 5);
+	ck_assert_int_eq(download(), 0);
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), 0);
+	ck_assert_uint_eq(up->n_segments, 1);
+	ck_assert_uint_eq(up->segments[0].length, 1000);
+	ck_assert_mem_eq(up->segments[0].data, img->segments[0].data, 1000);
+	dfu_image_free(up);
+	/* the length caps it */
+	opts.have_length = true;
+	opts.length = 100;
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), 0);
+	ck_assert_uint_eq(up->segments[0].length, 100);
+	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	dfu_image_free(up);
+}
+END_TEST
+
+/* ---- quirks ---------------------------------------------------------------------------------- */
+
+START_TEST(test_quirks_tell_the_h7_from_the_f4)
+{
+	struct dfu_if_info i = {.vid = 0x0483, .pid = 0xdf11, .bcd_device = 0x0200};
+	static const char h7[] = "@Internal Flash   /0x08000000/16*128Kg";
+	static const char f4[] = "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg";
+
+	ck_assert_int_eq(dfuse_layout_parse(h7, strlen(h7), &i.layout, NULL), 0);
+	ck_assert(dfu_quirks_for(&i) & DFU_QUIRK_JUMP_TO_RESET_VECTOR);
+	dfuse_layout_free(i.layout);
+	ck_assert_int_eq(dfuse_layout_parse(f4, strlen(f4), &i.layout, NULL), 0);
+	i.bcd_device = 0x2200;
+	ck_assert(!(dfu_quirks_for(&i) & DFU_QUIRK_JUMP_TO_RESET_VECTOR));
+	ck_assert(dfu_quirks_for(&i) & DFU_QUIRK_MASS_ERASE_SLOW);
+	dfuse_layout_free(i.layout);
+	ck_assert_str_eq(dfu_quirk_name(DFU_QUIRK_JUMP_TO_RESET_VECTOR), "jump-to-reset-vector");
+}
+END_TEST
+
+static TCase *tc(Suite *s, const char *name)
+{
+	TCase *t = tcase_create(name);
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 30);
+	suite_add_tcase(s, t);
+	return t;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("proto");
+	TCase *t;
+
+	t = tc(s, "dfuse-download");
+	tcase_add_test(t, test_f4_download_of_a_multi_segment_image_matches_memory);
+	tcase_add_test(t, test_download_uses_one_set_address_per_contiguous_run);
+	tcase_add_test(t, test_h7_download_matches_memory);
+	tcase_add_test(t, test_l4_download_programs_each_double_word_once);
+	tcase_add_test(t, test_g4_download_with_1024_byte_blocks_matches_memory);
+	tcase_add_test(t, test_u5_skipping_dnbusy_after_commands_is_accepted);
+	tcase_add_test(t, test_only_touched_sectors_are_erased);
+	tcase_add_test(t, test_mass_erase_replaces_the_page_erases);
+	tcase_add_test(t, test_vector_table_sector_is_written_last);
+	tcase_add_test(t, test_interrupted_download_leaves_the_vector_table_sector_erased);
+
+	t = tc(s, "polling");
+	tcase_add_test(t, test_polling_waits_only_after_busy_replies);
+	tcase_add_test(t, test_stall_on_early_poll_device_is_never_polled_early);
+	tcase_add_test(t, test_stuck_dnbusy_ends_in_deadline_and_is_unstuck);
+	tcase_add_test(t, test_stuck_dnbusy_default_deadline_is_bounded);
+	tcase_add_test(t, test_short_get_status_is_a_protocol_error);
+
+	t = tc(s, "known-state");
+	tcase_add_test(t, test_start_in_error_is_cleared_and_reported);
+	tcase_add_test(t, test_leftover_dnload_idle_is_aborted);
+	tcase_add_test(t, test_idle_device_gets_one_get_status_and_no_sleep);
+
+	t = tc(s, "errors");
+	tcase_add_test(t, test_device_error_names_op_address_block_state_and_status);
+	tcase_add_test(t, test_upload_stall_under_rdp_reports_err_vendor);
+
+	t = tc(s, "memory-map");
+	tcase_add_loop_test(t, test_memory_map_refusals_come_before_any_request, 0,
+			    (int)(sizeof(refusals) / sizeof(refusals[0])));
+	tcase_add_test(t, test_force_writes_the_option_bytes_and_accepts_the_reset);
+	tcase_add_test(t, test_raw_image_without_address_is_refused);
+
+	t = tc(s, "verify");
+	tcase_add_test(t, test_verify_passes_on_a_good_download);
+	tcase_add_test(t, test_verify_finds_a_write_protected_sector);
+
+	t = tc(s, "upload");
+	tcase_add_test(t, test_dfuse_upload_returns_memory);
+	tcase_add_test(t, test_dfuse_upload_without_length_reads_to_the_end_of_the_segment);
+
+	t = tc(s, "leave");
+	tcase_add_test(t, test_f4_leave_jumps_to_the_vector_table_base);
+	tcase_add_test(t, test_h7_leave_jumps_to_the_reset_vector);
+	tcase_add_test(t, test_h7_leave_at_the_table_base_does_not_start_the_app);
+	tcase_add_test(t, test_leave_vanishing_during_status_is_success);
+	tcase_add_test(t, test_leave_vanishing_before_status_is_success);
+	tcase_add_test(t, test_leave_without_image_or_jump_sends_no_set_address);
+	tcase_add_test(t, test_implausible_vector_table_refuses_leave_before_any_request);
+	tcase_add_test(t, test_gd32_leave_errors_are_success);
+
+	t = tc(s, "plain-dfu");
+	tcase_add_test(t, test_generic_tolerant_download_returns_to_idle);
+	tcase_add_test(t, test_generic_intolerant_download_waits_for_reset_and_leave_resets);
+	tcase_add_test(t, test_generic_intolerant_refuses_verify_before_touching);
+	tcase_add_test(t, test_generic_upload_returns_what_was_downloaded);
+
+	t = tc(s, "quirks");
+	tcase_add_test(t, test_quirks_tell_the_h7_from_the_f4);
+	return test_run_suite(s);
+}
