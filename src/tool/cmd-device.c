@@ -58,7 +58,18 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 	struct run *r = ud;
 	int pct = total ? (int)(done * 100 / total) : 100;
 
-	if (r->o->quiet || r->o->progress == TOOL_PROGRESS_NONE || r->o->json)
+	if (r->o->json) {
+		/* NDJSON on stdout: one event per phase start, 10 % step and end */
+		if (r->progress_phase == phase && pct / 10 == r->progress_last / 10 && done < total)
+			return;
+		printf("{\"event\":\"%s\",\"done\":%llu,\"total\":%llu}\n", phase,
+		       (unsigned long long)done, (unsigned long long)total);
+		fflush(stdout);
+		r->progress_phase = phase;
+		r->progress_last = pct;
+		return;
+	}
+	if (r->o->quiet || r->o->progress == TOOL_PROGRESS_NONE)
 		return;
 	if (r->progress_phase != phase || (r->progress_phase && strcmp(r->progress_phase, phase))) {
 		if (r->progress_last >= 0 && r->progress_tty)
