@@ -216,6 +216,23 @@ static int text_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struc
 	return 0;
 }
 
+/* The format is known: set up for it; a text format gets the bytes held
+ * back for detection as its first lines. */
+static int leave_detect(struct dfu_reader *r, struct dfu_error *e)
+{
+	struct dfu_buf head;
+	int ret;
+
+	ret = choose_format(r, e);
+	if (ret < 0 || r->state != R_TEXT)
+		return ret;
+	head = r->bytes;
+	memset(&r->bytes, 0, sizeof(r->bytes));
+	ret = text_feed(r, head.data, head.len, e);
+	dfu_buf_release(&head);
+	return ret;
+}
+
 int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct dfu_error *e)
 {
 	int ret;
@@ -235,18 +252,9 @@ int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct
 		len -= take;
 		if (r->opts.format == DFU_FORMAT_AUTO && r->bytes.len < DETECT_BYTES)
 			return 0;
-		ret = choose_format(r, e);
+		ret = leave_detect(r, e);
 		if (ret < 0)
 			return fail(r, ret);
-		if (r->state == R_TEXT) {
-			struct dfu_buf head = r->bytes;
-
-			memset(&r->bytes, 0, sizeof(r->bytes));
-			ret = text_feed(r, head.data, head.len, e);
-			dfu_buf_release(&head);
-			if (ret < 0)
-				return fail(r, ret);
-		}
 	}
 	if (r->state == R_TEXT)
 		ret = text_feed(r, buf, len, e);
@@ -341,18 +349,9 @@ int dfu_reader_finish(struct dfu_reader *r, struct dfu_image **out, struct dfu_e
 	if (r->state == R_FAILED || r->state == R_DONE)
 		return dfu_error_set(e, DFU_E_INVAL, "reader.state", NULL, "reader already finished");
 	if (r->state == R_DETECT) {
-		ret = choose_format(r, e);
+		ret = leave_detect(r, e);
 		if (ret < 0)
 			return fail(r, ret);
-		if (r->state == R_TEXT) {
-			struct dfu_buf head = r->bytes;
-
-			memset(&r->bytes, 0, sizeof(r->bytes));
-			ret = text_feed(r, head.data, head.len, e);
-			dfu_buf_release(&head);
-			if (ret < 0)
-				return fail(r, ret);
-		}
 	}
 	ret = r->state == R_TEXT ? finish_text(r, e) : finish_binary(r, e);
 	if (ret < 0)
