@@ -642,7 +642,7 @@ START_TEST(test_verify_finds_a_write_protected_sector)
 	ck_assert_uint_gt(res.mismatch_count, 900);
 	ck_assert(err.have_address);
 	ck_assert_uint_eq(err.address, 0x08020100);
-	ck_assert_str_eq(err.code, "dfu.verify_mismatch");
+	ck_assert_str_eq(err.code, "dfuse.write_protected");
 }
 END_TEST
 

@@ -316,17 +316,17 @@ static void utf8_copy(const uint8_t *p, size_t n, char *out, size_t cap)
  * negative dfu_err of the transfer.  Descriptors claiming more bytes than the
  * device sent are kept as far as they go (pyusb raises there, §5 item 9).
  */
-static int read_string(struct dfu_handle *h, uint8_t index, uint16_t langid, bool utf8,
-		       char *out, size_t cap, const char **state, const char **usb_name)
+static int read_string(struct dfu_ctx *ctx, struct dfu_handle *h, uint8_t index, uint16_t langid,
+		       bool utf8, char *out, size_t cap, const char **state, const char **usb_name)
 {
 	uint8_t buf[255];
 	size_t use, payload;
 	int r;
 
 	out[0] = '\0';
-	r = h->ops->control(h, USB_RT_DEVICE_IN, USB_REQ_GET_DESCRIPTOR,
-			    (uint16_t)(USB_DT_STRING << 8 | index), langid, buf, sizeof(buf),
-			    STRING_TIMEOUT_MS, usb_name);
+	r = dfu_control_traced(ctx, h, "string descriptor", USB_RT_DEVICE_IN,
+			       USB_REQ_GET_DESCRIPTOR, (uint16_t)(USB_DT_STRING << 8 | index),
+			       langid, buf, sizeof(buf), STRING_TIMEOUT_MS, usb_name);
 	if (r < 0)
 		return r;
 	if (r < 2 || buf[1] != USB_DT_STRING || buf[0] < 2) {
@@ -364,9 +364,9 @@ static uint16_t read_langid(struct dfu_ctx *ctx, struct dfu_handle *h, const cha
 	int r = -1;
 
 	for (int attempt = 0; attempt < 2 && r < 0; attempt++)
-		r = h->ops->control(h, USB_RT_DEVICE_IN, USB_REQ_GET_DESCRIPTOR,
-				    USB_DT_STRING << 8, 0, buf, sizeof(buf), STRING_TIMEOUT_MS,
-				    &usb_name);
+		r = dfu_control_traced(ctx, h, "LANGID table", USB_RT_DEVICE_IN,
+				       USB_REQ_GET_DESCRIPTOR, USB_DT_STRING << 8, 0, buf,
+				       sizeof(buf), STRING_TIMEOUT_MS, &usb_name);
 	if (r < 0) {
 		dfu_log(ctx, DFU_LOG_DEBUG, "LANGID table unreadable (%s): using 0x0409",
 			usb_name ? usb_name : dfu_strerror(r));
@@ -403,9 +403,10 @@ static const char *str_read(struct str_reader *sr, uint8_t index, bool utf8, cha
 	out[0] = '\0';
 	if (index == 0)
 		return STATE_OK;
-	r = read_string(sr->h, index, sr->langid, utf8, out, cap, &st, &usb_name);
+	r = read_string(sr->ctx, sr->h, index, sr->langid, utf8, out, cap, &st, &usb_name);
 	if (r == DFU_E_USB_PIPE && !sr->langid_checked && sr->langid != LANGID_EN_US) {
-		r = read_string(sr->h, index, LANGID_EN_US, utf8, out, cap, &st, &usb_name);
+		r = read_string(sr->ctx, sr->h, index, LANGID_EN_US, utf8, out, cap, &st,
+				&usb_name);
 		if (r >= 0) {
 			dfu_log(sr->ctx, DFU_LOG_DEBUG,
 				"strings not available in LANGID 0x%04x: using 0x0409", sr->langid);
@@ -686,6 +687,12 @@ static int info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i)
 			i->vid, i->pid, i->alt, le.message, le.where[0] ? " at " : "", le.where,
 			i->name);
 	}
+	if (i->layout && dfu_quirk_fix_layout(i, i->layout))
+		dfu_log(ctx, DFU_LOG_VERBOSE,
+			"%04x:%04x alt %u: the announced layout is wrong for this chip; using %u pages "
+			"of %u bytes (flash size code '%c' in serial \"%s\")",
+			i->vid, i->pid, i->alt, i->layout->segments[0].count,
+			i->layout->segments[0].size, i->serial[2], i->serial);
 	return 0;
 }
 
@@ -903,6 +910,7 @@ void dfu_dev_close(struct dfu_dev *dev)
 		return;
 	if (dev->h)
 		dev->h->ops->close(dev->h);
+	dfu_resend_release(dev);
 	dfuse_layout_free(dev->info.layout);
 	free(dev);
 }
@@ -940,8 +948,8 @@ int dfu_dev_detach(struct dfu_dev *dev, struct dfu_error *e)
 	timeout = dev->info.detach_timeout_ms;
 	if (timeout == 0 || timeout > DETACH_TIMEOUT_MAX_MS)
 		timeout = DETACH_TIMEOUT_MAX_MS;
-	r = dev->h->ops->control(dev->h, DFU_RT_OUT, DFU_REQ_DETACH, timeout, dev->info.interface,
-				 NULL, 0, 0, &usb_name);
+	r = dfu_control_traced(dev->ctx, dev->h, "DFU_DETACH", DFU_RT_OUT, DFU_REQ_DETACH, timeout,
+			       dev->info.interface, NULL, 0, 0, &usb_name);
 	if (r == DFU_E_USB_PIPE) {
 		if (dev->info.dfu_mode) {
 			/* DETACH is not a DFU-mode request: ST ROMs stall it (dfu-util "can't detach") */
@@ -1083,4 +1091,117 @@ int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct df
 				     timeout_ms);
 	return dfu_error_set(e, DFU_E_NODEVICE, "device.wait_timeout", NULL,
 			     "no matching DFU device appeared within %u ms", timeout_ms);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Recovery                                                                 */
+
+/* dfu_dev_recover: how long the same device may take to be listed again. */
+#define RECOVER_WAIT_MS 5000
+
+/*
+ * The alt @was (same path, interface and alt, DFU mode) in a fresh listing,
+ * waiting up to RECOVER_WAIT_MS.  A device that stays on the bus through the
+ * reset (ST ROMs) is found at once; one that re-enumerates when it is back.
+ */
+static int find_again(struct dfu_ctx *ctx, const struct dfu_if_info *was, struct dfu_if_info **list,
+		      size_t *n, size_t *index, struct dfu_error *e)
+{
+	struct dfu_match m;
+	uint64_t start = dfu_now_ms(ctx);
+
+	dfu_match_init(&m);
+	m.path = was->path;
+	for (;;) {
+		int r = dfu_list(ctx, &m, list, n, NULL);
+
+		if (r == DFU_E_NOMEM)
+			return dfu_error_set(e, r, "device.nomem", NULL, "out of memory");
+		for (size_t k = 0; r == 0 && k < *n; k++) {
+			const struct dfu_if_info *i = &(*list)[k];
+
+			if (i->dfu_mode && !i->open_err && i->interface == was->interface &&
+			    i->alt == was->alt && i->vid == was->vid && i->pid == was->pid) {
+				*index = k;
+				return 0;
+			}
+		}
+		dfu_if_info_free(*list, *n);
+		*list = NULL;
+		*n = 0;
+		if (dfu_now_ms(ctx) - start >= RECOVER_WAIT_MS)
+			break;
+		dfu_sleep_ms(ctx, WAIT_POLL_MS);
+	}
+	return dfu_error_set(e, DFU_E_NODEVICE, "device.did_not_return", NULL,
+			     "%04x:%04x at %s did not come back in DFU mode within %u ms after a USB "
+			     "reset",
+			     was->vid, was->pid, was->path, RECOVER_WAIT_MS);
+}
+
+int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
+{
+	struct dfu_if_info was, *list = NULL;
+	const char *usb_name = NULL;
+	struct dfu_dev *dev;
+	struct dfu_ctx *ctx;
+	size_t n = 0, k = 0;
+	int r;
+
+	if (!devp || !*devp || !(*devp)->h)
+		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
+				     "dfu_dev_recover: no open device");
+	dev = *devp;
+	ctx = dev->ctx;
+	was = dev->info;
+	was.layout = NULL;
+	if (!was.path[0])
+		return dfu_error_set(e, DFU_E_INVAL, "device.no_identity", NULL,
+				     "cannot recognise the device again: it has no port path");
+	dfu_log(ctx, DFU_LOG_INFO, "resetting %04x:%04x at %s (USB reset) to recover it", was.vid,
+		was.pid, was.path);
+	r = dev->h->ops->reset(dev->h, &usb_name);
+	if (r == 0) {
+		/* it stayed on the bus with the same descriptors (ST ROMs): the handle
+		 * stays valid and its interface claimed (libusb re-claims it); the
+		 * reset only dropped the alt setting */
+		r = dev->h->ops->set_alt(dev->h, was.interface, was.alt, &usb_name);
+		if (r < 0)
+			return usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
+					"cannot select alt %u of interface %u again after the "
+					"reset: %s",
+					was.alt, was.interface, dfu_strerror(r));
+		dev->resend.valid = false;
+		r = dfu_dev_ensure_idle(dev, NULL, e);
+		if (r < 0)
+			return r;
+		dfu_log(ctx, DFU_LOG_INFO,
+			"reset the device at %s (it stayed on the bus), alt %u selected again: in "
+			"dfuIDLE",
+			was.path, was.alt);
+		return 0;
+	}
+	if (r != DFU_E_USB_NODEV && r != DFU_E_NOTFOUND)
+		return usb_fail(e, r, usb_name, "device.reset", "USB reset to recover",
+				"USB reset failed: %s", dfu_strerror(r));
+	/* it re-enumerates: find the same port again and open the same alt */
+	dfu_dev_close(dev);
+	*devp = NULL;
+	r = find_again(ctx, &was, &list, &n, &k, e);
+	if (r < 0)
+		return r;
+	r = dfu_dev_open(ctx, &list[k], devp, e);
+	dfu_if_info_free(list, n);
+	if (r < 0)
+		return r;
+	r = dfu_dev_ensure_idle(*devp, NULL, e);
+	if (r < 0) {
+		dfu_dev_close(*devp);
+		*devp = NULL;
+		return r;
+	}
+	dfu_log(ctx, DFU_LOG_INFO,
+		"reset the device, it re-enumerated and was opened again at %s, alt %u: in dfuIDLE",
+		was.path, was.alt);
+	return 0;
 }

@@ -78,6 +78,17 @@ struct dfu_error {
 	char istring[128];    /* the device's iString text for the status, if any */
 	int usb_err;          /* DFU_E_USB_* of the failed transfer, or 0 */
 	const char *usb_name; /* "LIBUSB_ERROR_PIPE", ... (static), or NULL */
+
+	/* Recovery and diagnostics (proto.c, causes.c) */
+	unsigned attempts;     /* tries of the failed request (> 1: it was retried) */
+	uint32_t announced_ms; /* dfu.deadline: the last bwPollTimeout the busy device announced */
+	uint32_t busy_ms;      /* dfu.deadline: how long it stayed busy */
+	bool zero_poll;        /* dfu.deadline: every busy reply announced bwPollTimeout 0 */
+	/* An interrupted download: what the device's memory holds now (erased
+	 * sectors, written ranges, the vector-table sector), "" when nothing was
+	 * touched; the CLI prints it after the message. */
+	char detail[512];
+	bool resumable; /* running the same command again completes the operation */
 };
 
 /* Clear @e (NULL allowed). */
@@ -694,6 +705,7 @@ struct dfu_flash_opts {
 	uint32_t wait_app_ms;
 	uint32_t timeout_ms;    /* --timeout: per-operation deadline override, 0 = default */
 	uint16_t transfer_size; /* -t, 0 = the device's */
+	bool otp;               /* --otp: writing OTP data and lock bytes is allowed */
 };
 
 /* What a download / upload / leave did, for the CLI and --json. */
@@ -712,6 +724,18 @@ struct dfu_flash_result {
 	bool mismatch;
 	uint32_t mismatch_address;
 	uint64_t mismatch_count;
+	/* protection (protect.c) */
+	bool read_protected;       /* the device refused with errVENDOR: RDP level 1 */
+	bool write_protected;      /* a written sector read back unchanged (WRP) */
+	uint32_t wrp_sector;       /* its start address */
+	bool otp;                  /* the download wrote OTP memory */
+	uint32_t otp_blocks_written; /* bit i: OTP data block i received new bytes */
+	uint32_t otp_locks_written;  /* bit i: lock byte i was programmed */
+	uint32_t otp_blocks_locked;  /* bit i: block i is locked now (read back) */
+	uint32_t otp_bytes_changed;
+	/* recovery (proto.c): why each retry was made, the first DFU_RETRY_LOG_MAX */
+	char retry_log[8][96];
+	uint32_t n_retry_log;
 };
 
 /*
@@ -759,3 +783,209 @@ int dfu_dev_reset(struct dfu_dev *dev, struct dfu_error *e);
  */
 int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct dfu_if_info *same,
 		 uint32_t timeout_ms, struct dfu_if_info **out, size_t *n, struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
+/* Protection, option bytes, OTP (protect.c, optbytes.c)                    */
+
+/* The hint of a read-protected chip (code "dfuse.read_protected"). */
+#define DFU_HINT_READ_PROTECTED                                                              \
+	"the chip is read-protected (RDP level 1); `--unprotect` removes the protection by "  \
+	"mass-erasing the whole flash"
+
+/*
+ * DfuSe Read Unprotect (0x92, AN2662 Fig. 60): the device mass-erases its
+ * flash and RAM, clears RDP and resets.  The first GET_STATUS must say
+ * dfuDNBUSY; a second one, sent after bwPollTimeout, either fails (the device
+ * is gone: success) or reports dfuERROR/errUNKNOWN (refused: DFU_E_DEVSTATUS,
+ * code "dfuse.unprotect_failed").  @dev is unusable afterwards: close it and
+ * wait for the device to re-enumerate (dfu_dev_unprotect_wait_ms()).
+ * Errors: DFU_E_UNSUPPORTED (not a DfuSe device), DFU_E_DEVSTATUS,
+ * DFU_E_PROTOCOL, DFU_E_USB_*.
+ */
+int dfu_dev_unprotect(struct dfu_dev *dev, struct dfu_error *e);
+/* How long to wait for the device to come back after a Read Unprotect: 30 s
+ * plus the family's mass-erase deadline. */
+uint32_t dfu_dev_unprotect_wait_ms(const struct dfu_dev *dev);
+/* A copy of what the device was opened from (layout = NULL), so that it can be
+ * found again after a reset with dfu_wait_for(). */
+void dfu_dev_identity(const struct dfu_dev *dev, struct dfu_if_info *out);
+
+/*
+ * Wait up to @timeout_ms for the device @was (same path, else serial) to
+ * re-enumerate, then open its DFU-mode alt @alt (-1: was->alt).  Caller owns
+ * *out.  Errors: DFU_E_NODEVICE (did not come back; code
+ * "device.did_not_return"), DFU_E_PROTOCOL (came back in run-time mode, code
+ * "dfuse.came_back_runtime"), DFU_E_NOTFOUND (no such alt), open errors.
+ */
+int dfu_reopen(struct dfu_ctx *ctx, const struct dfu_if_info *was, int alt, uint32_t timeout_ms,
+	       struct dfu_dev **out, struct dfu_error *e);
+
+/* OTP areas with lock bytes (device-model.md 3.7). */
+struct dfu_otp_layout {
+	const char *family;  /* "STM32F2/F4", "STM32F7" */
+	uint32_t base;       /* first data byte */
+	uint32_t block_size; /* 32 (F2/F4) or 64 (F7) */
+	uint32_t n_blocks;   /* 16 */
+	uint32_t lock_base;  /* lock byte of block i at lock_base + i */
+};
+/* The OTP layout holding @address (data or lock bytes), or false. */
+bool dfu_otp_layout_for(uint32_t address, struct dfu_otp_layout *out);
+/* Bytes of the whole area: data blocks and lock bytes. */
+static inline uint32_t dfu_otp_area_size(const struct dfu_otp_layout *l)
+{
+	return l->n_blocks * l->block_size + l->n_blocks;
+}
+
+/* What an OTP write would do (dfu_otp_check). */
+struct dfu_otp_plan {
+	uint32_t blocks_written;       /* bit i: data block i gets new bytes */
+	uint32_t locks_written;        /* bit i: lock byte i gets programmed */
+	uint32_t blocks_locked_before; /* bit i: block i is locked already */
+	uint32_t bytes_changed;        /* bytes that differ from @cur */
+	uint32_t first_change;         /* address of the first of them */
+};
+
+/*
+ * Check an OTP write before anything is sent: @cur holds @len bytes of the
+ * device from @address (the whole area of @l when @l is non-NULL), the image
+ * bytes of @alt over them are what would be written.  Refused with
+ * DFU_E_MEMMAP: a bit going from 0 to 1 (OTP is never erased; code
+ * "dfuse.otp_zero_to_one"), a new byte in a block whose lock byte is 0x00
+ * ("dfuse.otp_locked"), a lock byte value other than 0x00 or 0xFF
+ * ("dfuse.otp_lock_value").  Unchanged bytes are fine, also in locked blocks.
+ * @l NULL: an OTP area without lock bytes (only the 0 -> 1 rule).
+ */
+int dfu_otp_check(const struct dfu_otp_layout *l, uint32_t address, const uint8_t *cur,
+		  size_t len, const struct dfu_image *img, int alt, struct dfu_otp_plan *plan,
+		  struct dfu_error *e);
+/* "block 3 (0x1FFF7860..0x1FFF787F), lock byte 3 (0x1FFF7A03: locks block 3)"
+ * for the blocks and locks of @plan; returns the length (snprintf). */
+int dfu_otp_plan_describe(const struct dfu_otp_layout *l, const struct dfu_otp_plan *plan,
+			  char *buf, size_t len);
+
+/* Option bytes (optbytes.c) ------------------------------------------------ */
+
+enum dfu_ob_family {
+	DFU_OB_UNKNOWN = 0,
+	DFU_OB_F2F4, /* 0x1FFFC000, 16 bytes: USER, RDP, complements, nWRP (RM0090) */
+	DFU_OB_L4G4, /* 0x1FFF7800, 40/48 bytes: FLASH_OPTR, PCROP, WRP areas (RM0351/RM0440) */
+	DFU_OB_F0F1, /* 0x1FFFF800, 16 bytes: RDP, USER, data, WRP0..3 with complements */
+};
+
+struct dfu_option_bytes {
+	enum dfu_ob_family family;
+	const char *family_name; /* "STM32F2/F4", ... or "unknown" */
+	uint32_t base;
+	size_t len;
+	/* read-out protection */
+	bool have_rdp;
+	uint8_t rdp_raw;
+	int rdp_level; /* 0, 1, 2 */
+	/* write protection: bit i set = sector / page group i protected (F2/F4, F0/F1);
+	 * L4/G4: up to two page ranges */
+	bool have_wrp;
+	unsigned wrp_bits; /* number of valid bits in wrp_mask */
+	uint32_t wrp_mask;
+	unsigned n_wrp_ranges;
+	uint32_t wrp_first[2], wrp_last[2]; /* L4/G4: pages */
+	bool pcrop_mode; /* F4 SPRMOD: nWRP bits select PCROP instead */
+	/* brown-out reset */
+	bool have_bor;
+	int bor_level;        /* F2/F4: 0 = off, 1..3; L4/G4: 0..4 */
+	const char *bor_text; /* "off (1.8-2.1 V)", ... */
+	/* user configuration */
+	bool have_user;
+	bool wdg_sw;     /* true: software watchdog; false: hardware (always on) */
+	bool nrst_stop;  /* true: no reset when entering Stop */
+	bool nrst_stdby; /* true: no reset when entering Standby */
+	char boot[128];  /* boot configuration in words */
+	/* consistency: a complement byte that does not match */
+	bool complement_error;
+	uint32_t complement_at;
+};
+
+/*
+ * Decode @len option bytes read at @base.  The family is identified by the
+ * base and length; an unknown layout gives family DFU_OB_UNKNOWN and
+ * DFU_E_UNSUPPORTED (code "optbytes.unknown_layout").  @flash_sectors: the
+ * number of flash sectors (0 = unknown) to size the WRP mask.  Pure.
+ */
+int dfu_option_bytes_decode(uint32_t base, const uint8_t *data, size_t len, unsigned flash_sectors,
+			    struct dfu_option_bytes *out, struct dfu_error *e);
+/* The RDP level the image's option bytes would set, or -1 when unknown. */
+int dfu_option_bytes_rdp_of(uint32_t base, const uint8_t *data, size_t len);
+
+/*
+ * After an option-byte write made the device reset: wait up to @timeout_ms
+ * for it (dfu_reopen of the same alt), read the option bytes again and
+ * compare them with @img.  0 when they hold what was written (*back, when
+ * non-NULL, gets the read bytes: caller frees).  DFU_E_VERIFY ("optbytes.differ")
+ * when not, the read-protected classification when the new values enabled
+ * RDP (the device refuses the read), DFU_E_NODEVICE when it does not return.
+ */
+int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
+			     const struct dfu_image *img, uint32_t timeout_ms,
+			     struct dfu_image **back, struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
+/* Recovery and diagnostics (proto.c, device.c, causes.c)                   */
+
+#define DFU_RETRY_LOG_MAX 8
+
+/* Add a line to res->retry_log and count it in res->retries (printf-style). */
+void dfu_flash_result_note_retry(struct dfu_flash_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Whether a failed download may succeed after a USB reset of the device:
+ * transfer errors that outlived the retries (PIPE, TIMEOUT, IO, OVERFLOW),
+ * a device verdict that is no verdict (errUNKNOWN, errUSBR, errPOR,
+ * errSTALLEDPKT) and a device stuck in a state only a reset leaves.  Never
+ * for a device that is gone, a deadline, or a real verdict (errTARGET,
+ * errWRITE, errVENDOR, ...): those need the user.
+ */
+bool dfu_error_wants_reset(const struct dfu_error *e);
+
+/*
+ * Reset the device of *dev (USB reset) and bring the same interface and alt
+ * back to dfuIDLE.  A device that stays on the bus through the reset (ST
+ * ROMs) keeps its handle: the alt is selected again.  One that re-enumerates
+ * is closed, waited for up to 5 s at the same path (never another device)
+ * and opened again: *dev is then replaced (NULL after a failure).  Logs what
+ * it did at DFU_LOG_INFO ("reset the device at 1-1 ...").
+ * Errors: DFU_E_NODEVICE (did not come back, code "device.did_not_return"),
+ * open and dfu_dev_ensure_idle() errors.
+ */
+int dfu_dev_recover(struct dfu_dev **dev, struct dfu_error *e);
+
+/* DFU_QUIRK_* bits of an open device (for dfu_cause_hint). */
+uint32_t dfu_dev_quirks(const struct dfu_dev *dev);
+
+/*
+ * The likely cause of a failure and what to do, from the cause table
+ * (causes.c): the operation (from e->op), bState/bStatus, the libusb error,
+ * the deadline facts and the device quirks.  NULL when the table has nothing.
+ * The engine puts it into e->hint itself; this is for callers that build
+ * their own errors.
+ */
+const char *dfu_cause_hint(const struct dfu_error *e, uint32_t quirks);
+
+/* One control request, for --trace (emitted after it completed). */
+struct dfu_trace_rec {
+	uint64_t t_us;        /* start, microseconds on the context's clock */
+	uint64_t duration_us;
+	uint8_t bm_request_type, b_request;
+	uint16_t w_value, w_index, w_length;
+	const char *request;  /* "DFU_GETSTATUS", "GET_DESCRIPTOR", ... */
+	const char *op;       /* what the engine was doing ("DfuSe erase page 0x08000000"), or "" */
+	const uint8_t *data;  /* data stage: OUT as sent, IN as received (valid during the call) */
+	size_t data_len;
+	int result;           /* bytes transferred, or a negative dfu_err */
+	const char *usb_error; /* libusb name of the failure, or NULL */
+	unsigned attempt;     /* 0, or the retry number */
+	bool have_state;      /* a complete GET_STATUS reply: */
+	uint8_t state, status;
+	uint32_t poll_timeout_ms;
+};
+typedef void (*dfu_trace_fn)(void *userdata, const struct dfu_trace_rec *rec);
+void dfu_ctx_set_trace_fn(struct dfu_ctx *ctx, dfu_trace_fn fn, void *userdata);

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "macro.h"
+#include "protect.h"
 #include "proto.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ enum run_kind {
 	RUN_PLAIN,  /* writable, not erasable (RAM) */
 	RUN_FORCED, /* outside the map or read-only, written because of force */
 	RUN_RESETS, /* option bytes: the device resets after the write (3.8) */
+	RUN_OTP,    /* one-time programmable: never erased, checked against the device */
 };
 
 struct run {
@@ -52,9 +54,15 @@ struct plan {
 	size_t n_runs, cap_runs;
 	struct dfuse_sector *erase;
 	size_t n_erase, cap_erase;
-	uint64_t total;
+	uint64_t total;      /* bytes sent, 0xff padding of program units included */
+	uint64_t data_total; /* bytes of the image among them: what progress counts */
 	bool have_vt;
+	bool vt_plausible; /* an application's vector table: read back after writing */
 	struct dfuse_sector vt_sector;
+	bool have_otp;               /* RUN_OTP runs (the alt is OTP memory) */
+	bool otp_known;              /* otp: a layout with lock bytes */
+	struct dfu_otp_layout otp;
+	uint32_t otp_low, otp_end;   /* the OTP bytes read before writing */
 };
 
 static void plan_release(struct plan *p)
@@ -174,13 +182,9 @@ static int plan_segment(const struct dfu_dev *dev, const struct dfu_flash_opts *
 				    e);
 			kind = RUN_FORCED;
 		} else if (name_has(alt_name(dev), "OTP")) {
-			/* one-time programmable: never written by accident (3.7) */
-			if (!opts->force)
-				return memmap_error(
-				    dev, (uint32_t)pos, "dfuse.memmap_otp",
-				    "is one-time programmable (OTP) memory",
-				    "OTP bytes can never be erased; :force writes them", e);
-			kind = RUN_PLAIN;
+			/* one-time programmable: never erased (even where an old ROM
+			 * string says 'g'), only with --otp (plan_otp_gate, 3.7) */
+			kind = RUN_OTP;
 		} else if (name_has(alt_name(dev), "Option")) {
 			/* option bytes reset the device and may lock it (RDP, 3.8) */
 			if (!opts->force)
@@ -239,6 +243,83 @@ static int plan_add_erase(struct plan *p, const struct dfuse_sector *s, struct d
 	return 0;
 }
 
+/* Whether @address lies in an erasable flash run (not OTP, not option bytes). */
+static bool in_flash_run(const struct plan *p, uint32_t address)
+{
+	for (size_t i = 0; i < p->n_runs; i++)
+		if (p->runs[i].kind == RUN_FLASH && address >= p->runs[i].address &&
+		    address - p->runs[i].address < p->runs[i].length)
+			return true;
+	return false;
+}
+
+/*
+ * OTP and option bytes: what can be refused from the image alone, before any
+ * request.  OTP needs --otp (irreversible; the message names the blocks and
+ * lock bytes the image would program); option bytes that set RDP level 2
+ * are always refused (the device would never enumerate in DFU mode again).
+ */
+static int plan_special_gates(const struct dfu_dev *dev, const struct dfu_image *img,
+			      const struct dfu_flash_opts *opts, struct plan *p,
+			      struct dfu_error *e)
+{
+	for (size_t i = 0; i < p->n_runs; i++) {
+		const struct run *ru = &p->runs[i];
+
+		if (ru->kind == RUN_OTP && !p->have_otp) {
+			p->have_otp = true;
+			p->otp_known = dfu_otp_layout_for(ru->address, &p->otp);
+		}
+		if (ru->kind == RUN_RESETS) {
+			uint8_t ob[512];
+			uint32_t n = MIN(ru->length, (uint32_t)sizeof(ob));
+
+			dfu_image_read(img, p->img_alt, ru->address, ob, n, 0xff);
+			if (dfu_option_bytes_rdp_of(ru->address, ob, n) == 2) {
+				memmap_error(dev, ru->address, "dfuse.ob_rdp_level2",
+					     "holds option bytes that would set read-out protection level 2",
+					     "RDP level 2 is permanent: the chip would never enter "
+					     "the DFU bootloader again; dfuflash does not write it",
+					     e);
+				return DFU_E_MEMMAP;
+			}
+		}
+	}
+	if (p->have_otp && !opts->otp) {
+		struct dfu_otp_plan op;
+		char what[200];
+		uint32_t low = p->runs[0].address;
+		uint64_t high = 0;
+		uint8_t *ff;
+		bool was_empty = e && !e->err;
+
+		/* what the image would program over an erased area */
+		for (size_t i = 0; i < p->n_runs; i++) {
+			low = MIN(low, p->runs[i].address);
+			high = MAX(high, (uint64_t)p->runs[i].address + p->runs[i].length);
+		}
+		ff = malloc((size_t)(high - low));
+		if (!ff)
+			return nomem(e);
+		memset(ff, 0xff, (size_t)(high - low));
+		dfu_otp_check(p->otp_known ? &p->otp : NULL, low, ff, (size_t)(high - low), img,
+			      p->img_alt, &op, NULL);
+		free(ff);
+		dfu_otp_plan_describe(p->otp_known ? &p->otp : NULL, &op, what, sizeof(what));
+		dfu_error_set(e, DFU_E_MEMMAP, "dfuse.memmap_otp", NULL,
+			      "0x%08x is one-time programmable (OTP) memory of alt %u (\"%s\"): "
+			      "the image would program %s, which can never be undone",
+			      low, dev->info.alt, alt_name(dev), what);
+		if (was_empty && e) {
+			dfu_error_device(e, "memory map check", -1, true, low);
+			dfu_error_hint(e, "OTP bytes and lock bytes cannot be erased; give --otp to "
+					  "write them");
+		}
+		return DFU_E_MEMMAP;
+	}
+	return 0;
+}
+
 /*
  * Build the whole plan: runs (merged, split at the vector-table sector,
  * ordered) and the sectors to erase.  Every refusal happens here.
@@ -261,7 +342,8 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 		if (r < 0)
 			return r;
 	}
-	if (p->n_runs == 0)
+	/* a mass erase on its own (dfu-util's -s :mass-erase:force) has no runs */
+	if (p->n_runs == 0 && !opts->mass_erase)
 		return dfu_error_set(e, DFU_E_INVAL, "dfu.empty_image", NULL,
 				     "the image has no data for alt %u", dev->info.alt);
 
@@ -281,14 +363,19 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 		p->runs[n++] = p->runs[i];
 	}
 	p->n_runs = n;
+	r = plan_special_gates(dev, img, opts, p, e);
+	if (r < 0)
+		return r;
 
 	/* the sector holding the vector table goes last (and is erased first), so
 	 * that an interrupted download leaves no bootable half-image */
 	if (l && dfu_image_vector_table(img, false, 0, NULL, 0, &vt) == 0 &&
 	    dfu_image_find(img, p->img_alt, vt.address) &&
 	    dfuse_layout_find_sector(l, vt.address, &p->vt_sector) == 0 &&
-	    (p->vt_sector.attr & DFUSE_ATTR_ERASABLE))
+	    (p->vt_sector.attr & DFUSE_ATTR_ERASABLE) && in_flash_run(p, vt.address)) {
 		p->have_vt = true;
+		p->vt_plausible = vt.verdict == DFU_VT_PLAUSIBLE;
+	}
 	if (p->have_vt) {
 		uint64_t vs = p->vt_sector.start, ve = vs + p->vt_sector.size;
 		size_t count = p->n_runs;
@@ -323,6 +410,9 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 		p->runs[i].order = p->runs[i].kind == RUN_RESETS ? 2 : p->runs[i].vt ? 1 : 0;
 		p->total += p->runs[i].length;
 	}
+	for (size_t i = 0; i < img->n_segments; i++)
+		if (img->segments[i].alt == p->img_alt)
+			p->data_total += img->segments[i].length;
 	qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
 
 	/* sectors to erase: the vector-table sector first, then by address */
@@ -475,6 +565,7 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 			      (opts->will_reset && last_run && off + chunk == ru->length);
 		struct dfu_status_reply st;
 		struct dfu_op op;
+		size_t present;
 
 		if (block != DFUSE_FIRST_BLOCK && needs_address(per_chunk, block, chunk, tsize))
 			block = DFUSE_FIRST_BLOCK;
@@ -483,7 +574,8 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 			if (r < 0)
 				return r;
 		}
-		dfu_image_read(img, p->img_alt, addr, buf, chunk, 0xff);
+		/* bytes_written counts the image's bytes, not the padding */
+		present = dfu_image_read(img, p->img_alt, addr, buf, chunk, 0xff);
 		dfu_op_init(&op, (int)block, true, addr, "DfuSe write block %u at 0x%08x", block,
 			    addr);
 		r = dfu_request(dev, &op, DFU_REQ_DNLOAD, (uint16_t)block, buf, (uint16_t)chunk, 0,
@@ -510,7 +602,7 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 					dfu_log(dev->ctx, DFU_LOG_INFO,
 						"device reset after writing 0x%08x, as expected",
 						addr);
-					res->bytes_written += chunk;
+					res->bytes_written += present;
 					res->left = true;
 					return 0;
 				}
@@ -529,8 +621,8 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 		}
 		if (st.state != DFU_STATE_DFU_DNLOAD_IDLE)
 			return dfu_error_wrong_state(&op, &st, "dfuDNLOAD-IDLE", e);
-		res->bytes_written += chunk;
-		dfu_progress(dev->ctx, "download", res->bytes_written, p->total);
+		res->bytes_written += present;
+		dfu_progress(dev->ctx, "download", res->bytes_written, p->data_total);
 		off += chunk;
 		block++;
 	}
@@ -597,22 +689,79 @@ static int read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, u
 	return (int)off;
 }
 
-/* Read back every written image byte of non-resetting runs and compare. */
+/* The runs a read-back covers: all written ones except option bytes (the
+ * device reset) and OTP (read back on its own), or the vector-table sector. */
+static bool verify_covers(const struct run *ru, bool vt_only)
+{
+	if (ru->kind == RUN_RESETS || ru->kind == RUN_OTP)
+		return false;
+	return !vt_only || ru->vt;
+}
+
+/*
+ * A written flash sector that reads back wrong: ST ROMs answer OK for writes
+ * to write-protected sectors and change nothing (AN2662; G0B1 report), so on
+ * an ST ROM this is write protection, named by the sector.
+ */
+static int mismatch_error(struct dfu_dev *dev, const struct plan *p, bool vt_only,
+			  struct dfu_flash_result *res, struct dfu_error *e)
+{
+	const struct dfuse_layout *l = dev->info.layout;
+	struct dfuse_sector sec;
+	bool was_empty = e && !e->err;
+
+	if (l && dfuse_is_st_rom(dev) && in_flash_run(p, res->mismatch_address) &&
+	    dfuse_layout_find_sector(l, res->mismatch_address, &sec) == 0) {
+		res->write_protected = true;
+		res->wrp_sector = sec.start;
+		dfu_error_set(e, DFU_E_VERIFY, "dfuse.write_protected", NULL,
+			      "sector 0x%08x (%u KiB) did not take the write: %llu bytes read "
+			      "back different, the first at 0x%08x, although the bootloader "
+			      "reported success: the sector is write-protected (WRP)",
+			      sec.start, sec.size / 1024, (unsigned long long)res->mismatch_count,
+			      res->mismatch_address);
+		if (was_empty && e) {
+			dfu_error_device(e,
+					 vt_only ? "read-back of the vector-table sector"
+						 : "verify (read-back)",
+					 -1, true, res->mismatch_address);
+			dfu_error_hint(e, "ST bootloaders skip write-protected sectors without an "
+					  "error; `dfuflash read-options` shows the WRP bits, and "
+					  "writing the option bytes (alt \"Option Bytes\", --force) "
+					  "clears them");
+		}
+		return DFU_E_VERIFY;
+	}
+	dfu_error_set(e, DFU_E_VERIFY, "dfu.verify_mismatch", NULL,
+		      "verify failed: %llu bytes differ, the first at 0x%08x",
+		      (unsigned long long)res->mismatch_count, res->mismatch_address);
+	if (was_empty && e) {
+		dfu_error_device(e, "verify (read-back)", -1, true, res->mismatch_address);
+		dfu_error_hint(e, "ST bootloaders skip write-protected sectors without an "
+				  "error (WRP): check the option bytes");
+	}
+	return DFU_E_VERIFY;
+}
+
+/*
+ * Read back every written image byte of the runs verify_covers() and compare
+ * (--verify: all; always: the vector-table sector).
+ */
 static int verify(struct dfu_dev *dev, const struct dfu_image *img,
-		  const struct dfu_flash_opts *opts, const struct plan *p,
+		  const struct dfu_flash_opts *opts, const struct plan *p, bool vt_only,
 		  struct dfu_flash_result *res, struct dfu_error *e)
 {
 	uint64_t done = 0, total = 0;
 	int r;
 
 	for (size_t i = 0; i < p->n_runs; i++)
-		if (p->runs[i].kind != RUN_RESETS)
+		if (verify_covers(&p->runs[i], vt_only))
 			total += p->runs[i].length;
 	for (size_t i = 0; i < p->n_runs; i++) {
 		const struct run *ru = &p->runs[i];
 		uint8_t *back, *want;
 
-		if (ru->kind == RUN_RESETS)
+		if (!verify_covers(ru, vt_only))
 			continue;
 		back = malloc(ru->length);
 		want = malloc(ru->length);
@@ -621,8 +770,8 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 			free(want);
 			return nomem(e);
 		}
-		r = read_memory(dev, opts, ru->address, back, ru->length, "verify", &done, total,
-				e);
+		r = read_memory(dev, opts, ru->address, back, ru->length,
+				vt_only ? "read-back" : "verify", &done, total, e);
 		if (r >= 0) {
 			uint32_t got = (uint32_t)r;
 
@@ -648,20 +797,159 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 			return r;
 	}
 	res->bytes_read += done;
-	if (res->mismatch) {
-		bool was_empty = e && !e->err;
+	if (res->mismatch)
+		return mismatch_error(dev, p, vt_only, res, e);
+	if (!vt_only)
+		res->verified = true;
+	return 0;
+}
 
-		dfu_error_set(e, DFU_E_VERIFY, "dfu.verify_mismatch", NULL,
-			      "verify failed: %llu bytes differ, the first at 0x%08x",
-			      (unsigned long long)res->mismatch_count, res->mismatch_address);
-		if (was_empty && e) {
-			dfu_error_device(e, "verify (read-back)", -1, true, res->mismatch_address);
-			dfu_error_hint(e, "ST bootloaders skip write-protected sectors without an "
-					  "error (WRP): check the option bytes");
-		}
-		return DFU_E_VERIFY;
+/* ------------------------------------------------------------------------ */
+/* OTP                                                                      */
+
+/*
+ * Read the OTP bytes the image covers (the whole area with its lock bytes
+ * when the layout is known), check the write against them (dfu_otp_check:
+ * no 0 -> 1 bit, nothing into a locked block) and replace the OTP runs by
+ * runs of the bytes that change.  Only reads: a refusal writes nothing.
+ */
+static int otp_prepare(struct dfu_dev *dev, const struct dfu_image *img,
+		       const struct dfu_flash_opts *opts, struct plan *p,
+		       struct dfu_flash_result *res, struct dfu_error *e)
+{
+	const struct dfu_otp_layout *l = p->otp_known ? &p->otp : NULL;
+	struct dfu_otp_plan op;
+	uint64_t low = UINT64_MAX, end = 0, progress = 0;
+	uint8_t *cur;
+	char what[256];
+	size_t n;
+	int r;
+
+	for (size_t i = 0; i < p->n_runs; i++) {
+		if (p->runs[i].kind != RUN_OTP)
+			continue;
+		low = MIN(low, (uint64_t)p->runs[i].address);
+		end = MAX(end, (uint64_t)p->runs[i].address + p->runs[i].length);
 	}
-	res->verified = true;
+	if (l) {
+		low = l->base;
+		end = (uint64_t)l->base + dfu_otp_area_size(l);
+	}
+	cur = malloc((size_t)(end - low));
+	if (!cur)
+		return nomem(e);
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "reading OTP 0x%08x..0x%08x before writing",
+		(uint32_t)low, (uint32_t)(end - 1));
+	r = read_memory(dev, opts, (uint32_t)low, cur, (uint32_t)(end - low), "read OTP",
+			&progress, end - low, e);
+	if (r >= 0 && (uint64_t)r < end - low)
+		r = dfu_error_set(e, DFU_E_PROTOCOL, "dfuse.otp_short_read", NULL,
+				  "reading OTP at 0x%08x returned %d of %u bytes", (uint32_t)low,
+				  r, (uint32_t)(end - low));
+	if (r >= 0) {
+		res->bytes_read += (uint64_t)r;
+		r = dfu_otp_check(l, (uint32_t)low, cur, (size_t)(end - low), img, p->img_alt,
+				  &op, e);
+	}
+	if (r < 0) {
+		free(cur);
+		return r;
+	}
+	p->otp_low = (uint32_t)low;
+	p->otp_end = (uint32_t)(end - 1);
+	res->otp = true;
+	res->otp_blocks_written = op.blocks_written;
+	res->otp_locks_written = op.locks_written;
+	res->otp_bytes_changed = op.bytes_changed;
+	dfu_otp_plan_describe(l, &op, what, sizeof(what));
+	dfu_log(dev->ctx, DFU_LOG_INFO, "OTP: %u bytes to program: %s", op.bytes_changed, what);
+
+	/* the OTP runs become the runs of changed bytes (unchanged ones, also in
+	 * locked blocks, are not sent: the ROM refuses any write there) */
+	n = 0;
+	for (size_t i = 0; i < p->n_runs; i++)
+		if (p->runs[i].kind != RUN_OTP)
+			p->runs[n++] = p->runs[i];
+	p->n_runs = n;
+	p->total = 0;
+	for (size_t i = 0; i < p->n_runs; i++)
+		p->total += p->runs[i].length;
+	r = 0;
+	for (uint64_t a = low; a < end && r == 0;) {
+		uint8_t w;
+		uint64_t b;
+
+		if (dfu_image_read(img, p->img_alt, (uint32_t)a, &w, 1, 0xff) != 1 ||
+		    w == cur[a - low]) {
+			a++;
+			continue;
+		}
+		for (b = a + 1; b < end; b++)
+			if (dfu_image_read(img, p->img_alt, (uint32_t)b, &w, 1, 0xff) != 1 ||
+			    w == cur[b - low])
+				break;
+		r = plan_add_run(p, (uint32_t)a, (uint32_t)(b - a), RUN_OTP, e);
+		p->total += b - a;
+		a = b;
+	}
+	free(cur);
+	if (r < 0)
+		return r;
+	qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
+	return 0;
+}
+
+/* After an OTP write: read the area back (always), compare and report the
+ * lock state. */
+static int otp_readback(struct dfu_dev *dev, const struct dfu_image *img,
+			const struct dfu_flash_opts *opts, const struct plan *p,
+			struct dfu_flash_result *res, struct dfu_error *e)
+{
+	uint32_t len = p->otp_end - p->otp_low + 1;
+	uint64_t progress = 0;
+	uint8_t *back = malloc(len);
+	int r;
+
+	if (!back)
+		return nomem(e);
+	r = read_memory(dev, opts, p->otp_low, back, len, "read OTP", &progress, len, e);
+	if (r < 0) {
+		free(back);
+		return r;
+	}
+	res->bytes_read += (uint64_t)r;
+	if (p->otp_known)
+		for (uint32_t i = 0; i < p->otp.n_blocks; i++) {
+			uint32_t a = p->otp.lock_base + i;
+
+			if (a >= p->otp_low && a - p->otp_low < (uint32_t)r &&
+			    back[a - p->otp_low] == 0x00)
+				res->otp_blocks_locked |= 1u << i;
+		}
+	for (uint32_t k = 0; k < len; k++) {
+		uint32_t a = p->otp_low + k;
+		uint8_t w;
+
+		if (dfu_image_read(img, p->img_alt, a, &w, 1, 0xff) != 1)
+			continue;
+		if (k >= (uint32_t)r || back[k] != w) {
+			bool was_empty = e && !e->err;
+
+			res->mismatch = true;
+			res->mismatch_address = a;
+			dfu_error_set(e, DFU_E_VERIFY, "dfuse.otp_verify", NULL,
+				      "OTP byte 0x%08x reads 0x%02x after writing 0x%02x", a,
+				      k < (uint32_t)r ? back[k] : 0, w);
+			if (was_empty && e) {
+				dfu_error_device(e, "OTP read-back", -1, true, a);
+				dfu_error_hint(e, "the block may have been locked already, or the "
+						  "bootloader refused the write");
+			}
+			free(back);
+			return DFU_E_VERIFY;
+		}
+	}
+	free(back);
 	return 0;
 }
 
@@ -673,6 +961,7 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		   struct dfu_error *e)
 {
 	struct plan p = {0};
+	struct dfu_idle_report rep = {0};
 	uint16_t tsize = transfer_size(dev, opts);
 	uint8_t *buf = NULL;
 	bool have_jump = false;
@@ -721,9 +1010,14 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		(unsigned long long)p.total, p.n_erase,
 		p.have_vt ? ", vector-table sector last" : "");
 
-	r = dfu_dev_ensure_idle(dev, NULL, e);
+	r = dfu_dev_ensure_idle(dev, &rep, e);
 	if (r < 0)
 		goto out;
+	if (p.have_otp) {
+		r = otp_prepare(dev, img, opts, &p, res, e);
+		if (r < 0)
+			goto out;
+	}
 
 	if (opts->mass_erase) {
 		r = mass_erase(dev, opts, e);
@@ -751,8 +1045,21 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		if (r < 0)
 			goto out;
 	}
+	if (p.have_otp) {
+		r = otp_readback(dev, img, opts, &p, res, e);
+		if (r < 0)
+			goto out;
+	}
 	if (opts->verify) {
-		r = verify(dev, img, opts, &p, res, e);
+		r = verify(dev, img, opts, &p, false, res, e);
+		if (r < 0)
+			goto out;
+	} else if (p.have_vt && p.vt_plausible && dfuse_is_st_rom(dev) &&
+		   (dev->info.attributes & DFU_ATTR_CAN_UPLOAD) &&
+		   (p.vt_sector.attr & DFUSE_ATTR_READABLE)) {
+		/* always on ST ROMs: a write-protected vector-table sector would leave
+		 * the old (or no) application in place while the ROM reports success */
+		r = verify(dev, img, opts, &p, true, res, e);
 		if (r < 0)
 			goto out;
 	}
@@ -767,6 +1074,10 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 	}
 	r = 0;
 out:
+	if (r < 0)
+		dfuse_classify_rdp(dev, rep.found.state == DFU_STATE_DFU_ERROR &&
+					    rep.found.status == DFU_STATUS_ERR_VENDOR,
+				   e, res);
 	free(buf);
 	plan_release(&p);
 	return r;
@@ -780,6 +1091,7 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 {
 	const struct dfuse_layout *l = dev->info.layout;
 	struct dfu_image *img = NULL;
+	struct dfu_idle_report rep = {0};
 	uint8_t *buf = NULL;
 	uint64_t progress = 0, end;
 	uint32_t address, length;
@@ -831,7 +1143,7 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 	buf = malloc(length);
 	if (!buf)
 		return nomem(e);
-	r = dfu_dev_ensure_idle(dev, NULL, e);
+	r = dfu_dev_ensure_idle(dev, &rep, e);
 	if (r < 0)
 		goto out;
 	r = read_memory(dev, opts, address, buf, length, "upload", &progress, length, e);
@@ -854,6 +1166,10 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 	img = NULL;
 	r = 0;
 out:
+	if (r < 0)
+		dfuse_classify_rdp(dev, rep.found.state == DFU_STATE_DFU_ERROR &&
+					    rep.found.status == DFU_STATUS_ERR_VENDOR,
+				   e, res);
 	dfu_image_free(img);
 	free(buf);
 	return r;
@@ -891,6 +1207,14 @@ int dfuse_jump_target(const struct dfu_dev *dev, const struct dfu_image *img,
 	}
 	if (dfu_image_vector_table(img, false, 0, NULL, 0, &vt) < 0)
 		return 0;
+	if (vt.verdict != DFU_VT_PLAUSIBLE && (dev->quirks & DFU_QUIRK_LEAVE_IGNORES_ADDRESS)) {
+		/* the bootloader starts the firmware itself: no address to derive */
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+			"leave: no vector table at 0x%08x (%s); this bootloader starts the "
+			"firmware itself, so no Set Address is sent",
+			vt.address, dfu_vt_verdict_str(vt.verdict));
+		return 0;
+	}
 	if (vt.verdict != DFU_VT_PLAUSIBLE) {
 		bool was_empty = e && !e->err;
 
@@ -1006,6 +1330,7 @@ int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, stru
 {
 	const uint8_t cmd[1] = {DFUSE_CMD_READ_UNPROTECT};
 	struct dfu_status_reply st;
+	struct dfu_error le;
 	struct dfu_op op;
 	int r;
 
@@ -1025,6 +1350,32 @@ int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, stru
 		return dfu_error_devstatus(dev, &op, &st, e);
 	if (st.state != DFU_STATE_DFU_DNBUSY)
 		return dfu_error_wrong_state(&op, &st, "dfuDNBUSY", e);
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "Read Unprotect accepted (dfuDNBUSY)");
+	/*
+	 * "If the operation fails the second GET_STATUS (if the device is still
+	 * connected) returns dfuERROR/errUNKNOWN": ask once more after the
+	 * announced time.  A device that is gone (or does not answer while it
+	 * erases) is the success case, as for betaflight's unprotect.
+	 */
+	dfu_sleep_ms(dev->ctx, st.poll_timeout_ms);
+	dfu_op_init(&op, 0, false, 0, "GET_STATUS after Read Unprotect");
+	dfu_error_clear(&le);
+	r = dfu_get_status(dev, &op, 5000, &st, &le);
+	if (r < 0) {
+		if (!dfu_err_is_usb(r)) {
+			if (e && !e->err)
+				*e = le;
+			return r;
+		}
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE, "device left after Read Unprotect (%s)",
+			le.usb_name ? le.usb_name : dfu_strerror(r));
+	} else if (st.state == DFU_STATE_DFU_ERROR) {
+		return dfu_error_devstatus(dev, &op, &st, e);
+	} else {
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+			"device still answers after Read Unprotect (%s): it resets when done",
+			dfu_state_name(st.state));
+	}
 	dfu_log(dev->ctx, DFU_LOG_INFO,
 		"device erases its flash, removes read protection and resets now");
 	if (res)

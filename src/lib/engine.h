@@ -9,6 +9,56 @@
 #include "dfuflash-internal.h"
 #include "transport.h"
 
+/*
+ * The last DNLOAD that carried data (proto.c records every one in
+ * dfu_request), so that a transient failure of it or of its GET_STATUS can be
+ * repaired by sending it again.  @prepare, when a module sets it, runs after
+ * the device was brought back (CLRSTATUS/ABORT) and before the DNLOAD is sent
+ * again; without it proto.c sends a DfuSe Set Address of the recorded Address
+ * Pointer before a DfuSe data block (wBlockNum >= 2), so that the block lands
+ * where it was meant to and the following blocks keep their numbering.
+ */
+struct dfu_op;
+struct dfu_resend {
+	bool valid;
+	const struct dfu_op *op; /* the op of the DNLOAD (dfu_poll matches it) */
+	uint16_t value;          /* wBlockNum */
+	uint16_t len;
+	uint8_t *data;           /* copy, owned by the dev */
+	size_t cap;
+	/* DfuSe: the last Set Address sent and the size of its block 2 */
+	bool have_pointer;
+	uint32_t pointer;
+	uint32_t block_size;
+	int (*prepare)(struct dfu_dev *dev, const struct dfu_op *op, void *ud,
+		       struct dfu_error *e);
+	void *prepare_ud;
+};
+
+/*
+ * What the running download has done to the device's memory, for the
+ * message after an interruption.  proto.c fills it by watching the requests
+ * that completed (a DfuSe erase or data block counts once its GET_STATUS
+ * polling ended in dfuDNLOAD-IDLE) and the vector-table sector from the
+ * image and the memory map; dfuse.c may fill vt_* itself (see proto.h).
+ */
+#define DFU_FACTS_MAX 16
+struct dfu_dl_facts {
+	bool active;
+	bool dfuse;
+	uint32_t n_erased;               /* sectors erased (may exceed DFU_FACTS_MAX) */
+	uint32_t erased[DFU_FACTS_MAX];  /* their start addresses, in order */
+	bool mass_erased;
+	uint32_t n_ranges;               /* written address ranges (merged) */
+	uint32_t range_start[DFU_FACTS_MAX];
+	uint32_t range_len[DFU_FACTS_MAX];
+	uint64_t bytes_done;             /* data bytes the device confirmed */
+	uint64_t bytes_total;            /* data bytes of the image for this alt */
+	bool have_vt;
+	uint32_t vt_sector, vt_sector_size;
+	bool vt_written;                 /* a byte of the vector-table sector was written */
+};
+
 struct dfu_ctx {
 	struct dfu_backend backend;
 	dfu_log_fn log_fn;
@@ -18,6 +68,10 @@ struct dfu_ctx {
 	/* the last enumeration, which dfu_if_info.device_index points into */
 	struct dfu_usb_device *devs;
 	size_t n_devs;
+	/* --trace: every control request as a record (proto.c emits them) */
+	dfu_trace_fn trace_fn;
+	void *trace_ud;
+	unsigned trace_attempt; /* retry number of the request being traced */
 };
 
 struct dfu_dev {
@@ -30,6 +84,13 @@ struct dfu_dev {
 	bool dfuse;                  /* bcdDFU 0x011a */
 	uint32_t quirks;             /* DFU_QUIRK_* (quirks.c) */
 	struct dfu_status_reply last; /* last GET_STATUS */
+	uint32_t last_deadline_ms;   /* the budget dfu_deadline() gave last (for messages) */
+	/* Recovery (proto.c): the request being retried and the download facts */
+	struct dfu_flash_result *res; /* of the running dfu_dev_download/upload/leave, or NULL */
+	struct dfu_resend resend;     /* the last DNLOAD with data, to re-send it */
+	struct dfu_dl_facts facts;    /* what the running download did to the flash */
+	unsigned retry_depth;         /* > 0 while a retry runs: no nested retries */
+	unsigned attempt;             /* retry number of the request being sent (trace) */
 };
 
 /* Logging through the context's callback (printf-style). */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "macro.h"
 #include "proto.h"
@@ -35,6 +36,12 @@
 #define STATUS_TIMEOUT_MAX_MS 120000u
 /* Stalled GET_STATUS polls tolerated while a device is busy (dfu-util: 3). */
 #define POLL_STALL_RETRIES 20u
+/* Backoff before retry 1, 2, 3 of a transient failure (DFU_RETRY_MAX). */
+static const uint32_t retry_backoff_ms[DFU_RETRY_MAX] = {10, 50, 200};
+/* DfuSe command bytes proto.c recognises (AN3156 table 3) for retries and the
+ * download facts; dfuse.c sends them. */
+#define CMD_SET_ADDRESS 0x21
+#define CMD_ERASE 0x41
 
 static const char *const request_names[] = {
 	"DFU_DETACH",    "DFU_DNLOAD",   "DFU_UPLOAD", "DFU_GETSTATUS",
@@ -57,6 +64,7 @@ void dfu_op_init(struct dfu_op *op, int block, bool have_address, uint32_t addre
 	op->block = block;
 	op->have_address = have_address;
 	op->address = address;
+	op->no_retry = false;
 }
 
 bool dfu_err_is_gone(int err)
@@ -69,6 +77,7 @@ uint64_t dfu_deadline(struct dfu_dev *dev, const struct dfu_flash_opts *opts, ui
 {
 	uint32_t ms = opts && opts->timeout_ms ? opts->timeout_ms : default_ms;
 
+	dev->last_deadline_ms = ms;
 	return dfu_now_ms(dev->ctx) + ms;
 }
 
@@ -88,9 +97,9 @@ static void read_istring(struct dfu_dev *dev, uint8_t index, char *out, size_t c
 	int r;
 
 	out[0] = '\0';
-	r = dev->h->ops->control(dev->h, USB_RT_DEVICE_IN, USB_REQ_GET_DESCRIPTOR,
-				 (uint16_t)(USB_DT_STRING << 8 | index), 0x0409, buf, sizeof(buf),
-				 1000, &usb_name);
+	r = dfu_control_traced(dev->ctx, dev->h, "status iString", USB_RT_DEVICE_IN,
+			       USB_REQ_GET_DESCRIPTOR, (uint16_t)(USB_DT_STRING << 8 | index),
+			       0x0409, buf, sizeof(buf), 1000, &usb_name);
 	if (r < 2 || buf[1] != USB_DT_STRING)
 		return;
 	if (buf[0] < r)
@@ -100,38 +109,15 @@ static void read_istring(struct dfu_dev *dev, uint8_t index, char *out, size_t c
 	out[k] = '\0';
 }
 
-/* The hint for a device verdict, by bStatus (device-model.md 0.3, 1.10). */
-static const char *status_hint(const struct dfu_dev *dev, const struct dfu_op *op, uint8_t status)
+/* DFU_QUIRK_* of @dev plus the protocol bit, for the cause table. */
+static uint32_t cause_quirks(const struct dfu_dev *dev)
 {
-	switch (status) {
-	case DFU_STATUS_ERR_VENDOR:
-		if (dev->dfuse)
-			return "the chip may be read-protected (RDP level 1): ST bootloaders "
-			       "refuse "
-			       "erase, write and read with errVENDOR; removing the protection "
-			       "(:unprotect) mass-erases the flash";
-		return "the device reports a vendor-specific error (see its iString)";
-	case DFU_STATUS_ERR_TARGET:
-		if (dev->dfuse)
-			return "the bootloader refused the address: check the base address (-s) "
-			       "and "
-			       "the memory map (dfuflash list -v)";
-		return "the file is not meant for this device";
-	case DFU_STATUS_ERR_WRITE:
-	case DFU_STATUS_ERR_PROG:
-	case DFU_STATUS_ERR_ERASE:
-	case DFU_STATUS_ERR_CHECK_ERASED:
-	case DFU_STATUS_ERR_VERIFY:
-		return "the flash could not be programmed: write protection or a worn sector";
-	case DFU_STATUS_ERR_NOTDONE:
-		return "the device considers the firmware incomplete";
-	case DFU_STATUS_ERR_STALLEDPKT:
-		if (dev->dfuse && op->block == 0)
-			return "the bootloader does not support this DfuSe command";
-		return "the device stalled a request it did not expect (transfer size too large?)";
-	default:
-		return NULL;
-	}
+	return dev->quirks | (dev->dfuse ? DFU_QUIRK_DFUSE_PROTOCOL : 0);
+}
+
+uint32_t dfu_dev_quirks(const struct dfu_dev *dev)
+{
+	return dev ? cause_quirks(dev) : 0;
 }
 
 int dfu_error_devstatus(struct dfu_dev *dev, const struct dfu_op *op,
@@ -146,7 +132,7 @@ int dfu_error_devstatus(struct dfu_dev *dev, const struct dfu_op *op,
 	if (was_empty && e) {
 		fill_device(e, was_empty, op);
 		dfu_error_state(e, st->state, st->status);
-		dfu_error_hint(e, status_hint(dev, op, st->status));
+		dfu_error_hint(e, dfu_cause_hint(e, cause_quirks(dev)));
 		if (st->istring)
 			read_istring(dev, st->istring, e->istring, sizeof(e->istring));
 	}
@@ -168,48 +154,406 @@ int dfu_error_wrong_state(const struct dfu_op *op, const struct dfu_status_reply
 	return DFU_E_PROTOCOL;
 }
 
-int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, uint16_t value,
-		uint8_t *data, uint16_t len, unsigned timeout_ms, struct dfu_error *e)
+/* ------------------------------------------------------------------------ */
+/* The one request path: trace, classified retries                         */
+
+/* Microseconds for trace records: the real monotonic clock when the backend
+ * uses it (clock.ctx NULL, libusb), else the backend's (virtual) clock. */
+static uint64_t trace_now_us(struct dfu_ctx *ctx)
+{
+	struct timespec ts;
+
+	if (ctx && ctx->backend.clock.now_ms && ctx->backend.clock.ctx)
+		return ctx->backend.clock.now_ms(ctx->backend.clock.ctx) * 1000u;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static const char *any_request_name(uint8_t rt, uint8_t req)
+{
+	if ((rt & 0x60) == 0x20)
+		return request_name(req);
+	if ((rt & 0x60) == 0x00) {
+		switch (req) {
+		case 0x00:
+			return "GET_STATUS(std)";
+		case USB_REQ_GET_DESCRIPTOR:
+			return "GET_DESCRIPTOR";
+		case 0x09:
+			return "SET_CONFIGURATION";
+		case 0x0b:
+			return "SET_INTERFACE";
+		default:
+			break;
+		}
+	}
+	return "REQUEST";
+}
+
+int dfu_control_traced(struct dfu_ctx *ctx, struct dfu_handle *h, const char *op,
+		       uint8_t request_type, uint8_t request, uint16_t value, uint16_t index,
+		       uint8_t *data, uint16_t length, unsigned timeout_ms, const char **usb_name)
+{
+	bool tracing = ctx && ctx->trace_fn;
+	uint64_t t0 = tracing ? trace_now_us(ctx) : 0;
+	const char *name = NULL;
+	int r;
+
+	r = h->ops->control(h, request_type, request, value, index, data, length, timeout_ms,
+			    &name);
+	if (usb_name)
+		*usb_name = name;
+	if (tracing) {
+		bool in = request_type & 0x80;
+		struct dfu_trace_rec rec = {
+		    .t_us = t0,
+		    .bm_request_type = request_type,
+		    .b_request = request,
+		    .w_value = value,
+		    .w_index = index,
+		    .w_length = length,
+		    .request = any_request_name(request_type, request),
+		    .op = op ? op : "",
+		    .data = data,
+		    .data_len = in ? (r > 0 ? (size_t)r : 0) : (data ? length : 0),
+		    .result = r,
+		    .usb_error = r < 0 ? (name ? name : dfu_strerror(r)) : NULL,
+		    .attempt = ctx->trace_attempt,
+		};
+		uint64_t t1 = trace_now_us(ctx);
+
+		rec.duration_us = t1 > t0 ? t1 - t0 : 0;
+		if ((request_type & 0x60) == 0x20 && request == DFU_REQ_GETSTATUS && r >= 6 && data) {
+			rec.have_state = true;
+			rec.status = data[0];
+			rec.poll_timeout_ms =
+			    (uint32_t)data[1] | (uint32_t)data[2] << 8 | (uint32_t)data[3] << 16;
+			rec.state = data[4];
+		}
+		ctx->trace_fn(ctx->trace_ud, &rec);
+	}
+	return r;
+}
+
+void dfu_ctx_set_trace_fn(struct dfu_ctx *ctx, dfu_trace_fn fn, void *userdata)
+{
+	if (!ctx)
+		return;
+	ctx->trace_fn = fn;
+	ctx->trace_ud = userdata;
+}
+
+/* One class request on the wire, logged at TRACE and traced. */
+static int send_once(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, uint16_t value,
+		     uint8_t *data, uint16_t len, unsigned timeout_ms, const char **usb_name)
 {
 	bool in = request == DFU_REQ_UPLOAD || request == DFU_REQ_GETSTATUS ||
 		  request == DFU_REQ_GETSTATE;
-	const char *usb_name = NULL;
-	bool was_empty = e && !e->err;
+	const char *name = NULL;
 	int r;
 
-	r = dev->h->ops->control(dev->h, in ? DFU_RT_IN : DFU_RT_OUT, request, value,
-				 dev->info.interface, data, len, timeout_ms, &usb_name);
-	dfu_log(dev->ctx, DFU_LOG_TRACE, "%s wValue=%u wLength=%u (%s) -> %d%s%s",
+	if (dev->ctx->trace_fn) {
+		/* the record carries the retry number */
+		dev->ctx->trace_attempt = dev->attempt;
+		r = dfu_control_traced(dev->ctx, dev->h, op->name, in ? DFU_RT_IN : DFU_RT_OUT,
+				       request, value, dev->info.interface, data, len, timeout_ms,
+				       &name);
+		dev->ctx->trace_attempt = 0;
+	} else {
+		r = dev->h->ops->control(dev->h, in ? DFU_RT_IN : DFU_RT_OUT, request, value,
+					 dev->info.interface, data, len, timeout_ms, &name);
+	}
+	dfu_log(dev->ctx, DFU_LOG_TRACE, "%s wValue=%u wLength=%u (%s) -> %d%s%s%s",
 		request_name(request), value, len, op->name, r, r < 0 ? " " : "",
-		r < 0 ? (usb_name ? usb_name : dfu_strerror(r)) : "");
+		r < 0 ? (name ? name : dfu_strerror(r)) : "",
+		dev->attempt ? " [retry]" : "");
+	if (usb_name)
+		*usb_name = name;
+	return r;
+}
+
+void dfu_flash_result_note_retry(struct dfu_flash_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!res)
+		return;
+	res->retries++;
+	if (res->n_retry_log >= DFU_RETRY_LOG_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(res->retry_log[res->n_retry_log], sizeof(res->retry_log[0]), fmt, ap);
+	va_end(ap);
+	res->n_retry_log++;
+}
+
+/* Count and explain one retry. */
+static void note_retry(struct dfu_dev *dev, const struct dfu_op *op, const char *what,
+		       const char *why, unsigned attempt)
+{
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: %s failed (%s): retry %u of %u in %u ms", op->name,
+		what, why, attempt, DFU_RETRY_MAX, retry_backoff_ms[attempt - 1]);
+	dfu_flash_result_note_retry(dev->res, "%s: %s %s, retry %u", op->name, what, why, attempt);
+}
+
+/* The transfer failures worth a retry (device-model.md 5 items 4, 5, 18). */
+static bool usb_transient(int r)
+{
+	return r == DFU_E_USB_PIPE || r == DFU_E_USB_TIMEOUT || r == DFU_E_USB_IO ||
+	       r == DFU_E_USB_OVERFLOW;
+}
+
+static bool dfuse_like(const struct dfu_dev *dev)
+{
+	return dev->dfuse || dev->info.layout || dev->resend.have_pointer;
+}
+
+/* A DfuSe command that is safe to send twice (Set Address, erase). */
+static bool idempotent_command(const struct dfu_dev *dev, uint16_t value, const uint8_t *data,
+			       uint16_t len)
+{
+	return value == 0 && dfuse_like(dev) && len >= 1 && data &&
+	       ((data[0] == CMD_SET_ADDRESS && len == 5) ||
+		(data[0] == CMD_ERASE && (len == 1 || len == 5)));
+}
+
+/* Remember a DNLOAD that went out (for a re-send and the download facts). */
+static void record_dnload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
+			  const uint8_t *data, uint16_t len)
+{
+	struct dfu_resend *rs = &dev->resend;
+
+	if (len == 0 || !data) {
+		rs->valid = false;
+		return;
+	}
+	if (rs->cap < len) {
+		uint8_t *n = realloc(rs->data, len);
+
+		if (!n) {
+			rs->valid = false;
+			return;
+		}
+		rs->data = n;
+		rs->cap = len;
+	}
+	memcpy(rs->data, data, len);
+	rs->op = op;
+	rs->value = value;
+	rs->len = len;
+	rs->valid = true;
+	if (value == 0 && len == 5 && data[0] == CMD_SET_ADDRESS && dfuse_like(dev)) {
+		rs->have_pointer = true;
+		rs->pointer = le32_get(data + 1);
+		rs->block_size = 0;
+	} else if (value == 2 && rs->have_pointer) {
+		rs->block_size = len;
+	}
+}
+
+void dfu_resend_release(struct dfu_dev *dev)
+{
+	if (!dev)
+		return;
+	free(dev->resend.data);
+	memset(&dev->resend, 0, sizeof(dev->resend));
+}
+
+/*
+ * Before a DNLOAD is sent again: a DfuSe data block gets a fresh Set Address
+ * of the pointer it was numbered from (or dfuse.c's hook does the job).
+ */
+static int resend_prepare(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
+			  struct dfu_error *e)
+{
+	struct dfu_resend *rs = &dev->resend;
+	struct dfu_status_reply st;
+	uint8_t cmd[5] = {CMD_SET_ADDRESS};
+	struct dfu_op sop;
+	uint32_t pointer = rs->pointer;
+	int r;
+
+	if (rs->prepare)
+		return rs->prepare(dev, op, rs->prepare_ud, e);
+	if (value < 2 || !rs->have_pointer)
+		return 0;
+	le32_put(cmd + 1, pointer);
+	dfu_op_init(&sop, 0, true, pointer, "DfuSe Set Address 0x%08x again (before block %u)",
+		    pointer, value);
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s", sop.name);
+	r = dfu_request(dev, &sop, DFU_REQ_DNLOAD, 0, cmd, sizeof(cmd), 0, e);
+	if (r < 0)
+		return r;
+	r = dfu_poll(dev, &sop, dfu_now_ms(dev->ctx) + DFU_DEADLINE_COMMAND_MS, &st, e);
+	if (r < 0)
+		return r;
+	if (st.state != DFU_STATE_DFU_DNLOAD_IDLE)
+		return dfu_error_wrong_state(&sop, &st, "dfuDNLOAD-IDLE", e);
+	return 0;
+}
+
+enum back_verdict {
+	BACK_ARRIVED = 1, /* the DNLOAD reached the device: do not send it again */
+	BACK_RESEND = 0,  /* the device is ready for it again */
+};
+
+/*
+ * After a failed DNLOAD (or its GET_STATUS): ask the device where it is and
+ * make it ready for the same DNLOAD again.  Returns BACK_ARRIVED, BACK_RESEND
+ * or a negative dfu_err (a device verdict is DFU_E_DEVSTATUS in @e).
+ */
+static int bring_back(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
+		      bool command, struct dfu_error *e)
+{
+	struct dfu_status_reply st;
+	struct dfu_op bop;
+	bool plain_block = !command && !dev->resend.have_pointer;
+	int r;
+
+	dfu_op_init(&bop, op->block, op->have_address, op->address, "GET_STATUS before retry of %s",
+		    op->name);
+	r = dfu_get_status(dev, &bop, 0, &st, e);
+	if (r < 0)
+		return r;
+	switch (st.state) {
+	case DFU_STATE_DFU_DNLOAD_SYNC:
+	case DFU_STATE_DFU_DNBUSY:
+		/* it arrived and now runs: honour the announced wait (6.1.2) */
+		dfu_sleep_ms(dev->ctx, st.poll_timeout_ms ? st.poll_timeout_ms : ZERO_POLL_FLOOR_MS);
+		return BACK_ARRIVED;
+	case DFU_STATE_DFU_DNLOAD_IDLE:
+		return BACK_RESEND;
+	case DFU_STATE_DFU_IDLE:
+		/* a plain device would take block N in dfuIDLE as a new download */
+		if (plain_block && value != 0)
+			break;
+		return BACK_RESEND;
+	case DFU_STATE_DFU_ERROR:
+		if (st.status != DFU_STATUS_ERR_STALLEDPKT && st.status != DFU_STATUS_ERR_UNKNOWN)
+			return dfu_error_devstatus(dev, op, &st, e); /* a verdict: no retry */
+		if (plain_block)
+			break;
+		dfu_op_init(&bop, -1, false, 0, "CLRSTATUS before retry of %s", op->name);
+		r = dfu_clr_status(dev, &bop, e);
+		return r < 0 ? r : BACK_RESEND;
+	case DFU_STATE_DFU_UPLOAD_IDLE:
+		if (plain_block)
+			break;
+		dfu_op_init(&bop, -1, false, 0, "ABORT before retry of %s", op->name);
+		r = dfu_abort(dev, &bop, e);
+		return r < 0 ? r : BACK_RESEND;
+	default:
+		break;
+	}
+	return dfu_error_wrong_state(op, &st, "a state to send it again from", e);
+}
+
+/* Whether a failed DNLOAD with data may be sent again. */
+static bool dnload_retryable(const struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
+			     const uint8_t *data, uint16_t len, int r)
+{
+	if (!usb_transient(r) || op->no_retry || dev->retry_depth || len == 0 || !data)
+		return false;
+	if (value == 0 && dfuse_like(dev))
+		return idempotent_command(dev, value, data, len); /* never Read Unprotect */
+	return true;
+}
+
+/*
+ * Retry a DNLOAD that failed with @r: bring the device back, prepare, send
+ * again; bounded and with backoff.  Returns the bytes sent or a negative
+ * dfu_err; @le holds a failure of the recovery requests.
+ */
+static int retry_dnload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
+			uint8_t *data, uint16_t len, unsigned timeout_ms, int r,
+			const char **usb_name, unsigned *attempts, struct dfu_error *le)
+{
+	bool command = value == 0 && dfuse_like(dev);
+
+	for (unsigned a = 1; a <= DFU_RETRY_MAX && usb_transient(r); a++) {
+		note_retry(dev, op, "DFU_DNLOAD", *usb_name ? *usb_name : dfu_strerror(r), a);
+		dfu_sleep_ms(dev->ctx, retry_backoff_ms[a - 1]);
+		*attempts = a + 1;
+		dev->retry_depth++;
+		dev->attempt = a;
+		dfu_error_clear(le);
+		r = bring_back(dev, op, value, command, le);
+		if (r == BACK_RESEND)
+			r = resend_prepare(dev, op, value, le);
+		if (r == 0)
+			r = send_once(dev, op, DFU_REQ_DNLOAD, value, data, len, timeout_ms, usb_name);
+		else if (r == BACK_ARRIVED)
+			r = len;
+		else if (le->usb_name)
+			*usb_name = le->usb_name;
+		dev->retry_depth--;
+		dev->attempt = 0;
+		if (r >= 0)
+			return r;
+	}
+	return r;
+}
+
+int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, uint16_t value,
+		uint8_t *data, uint16_t len, unsigned timeout_ms, struct dfu_error *e)
+{
+	const char *usb_name = NULL;
+	bool was_empty = e && !e->err;
+	unsigned attempts = 1;
+	struct dfu_error le;
+	int r;
+
+	r = send_once(dev, op, request, value, data, len, timeout_ms, &usb_name);
+	if (r < 0 && request == DFU_REQ_DNLOAD && dnload_retryable(dev, op, value, data, len, r)) {
+		int first = r;
+		const char *first_name = usb_name;
+
+		dfu_error_clear(&le);
+		r = retry_dnload(dev, op, value, data, len, timeout_ms, r, &usb_name, &attempts,
+				 &le);
+		if (r >= 0) {
+			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: DFU_DNLOAD done after %u retr%s",
+				op->name, attempts - 1, attempts == 2 ? "y" : "ies");
+		} else if (le.err == DFU_E_DEVSTATUS || le.err == DFU_E_PROTOCOL) {
+			/* the device's own verdict or state is the better report */
+			if (e && !e->err) {
+				*e = le;
+				e->attempts = attempts;
+			}
+			return r;
+		} else if (!dfu_err_is_usb(r)) {
+			r = first;
+			usb_name = first_name;
+		}
+	}
+	if (request == DFU_REQ_DNLOAD && r >= 0)
+		record_dnload(dev, op, value, data, len);
 	if (r >= 0)
 		return r;
-	/*
-	 * The one place a failed request is classified.  Transient failures
-	 * (PIPE/TIMEOUT/IO on GET_STATUS, DNLOAD, Set Address) are where bounded
-	 * retries belong; none are made yet: each failure is reported.
-	 */
-	dfu_error_set(e, r, "dfu.usb", NULL, "%s: %s failed: %s", op->name, request_name(request),
-		      usb_name ? usb_name : dfu_strerror(r));
+	/* the one place a failed request is classified and reported */
+	dfu_error_set(e, r, "dfu.usb", NULL, "%s: %s failed: %s%s", op->name, request_name(request),
+		      usb_name ? usb_name : dfu_strerror(r),
+		      attempts > 1 ? " (also when retried)" : "");
 	if (was_empty) {
 		fill_device(e, was_empty, op);
 		e->usb_err = r;
 		e->usb_name = usb_name;
+		e->attempts = attempts;
 	}
 	if (r == DFU_E_USB_PIPE && (request == DFU_REQ_DNLOAD || request == DFU_REQ_UPLOAD)) {
 		/* a stalled transfer usually comes with dfuERROR and the reason (UPLOAD
 		 * under RDP: errVENDOR, device-model.md 1.9): ask once, best effort */
 		uint8_t b[6];
-		int s = dev->h->ops->control(dev->h, DFU_RT_IN, DFU_REQ_GETSTATUS, 0,
-					     dev->info.interface, b, sizeof(b), 0, NULL);
+		int s = dfu_control_traced(dev->ctx, dev->h, "GET_STATUS after the stall", DFU_RT_IN,
+					   DFU_REQ_GETSTATUS, 0, dev->info.interface, b,
+					   sizeof(b), 0, NULL);
 
 		dfu_log(dev->ctx, DFU_LOG_TRACE, "DFU_GETSTATUS after the stall -> %d", s);
-		if (s == 6 && was_empty && e) {
+		if (s == 6 && was_empty && e)
 			dfu_error_state(e, b[4], b[0]);
-			if (b[4] == DFU_STATE_DFU_ERROR)
-				dfu_error_hint(e, status_hint(dev, op, b[0]));
-		}
 	}
+	if (was_empty && e)
+		dfu_error_hint(e, dfu_cause_hint(e, cause_quirks(dev)));
 	return r;
 }
 
@@ -299,21 +643,123 @@ static void unstick(struct dfu_dev *dev)
 		dfu_state_name(dev->last.state), dfu_status_name(dev->last.status));
 }
 
+/* The download facts: a DNLOAD whose polling ended in dfuDNLOAD-IDLE is done. */
+static void facts_add_range(struct dfu_dl_facts *f, uint32_t address, uint32_t len)
+{
+	for (uint32_t i = 0; i < f->n_ranges; i++) {
+		uint64_t end = (uint64_t)f->range_start[i] + f->range_len[i];
+
+		if (end == address) {
+			f->range_len[i] += len;
+			return;
+		}
+		if (f->range_start[i] <= address && (uint64_t)address + len <= end)
+			return; /* written again (a retry) */
+	}
+	if (f->n_ranges < DFU_FACTS_MAX) {
+		f->range_start[f->n_ranges] = address;
+		f->range_len[f->n_ranges] = len;
+		f->n_ranges++;
+	}
+}
+
+static void facts_complete(struct dfu_dev *dev, const struct dfu_op *op)
+{
+	struct dfu_dl_facts *f = &dev->facts;
+	const struct dfu_resend *rs = &dev->resend;
+
+	if (!f->active || !rs->valid || rs->op != op)
+		return;
+	if (rs->value == 0 && dfuse_like(dev)) {
+		if (rs->data[0] == CMD_ERASE && rs->len == 5) {
+			uint32_t a = le32_get(rs->data + 1);
+
+			for (uint32_t i = 0; i < f->n_erased && i < DFU_FACTS_MAX; i++)
+				if (f->erased[i] == a)
+					return;
+			if (f->n_erased < DFU_FACTS_MAX)
+				f->erased[f->n_erased] = a;
+			f->n_erased++;
+		} else if (rs->data[0] == CMD_ERASE && rs->len == 1) {
+			f->mass_erased = true;
+		}
+		return;
+	}
+	if (rs->have_pointer && rs->value >= 2) {
+		uint32_t bs = rs->block_size ? rs->block_size : rs->len;
+		uint32_t a = rs->pointer + (uint32_t)(rs->value - 2) * bs;
+
+		facts_add_range(f, a, rs->len);
+		if (f->have_vt && a < f->vt_sector + (uint64_t)f->vt_sector_size &&
+		    (uint64_t)a + rs->len > f->vt_sector)
+			f->vt_written = true;
+	} else if (!rs->have_pointer) {
+		/* plain DFU: offsets from the start of the image */
+		facts_add_range(f, (uint32_t)f->bytes_done, rs->len);
+	}
+	f->bytes_done += rs->len;
+}
+
+/*
+ * The GET_STATUS polling lost the device's answer and the device no longer
+ * knows the DNLOAD (dfuIDLE, or dfuERROR with errSTALLEDPKT/errUNKNOWN after
+ * our failure): send the recorded DNLOAD again.
+ */
+static int resend_lost(struct dfu_dev *dev, const struct dfu_op *op,
+		       const struct dfu_status_reply *st, struct dfu_error *e)
+{
+	struct dfu_resend *rs = &dev->resend;
+	struct dfu_op cop;
+	uint16_t value = rs->value, len = rs->len;
+	uint8_t *copy;
+	int r;
+
+	if (!rs->valid || rs->op != op)
+		return 1; /* nothing to send again */
+	if (value != 0 && !rs->have_pointer && st->state != DFU_STATE_DFU_DNLOAD_IDLE)
+		return 1; /* a plain DFU block is only re-sent from dfuDNLOAD-IDLE */
+	if (value == 0 && dfuse_like(dev) && !idempotent_command(dev, value, rs->data, len))
+		return 1;
+	copy = malloc(len);
+	if (!copy)
+		return dfu_error_set(e, DFU_E_NOMEM, "dfu.nomem", NULL, "out of memory");
+	memcpy(copy, rs->data, len);
+	dev->retry_depth++;
+	if (st->state == DFU_STATE_DFU_ERROR) {
+		dfu_op_init(&cop, -1, false, 0, "CLRSTATUS before re-sending %s", op->name);
+		r = dfu_clr_status(dev, &cop, e);
+		if (r < 0)
+			goto out;
+	}
+	r = resend_prepare(dev, op, value, e);
+	if (r < 0)
+		goto out;
+	r = dfu_request(dev, op, DFU_REQ_DNLOAD, value, copy, len, 0, e);
+out:
+	dev->retry_depth--;
+	free(copy);
+	return r < 0 ? r : 0;
+}
+
 int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 	     struct dfu_status_reply *st, struct dfu_error *e)
 {
 	uint64_t start = dfu_now_ms(dev->ctx);
-	uint32_t last_wait = 0;
-	unsigned stalls = 0;
+	uint32_t last_wait = 0, announced = 0;
+	bool nonzero_poll = false, busy_seen = false, lost = false;
+	unsigned stalls = 0, retries = 0;
+	const char *lost_why = NULL;
 	int r;
 
 	for (;;) {
 		struct dfu_error le;
-		uint64_t now;
+		uint64_t now, t_req = dfu_now_ms(dev->ctx);
 		uint32_t wait;
 
 		dfu_error_clear(&le);
+		dev->attempt = lost ? retries : 0;
 		r = dfu_get_status(dev, op, status_timeout(dev, deadline_ms), st, &le);
+		dev->attempt = 0;
 		if (r == DFU_E_USB_PIPE && last_wait && stalls < POLL_STALL_RETRIES &&
 		    dfu_now_ms(dev->ctx) < deadline_ms) {
 			/* STM32L4/F072 stall a GET_STATUS sent while the flash is still
@@ -326,33 +772,88 @@ int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 			dfu_sleep_ms(dev->ctx, last_wait);
 			continue;
 		}
+		if (r < 0 && usb_transient(r) && !op->no_retry && !dev->retry_depth &&
+		    retries < DFU_RETRY_MAX) {
+			/* a lost answer: ask again after a pause (the request changes
+			 * nothing the device would not do anyway) */
+			retries++;
+			lost = true;
+			lost_why = le.usb_name ? le.usb_name : dfu_strerror(r);
+			note_retry(dev, op, "DFU_GETSTATUS", lost_why, retries);
+			dfu_sleep_ms(dev->ctx, retry_backoff_ms[retries - 1]);
+			/* the lost transfer and the pause are not the device's time */
+			deadline_ms += dfu_now_ms(dev->ctx) - t_req;
+			continue;
+		}
 		if (r < 0) {
-			if (e && !e->err)
+			if (e && !e->err) {
 				*e = le;
+				if (retries) {
+					const char *h;
+
+					e->attempts = retries + 1;
+					snprintf(e->message + strlen(e->message),
+						 sizeof(e->message) - strlen(e->message),
+						 " (also when retried)");
+					h = dfu_cause_hint(e, cause_quirks(dev));
+					if (h)
+						dfu_error_hint(e, h);
+				}
+			}
 			return r;
 		}
+		if (lost && (st->state == DFU_STATE_DFU_IDLE ||
+			     (st->state == DFU_STATE_DFU_ERROR &&
+			      (st->status == DFU_STATUS_ERR_STALLEDPKT ||
+			       st->status == DFU_STATUS_ERR_UNKNOWN)))) {
+			/* the device lost the DNLOAD with our failed request */
+			dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+				"%s: device in %s after the failed GET_STATUS: sending it again",
+				op->name, dfu_state_name(st->state));
+			lost = false;
+			r = resend_lost(dev, op, st, e);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				continue;
+		}
+		if (lost && retries)
+			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: GET_STATUS answered after %u retr%s",
+				op->name, retries, retries == 1 ? "y" : "ies");
+		lost = false;
 		if (st->state == DFU_STATE_DFU_ERROR)
 			return dfu_error_devstatus(dev, op, st, e);
-		if (!state_busy(st->state))
+		if (!state_busy(st->state)) {
+			if (st->state == DFU_STATE_DFU_DNLOAD_IDLE)
+				facts_complete(dev, op);
 			return 0; /* idle or final: no waiting (DFU 1.1 6.1.2) */
+		}
+		busy_seen = true;
+		announced = st->poll_timeout_ms;
+		if (st->poll_timeout_ms)
+			nonzero_poll = true;
 		now = dfu_now_ms(dev->ctx);
 		if (now >= deadline_ms) {
 			struct dfu_status_reply busy = *st;
 			bool was_empty = e && !e->err;
 
 			unstick(dev);
-			dfu_error_set(
-			    e, DFU_E_DEADLINE, "dfu.deadline", NULL,
-			    "%s did not finish within %llu ms: the device still reports %s",
-			    op->name, (unsigned long long)(now - start),
-			    dfu_state_name(busy.state));
+			dfu_error_set(e, DFU_E_DEADLINE, "dfu.deadline", NULL,
+				      "%s did not finish within %u ms: the device still reports "
+				      "%s, %s %u ms",
+				      op->name,
+				      dev->last_deadline_ms ? dev->last_deadline_ms
+							    : (uint32_t)(now - start),
+				      dfu_state_name(busy.state),
+				      nonzero_poll ? "after announcing" : "announcing bwPollTimeout",
+				      announced);
 			if (was_empty) {
 				fill_device(e, was_empty, op);
 				dfu_error_state(e, busy.state, busy.status);
-				dfu_error_hint(
-				    e, "the device stayed busy past the deadline and was reset "
-				       "to dfuIDLE with CLRSTATUS; a longer --timeout helps "
-				       "only if it is merely slow");
+				e->announced_ms = announced;
+				e->busy_ms = (uint32_t)MIN(now - start, (uint64_t)UINT32_MAX);
+				e->zero_poll = busy_seen && !nonzero_poll;
+				dfu_error_hint(e, dfu_cause_hint(e, cause_quirks(dev)));
 			}
 			return DFU_E_DEADLINE;
 		}
@@ -611,6 +1112,7 @@ static int plain_download(struct dfu_dev *dev, const struct dfu_image *img,
 	if (r < 0)
 		return r;
 	dfu_op_init(&op, -1, false, 0, "manifestation");
+	op.no_retry = true; /* an intolerant device may reset here */
 	dfu_error_clear(&le);
 	r = dfu_poll(dev, &op, dfu_deadline(dev, opts, DFU_DEADLINE_MANIFEST_MS), &st, &le);
 	if (r < 0 && dfu_err_is_usb(r) && dfu_err_is_gone(r)) {
@@ -770,6 +1272,115 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
+/* What an interrupted download left behind                                 */
+
+/* Start the facts of a download of @img: the data bytes for this alt and the
+ * sector of the vector table, found as dfuse.c's plan finds it. */
+static void facts_begin(struct dfu_dev *dev, const struct dfu_image *img, bool dfuse)
+{
+	struct dfu_dl_facts *f = &dev->facts;
+	const struct dfuse_layout *l = dev->info.layout;
+	struct dfu_vector_table vt;
+	struct dfuse_sector sec;
+	bool tagged = false;
+
+	memset(f, 0, sizeof(*f));
+	dev->resend.valid = false;
+	dev->resend.have_pointer = false;
+	f->active = true;
+	f->dfuse = dfuse;
+	for (size_t i = 0; i < img->n_segments; i++)
+		if (img->segments[i].alt != DFU_ALT_NONE)
+			tagged = true;
+	for (size_t i = 0; i < img->n_segments; i++)
+		if (!tagged || img->segments[i].alt == dev->info.alt)
+			f->bytes_total += img->segments[i].length;
+	if (dfuse && l && dfu_image_vector_table(img, false, 0, NULL, 0, &vt) == 0 &&
+	    dfuse_layout_find_sector(l, vt.address, &sec) == 0 &&
+	    (sec.attr & DFUSE_ATTR_ERASABLE)) {
+		f->have_vt = true;
+		f->vt_sector = sec.start;
+		f->vt_sector_size = sec.size;
+	}
+}
+
+static bool facts_erased(const struct dfu_dl_facts *f, uint32_t a)
+{
+	for (uint32_t i = 0; i < f->n_erased && i < DFU_FACTS_MAX; i++)
+		if (f->erased[i] == a)
+			return true;
+	return false;
+}
+
+#define APPEND(...)                                                                         \
+	do {                                                                                \
+		size_t used_ = strlen(out);                                                 \
+		if (used_ < cap)                                                            \
+			snprintf(out + used_, cap - used_, __VA_ARGS__);                    \
+	} while (0)
+
+/*
+ * e->detail for a download that failed after the device's memory was
+ * touched: which sectors are erased, which ranges written, whether the
+ * vector-table sector holds the new table yet; e->resumable when the failure
+ * was the link's (running the same command again erases and writes all of
+ * it again).
+ */
+static void facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e)
+{
+	const struct dfu_dl_facts *f = &dev->facts;
+	char *out;
+	size_t cap;
+
+	if (!e || !e->err || e->detail[0] || !f->active)
+		return;
+	if (!f->n_erased && !f->mass_erased && !f->n_ranges)
+		return;
+	out = e->detail;
+	cap = sizeof(e->detail);
+	if (!f->dfuse) {
+		APPEND("%llu of %llu bytes were sent: the device holds an incomplete firmware and "
+		       "stays in DFU mode (or reports errFIRMWARE) until a download completes",
+		       (unsigned long long)f->bytes_done, (unsigned long long)f->bytes_total);
+	} else {
+		if (f->mass_erased)
+			APPEND("the whole flash was mass-erased");
+		if (f->n_erased) {
+			APPEND("%s%u sector%s erased (", f->mass_erased ? "; " : "", f->n_erased,
+			       f->n_erased == 1 ? "" : "s");
+			for (uint32_t i = 0; i < f->n_erased && i < DFU_FACTS_MAX; i++)
+				APPEND("%s0x%08x", i ? ", " : "", f->erased[i]);
+			APPEND("%s)", f->n_erased > DFU_FACTS_MAX ? ", ..." : "");
+		}
+		if (f->n_ranges) {
+			APPEND("; written: ");
+			for (uint32_t i = 0; i < f->n_ranges; i++)
+				APPEND("%s0x%08x..0x%08x", i ? ", " : "", f->range_start[i],
+				       f->range_start[i] + f->range_len[i] - 1);
+			APPEND(" (%llu of %llu bytes; the sectors after the last written byte are "
+			       "erased or partially written)",
+			       (unsigned long long)f->bytes_done, (unsigned long long)f->bytes_total);
+		} else {
+			APPEND("; nothing written yet");
+		}
+		if (f->have_vt && !f->vt_written &&
+		    (f->mass_erased || facts_erased(f, f->vt_sector)))
+			APPEND("; the vector-table sector 0x%08x is erased and not yet written, so no "
+			       "application can start: the chip stays in the bootloader",
+			       f->vt_sector);
+		else if (f->have_vt && f->vt_written)
+			APPEND("; the vector-table sector 0x%08x was written: do not reset the chip "
+			       "before the flash is complete",
+			       f->vt_sector);
+	}
+	e->resumable = dfu_err_is_usb(r);
+	if (e->resumable)
+		APPEND("; running the same command again erases and writes all of it");
+}
+
+#undef APPEND
+
+/* ------------------------------------------------------------------------ */
 /* Public entry points                                                      */
 
 /*
@@ -815,9 +1426,16 @@ int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
 	if (!opts)
 		opts = &none;
 	t0 = dfu_now_ms(dev->ctx);
+	facts_begin(dev, img, use_dfuse(dev, opts));
+	dev->res = res;
 	r = use_dfuse(dev, opts) ? dfuse_download(dev, img, opts, res, e)
 				 : plain_download(dev, img, opts, res, e);
+	dev->res = NULL;
 	res->elapsed_ms = dfu_now_ms(dev->ctx) - t0;
+	if (r < 0)
+		facts_describe(dev, r, e);
+	dev->facts.active = false;
+	dev->resend.valid = false;
 	return r;
 }
 
@@ -842,8 +1460,11 @@ int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struc
 	if (!opts)
 		opts = &none;
 	t0 = dfu_now_ms(dev->ctx);
+	dev->res = res;
 	r = use_dfuse(dev, opts) ? dfuse_upload(dev, opts, out, res, e)
 				 : plain_upload(dev, opts, out, res, e);
+	dev->res = NULL;
+	dev->resend.valid = false;
 	res->elapsed_ms = dfu_now_ms(dev->ctx) - t0;
 	return r;
 }
@@ -863,7 +1484,9 @@ int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img,
 		return r;
 	if (!opts)
 		opts = &none;
-	if (use_dfuse(dev, opts))
-		return dfuse_leave(dev, img, opts, res, e);
-	return plain_leave(dev, res, e);
+	dev->res = res;
+	r = use_dfuse(dev, opts) ? dfuse_leave(dev, img, opts, res, e) : plain_leave(dev, res, e);
+	dev->res = NULL;
+	dev->resend.valid = false;
+	return r;
 }

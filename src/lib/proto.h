@@ -31,10 +31,26 @@
  * RISC-V); the jump target is the image's lowest address, unchecked. */
 #define DFU_QUIRK_NO_VECTOR_TABLE (1u << 5)
 
+/* The leave request does not jump to the Address Pointer: the bootloader
+ * resets and starts whatever it deems the application (Particle's DFU
+ * bootloader, which also flashes user parts that carry no vector table).  An
+ * implausible vector table is then no reason to refuse :leave. */
+#define DFU_QUIRK_LEAVE_IGNORES_ADDRESS (1u << 6)
+
 /* DFU_QUIRK_* bits for an alt setting, from VID/PID/bcdDevice/layout. */
 uint32_t dfu_quirks_for(const struct dfu_if_info *info);
 /* Name of one DFU_QUIRK_* bit ("jump-to-reset-vector"), "unknown" otherwise. */
 const char *dfu_quirk_name(uint32_t bit);
+
+/*
+ * Correct a layout the device gets wrong.  GD32VF103 (28e9:0189) announces
+ * 512 pages of 2 KiB; the chip has 1 KiB pages and its flash size is coded in
+ * the serial string's third character (4: 16 KiB, 6: 32 KiB, 8: 64 KiB,
+ * B: 128 KiB), as dfu-util's QUIRK_DFUSE_LAYOUT reads it.  Erasing by the
+ * announced 2 KiB pages leaves every other KiB unerased.
+ * Returns true when @l was changed.
+ */
+bool dfu_quirk_fix_layout(const struct dfu_if_info *info, struct dfuse_layout *l);
 
 /*
  * Default deadlines in ms (device-model.md 3.4 datasheet maxima with a
@@ -56,6 +72,9 @@ struct dfu_op {
 	int block; /* wBlockNum, or -1 */
 	bool have_address;
 	uint32_t address;
+	/* No retries for this op: the device may legitimately vanish here (leave,
+	 * :will-reset, manifestation).  dfu_op_init() clears it. */
+	bool no_retry;
 };
 void dfu_op_init(struct dfu_op *op, int block, bool have_address, uint32_t address, const char *fmt,
 		 ...) __attribute__((format(printf, 5, 6)));
@@ -125,3 +144,47 @@ int dfuse_jump_target(const struct dfu_dev *dev, const struct dfu_image *img,
  * (AN2662 Fig. 60); only the first GET_STATUS is read.  res->left is set.
  */
 int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
+/* Recovery and diagnostics (proto.c, causes.c)                             */
+
+/*
+ * Classified retries (proto.c).  A transfer failure that may be transient
+ * (LIBUSB_ERROR_PIPE, TIMEOUT, IO, OVERFLOW) of
+ *   - a GET_STATUS while dfu_poll() polls, or
+ *   - a DNLOAD with data (DfuSe Set Address and Erase, data blocks of both
+ *     protocols; not Read Unprotect, not the zero-length leave/manifest one)
+ * is retried up to DFU_RETRY_MAX times after 10, 50 and 200 ms.  Before a
+ * DNLOAD is sent again the device is brought back: GET_STATUS, then
+ * dfuERROR (errSTALLEDPKT/errUNKNOWN only) -> CLRSTATUS, dfuUPLOAD-IDLE ->
+ * ABORT, dfuDNBUSY -> the DNLOAD did arrive and is not sent again.  A DfuSe
+ * data block is preceded by a fresh Set Address of the recorded Address
+ * Pointer (dev->resend), so that it and the following blocks land where
+ * they were meant to.  A plain DFU block is re-sent only from
+ * dfuDNLOAD-IDLE.  Device verdicts (any other bStatus) are never retried.
+ * Each retry adds a line to dev->res (dfu_flash_result.retry_log) and a
+ * DFU_LOG_VERBOSE line.
+ *
+ * Hook for dfuse.c: dev->resend.prepare, when set, replaces the built-in
+ * Set Address before a re-sent data block: it is called with the op of the
+ * failed DNLOAD after the device was brought to dfuIDLE or dfuDNLOAD-IDLE,
+ * may send requests (they are not retried themselves) and returns 0 or a
+ * negative dfu_err.  Ops that must not be retried set op->no_retry.
+ */
+#define DFU_RETRY_MAX 3
+
+/* Internal quirk bit for the cause table: the device speaks DfuSe. */
+#define DFU_QUIRK_DFUSE_PROTOCOL (1u << 31)
+
+/* The id of the cause-table entry that matches @e ("rdp", "h7-bank2-erase"), or
+ * NULL; for tests. */
+const char *dfu_cause_id(const struct dfu_error *e, uint32_t quirks);
+
+/* A control request through @h with a trace record to ctx's trace callback
+ * (device.c uses it for string descriptors and DETACH).  @op may be NULL. */
+int dfu_control_traced(struct dfu_ctx *ctx, struct dfu_handle *h, const char *op,
+		       uint8_t request_type, uint8_t request, uint16_t value, uint16_t index,
+		       uint8_t *data, uint16_t length, unsigned timeout_ms, const char **usb_name);
+
+/* Free what dev->resend owns (dfu_dev_close). */
+void dfu_resend_release(struct dfu_dev *dev);

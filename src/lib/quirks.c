@@ -58,6 +58,13 @@ static const struct quirk_entry quirk_table[] = {
 	{0x28e9, 0x0189, 0x0189, -1, LAYOUT_ANY,
 	 DFU_QUIRK_LEAVE_IGNORE_ERRORS | DFU_QUIRK_NO_VECTOR_TABLE,
 	 "GD32VF103 resets on the leave request; RISC-V image"},
+	/* Particle Photon/P1/Electron DFU bootloaders (2b04:d006, d008, d00a) boot
+	 * the system and user modules by their own table after leave; user parts
+	 * (e.g. tinker.bin at 0x080a0000) have no vector table at their start, and
+	 * `dfu-util -d 2b04:d006 -a 0 -s 0x80A0000:leave -D tinker.bin` is how
+	 * Particle's docs flash them (user-needs.md 5.1). */
+	{0x2b04, 0xd006, 0xd00a, -1, LAYOUT_ANY, DFU_QUIRK_LEAVE_IGNORES_ADDRESS,
+	 "Particle bootloader starts the firmware itself after leave"},
 	/* dfu-util quirks.c: "Device returns bogus bwPollTimeout values". */
 	{0x1d50, 0x5117, 0x5126, -1, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
 	 "Openmoko Freerunner: bogus bwPollTimeout"},
@@ -138,6 +145,8 @@ const char *dfu_quirk_name(uint32_t bit)
 		return "poll-timeout-bogus";
 	case DFU_QUIRK_MASS_ERASE_SLOW:
 		return "mass-erase-slow";
+	case DFU_QUIRK_LEAVE_IGNORES_ADDRESS:
+		return "leave-ignores-address";
 	case DFU_QUIRK_NO_VECTOR_TABLE:
 		return "no-vector-table";
 	}
@@ -204,4 +213,37 @@ uint32_t dfu_deadline_write_ms(const struct dfu_dev *dev, uint32_t len)
 	(void)dev;
 	/* F4 worst case 100 us per word; ECC families are faster per byte */
 	return DFU_DEADLINE_COMMAND_MS + DEADLINE_FACTOR * ((len + 3) / 4 / 10);
+}
+
+bool dfu_quirk_fix_layout(const struct dfu_if_info *info, struct dfuse_layout *l)
+{
+	struct dfuse_layout_segment *s;
+	uint32_t kib;
+
+	if (!l || info->vid != 0x28e9 || info->pid != 0x0189 || l->n_segments == 0 ||
+	    strlen(info->serial) < 3)
+		return false;
+	s = &l->segments[0];
+	if (s->start != 0x08000000 || strcmp(l->name, "Internal Flash") != 0)
+		return false;
+	switch (info->serial[2]) {
+	case '4':
+		kib = 16;
+		break;
+	case '6':
+		kib = 32;
+		break;
+	case '8':
+		kib = 64;
+		break;
+	case 'B':
+		kib = 128;
+		break;
+	default:
+		return false;
+	}
+	s->size = 1024;
+	s->count = kib;
+	s->end = (uint64_t)s->start + kib * 1024u;
+	return true;
 }

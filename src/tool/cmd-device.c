@@ -9,11 +9,13 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd-protect.h"
 #include "macro.h"
 #include "options.h"
 #include "tool.h"
@@ -26,10 +28,14 @@ struct run {
 	FILE *trace;
 	bool progress_tty;
 	int progress_last; /* percent shown last, -1 = none */
+	int progress_count; /* size-unknown progress: 64 KiB steps shown */
 	const char *progress_phase;
 	struct dfu_flash_result res;
 	bool have_res;
 	char object[96]; /* "0483:df11 at 1-1" for messages */
+	bool dfu_ids_derived; /* native mode copied -d's run-time ids to DFU mode */
+	char cmdline[1024];   /* this command, shell-quoted, for "re-run to resume" */
+	bool recovered;       /* the device was reset and the download repeated once */
 };
 
 /* --- logs and progress --------------------------------------------------- */
@@ -38,12 +44,6 @@ static void on_log(void *ud, enum dfu_log_level level, const char *msg)
 {
 	struct run *r = ud;
 
-	if (r->trace && level == DFU_LOG_TRACE) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		fprintf(r->trace, "%lld.%06ld %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000, msg);
-	}
 	if (r->o->quiet || (int)level > r->o->verbose)
 		return;
 	if (r->progress_last >= 0 && r->progress_tty) {
@@ -56,7 +56,25 @@ static void on_log(void *ud, enum dfu_log_level level, const char *msg)
 static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
 {
 	struct run *r = ud;
-	int pct = total ? (int)(done * 100 / total) : 100;
+	int pct;
+
+	/* a plain DFU upload does not know its size; -Z gives the expected one */
+	if (total == 0 && strcmp(phase, "upload") == 0)
+		total = r->o->upload_size;
+	if (total && done > total)
+		total = done;
+	pct = total ? (int)(done * 100 / total) : -1;
+	if (pct < 0) {
+		if (r->o->json || r->o->quiet || r->o->progress == TOOL_PROGRESS_NONE)
+			return;
+		/* size unknown: a line per 64 KiB */
+		if (done / 65536 == (uint64_t)r->progress_count && done % 65536)
+			return;
+		r->progress_count = (int)(done / 65536) + 1;
+		fprintf(stderr, "%sdfuflash: %s: %llu bytes%s", r->progress_tty ? "\r" : "", phase,
+			(unsigned long long)done, r->progress_tty ? "" : "\n");
+		return;
+	}
 
 	if (r->o->json) {
 		/* NDJSON on stdout: one event per phase start, 10 % step and end */
@@ -101,11 +119,94 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 	r->progress_last = done >= total ? -1 : pct;
 }
 
+/* --trace FILE: one JSON object per control request (JSON lines). */
+#define TRACE_DATA_MAX 64
+
+static void on_trace(void *ud, const struct dfu_trace_rec *t)
+{
+	struct run *r = ud;
+	char hex[2 * TRACE_DATA_MAX + 1];
+	size_t n = MIN(t->data_len, (size_t)TRACE_DATA_MAX);
+	struct timespec ts;
+	struct json_out j;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", t->data[i]);
+	hex[2 * n] = '\0';
+	json_begin(&j, r->trace);
+	json_obj_open(&j, NULL);
+	json_uint(&j, "time_us", (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	json_uint(&j, "t_us", t->t_us);
+	json_uint(&j, "duration_us", t->duration_us);
+	json_str(&j, "op", t->op);
+	json_str(&j, "request", t->request);
+	json_uint(&j, "bmRequestType", t->bm_request_type);
+	json_uint(&j, "bRequest", t->b_request);
+	json_uint(&j, "wValue", t->w_value);
+	json_uint(&j, "wIndex", t->w_index);
+	json_uint(&j, "wLength", t->w_length);
+	json_uint(&j, "data_len", t->data_len);
+	json_str(&j, "data", hex);
+	json_bool(&j, "data_cut", t->data_len > n);
+	json_int(&j, "result", t->result);
+	json_str(&j, "error", t->usb_error);
+	json_uint(&j, "attempt", t->attempt);
+	if (t->have_state) {
+		json_str(&j, "state", dfu_state_name(t->state));
+		json_str(&j, "status", dfu_status_name(t->status));
+		json_uint(&j, "poll_timeout_ms", t->poll_timeout_ms);
+	}
+	json_obj_close(&j);
+	json_end(&j);
+}
+
+/* argv as one shell-quoted line ("dfuflash flash -s 0x08000000 'my fw.bin'"). */
+static void format_cmdline(char *out, size_t cap, int argc, char **argv)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < argc && len + 1 < cap; i++) {
+		const char *a = i == 0 ? "dfuflash" : argv[i];
+		bool plain = *a != '\0';
+
+		for (const char *p = a; *p; p++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				    "-_./:=,@+%", *p))
+				plain = false;
+		if (i)
+			out[len++] = ' ';
+		if (plain) {
+			len += (size_t)snprintf(out + len, cap - len, "%s", a);
+		} else {
+			out[len++] = '\'';
+			for (const char *p = a; *p && len + 5 < cap; p++) {
+				if (*p == '\'') {
+					memcpy(out + len, "'\\''", 4);
+					len += 4;
+				} else {
+					out[len++] = *p;
+				}
+			}
+			if (len + 1 < cap)
+				out[len++] = '\'';
+		}
+		if (len >= cap)
+			len = cap - 1;
+		out[len] = '\0';
+	}
+}
+
 /* --- errors ---------------------------------------------------------------- */
 
 static int fail(struct run *r, int err, const struct dfu_error *e)
 {
 	tool_report(r->object[0] ? r->object : "dfuflash", e);
+	if (e->resumable && r->cmdline[0])
+		tool_hint("when the device is back in DFU mode (replug it, or reset it with BOOT0 "
+			  "high), this completes the flash: %s",
+			  r->cmdline);
 	return tool_exit_for(err);
 }
 
@@ -133,6 +234,9 @@ static int one_device(struct run *r, struct dfu_if_info **list, size_t *n)
 
 	for (size_t i = 1; i < *n; i++) {
 		if ((*list)[i].device_index != dev) {
+			if (r->o->compat)
+				fputs("More than one DFU capable USB device found! Try `--list' and specify "
+				      "the serial number or disconnect all but one device\n", stderr);
 			tool_err("more than one DFU device matches:");
 			print_candidates(*list, *n);
 			tool_hint("pick one with -p PATH (the path=\"...\" shown) or -S SERIAL");
@@ -143,6 +247,9 @@ static int one_device(struct run *r, struct dfu_if_info **list, size_t *n)
 		const struct dfu_if_info *i = &(*list)[0];
 
 		set_object(r, i);
+		if (r->o->compat)
+			fprintf(stderr, "Cannot open DFU device %04x:%04x found on devnum %u\n", i->vid,
+				i->pid, i->devnum);
 		tool_err("%s: cannot open the device: %s", r->object, i->open_error);
 		return tool_exit_for(i->open_err);
 	}
@@ -160,6 +267,8 @@ static int find_devices(struct run *r, const struct dfu_match *m, struct dfu_if_
 	else
 		ret = dfu_list(r->ctx, m, list, n, &e);
 	if (ret == DFU_E_NODEVICE || (ret == 0 && *n == 0)) {
+		if (r->o->compat) /* the words scripts grep for (user-needs 5.2) */
+			fputs("No DFU capable USB device available\n", stderr);
 		tool_err("no DFU device found%s", r->o->wait ? " before the --wait timeout" : "");
 		tool_hint("`dfuflash list` shows what is connected; check -d/-p/-S/-a, the cable and, "
 			  "for a run-time device, that its firmware offers DFU");
@@ -201,9 +310,14 @@ static int detach_to_dfu(struct run *r, struct dfu_if_info **list, size_t *n)
 	if (ret < 0)
 		return fail(r, ret, &e);
 	dfu_dev_close(TAKE_PTR(dev));
-	/* the DFU-mode personality: the run-time half of -d/-S no longer applies */
+	/* the DFU-mode personality: the run-time half of -d/-S no longer applies,
+	 * and the device number changes with the re-enumeration (we follow the
+	 * device by its path) */
 	m.runtime.set = false;
 	m.serial_runtime = NULL;
+	m.devnum = -1;
+	if (r->dfu_ids_derived)
+		m.dfu.set = false;
 	same.layout = NULL;
 	ret = dfu_wait_for(r->ctx, &m, &same, r->o->detach_delay_s * 1000u, &back, &nb, &e);
 	if (ret < 0) {
@@ -362,6 +476,8 @@ static int place_raw(struct run *r, struct dfu_image *img, const struct dfu_if_i
 				tool_report(r->o->download_path, &e);
 				return tool_exit_for(ret);
 			}
+			r->o->flash.have_address = true;
+			r->o->flash.address = s->start;
 			tool_msg(r->tool, "%s: raw binary, no address given: writing it at 0x%08x, the start of \"%s\"",
 				 r->o->download_path, s->start, info->layout->name);
 			return 0;
@@ -440,6 +556,9 @@ static void add_result(struct dfu_flash_result *sum, const struct dfu_flash_resu
 		sum->mismatch_address = one->mismatch_address;
 	}
 	sum->mismatch_count += one->mismatch_count;
+	for (uint32_t i = 0; i < one->n_retry_log && sum->n_retry_log < DFU_RETRY_LOG_MAX; i++)
+		memcpy(sum->retry_log[sum->n_retry_log++], one->retry_log[i],
+		       sizeof(sum->retry_log[0]));
 }
 
 static int do_download(struct run *r, struct dfu_if_info *list, size_t n)
@@ -455,7 +574,7 @@ static int do_download(struct run *r, struct dfu_if_info *list, size_t n)
 	nalts = image_alts(img, alts);
 	for (size_t a = 0; a < nalts; a++) {
 		_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-		struct dfu_flash_opts fo = r->o->flash;
+		struct dfu_flash_opts fo;
 		struct dfu_flash_result one = { 0 };
 		struct dfu_error e = { 0 };
 		uint32_t low = 0;
@@ -474,6 +593,7 @@ static int do_download(struct run *r, struct dfu_if_info *list, size_t n)
 		ret = place_raw(r, img, &list[k]);
 		if (ret)
 			return ret;
+		fo = r->o->flash; /* place_raw may have set the address */
 		ret = open_alt(r, &list[k], &dev);
 		if (ret)
 			return ret;
@@ -484,16 +604,57 @@ static int do_download(struct run *r, struct dfu_if_info *list, size_t n)
 			tool_msg(r->tool, "alt %u (\"%s\"):", list[k].alt,
 				 list[k].layout ? list[k].layout->name : list[k].name);
 		ret = dfu_dev_download(dev, img, &fo, &one, &e);
+		if (ret < 0 && !r->recovered && dfu_error_wants_reset(&e)) {
+			/* a device that fails every second run until re-plugged, a stuck
+			 * state, a link that failed also when retried: one USB reset of
+			 * the same device, then the whole download once more */
+			struct dfu_error re = { 0 };
+
+			r->recovered = true;
+			/* the failed attempt counts with its retries, not its bytes */
+			r->res.retries += one.retries;
+			for (uint32_t i = 0; i < one.n_retry_log && r->res.n_retry_log < DFU_RETRY_LOG_MAX; i++)
+				memcpy(r->res.retry_log[r->res.n_retry_log++], one.retry_log[i],
+				       sizeof(one.retry_log[0]));
+			dfu_flash_result_note_retry(&r->res, "%s: %s, USB reset, download repeated",
+						    e.op[0] ? e.op : "download",
+						    e.have_state ? dfu_status_name(e.status)
+								 : e.usb_name ? e.usb_name
+									      : dfu_strerror(e.err));
+			tool_msg(r->tool, "%s: %s: resetting the device and trying once more",
+				 r->object, e.message);
+			if (dfu_dev_recover(&dev, &re) == 0) {
+				memset(&one, 0, sizeof(one));
+				dfu_error_clear(&e);
+				ret = dfu_dev_download(dev, img, &fo, &one, &e);
+				if (ret == 0)
+					tool_msg(r->tool,
+						 "%s: recovered: the device was reset (USB reset) and "
+						 "opened again at %s; the download was repeated",
+						 r->object, list[k].path);
+			} else {
+				tool_report(r->object, &re);
+			}
+		}
 		add_result(&r->res, &one);
 		r->have_res = true;
 		if (ret < 0)
 			return fail(r, ret, &e);
-		if (a + 1 == nalts) {
+		/* option bytes: wait for the reset and confirm; OTP: show the result */
+		ret = cmd_after_download(r->tool, r->ctx, r->o, &list[k], img, &one, &dev, &r->res);
+		if (ret)
+			return ret;
+		if (a + 1 == nalts && fo.leave) {
 			dfu_dev_close(TAKE_PTR(dev));
 			ret = confirm_app(r, &list[k]);
 			if (ret)
 				return ret;
 		}
+	}
+	if (r->o->compat && !r->o->quiet && !r->o->json) {
+		printf("Download done.\nFile downloaded successfully\n");
+		if (r->o->flash.leave)
+			printf("Submitting leave request...\n");
 	}
 	tool_msg(r->tool, "%s: %llu bytes written%s%s", r->object,
 		 (unsigned long long)r->res.bytes_written, r->res.verified ? ", verified" : "",
@@ -656,26 +817,22 @@ static int do_simple(struct run *r, struct dfu_if_info *list, size_t n)
 	if (ret)
 		return ret;
 	switch (r->o->mode) {
-	case TOOL_MODE_ERASE:
-		if (r->o->flash.unprotect) {
-			tool_err("%s: read-unprotect is not implemented in this version of dfuflash",
-				 r->object);
-			return TOOL_EXIT_USAGE;
-		} else {
-			_cleanup_(dfu_image_freep) struct dfu_image *none = NULL;
-			struct dfu_flash_opts fo = r->o->flash;
+	case TOOL_MODE_ERASE: {
+		/* (erase --unprotect was handled by cmd_unprotect, which erases) */
+		_cleanup_(dfu_image_freep) struct dfu_image *none = NULL;
+		struct dfu_flash_opts fo = r->o->flash;
 
-			if (dfu_image_new(DFU_FORMAT_BIN, &none) < 0)
-				return TOOL_EXIT_SOFTWARE;
-			none->address_from_file = true;
-			fo.mass_erase = true;
-			ret = dfu_dev_download(dev, none, &fo, &r->res, &e);
-			r->have_res = true;
-			if (ret < 0)
-				return fail(r, ret, &e);
-			tool_msg(r->tool, "%s: mass erase done", r->object);
-		}
+		if (dfu_image_new(DFU_FORMAT_BIN, &none) < 0)
+			return TOOL_EXIT_SOFTWARE;
+		none->address_from_file = true;
+		fo.mass_erase = true;
+		ret = dfu_dev_download(dev, none, &fo, &r->res, &e);
+		r->have_res = true;
+		if (ret < 0)
+			return fail(r, ret, &e);
+		tool_msg(r->tool, "%s: mass erase done", r->object);
 		break;
+	}
 	case TOOL_MODE_LEAVE:
 		ret = dfu_dev_leave(dev, NULL, &r->o->flash, &r->res, &e);
 		r->have_res = true;
@@ -727,6 +884,39 @@ static int do_reset(struct run *r, struct dfu_if_info *list, size_t n)
 	return 0;
 }
 
+/* "1-10.2" after "1-9": compare port paths number by number */
+static int path_cmp(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+			unsigned long x = strtoul(a, (char **)&a, 10), y = strtoul(b, (char **)&b, 10);
+
+			if (x != y)
+				return x < y ? -1 : 1;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		a++;
+		b++;
+	}
+	return *a ? 1 : *b ? -1 : 0;
+}
+
+/* Listing order: by port (bus, then path), then interface and alt, so the
+ * same devices always list the same way whatever libusb's order. */
+static int if_info_cmp(const void *pa, const void *pb)
+{
+	const struct dfu_if_info *a = pa, *b = pb;
+	int c = path_cmp(a->path, b->path);
+
+	if (c)
+		return c;
+	if (a->interface != b->interface)
+		return a->interface < b->interface ? -1 : 1;
+	return a->alt < b->alt ? -1 : a->alt > b->alt;
+}
+
 static int do_list(struct run *r)
 {
 	struct dfu_if_info *list = NULL;
@@ -741,6 +931,8 @@ static int do_list(struct run *r)
 		ret = dfu_list(r->ctx, &r->o->match, &list, &n, &e);
 	if (ret < 0 && ret != DFU_E_NODEVICE)
 		return fail(r, ret, &e);
+	if (n > 1)
+		qsort(list, n, sizeof(*list), if_info_cmp);
 	if (r->o->json) {
 		struct json_out j;
 
@@ -859,6 +1051,11 @@ static void print_result(struct run *r, int code)
 		json_uint(&j, "mismatch_count", r->res.mismatch_count);
 	}
 	json_uint(&j, "retries", r->res.retries);
+	json_arr_open(&j, "retry_log");
+	for (uint32_t i = 0; i < r->res.n_retry_log; i++)
+		json_str(&j, NULL, r->res.retry_log[i]);
+	json_arr_close(&j);
+	json_bool(&j, "recovered_by_reset", r->recovered && code == 0);
 	json_uint(&j, "elapsed_ms", r->res.elapsed_ms);
 	json_obj_close(&j);
 	json_end(&j);
@@ -884,9 +1081,20 @@ static int run_device(struct run *r)
 		if (ret)
 			goto out;
 	}
+	/* --unprotect: Read Unprotect, wait for the device, then the same command's
+	 * download (or nothing more for `erase --unprotect`) */
+	if (r->o->flash.unprotect) {
+		ret = cmd_unprotect(r->tool, r->ctx, r->o, &list, &n, &r->res);
+		r->have_res = true;
+		if (ret || r->o->mode == TOOL_MODE_ERASE)
+			goto out;
+	}
 	switch (r->o->mode) {
 	case TOOL_MODE_DOWNLOAD:
 		ret = do_download(r, list, n);
+		break;
+	case TOOL_MODE_READ_OPTIONS:
+		ret = cmd_read_options(r->tool, r->ctx, r->o, list, n);
 		break;
 	case TOOL_MODE_UPLOAD:
 		ret = do_upload(r, list, n);
@@ -898,7 +1106,7 @@ static int run_device(struct run *r)
 		ret = do_simple(r, list, n);
 		break;
 	}
-	if (ret == 0 && r->o->reset)
+	if (ret == 0 && r->o->reset && !r->res.left)
 		ret = do_reset(r, list, n);
 out:
 	dfu_if_info_free(list, n);
@@ -916,12 +1124,17 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 	ret = tool_options_parse(argc, argv, &o);
 	if (ret)
 		return ret;
+	format_cmdline(r.cmdline, sizeof(r.cmdline), argc, argv);
 	switch (o.mode) {
 	case TOOL_MODE_HELP:
 		tool_usage(stdout);
 		goto done;
 	case TOOL_MODE_VERSION:
-		printf("dfuflash %s\n", DFUFLASH_VERSION);
+		/* scripts branch on `dfu-util -V`'s first line (user-needs 5.2) */
+		if (tctx->as_dfu_util)
+			printf("dfu-util 0.11 (dfuflash %s)\n", DFUFLASH_VERSION);
+		else
+			printf("dfuflash %s\n", DFUFLASH_VERSION);
 		goto done;
 	case TOOL_MODE_NONE:
 		tool_err("nothing to do");
@@ -945,6 +1158,13 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 			goto done;
 		}
 	}
+	/* dfu-util lets run-time ids alone match any DFU-mode device, so
+	 * `-d 1234:5678` can flash a 0483:df11.  The native commands hold -d to
+	 * both modes; a run-time device found by it is followed by its path. */
+	if (!o.compat && o.match.runtime.set && !o.match.dfu.set) {
+		o.match.dfu = o.match.runtime;
+		r.dfu_ids_derived = true;
+	}
 	ret = dfu_backend_libusb_new(&backend, &e);
 	if (ret < 0) {
 		tool_report("libusb", &e);
@@ -960,6 +1180,8 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 	}
 	dfu_ctx_set_log_fn(r.ctx, on_log, &r);
 	dfu_ctx_set_progress_fn(r.ctx, on_progress, &r);
+	if (r.trace)
+		dfu_ctx_set_trace_fn(r.ctx, on_trace, &r);
 	ret = run_device(&r);
 	print_result(&r, ret);
 	dfu_ctx_free(r.ctx);

@@ -71,6 +71,7 @@ static const struct option image_long_opts[] = {
 	{ "max-span", required_argument, NULL, OPT_MAX_SPAN },
 	{ "vector-base", required_argument, NULL, OPT_VECTOR_BASE },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ 0 },
 };
 
@@ -99,18 +100,22 @@ static const char image_usage[] =
 	"  --max-span N      refuse images spanning more than N bytes (default: no cap)\n"
 	"  --vector-base A   image info: read the vector table at A\n"
 	"  --force           replace an existing output file / an existing suffix\n"
+	"  -q, --quiet       print errors only\n"
 	"  --json            machine-readable output on stdout\n";
 
-static int parse_image_opts(int argc, char **argv, struct image_opts *o)
+static int parse_image_opts(struct tool_ctx *ctx, int argc, char **argv, struct image_opts *o)
 {
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", image_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", image_long_opts, NULL)) != -1) {
 		uint32_t v;
 
 		switch (c) {
+		case 'q':
+			ctx->quiet = true;
+			break;
 		case OPT_JSON:
 			o->json = true;
 			break;
@@ -815,7 +820,7 @@ int cmd_image(struct tool_ctx *ctx, int argc, char **argv)
 		return argc < 2 ? TOOL_EXIT_USAGE : 0;
 	}
 	sub = argv[1];
-	ret = parse_image_opts(argc - 1, argv + 1, &o);
+	ret = parse_image_opts(ctx, argc - 1, argv + 1, &o);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	/* getopt ran over argv+1; optind counts from there */

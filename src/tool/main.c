@@ -30,6 +30,8 @@ void tool_usage(FILE *f)
 	      "  erase                mass-erase the device\n"
 	      "  leave                leave DFU mode and start the application\n"
 	      "  detach               send DFU_DETACH to a run-time device\n"
+	      "  read-options         show the option bytes: read/write protection,\n"
+	      "                       brown-out level, boot configuration\n"
 	      "  image ...            work on firmware files: info, convert, suffix,\n"
 	      "                       layout (`dfuflash image --help`)\n"
 	      "\n",
@@ -43,6 +45,9 @@ void tool_usage(FILE *f)
 int main(int argc, char **argv)
 {
 	struct tool_ctx ctx = { .prog = "dfuflash" };
+	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+
+	ctx.as_dfu_util = strcmp(base, "dfu-util") == 0;
 
 	if (argc >= 2 && strcmp(argv[1], "image") == 0)
 		return cmd_image(&ctx, argc - 1, argv + 1);

@@ -104,6 +104,7 @@ static const struct native_cmd native_cmds[] = {
 	{ "read", TOOL_MODE_UPLOAD, "OUT" },   { "verify", TOOL_MODE_VERIFY, "FILE" },
 	{ "erase", TOOL_MODE_ERASE, NULL },    { "leave", TOOL_MODE_LEAVE, NULL },
 	{ "detach", TOOL_MODE_DETACH, NULL },
+	{ "read-options", TOOL_MODE_READ_OPTIONS, NULL },
 };
 
 /* -s modifiers, matched whole: dfu-util's prefix matching let "l" mean leave
@@ -143,7 +144,8 @@ struct parse_state {
 #define XFER_MODES                                                                              \
 	(MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_UPLOAD) | MODE_BIT(TOOL_MODE_VERIFY) | \
 	 MODE_BIT(TOOL_MODE_ERASE) | MODE_BIT(TOOL_MODE_LEAVE))
-#define DEVICE_MODES (XFER_MODES | MODE_BIT(TOOL_MODE_DETACH) | MODE_BIT(TOOL_MODE_RESET))
+#define DEVICE_MODES (XFER_MODES | MODE_BIT(TOOL_MODE_DETACH) | MODE_BIT(TOOL_MODE_RESET) | \
+		      MODE_BIT(TOOL_MODE_READ_OPTIONS))
 
 #define NUMBER_HINT "numbers are decimal, or hexadecimal with 0x; a leading 0 does not mean octal"
 #define DEVICE_HINT                                                                   \
@@ -159,7 +161,7 @@ const char *tool_mode_name(enum tool_mode m)
 		[TOOL_MODE_DOWNLOAD] = "download", [TOOL_MODE_UPLOAD] = "upload",
 		[TOOL_MODE_VERIFY] = "verify",     [TOOL_MODE_ERASE] = "erase",
 		[TOOL_MODE_LEAVE] = "leave",       [TOOL_MODE_DETACH] = "detach",
-		[TOOL_MODE_RESET] = "reset",
+		[TOOL_MODE_RESET] = "reset",       [TOOL_MODE_READ_OPTIONS] = "read-options",
 	};
 
 	if ((size_t)m < ARRAY_SIZE(names) && names[m])
@@ -830,6 +832,7 @@ static int option(struct parse_state *st, int c, char *arg, struct tool_options 
 		break;
 	case OPT_OTP:
 		o->otp = true;
+		o->flash.otp = true;
 		st->src.otp = "--otp";
 		break;
 	default:

@@ -31,6 +31,7 @@ enum tool_mode {
 	TOOL_MODE_LEAVE,    /* -s [ADDR]:leave without -D/-U, `leave` */
 	TOOL_MODE_DETACH,   /* -e alone, `detach` */
 	TOOL_MODE_RESET,    /* -R alone: USB reset (dfu-util refuses it; harmless) */
+	TOOL_MODE_READ_OPTIONS, /* `read-options`: decode the option bytes alt */
 };
 
 /* --progress: AUTO draws a bar only when stderr is a terminal. */

@@ -78,6 +78,9 @@ void tool_report(const char *object, const struct dfu_error *e)
 	else if (e->usb_name && !strstr(msg, e->usb_name))
 		snprintf(dev, sizeof(dev), " (%s)", e->usb_name);
 	tool_err("%s: %s%s%s", object, ctx, msg, dev);
+	/* an interrupted download: what the device's memory holds now */
+	if (e->detail[0])
+		fprintf(stderr, "dfuflash: state of the device: %s\n", e->detail);
 	if (e->hint)
 		tool_hint("%s", e->hint);
 }

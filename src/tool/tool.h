@@ -32,6 +32,7 @@ struct tool_ctx {
 	const char *prog;
 	int verbose;
 	bool quiet;
+	bool as_dfu_util; /* installed or linked under the name dfu-util */
 };
 
 struct tool_cmd {

@@ -1,0 +1,859 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Unit tests for recovery and diagnostics (src/lib/proto.c retries and
+ * download facts, device.c dfu_dev_recover, causes.c, the trace callback)
+ * against the in-process sim devices on a virtual clock: every transient
+ * failure ends in a verified flash or in a message naming the cause. */
+#include "config.h"
+
+#include "engine.h"
+#include "macro.h"
+#include "proto.h"
+#include "sim-api.h"
+#include "testutil.h"
+#include "transport.h"
+#include "util.h"
+
+/* ---- fixture ------------------------------------------------------------------------- */
+
+static struct dfu_vclock vc;
+static struct sim_device *sim;
+static struct dfu_ctx *ctx;
+static struct dfu_dev *dev;
+static struct dfu_image *img;
+static struct dfu_error err;
+static struct dfu_flash_opts opts;
+static struct dfu_flash_result res;
+static char logged[65536];
+
+/* Failure injection in front of the sim handle. */
+static struct dfu_handle_ops wrapped_ops;
+static const struct dfu_handle_ops *real_ops;
+static unsigned n_req[8];   /* class requests seen, by bRequest */
+static struct {
+	int req;            /* bRequest to hit, -1 = none */
+	unsigned first;     /* its first occurrence hit (1-based) */
+	unsigned count;     /* how many occurrences from there */
+	int err;            /* DFU_E_USB_* returned */
+	const char *name;   /* libusb name */
+	bool process_first; /* the device gets the request, the host sees the failure */
+	bool oversize_first; /* the device gets an oversized DNLOAD instead (strict stall) */
+} inj;
+static uint32_t set_addresses[512];
+static size_t n_set_addresses;
+static unsigned n_block3; /* DNLOADs of wBlockNum 3 */
+
+/* Trace records. */
+static unsigned n_trace, n_trace_status, n_trace_strings, n_trace_retry;
+static bool trace_durations_ok = true;
+
+static void log_cb(void *ud, enum dfu_log_level level, const char *msg)
+{
+	size_t used = strlen(logged);
+
+	(void)ud;
+	(void)level;
+	if (used + strlen(msg) + 2 < sizeof(logged)) {
+		strcat(logged, msg);
+		strcat(logged, "\n");
+	}
+}
+
+static void trace_cb(void *ud, const struct dfu_trace_rec *r)
+{
+	(void)ud;
+	n_trace++;
+	if (r->have_state)
+		n_trace_status++;
+	if (strcmp(r->request, "GET_DESCRIPTOR") == 0)
+		n_trace_strings++;
+	if (r->attempt)
+		n_trace_retry++;
+	if (!r->request || !r->op || (r->result >= 0 && r->data_len > r->w_length))
+		trace_durations_ok = false;
+}
+
+static int spy_control(struct dfu_handle *h, uint8_t rt, uint8_t req, uint16_t value,
+		       uint16_t index, uint8_t *data, uint16_t len, unsigned timeout_ms,
+		       const char **usb_name)
+{
+	bool class_req = (rt & 0x60) == 0x20;
+
+	if (class_req && req < 8) {
+		unsigned k = ++n_req[req];
+
+		if (req == DFU_REQ_DNLOAD && value == 0 && len == 5 && data[0] == 0x21 &&
+		    n_set_addresses < 512)
+			set_addresses[n_set_addresses++] = le32_get(data + 1);
+		if (req == DFU_REQ_DNLOAD && value == 3)
+			n_block3++;
+		if (inj.req == req && k >= inj.first && k < inj.first + inj.count) {
+			if (inj.process_first)
+				real_ops->control(h, rt, req, value, index, data, len, timeout_ms,
+						  usb_name);
+			if (inj.oversize_first) {
+				static uint8_t big[4096];
+
+				real_ops->control(h, rt, req, value, index, big, 2048, timeout_ms,
+						  usb_name);
+			}
+			if (usb_name)
+				*usb_name = inj.name;
+			if (inj.err == DFU_E_USB_TIMEOUT)
+				vc.now_us += (uint64_t)(timeout_ms ? timeout_ms : 5000) * 1000;
+			return inj.err;
+		}
+	}
+	return real_ops->control(h, rt, req, value, index, data, len, timeout_ms, usb_name);
+}
+
+static void inject(int req, unsigned first, unsigned count, int e, const char *name)
+{
+	inj.req = req;
+	inj.first = first;
+	inj.count = count;
+	inj.err = e;
+	inj.name = name;
+	inj.process_first = false;
+	inj.oversize_first = false;
+}
+
+static void setup(void)
+{
+	vc.now_us = 1000000;
+	sim = NULL;
+	ctx = NULL;
+	dev = NULL;
+	img = NULL;
+	logged[0] = '\0';
+	dfu_error_clear(&err);
+	memset(&opts, 0, sizeof(opts));
+	memset(&res, 0, sizeof(res));
+	memset(n_req, 0, sizeof(n_req));
+	inject(-1, 0, 0, 0, NULL);
+	n_set_addresses = 0;
+	n_block3 = 0;
+	n_trace = n_trace_status = n_trace_strings = n_trace_retry = 0;
+	trace_durations_ok = true;
+	ck_assert_int_eq(dfu_image_new(DFU_FORMAT_IHEX, &img), 0);
+	img->address_from_file = true;
+}
+
+static void teardown(void)
+{
+	dfu_dev_close(dev);
+	dfu_ctx_free(ctx);
+	sim_device_free(sim);
+	dfu_image_free(img);
+}
+
+static void new_sim(const char *profile, const char *faults)
+{
+	struct sim_options o = {
+	    .time_scale = 1.0,
+	    .faults = faults,
+	    .clock = {dfu_vclock_now_us, &vc},
+	};
+	struct dfu_backend be = {0};
+
+	ck_assert_int_eq(sim_device_new(profile, &o, &sim), 0);
+	ck_assert_int_eq(dfu_backend_sim_new(&vc, &sim, 1, &be, NULL), 0);
+	ck_assert_int_eq(dfu_ctx_new(&be, &ctx), 0);
+	dfu_ctx_set_log_fn(ctx, log_cb, NULL);
+}
+
+static void wrap(void)
+{
+	real_ops = dev->h->ops;
+	wrapped_ops = *real_ops;
+	wrapped_ops.control = spy_control;
+	dev->h->ops = &wrapped_ops;
+}
+
+/* Open the DFU-mode alt @alt of the sim (waiting for a re-enumeration). */
+static void open_alt(int alt)
+{
+	struct dfu_match m;
+
+	dfu_match_init(&m);
+	for (int tries = 0; tries < 100; tries++) {
+		struct dfu_if_info *list = NULL;
+		size_t n = 0;
+
+		ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+		for (size_t i = 0; i < n; i++) {
+			if (list[i].dfu_mode && list[i].alt == alt) {
+				ck_assert_int_eq(dfu_dev_open(ctx, &list[i], &dev, NULL), 0);
+				dfu_if_info_free(list, n);
+				wrap();
+				return;
+			}
+		}
+		dfu_if_info_free(list, n);
+		vc.now_us += 100000;
+	}
+	ck_abort_msg("no DFU-mode alt %d", alt);
+}
+
+static void open_dfuse(const char *profile, const char *faults)
+{
+	new_sim(profile, faults);
+	open_alt(0);
+}
+
+static struct sim_state sim_state(void)
+{
+	struct sim_state st;
+
+	ck_assert_int_eq(sim_device_get_state(sim, &st), 0);
+	return st;
+}
+
+static void pattern(uint8_t *buf, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+/* A Cortex-M application of @len bytes at @base (vector table first). */
+static void add_app(uint32_t base, size_t len)
+{
+	uint8_t *b = malloc(len);
+
+	ck_assert_ptr_nonnull(b);
+	pattern(b, len, base);
+	le32_put(b, 0x20010000u);
+	le32_put(b + 4, base + 0x101);
+	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, base, b, len, NULL, NULL, NULL), 0);
+	free(b);
+}
+
+static void add_pattern(uint32_t address, size_t len)
+{
+	uint8_t *b = malloc(len);
+
+	ck_assert_ptr_nonnull(b);
+	pattern(b, len, address);
+	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, address, b, len, NULL, NULL, NULL), 0);
+	free(b);
+}
+
+static void assert_mem_is_image(void)
+{
+	for (size_t i = 0; i < img->n_segments; i++) {
+		const struct dfu_segment *s = &img->segments[i];
+		uint8_t *got = malloc(s->length);
+
+		ck_assert_ptr_nonnull(got);
+		ck_assert_int_eq(sim_device_mem_read(sim, s->address, got, s->length), 0);
+		ck_assert_mem_eq(got, s->data, s->length);
+		free(got);
+	}
+}
+
+static int download(void)
+{
+	dfu_error_clear(&err);
+	return dfu_dev_download(dev, img, &opts, &res, &err);
+}
+
+static const char *cause(void)
+{
+	const char *id = dfu_cause_id(&err, dfu_dev_quirks(dev));
+
+	return id ? id : "(none)";
+}
+
+/* The hint in err is the table's for its cause. */
+static void assert_cause(const char *id)
+{
+	ck_assert_str_eq(cause(), id);
+	ck_assert_ptr_nonnull(err.hint);
+	ck_assert_str_eq(err.hint, dfu_cause_hint(&err, dfu_dev_quirks(dev)));
+}
+
+/* REC_DEBUG=1: the log and the request counts of a test, for debugging */
+static void dump(void)
+{
+	if (!getenv("REC_DEBUG"))
+		return;
+	fprintf(stderr, "---- log\n%s", logged);
+	for (size_t i = 0; i < n_set_addresses; i++)
+		fprintf(stderr, "set address 0x%08x\n", set_addresses[i]);
+	for (int i = 0; i < 8; i++)
+		fprintf(stderr, "req %d: %u\n", i, n_req[i]);
+}
+
+static bool log_has(const char *s)
+{
+	return strstr(logged, s) != NULL;
+}
+
+static bool retry_log_has(const char *s)
+{
+	for (uint32_t i = 0; i < res.n_retry_log; i++)
+		if (strstr(res.retry_log[i], s))
+			return true;
+	return false;
+}
+
+/* ---- 1. classified retries ------------------------------------------------------------ */
+
+START_TEST(test_stalled_get_status_is_retried_and_reported)
+{
+	open_dfuse("stm32f405", "stall-on-request=GETSTATUS:4");
+	add_app(0x08000000, 40000);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.retries, 1);
+	ck_assert_uint_eq(res.n_retry_log, 1);
+	ck_assert(retry_log_has("DFU_GETSTATUS"));
+	ck_assert(retry_log_has("LIBUSB_ERROR_PIPE"));
+	ck_assert(log_has("retry 1 of 3"));
+}
+END_TEST
+
+START_TEST(test_timed_out_get_status_is_retried_within_the_deadline)
+{
+	open_dfuse("stm32f405", "timeout-on-request=GETSTATUS:3");
+	add_app(0x08000000, 20000);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.retries, 1);
+	ck_assert(retry_log_has("LIBUSB_ERROR_TIMEOUT"));
+}
+END_TEST
+
+START_TEST(test_stalled_set_address_is_sent_again)
+{
+	/* DNLOAD 1: erase, 2: Set Address */
+	open_dfuse("stm32f405", "stall-on-request=DNLOAD:2");
+	add_app(0x08000000, 8000);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.retries, 1);
+	ck_assert(retry_log_has("Set Address"));
+}
+END_TEST
+
+START_TEST(test_lost_data_block_gets_a_fresh_set_address)
+{
+	/* DNLOAD 1: erase, 2: Set Address, 3: block 2, 4: block 3 */
+	open_dfuse("stm32f405", "timeout-on-request=DNLOAD:4");
+	add_app(0x08000000, 8000);
+	ck_assert_int_eq(download(), 0);
+	dump();
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.retries, 1);
+	/* the run's pointer again, then the short last chunk's own */
+	ck_assert_uint_ge(n_set_addresses, 3);
+	ck_assert_uint_eq(set_addresses[0], 0x08000000);
+	ck_assert_uint_eq(set_addresses[1], 0x08000000);
+	ck_assert_uint_eq(set_addresses[2], 0x08001800);
+	ck_assert(log_has("Set Address 0x08000000 again (before block 3)"));
+}
+END_TEST
+
+START_TEST(test_block_that_arrived_is_not_sent_twice)
+{
+	/* the device takes block 3, the host sees IO: GET_STATUS says dfuDNBUSY */
+	open_dfuse("stm32l476", NULL); /* ECC flash: a second write would fail */
+	add_app(0x08000000, 8000);
+	inject(DFU_REQ_DNLOAD, 4, 1, DFU_E_USB_IO, "LIBUSB_ERROR_IO");
+	inj.process_first = true;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.retries, 1);
+	ck_assert_uint_eq(n_block3, 1);
+}
+END_TEST
+
+START_TEST(test_device_error_after_a_stall_is_cleared_and_the_block_resent)
+{
+	/* a strict device goes to dfuERROR/errSTALLEDPKT with the stall (here: the
+	 * G474 stalls the oversized block the injector sends in its place) */
+	open_dfuse("stm32g474", NULL);
+	add_app(0x08000000, 5000);
+	/* DNLOAD 1-3: the 2 KiB pages, 4: Set Address, 5: block 2, 6: block 3 */
+	inject(DFU_REQ_DNLOAD, 6, 1, DFU_E_USB_PIPE, "LIBUSB_ERROR_PIPE");
+	inj.oversize_first = true;
+	ck_assert_int_eq(download(), 0);
+	dump();
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.retries, 1);
+	ck_assert_uint_ge(n_req[DFU_REQ_CLRSTATUS], 1);
+	ck_assert(log_has("CLRSTATUS before retry of DfuSe write block 3"));
+	/* the vector-table page 0x08000000 comes last: this run starts at 0x08000800 */
+	ck_assert(log_has("Set Address 0x08000800 again (before block 3)"));
+}
+END_TEST
+
+START_TEST(test_lost_get_status_answer_of_a_strict_device_resends_the_command)
+{
+	/* the GET_STATUS after the erase is processed and then lost; the
+	 * device answers the next one normally */
+	open_dfuse("stm32f405", NULL);
+	add_app(0x08000000, 4000);
+	inject(DFU_REQ_GETSTATUS, 3, 1, DFU_E_USB_IO, "LIBUSB_ERROR_IO");
+	inj.process_first = true;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(res.retries, 1);
+}
+END_TEST
+
+START_TEST(test_retries_are_bounded)
+{
+	open_dfuse("stm32f405", NULL);
+	add_app(0x08000000, 4000);
+	/* GET_STATUS 2 is the first poll of the erase */
+	inject(DFU_REQ_GETSTATUS, 2, 100, DFU_E_USB_PIPE, "LIBUSB_ERROR_PIPE");
+	ck_assert_int_eq(download(), DFU_E_USB_PIPE);
+	ck_assert_uint_eq(res.retries, DFU_RETRY_MAX);
+	ck_assert_uint_eq(err.attempts, DFU_RETRY_MAX + 1);
+	ck_assert_ptr_nonnull(strstr(err.message, "also when retried"));
+	ck_assert_uint_eq(n_req[DFU_REQ_GETSTATUS], 1 + DFU_RETRY_MAX + 1);
+	assert_cause("pipe");
+	ck_assert(dfu_error_wants_reset(&err));
+}
+END_TEST
+
+START_TEST(test_device_verdict_is_not_retried)
+{
+	open_dfuse("stm32f405", "rdp=1");
+	add_app(0x08000000, 4000);
+	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
+	ck_assert_uint_eq(err.status, DFU_STATUS_ERR_VENDOR);
+	ck_assert_uint_eq(res.retries, 0);
+	assert_cause("rdp");
+	ck_assert(!dfu_error_wants_reset(&err));
+}
+END_TEST
+
+START_TEST(test_read_unprotect_and_leave_are_not_retried)
+{
+	open_dfuse("stm32f405", "stall-on-request=DNLOAD:1");
+	ck_assert_int_eq(dfuse_read_unprotect(dev, &res, &err), DFU_E_USB_PIPE);
+	ck_assert_uint_eq(res.retries, 0);
+	ck_assert_uint_eq(n_req[DFU_REQ_DNLOAD], 1);
+}
+END_TEST
+
+START_TEST(test_plain_dfu_block_is_resent_only_from_dnload_idle)
+{
+	struct dfu_match m;
+	struct dfu_if_info *list = NULL;
+	struct dfu_dev *rt = NULL;
+	size_t n = 0;
+
+	new_sim("generic", "stall-on-request=DNLOAD:3");
+	dfu_match_init(&m);
+	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
+	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
+	dfu_dev_close(rt);
+	dfu_if_info_free(list, n);
+	open_alt(0);
+	add_pattern(0, 3000);
+	ck_assert_int_eq(download(), 0);
+	ck_assert_uint_eq(res.retries, 1);
+	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+}
+END_TEST
+
+/* ---- 2. fail every second run: reset and re-open ----------------------------------------- */
+
+START_TEST(test_fail_every_second_run_recovers_by_reset)
+{
+	char path[64];
+
+	open_dfuse("stm32f405", "fail-every-second-run");
+	add_app(0x08000000, 20000);
+	ck_assert_int_eq(download(), 0); /* run 1 */
+	dfu_dev_close(dev);
+	dev = NULL;
+	open_alt(0); /* run 2: its first DNLOAD fails */
+	snprintf(path, sizeof(path), "%s", dev->info.path);
+	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
+	ck_assert_uint_eq(err.status, DFU_STATUS_ERR_UNKNOWN);
+	assert_cause("unknown-status");
+	ck_assert(dfu_error_wants_reset(&err));
+	dfu_error_clear(&err);
+	ck_assert_int_eq(dfu_dev_recover(&dev, &err), 0);
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_str_eq(dev->info.path, path);
+	ck_assert_uint_eq(dev->info.alt, 0);
+	ck_assert(log_has("reset the device at 1-1 (it stayed on the bus), alt 0 selected again"));
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+}
+END_TEST
+
+START_TEST(test_recover_fails_cleanly_when_the_device_is_gone)
+{
+	open_dfuse("stm32f405", "disconnect-at-byte=100");
+	add_app(0x08000000, 4000);
+	ck_assert_int_eq(download(), DFU_E_USB_NODEV);
+	ck_assert(!dfu_error_wants_reset(&err));
+	dfu_error_clear(&err);
+	ck_assert_int_lt(dfu_dev_recover(&dev, &err), 0);
+	ck_assert_ptr_null(dev);
+	ck_assert_int_ne(err.err, 0);
+}
+END_TEST
+
+/* ---- 3. deadlines name the operation and the cause ----------------------------------------- */
+
+START_TEST(test_stuck_dnbusy_names_operation_and_cause)
+{
+	open_dfuse("stm32f405", "stuck-dnbusy");
+	add_app(0x08000000, 4000);
+	ck_assert_int_eq(download(), DFU_E_DEADLINE);
+	ck_assert_ptr_nonnull(strstr(err.message, "DfuSe erase page 0x08000000"));
+	ck_assert_ptr_nonnull(strstr(err.message, "after announcing"));
+	ck_assert_uint_gt(err.announced_ms, 0);
+	ck_assert_uint_gt(err.busy_ms, err.announced_ms);
+	assert_cause("busy-longer");
+	ck_assert_ptr_nonnull(strstr(err.hint, "power"));
+}
+END_TEST
+
+START_TEST(test_h7_bank2_erase_names_the_rom_erratum)
+{
+	open_dfuse("stm32h743", "stuck-dnbusy=0x08100000");
+	add_pattern(0x08100000, 1000);
+	opts.timeout_ms = 3000;
+	ck_assert_int_eq(download(), DFU_E_DEADLINE);
+	assert_cause("h7-bank2-erase");
+	ck_assert_ptr_nonnull(strstr(err.hint, "erratum"));
+	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+}
+END_TEST
+
+START_TEST(test_zero_poll_timeout_forever_names_the_firmware)
+{
+	open_dfuse("stm32f405", "zero-poll-timeout,stuck-dnbusy");
+	add_app(0x08000000, 4000);
+	opts.timeout_ms = 2000;
+	ck_assert_int_eq(download(), DFU_E_DEADLINE);
+	ck_assert(err.zero_poll);
+	ck_assert_ptr_nonnull(strstr(err.message, "announcing bwPollTimeout 0"));
+	assert_cause("zero-poll-stuck");
+}
+END_TEST
+
+START_TEST(test_slow_f4_mass_erase_suggests_a_longer_timeout)
+{
+	open_dfuse("stm32f405", "busy=repeat");
+	add_app(0x08000000, 4000);
+	opts.mass_erase = true;
+	opts.timeout_ms = 1500;
+	download();
+	dump();
+	ck_assert_int_eq(err.err, DFU_E_DEADLINE);
+	ck_assert_ptr_nonnull(strstr(err.op, "mass erase"));
+	assert_cause("mass-erase-slow");
+	ck_assert_ptr_nonnull(strstr(err.hint, "--timeout"));
+}
+END_TEST
+
+/* ---- 4. a disconnect in the middle of a download ------------------------------------------- */
+
+START_TEST(test_disconnect_mid_download_says_what_the_flash_holds_and_resumes)
+{
+	open_dfuse("stm32f405", "disconnect-at-byte=20000");
+	add_app(0x08000000, 40000);
+	ck_assert_int_eq(download(), DFU_E_USB_NODEV);
+	assert_cause("gone-mid-download");
+	ck_assert(err.resumable);
+	/* the vector-table sector is erased first and written last */
+	ck_assert_ptr_nonnull(strstr(err.detail, "3 sectors erased (0x08000000, 0x08004000, "
+					     "0x08008000)"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "written: 0x08004000..0x080087ff"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "18432 of 40000 bytes"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "vector-table sector 0x08000000 is erased and "
+					     "not yet written"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "stays in the bootloader"));
+	/* replug; the same download again completes the flash */
+	dfu_dev_close(dev);
+	dev = NULL;
+	ck_assert_int_eq(sim_device_replug(sim), 0);
+	open_alt(0);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+}
+END_TEST
+
+START_TEST(test_verdict_after_writing_describes_the_flash_but_is_not_resumable)
+{
+	/* the second erase fails: the first (the vector-table sector) is done */
+	open_dfuse("stm32f405", "faulty-page=0x08004000:4");
+	add_app(0x08000000, 20000);
+	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
+	assert_cause("erase-failed");
+	ck_assert(!err.resumable);
+	ck_assert_ptr_nonnull(strstr(err.detail, "1 sector erased (0x08000000)"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "nothing written yet"));
+}
+END_TEST
+
+/* ---- 5. no LANGID, broken strings ----------------------------------------------------------- */
+
+static void strings_case(const char *faults, const char *state)
+{
+	struct dfu_match m;
+	struct dfu_if_info *list = NULL;
+	size_t n = 0;
+
+	new_sim("stm32f405", faults);
+	dfu_match_init(&m);
+	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_ptr_nonnull(strstr(list[0].strings_state, state));
+	ck_assert_int_eq(list[0].open_err, 0);
+	dfu_if_info_free(list, n);
+	open_alt(0);
+	add_app(0x08000000, 6000);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+}
+
+START_TEST(test_no_langid_is_listed_and_flashed)
+{
+	strings_case("no-langid", "no LANGID");
+}
+END_TEST
+
+START_TEST(test_stalled_langid_is_listed_and_flashed)
+{
+	strings_case("no-langid=stall", "no LANGID");
+}
+END_TEST
+
+START_TEST(test_broken_strings_are_listed_and_flashed)
+{
+	strings_case("bad-strings", "truncated");
+}
+END_TEST
+
+/* ---- 6. the cause table on virtual devices ------------------------------------------------ */
+
+START_TEST(test_cause_target_dfuse)
+{
+	open_dfuse("stm32f405", "faulty-page=0x08000000:1");
+	add_app(0x08000000, 4000);
+	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
+	assert_cause("target-dfuse");
+}
+END_TEST
+
+START_TEST(test_cause_vendor_status_on_plain_dfu_is_not_rdp)
+{
+	struct dfu_error e = {0};
+
+	/* the same status on a plain DFU device: no RDP talk */
+	dfu_error_set(&e, DFU_E_DEVSTATUS, "dfu.device_status", NULL, "x");
+	dfu_error_device(&e, "download block 0 (offset 0)", 0, false, 0);
+	dfu_error_state(&e, DFU_STATE_DFU_ERROR, DFU_STATUS_ERR_VENDOR);
+	ck_assert_str_eq(dfu_cause_id(&e, 0), "vendor");
+	ck_assert_str_eq(dfu_cause_id(&e, DFU_QUIRK_DFUSE_PROTOCOL), "rdp");
+}
+END_TEST
+
+START_TEST(test_cause_unsupported_dfuse_command)
+{
+	uint8_t cmd[1] = {0x55};
+	struct dfu_status_reply st;
+	struct dfu_op op;
+
+	open_dfuse("stm32f405", NULL);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	dfu_op_init(&op, 0, false, 0, "DfuSe erase page (command 0x55)");
+	ck_assert_int_eq(dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, cmd, 1, 0, &err), 1);
+	ck_assert_int_eq(dfu_poll(dev, &op, dfu_now_ms(ctx) + 5000, &st, &err), DFU_E_DEVSTATUS);
+	ck_assert_uint_eq(err.status, DFU_STATUS_ERR_STALLEDPKT);
+	assert_cause("stalledpkt-command");
+}
+END_TEST
+
+START_TEST(test_cause_timeout_after_retries)
+{
+	open_dfuse("stm32f405", NULL);
+	add_app(0x08000000, 4000);
+	/* GET_STATUS 4 is the first poll of the Set Address, after the erase */
+	inject(DFU_REQ_GETSTATUS, 4, 100, DFU_E_USB_TIMEOUT, "LIBUSB_ERROR_TIMEOUT");
+	ck_assert_int_eq(download(), DFU_E_USB_TIMEOUT);
+	ck_assert_uint_eq(res.retries, DFU_RETRY_MAX);
+	assert_cause("timeout");
+	ck_assert(err.resumable);
+}
+END_TEST
+
+START_TEST(test_cause_io_after_retries)
+{
+	open_dfuse("stm32f405", NULL);
+	add_app(0x08000000, 4000);
+	inject(DFU_REQ_DNLOAD, 3, 100, DFU_E_USB_IO, "LIBUSB_ERROR_IO");
+	ck_assert_int_eq(download(), DFU_E_USB_IO);
+	ck_assert_uint_eq(err.attempts, DFU_RETRY_MAX + 1);
+	assert_cause("io");
+}
+END_TEST
+
+START_TEST(test_cause_overflow)
+{
+	open_dfuse("stm32f405", NULL);
+	add_app(0x08000000, 4000);
+	inject(DFU_REQ_GETSTATUS, 3, 100, DFU_E_USB_OVERFLOW, "LIBUSB_ERROR_OVERFLOW");
+	ck_assert_int_eq(download(), DFU_E_USB_OVERFLOW);
+	assert_cause("overflow");
+}
+END_TEST
+
+START_TEST(test_cause_gone_outside_a_download)
+{
+	struct dfu_op op;
+	struct dfu_status_reply st;
+
+	open_dfuse("stm32f405", NULL);
+	inject(DFU_REQ_GETSTATUS, 1, 100, DFU_E_USB_NODEV, "LIBUSB_ERROR_NO_DEVICE");
+	dfu_op_init(&op, -1, false, 0, "GET_STATUS");
+	ck_assert_int_eq(dfu_get_status(dev, &op, 0, &st, &err), DFU_E_USB_NODEV);
+	assert_cause("gone");
+}
+END_TEST
+
+START_TEST(test_causes_without_a_virtual_trigger)
+{
+	/* statuses the sim profiles do not produce: the table still answers */
+	static const struct {
+		uint8_t status;
+		const char *op;
+		const char *id;
+	} rows[] = {
+	    {DFU_STATUS_ERR_WRITE, "DfuSe write block 2 at 0x08000000", "write-failed"},
+	    {DFU_STATUS_ERR_PROG, "DfuSe write block 2 at 0x08000000", "prog-failed"},
+	    {DFU_STATUS_ERR_VERIFY, "download block 3 (offset 3)", "verify-failed"},
+	    {DFU_STATUS_ERR_CHECK_ERASED, "DfuSe erase page 0x08000000", "erase-check"},
+	    {DFU_STATUS_ERR_ADDRESS, "download block 3 (offset 3)", "address"},
+	    {DFU_STATUS_ERR_NOTDONE, "manifestation", "notdone"},
+	    {DFU_STATUS_ERR_FIRMWARE, "GET_STATUS at start", "firmware"},
+	    {DFU_STATUS_ERR_USBR, "download block 3 (offset 3)", "usb-reset-seen"},
+	    {DFU_STATUS_ERR_POR, "download block 3 (offset 3)", "power-on-reset"},
+	    {DFU_STATUS_ERR_STALLEDPKT, "download block 3 (offset 3)", "stalledpkt"},
+	    {DFU_STATUS_ERR_TARGET, "download block 0 (offset 0)", "target"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct dfu_error e = {0};
+
+		dfu_error_set(&e, DFU_E_DEVSTATUS, "dfu.device_status", NULL, "x");
+		dfu_error_device(&e, rows[i].op, 0, false, 0);
+		dfu_error_state(&e, DFU_STATE_DFU_ERROR, rows[i].status);
+		ck_assert_str_eq(dfu_cause_id(&e, 0), rows[i].id);
+		ck_assert_ptr_nonnull(dfu_cause_hint(&e, 0));
+	}
+	/* a DfuSe command stalled by a plain DFU bootloader (dapboot with -s) */
+	{
+		struct dfu_error e = {0};
+
+		dfu_error_set(&e, DFU_E_USB_PIPE, "dfu.usb", NULL, "x");
+		dfu_error_device(&e, "DfuSe Set Address 0x08000000", 0, true, 0x08000000);
+		e.usb_err = DFU_E_USB_PIPE;
+		e.attempts = 1;
+		ck_assert_str_eq(dfu_cause_id(&e, 0), "command-to-plain-dfu");
+	}
+}
+END_TEST
+
+/* ---- 7. trace ----------------------------------------------------------------------------- */
+
+START_TEST(test_trace_has_every_request)
+{
+	struct dfu_match m;
+	struct dfu_if_info *list = NULL;
+	size_t n = 0;
+	unsigned classes;
+
+	new_sim("stm32f405", "stall-on-request=GETSTATUS:4");
+	dfu_ctx_set_trace_fn(ctx, trace_cb, NULL);
+	dfu_match_init(&m);
+	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+	dfu_if_info_free(list, n);
+	ck_assert_uint_gt(n_trace_strings, 0); /* LANGID and strings while listing */
+	open_alt(0);
+	n_trace = n_trace_status = 0;
+	add_app(0x08000000, 8000);
+	ck_assert_int_eq(download(), 0);
+	classes = 0;
+	for (size_t i = 0; i < 8; i++)
+		classes += n_req[i];
+	ck_assert_uint_eq(n_trace, classes);
+	ck_assert_uint_eq(n_trace_status, n_req[DFU_REQ_GETSTATUS] - 1); /* one stalled */
+	ck_assert_uint_ge(n_trace_retry, 1);
+	ck_assert(trace_durations_ok);
+}
+END_TEST
+
+static TCase *tc(Suite *s, const char *name)
+{
+	TCase *t = tcase_create(name);
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 60);
+	suite_add_tcase(s, t);
+	return t;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("recovery");
+	TCase *t;
+
+	t = tc(s, "retries");
+	tcase_add_test(t, test_stalled_get_status_is_retried_and_reported);
+	tcase_add_test(t, test_timed_out_get_status_is_retried_within_the_deadline);
+	tcase_add_test(t, test_stalled_set_address_is_sent_again);
+	tcase_add_test(t, test_lost_data_block_gets_a_fresh_set_address);
+	tcase_add_test(t, test_block_that_arrived_is_not_sent_twice);
+	tcase_add_test(t, test_device_error_after_a_stall_is_cleared_and_the_block_resent);
+	tcase_add_test(t, test_lost_get_status_answer_of_a_strict_device_resends_the_command);
+	tcase_add_test(t, test_retries_are_bounded);
+	tcase_add_test(t, test_device_verdict_is_not_retried);
+	tcase_add_test(t, test_read_unprotect_and_leave_are_not_retried);
+	tcase_add_test(t, test_plain_dfu_block_is_resent_only_from_dnload_idle);
+
+	t = tc(s, "reset-recovery");
+	tcase_add_test(t, test_fail_every_second_run_recovers_by_reset);
+	tcase_add_test(t, test_recover_fails_cleanly_when_the_device_is_gone);
+
+	t = tc(s, "deadlines");
+	tcase_add_test(t, test_stuck_dnbusy_names_operation_and_cause);
+	tcase_add_test(t, test_h7_bank2_erase_names_the_rom_erratum);
+	tcase_add_test(t, test_zero_poll_timeout_forever_names_the_firmware);
+	tcase_add_test(t, test_slow_f4_mass_erase_suggests_a_longer_timeout);
+
+	t = tc(s, "interrupted");
+	tcase_add_test(t, test_disconnect_mid_download_says_what_the_flash_holds_and_resumes);
+	tcase_add_test(t, test_verdict_after_writing_describes_the_flash_but_is_not_resumable);
+
+	t = tc(s, "strings");
+	tcase_add_test(t, test_no_langid_is_listed_and_flashed);
+	tcase_add_test(t, test_stalled_langid_is_listed_and_flashed);
+	tcase_add_test(t, test_broken_strings_are_listed_and_flashed);
+
+	t = tc(s, "causes");
+	tcase_add_test(t, test_cause_target_dfuse);
+	tcase_add_test(t, test_cause_vendor_status_on_plain_dfu_is_not_rdp);
+	tcase_add_test(t, test_cause_unsupported_dfuse_command);
+	tcase_add_test(t, test_cause_timeout_after_retries);
+	tcase_add_test(t, test_cause_io_after_retries);
+	tcase_add_test(t, test_cause_overflow);
+	tcase_add_test(t, test_cause_gone_outside_a_download);
+	tcase_add_test(t, test_causes_without_a_virtual_trigger);
+
+	t = tc(s, "trace");
+	tcase_add_test(t, test_trace_has_every_request);
+	return test_run_suite(s);
+}
