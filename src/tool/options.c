@@ -1095,7 +1095,8 @@ void tool_options_usage(FILE *f)
 	      "  --format F           input format instead of detecting it\n"
 	      "  --json               machine-readable output on stdout\n"
 	      "  --progress=bar|plain|none   -q, --quiet (errors only)\n"
-	      "  --trace FILE         log every USB control request to FILE\n"
+	      "  --trace FILE         every USB control request as a JSON line to FILE\n"
+	      "  --otp                allow writing OTP memory and its lock bytes (irreversible)\n"
 	      "\n"
 	      "Numbers are decimal, or hexadecimal with 0x; a leading 0 is not octal.\n",
 	      f);
