@@ -413,7 +413,8 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 	for (size_t i = 0; i < img->n_segments; i++)
 		if (img->segments[i].alt == p->img_alt)
 			p->data_total += img->segments[i].length;
-	qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
+	if (p->n_runs > 1)
+		qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
 
 	/* sectors to erase: the vector-table sector first, then by address */
 	if (opts->mass_erase)
@@ -895,7 +896,8 @@ static int otp_prepare(struct dfu_dev *dev, const struct dfu_image *img,
 	free(cur);
 	if (r < 0)
 		return r;
-	qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
+	if (p->n_runs > 1)
+		qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
 	return 0;
 }
 

@@ -1078,16 +1078,30 @@ void sim_usbfs_free(struct sim_usbfs *u)
 	if (u->handler)
 		g_signal_handlers_disconnect_by_data(u->handler, u);
 	g_rec_mutex_lock(&u->lock);
-	/* clients outliving us must not call back into freed memory */
-	while (u->clients->len) {
-		struct usbfs_client *c = g_ptr_array_index(u->clients, 0);
+	/*
+	 * Clients outliving us must not call back into freed memory.  A client
+	 * whose data we can steal is ours to free.  One we cannot steal is being
+	 * destroyed right now on umockdev's thread: its client_free() already
+	 * holds the pointer and waits for this lock, so let it finish (it removes
+	 * itself from the array) before anything it uses is freed.
+	 */
+	for (guint i = 0; i < u->clients->len;) {
+		struct usbfs_client *c = g_ptr_array_index(u->clients, i);
 		struct pending_urb *p;
 
-		g_object_steal_data(G_OBJECT(c->client), CLIENT_KEY);
+		if (g_object_steal_data(G_OBJECT(c->client), CLIENT_KEY) != c) {
+			i++;
+			continue;
+		}
 		while ((p = g_queue_pop_head(&c->urbs)))
 			pending_free(p);
-		g_ptr_array_remove_index_fast(u->clients, 0);
+		g_ptr_array_remove_index_fast(u->clients, i);
 		g_free(c);
+	}
+	for (int waited = 0; u->clients->len && waited < 2000; waited++) {
+		g_rec_mutex_unlock(&u->lock);
+		g_usleep(1000);
+		g_rec_mutex_lock(&u->lock);
 	}
 	g_rec_mutex_unlock(&u->lock);
 	if (u->timer) {
