@@ -13,37 +13,14 @@
 # Needs $DFUFLASH_BUILDDIR/dfuflash-sim (umockdev); exits 77 (skip) without it.
 set -u
 
-BUILD=${DFUFLASH_BUILDDIR:-.}
-SIM=${DFUFLASH_SIM:-$BUILD/dfuflash-sim}
-DFU=${DFUFLASH_BIN:-$BUILD/dfuflash}
-
-[ -x "$SIM" ] || { echo "SKIP: $SIM not built (umockdev missing?)"; exit 77; }
-[ -x "$DFU" ] || { echo "SKIP: $DFU not built"; exit 77; }
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 needed to make test images"; exit 77; }
-
-tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT HUP INT TERM
-fails=0
-checks=0
-skips=0
-
-pass() { checks=$((checks + 1)); echo "ok   $1"; }
-fail() {
-	checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL $1"
-	[ -f "$tmp/out" ] && sed 's/^/     | /' "$tmp/out" | tail -n 20
-}
-skip() { skips=$((skips + 1)); echo "skip $1"; }
+. "$(dirname "$0")/testlib.sh"
 
 # instantaneous flash, no announced poll waits
 sim() { "$SIM" --time-scale 0 --fault zero-poll-timeout "$@"; }
 
 # run: sim args -- dfuflash args; output in $tmp/out, exit code in $rc
 run() { "$@" >"$tmp/out" 2>&1; rc=$?; }
-has() { grep -qF -- "$1" "$tmp/out"; }
 
-# the --unprotect / --otp / read-options wiring of the CLI (cmd-protect.c)
-integrated=false
-"$DFU" --help 2>/dev/null | grep -q 'read-options' && integrated=true
 
 python3 - "$tmp" <<'EOF' || exit 99
 import random, struct, sys
@@ -70,39 +47,35 @@ else
 	fail "RDP1 + status 11: plain flash (rc=$rc)"
 fi
 
-if $integrated; then
-	rm -f "$tmp/flash.bin"
-	run sim $rdp --flash-out="$tmp/flash.bin" -- "$DFU" -a 0 -s 0x08000000:unprotect:force -D "$tmp/app.bin"
-	if [ "$rc" -eq 0 ] && has "read protection removed" && [ -f "$tmp/flash.bin" ] &&
-	   cmp -s -n "$app_len" "$tmp/flash.bin" "$tmp/app.bin"; then
-		pass "RDP1: -s 0x08000000:unprotect:force -D unprotects, then flashes: flash == image"
-	else
-		fail "RDP1: -s :unprotect:force -D (rc=$rc)"
-	fi
-
-	rm -f "$tmp/flash.bin"
-	run sim $rdp --flash-out="$tmp/flash.bin" -- "$DFU" flash "$tmp/app.bin" --address 0x08000000 --unprotect --verify
-	if [ "$rc" -eq 0 ] && [ -f "$tmp/flash.bin" ] && cmp -s -n "$app_len" "$tmp/flash.bin" "$tmp/app.bin"; then
-		pass "RDP1: flash --unprotect --verify: flash == image"
-	else
-		fail "RDP1: flash --unprotect --verify (rc=$rc)"
-	fi
-
-	run sim --fault rdp=1 -- sh -c "'$DFU' erase --unprotect && '$DFU' read-options"
-	if [ "$rc" -eq 0 ] && has "read protection removed" && has "level 0"; then
-		pass "erase --unprotect alone: RDP back to level 0"
-	else
-		fail "erase --unprotect alone (rc=$rc)"
-	fi
-
-	run sim --fault rdp=1 --fault unprotect-fails -- "$DFU" erase --unprotect
-	if [ "$rc" -eq 76 ] && has "Read Unprotect failed" && has "still active"; then
-		pass "a failing Read Unprotect exits 76 and says the protection is still active"
-	else
-		fail "failing Read Unprotect (rc=$rc)"
-	fi
+rm -f "$tmp/flash.bin"
+run sim $rdp --flash-out="$tmp/flash.bin" -- "$DFU" -a 0 -s 0x08000000:unprotect:force -D "$tmp/app.bin"
+if [ "$rc" -eq 0 ] && has "read protection removed" && [ -f "$tmp/flash.bin" ] &&
+   cmp -s -n "$app_len" "$tmp/flash.bin" "$tmp/app.bin"; then
+	pass "RDP1: -s 0x08000000:unprotect:force -D unprotects, then flashes: flash == image"
 else
-	skip "--unprotect flows: the CLI does not dispatch cmd-protect.c yet"
+	fail "RDP1: -s :unprotect:force -D (rc=$rc)"
+fi
+
+rm -f "$tmp/flash.bin"
+run sim $rdp --flash-out="$tmp/flash.bin" -- "$DFU" flash "$tmp/app.bin" --address 0x08000000 --unprotect --verify
+if [ "$rc" -eq 0 ] && [ -f "$tmp/flash.bin" ] && cmp -s -n "$app_len" "$tmp/flash.bin" "$tmp/app.bin"; then
+	pass "RDP1: flash --unprotect --verify: flash == image"
+else
+	fail "RDP1: flash --unprotect --verify (rc=$rc)"
+fi
+
+run sim --fault rdp=1 -- sh -c "'$DFU' erase --unprotect && '$DFU' read-options"
+if [ "$rc" -eq 0 ] && has "read protection removed" && has "level 0"; then
+	pass "erase --unprotect alone: RDP back to level 0"
+else
+	fail "erase --unprotect alone (rc=$rc)"
+fi
+
+run sim --fault rdp=1 --fault unprotect-fails -- "$DFU" erase --unprotect
+if [ "$rc" -eq 76 ] && has "Read Unprotect failed" && has "still active"; then
+	pass "a failing Read Unprotect exits 76 and says the protection is still active"
+else
+	fail "failing Read Unprotect (rc=$rc)"
 fi
 
 # ---- 2. write protection --------------------------------------------------------------------
@@ -128,73 +101,65 @@ else
 	fail "OTP without --otp (rc=$rc)"
 fi
 
-if $integrated; then
-	rm -f "$tmp/otp.bin"
-	run sim -- sh -c "'$DFU' -a 2 -s 0x1FFF7860 -D '$tmp/block3.bin' --otp || exit 11
-		'$DFU' -a 2 -s 0x1FFF7A03 -D '$tmp/lock3.bin' --otp || exit 12
-		'$DFU' -a 2 -s 0x1FFF7800:528 -U '$tmp/otp.bin' || exit 13"
-	if [ "$rc" -eq 0 ] && has "lock byte 3 (0x1fff7a03: locks block 3 for good)" &&
-	   has "locked (lock byte 0x00): lock byte written now" &&
-	   python3 - "$tmp/otp.bin" <<'EOF'
+rm -f "$tmp/otp.bin"
+run sim -- sh -c "'$DFU' -a 2 -s 0x1FFF7860 -D '$tmp/block3.bin' --otp || exit 11
+	'$DFU' -a 2 -s 0x1FFF7A03 -D '$tmp/lock3.bin' --otp || exit 12
+	'$DFU' -a 2 -s 0x1FFF7800:528 -U '$tmp/otp.bin' || exit 13"
+if [ "$rc" -eq 0 ] && has "lock byte 3 (0x1fff7a03: locks block 3 for good)" &&
+   has "locked (lock byte 0x00): lock byte written now" &&
+   python3 - "$tmp/otp.bin" <<'EOF'
 import sys
 d = open(sys.argv[1], 'rb').read()
 ok = (len(d) == 528 and d[0x60:0x80] == bytes(range(0x40, 0x60)) and d[0x203] == 0
       and d[0x200:0x203] == b'\xff' * 3 and d[0x204:] == b'\xff' * 12 and d[:0x60] == b'\xff' * 0x60)
 sys.exit(0 if ok else 1)
 EOF
-	then
-		pass "OTP seed case: block 3, then its lock byte alone in a second run: both read back"
-	else
-		fail "OTP seed case (rc=$rc)"
-	fi
-
-	run sim -- sh -c "'$DFU' -a 2 -s 0x1FFF7860 -D '$tmp/block3.bin' --otp >/dev/null 2>&1 || exit 11
-		exec '$DFU' -a 2 -s 0x1FFF7860 -D '$tmp/ones.bin' --otp"
-	if [ "$rc" -eq 65 ] && has "from 0 to 1" && has "nothing written"; then
-		pass "OTP 0 -> 1 bit: refused before writing (65)"
-	else
-		fail "OTP 0 -> 1 refusal (rc=$rc)"
-	fi
+then
+	pass "OTP seed case: block 3, then its lock byte alone in a second run: both read back"
 else
-	skip "OTP writes: the CLI does not pass --otp to the library yet"
+	fail "OTP seed case (rc=$rc)"
+fi
+
+run sim -- sh -c "'$DFU' -a 2 -s 0x1FFF7860 -D '$tmp/block3.bin' --otp >/dev/null 2>&1 || exit 11
+	exec '$DFU' -a 2 -s 0x1FFF7860 -D '$tmp/ones.bin' --otp"
+if [ "$rc" -eq 65 ] && has "from 0 to 1" && has "nothing written"; then
+	pass "OTP 0 -> 1 bit: refused before writing (65)"
+else
+	fail "OTP 0 -> 1 refusal (rc=$rc)"
 fi
 
 # ---- 4. option bytes ---------------------------------------------------------------------------
-if $integrated; then
-	run sim -- "$DFU" read-options
-	if [ "$rc" -eq 0 ] && has "option bytes at 0x1fffc000 (16 bytes, STM32F2/F4)" &&
-	   has "read protection:  level 0 (RDP byte 0xaa)" && has "write protection: none" &&
-	   has "brown-out reset:" && has "boot:"; then
-		pass "read-options: RDP, WRP, BOR and boot of the F405"
-	else
-		fail "read-options (rc=$rc)"
-	fi
-
-	run sim -- "$DFU" read-options --json
-	if [ "$rc" -eq 0 ] && has '"event":"option_bytes"' && has '"rdp_level":0' && has '"wrp_sectors":[]'; then
-		pass "read-options --json"
-	else
-		fail "read-options --json (rc=$rc)"
-	fi
-
-	run sim -- sh -c "'$DFU' -a 1 -s 0x1FFFC000:force -D '$tmp/ob-wrp5.bin' || exit 11
-		'$DFU' read-options || exit 12
-		exec '$DFU' -a 0 -s 0x08020000 -D '$tmp/data.bin' --verify"
-	if [ "$rc" -eq 80 ] && has "option bytes hold what was written" &&
-	   has "write protection: sector 5 (0x08020000)" && has "sector 0x08020000 (128 KiB)"; then
-		pass "option bytes: write, reset, confirm; the new WRP shows and is detected (80)"
-	else
-		fail "option-byte write and WRP (rc=$rc)"
-	fi
-
-	run sim --fault rdp=1 -- "$DFU" read-options
-	if [ "$rc" -eq 76 ] && has "read-protected"; then
-		pass "read-options on a read-protected chip says so"
-	else
-		fail "read-options under RDP1 (rc=$rc)"
-	fi
+run sim -- "$DFU" read-options
+if [ "$rc" -eq 0 ] && has "option bytes at 0x1fffc000 (16 bytes, STM32F2/F4)" &&
+   has "read protection:  level 0 (RDP byte 0xaa)" && has "write protection: none" &&
+   has "brown-out reset:" && has "boot:"; then
+	pass "read-options: RDP, WRP, BOR and boot of the F405"
 else
-	skip "read-options: the CLI does not dispatch cmd-protect.c yet"
+	fail "read-options (rc=$rc)"
+fi
+
+run sim -- "$DFU" read-options --json
+if [ "$rc" -eq 0 ] && has '"event":"option_bytes"' && has '"rdp_level":0' && has '"wrp_sectors":[]'; then
+	pass "read-options --json"
+else
+	fail "read-options --json (rc=$rc)"
+fi
+
+run sim -- sh -c "'$DFU' -a 1 -s 0x1FFFC000:force -D '$tmp/ob-wrp5.bin' || exit 11
+	'$DFU' read-options || exit 12
+	exec '$DFU' -a 0 -s 0x08020000 -D '$tmp/data.bin' --verify"
+if [ "$rc" -eq 80 ] && has "option bytes hold what was written" &&
+   has "write protection: sector 5 (0x08020000)" && has "sector 0x08020000 (128 KiB)"; then
+	pass "option bytes: write, reset, confirm; the new WRP shows and is detected (80)"
+else
+	fail "option-byte write and WRP (rc=$rc)"
+fi
+
+run sim --fault rdp=1 -- "$DFU" read-options
+if [ "$rc" -eq 76 ] && has "read-protected"; then
+	pass "read-options on a read-protected chip says so"
+else
+	fail "read-options under RDP1 (rc=$rc)"
 fi
 
 echo "protect: $checks checks, $fails failed, $skips skipped"

@@ -10,27 +10,9 @@
 # Needs $DFUFLASH_BUILDDIR/dfuflash-sim; exits 77 (skip) without it.
 set -u
 
-BUILDDIR=${DFUFLASH_BUILDDIR:-.}
-SIM=${DFUFLASH_SIM:-$BUILDDIR/dfuflash-sim}
-DFUFLASH=${DFUFLASH_BIN:-$BUILDDIR/dfuflash}
-
-[ -x "$SIM" ] || { echo "SKIP: $SIM not built (umockdev missing?)"; exit 77; }
-[ -x "$DFUFLASH" ] || { echo "SKIP: $DFUFLASH not built"; exit 77; }
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 missing"; exit 77; }
-
-tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT HUP INT TERM
-fails=0
-checks=0
-skips=0
-
-pass() { checks=$((checks + 1)); echo "ok   $1"; }
-fail() {
-	checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL $1"
-	[ -f "$tmp/out" ] && sed 's/^/     | /' "$tmp/out" | tail -n 20
-}
-skip() { skips=$((skips + 1)); echo "skip $1"; }
-has() { grep -qF -- "$1" "$tmp/out"; }
+. "$(dirname "$0")/testlib.sh"
+BUILDDIR=$BUILD
+DFUFLASH=$DFU
 
 # instantaneous flash operations; the announced poll timeouts are kept
 sim() { "$SIM" --time-scale 0 "$@"; }
@@ -52,12 +34,6 @@ for line in open(sys.argv[1]):
 
 FLASH="flash -s 0x08000000 $tmp/fw.bin --progress=none"
 
-# Does this dfuflash carry the CLI side of the recovery work (the reset and
-# retry of a whole download, the state of an interrupted one, JSON trace)?
-sim -- "$DFUFLASH" $FLASH --json > "$tmp/probe" 2>&1
-integrated=no
-grep -q '"retry_log"' "$tmp/probe" && integrated=yes
-echo "# CLI integration present: $integrated"
 
 # ---- 1. a stalled GET_STATUS is retried; the JSON result counts it -------------------
 sim --fault stall-on-request=GETSTATUS:5 --flash-out "$tmp/flash" -- \
@@ -92,13 +68,7 @@ fi
 sim --fault fail-every-second-run --flash-out "$tmp/flash" -- \
 	sh -c "'$DFUFLASH' $FLASH; echo \"run1=\$?\"; '$DFUFLASH' $FLASH --json; echo \"run2=\$?\"" \
 	> "$tmp/out" 2>&1
-if [ $integrated = no ]; then
-	if has 'run1=0' && has 'errUNKNOWN' && has 'every second run'; then
-		pass "fail-every-second-run: the failing run names the cause (reset: CLI integration pending)"
-	else
-		fail "fail-every-second-run (without the CLI integration)"
-	fi
-elif has 'run1=0' && has 'run2=0' && has 'resetting the device and trying once more' &&
+if has 'run1=0' && has 'run2=0' && has 'resetting the device and trying once more' &&
 	has 'recovered: the device was reset' && has '"recovered_by_reset":true' &&
 	flash_is_image "$tmp/flash"; then
 	pass "fail-every-second-run: both runs succeed, the second says it reset the device"
@@ -114,9 +84,7 @@ if [ $rc -eq 74 ] && has 'LIBUSB_ERROR_NO_DEVICE' && has 'left the bus in the mi
 else
 	fail "disconnect-at-byte=20000 (rc $rc)"
 fi
-if [ $integrated = no ]; then
-	skip "disconnect-at-byte: sectors and resume command (CLI integration pending)"
-elif has '3 sectors erased (0x08000000, 0x08004000, 0x08008000)' &&
+if has '3 sectors erased (0x08000000, 0x08004000, 0x08008000)' &&
 	has 'written: 0x08004000..0x080087ff' &&
 	has 'vector-table sector 0x08000000 is erased and not yet written' &&
 	has 'stays in the bootloader' &&
@@ -158,9 +126,7 @@ done
 # ---- 8. --trace: one JSON object per control request ----------------------------------
 sim --fault stall-on-request=GETSTATUS:5 -- "$DFUFLASH" $FLASH --trace "$tmp/trace" > "$tmp/out" 2>&1
 rc=$?
-if [ $integrated = no ]; then
-	skip "--trace as JSON lines (CLI integration pending)"
-elif [ $rc -eq 0 ] && python3 - "$tmp/trace" <<'EOF'
+if [ $rc -eq 0 ] && python3 - "$tmp/trace" <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 assert recs, "empty trace"
