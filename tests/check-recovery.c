@@ -726,7 +726,8 @@ END_TEST
 
 START_TEST(test_causes_without_a_virtual_trigger)
 {
-	/* statuses the sim profiles do not produce: the table still answers */
+	/* the same rows from built errors, independent of the sim (each is also
+	 * triggered on a virtual device in the "cause-rows" case) */
 	static const struct {
 		uint8_t status;
 		const char *op;
@@ -764,6 +765,164 @@ START_TEST(test_causes_without_a_virtual_trigger)
 		e.attempts = 1;
 		ck_assert_str_eq(dfu_cause_id(&e, 0), "command-to-plain-dfu");
 	}
+}
+END_TEST
+
+/* ---- 6b. every status row of the cause table on a virtual device ------------------------- */
+
+/* A generic DFU 1.1 device (plain DFU), detached into DFU mode and opened. */
+static void open_generic(const char *faults)
+{
+	struct dfu_match m;
+	struct dfu_if_info *list = NULL;
+	struct dfu_dev *rt = NULL;
+	size_t n = 0;
+
+	new_sim("generic", faults);
+	dfu_match_init(&m);
+	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
+	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
+	dfu_dev_close(rt);
+	dfu_if_info_free(list, n);
+	open_alt(0);
+}
+
+/* A download that the device ends with dfuERROR/@status: not retried, the cause's hint. */
+static void assert_verdict(uint8_t status, const char *op, const char *id)
+{
+	dump();
+	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
+	ck_assert_uint_eq(err.state, DFU_STATE_DFU_ERROR);
+	ck_assert_uint_eq(err.status, status);
+	ck_assert_ptr_nonnull(strstr(err.op, op));
+	assert_cause(id);
+}
+
+START_TEST(test_cause_write_failed)
+{
+	/* DNLOAD 1: erase, 2: Set Address, 3: block 2 */
+	open_dfuse("stm32f405", "status-on-request=DNLOAD:3=3");
+	add_app(0x08000000, 4000);
+	assert_verdict(DFU_STATUS_ERR_WRITE, "DfuSe write block 2", "write-failed");
+	ck_assert_uint_eq(res.retries, 0);
+	ck_assert(!dfu_error_wants_reset(&err));
+}
+END_TEST
+
+START_TEST(test_cause_prog_failed)
+{
+	open_dfuse("stm32l476", "status-on-request=DNLOAD:3=6");
+	add_app(0x08000000, 1000);
+	assert_verdict(DFU_STATUS_ERR_PROG, "DfuSe write block 2", "prog-failed");
+}
+END_TEST
+
+START_TEST(test_cause_verify_failed)
+{
+	/* plain DFU: DNLOAD 1 is block 0, 2 is block 1 */
+	open_generic("status-on-request=DNLOAD:2=7");
+	add_pattern(0, 3000);
+	assert_verdict(DFU_STATUS_ERR_VERIFY, "download block 1", "verify-failed");
+}
+END_TEST
+
+START_TEST(test_cause_erase_check)
+{
+	/* the sector is not blank after the erase (rusefi #8803) */
+	open_dfuse("stm32f405", "faulty-page=0x08000000:5");
+	add_app(0x08000000, 4000);
+	assert_verdict(DFU_STATUS_ERR_CHECK_ERASED, "DfuSe erase page 0x08000000", "erase-check");
+	ck_assert_uint_eq(sim_state().dfu_status, DFU_STATUS_ERR_CHECK_ERASED);
+}
+END_TEST
+
+START_TEST(test_cause_address_past_the_end_of_a_plain_device)
+{
+	/* 128 KiB of flash behind the generic device: one block more is refused */
+	open_generic(NULL);
+	add_pattern(0, 128 * 1024 + 64);
+	assert_verdict(DFU_STATUS_ERR_ADDRESS, "download block 2048", "address");
+}
+END_TEST
+
+START_TEST(test_cause_notdone_at_manifestation)
+{
+	/* 3000 bytes: blocks 0..46, then the zero-length DNLOAD 48 */
+	open_generic("status-on-request=DNLOAD:48=9");
+	add_pattern(0, 3000);
+	assert_verdict(DFU_STATUS_ERR_NOTDONE, "manifest", "notdone");
+}
+END_TEST
+
+START_TEST(test_cause_firmware_at_manifestation)
+{
+	/* the device checks the image it got and finds no valid firmware */
+	open_generic("status-on-request=DNLOAD:48=10");
+	add_pattern(0, 3000);
+	assert_verdict(DFU_STATUS_ERR_FIRMWARE, "manifest", "firmware");
+}
+END_TEST
+
+START_TEST(test_cause_usb_reset_seen)
+{
+	open_dfuse("stm32f405", "status-on-request=DNLOAD:3=12");
+	add_app(0x08000000, 4000);
+	assert_verdict(DFU_STATUS_ERR_USBR, "DfuSe write block 2", "usb-reset-seen");
+	ck_assert(dfu_error_wants_reset(&err));
+}
+END_TEST
+
+START_TEST(test_cause_power_on_reset)
+{
+	open_dfuse("stm32f405", "status-on-request=DNLOAD:1=13");
+	add_app(0x08000000, 4000);
+	assert_verdict(DFU_STATUS_ERR_POR, "DfuSe erase page 0x08000000", "power-on-reset");
+	ck_assert(dfu_error_wants_reset(&err));
+}
+END_TEST
+
+START_TEST(test_cause_stalledpkt_on_a_plain_device)
+{
+	open_generic("status-on-request=DNLOAD:3=15");
+	add_pattern(0, 3000);
+	assert_verdict(DFU_STATUS_ERR_STALLEDPKT, "download block 2", "stalledpkt");
+}
+END_TEST
+
+START_TEST(test_cause_target_on_a_plain_device)
+{
+	open_generic("status-on-request=DNLOAD:1=1");
+	add_pattern(0, 3000);
+	assert_verdict(DFU_STATUS_ERR_TARGET, "download block 0", "target");
+}
+END_TEST
+
+START_TEST(test_cause_vendor_on_a_plain_device)
+{
+	open_generic("status-on-request=DNLOAD:1=11");
+	add_pattern(0, 3000);
+	assert_verdict(DFU_STATUS_ERR_VENDOR, "download block 0", "vendor");
+}
+END_TEST
+
+START_TEST(test_cause_dfuse_command_to_a_plain_dfu_bootloader)
+{
+	/* dapboot given -s: it takes the 5-byte DNLOAD and stalls the GET_STATUS that
+	 * follows it (here: polled before the block it took for data is written) */
+	uint8_t cmd[5] = {0x21, 0x00, 0x00, 0x00, 0x08};
+	struct dfu_status_reply st;
+	struct dfu_op op;
+
+	open_generic("busy=stall");
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	dfu_op_init(&op, 0, true, 0x08000000, "DfuSe Set Address 0x08000000");
+	ck_assert_int_eq(dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, cmd, sizeof(cmd), 0, &err), 5);
+	ck_assert_int_eq(dfu_get_status(dev, &op, 0, &st, &err), 0);
+	ck_assert_uint_eq(st.state, DFU_STATE_DFU_DNBUSY);
+	ck_assert_int_eq(dfu_get_status(dev, &op, 0, &st, &err), DFU_E_USB_PIPE);
+	assert_cause("command-to-plain-dfu");
+	ck_assert_ptr_nonnull(strstr(err.hint, "drop -s"));
 }
 END_TEST
 
@@ -852,6 +1011,21 @@ int main(void)
 	tcase_add_test(t, test_cause_overflow);
 	tcase_add_test(t, test_cause_gone_outside_a_download);
 	tcase_add_test(t, test_causes_without_a_virtual_trigger);
+
+	t = tc(s, "cause-rows");
+	tcase_add_test(t, test_cause_write_failed);
+	tcase_add_test(t, test_cause_prog_failed);
+	tcase_add_test(t, test_cause_verify_failed);
+	tcase_add_test(t, test_cause_erase_check);
+	tcase_add_test(t, test_cause_address_past_the_end_of_a_plain_device);
+	tcase_add_test(t, test_cause_notdone_at_manifestation);
+	tcase_add_test(t, test_cause_firmware_at_manifestation);
+	tcase_add_test(t, test_cause_usb_reset_seen);
+	tcase_add_test(t, test_cause_power_on_reset);
+	tcase_add_test(t, test_cause_stalledpkt_on_a_plain_device);
+	tcase_add_test(t, test_cause_target_on_a_plain_device);
+	tcase_add_test(t, test_cause_vendor_on_a_plain_device);
+	tcase_add_test(t, test_cause_dfuse_command_to_a_plain_dfu_bootloader);
 
 	t = tc(s, "trace");
 	tcase_add_test(t, test_trace_has_every_request);

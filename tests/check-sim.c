@@ -297,7 +297,7 @@ START_TEST(test_all_documented_fault_tokens_parse)
 					  "no-langid=stall,wrong-langid,bad-strings,identical-alt-names,"
 					  "transfer-size=4096,oversize-wlength=truncate,functional-descriptor=7,"
 					  "leave=stay,jump=entry-point,app=gone,boot0=0,reenum-delay-ms=5,"
-					  "manifest-tolerant=0,will-detach=1",
+					  "manifest-tolerant=0,will-detach=1,status-on-request=DNLOAD:3=3",
 					  errbuf, sizeof(errbuf)),
 			 0);
 }
@@ -1924,6 +1924,113 @@ START_TEST(test_faulty_page_status_can_be_chosen)
 }
 END_TEST
 
+START_TEST(test_status_on_request_fails_the_dnload_operation)
+{
+	static const uint8_t data[16] = { 1, 2, 3, 4 };
+
+	/* DNLOAD 1: erase, 2: Set Address, 3: the write; it fails with errWRITE and
+	 * writes nothing */
+	OPEN("stm32f405", "status-on-request=DNLOAD:3=3");
+	ck_assert_int_eq(erase_page(0x08000000), DNLOAD_IDLE);
+	ck_assert_int_eq(set_address(0x08000000), DNLOAD_IDLE);
+	ck_assert_int_eq(dfuse(2, data, sizeof(data)), DFU_ERROR);
+	ck_assert_uint_eq(st[0], 3);
+	ck_assert_uint_eq(mem8(0x08000000), 0xFF);
+	/* cleared, the same write works: the fault hits one request only */
+	ck_assert_int_eq(req_out(CLRSTATUS, 0, NULL, 0), SIM_OK);
+	ck_assert_int_eq(write_at(0x08000000, data, sizeof(data)), DNLOAD_IDLE);
+	ck_assert_uint_eq(mem8(0x08000000), 1);
+}
+END_TEST
+
+START_TEST(test_status_on_request_fails_an_erase_without_erasing)
+{
+	static const uint8_t data[4] = { 0x11, 0x22, 0x33, 0x44 };
+
+	OPEN("stm32f405", "status-on-request=DNLOAD:1=5");
+	ck_assert_int_eq(sim_device_mem_write(dev, 0x08004000, data, sizeof(data)), 0);
+	ck_assert_int_eq(erase_page(0x08004000), DFU_ERROR);
+	ck_assert_uint_eq(st[0], 5);
+	ck_assert_uint_eq(mem8(0x08004000), 0x11);
+}
+END_TEST
+
+START_TEST(test_status_on_request_fails_the_leave)
+{
+	/* errNOTDONE at the leave: the device stays, in dfuERROR */
+	OPEN("stm32f405", "status-on-request=DNLOAD:1=9");
+	load_app(0x08000000, 0x20001000, 0x08000101);
+	ck_assert_int_eq(leave(), SIM_OK);
+	ck_assert_uint_eq(st[4], DFU_ERROR);
+	ck_assert_uint_eq(st[0], 9);
+	ck_assert(state_now().connected);
+	ck_assert(!state_now().app_running);
+}
+END_TEST
+
+START_TEST(test_status_on_request_stalls_other_requests_into_error)
+{
+	uint8_t buf[64];
+	size_t got = 0;
+
+	OPEN("stm32f405", "status-on-request=UPLOAD:1=7,status-on-request=GETSTATUS:1=13");
+	/* the last token of a kind wins: GETSTATUS:1=13 */
+	ck_assert_int_eq(getstatus(), SIM_STALL);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DFU_ERROR);
+	ck_assert_uint_eq(st[0], 13);
+	ck_assert_int_eq(req_out(CLRSTATUS, 0, NULL, 0), SIM_OK);
+	ck_assert_int_eq(read_at(0x08000000, buf, sizeof(buf), &got), SIM_OK);
+	ck_assert_uint_eq(got, sizeof(buf));
+}
+END_TEST
+
+START_TEST(test_status_on_request_fails_a_generic_block_and_the_manifestation)
+{
+	static uint8_t img[64];
+
+	memset(img, 0x5A, sizeof(img));
+	/* DNLOAD counts from the first one in DFU mode: 1 = block 0, 2 = block 1 */
+	OPEN("generic", "status-on-request=DNLOAD:2=6");
+	generic_to_dfu();
+	ck_assert_int_eq(req_out(DNLOAD, 0, img, sizeof(img)), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	vnow += poll_ms() * 1000u;
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DNLOAD_IDLE);
+	ck_assert_int_eq(req_out(DNLOAD, 1, img, sizeof(img)), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DNBUSY);
+	vnow += poll_ms() * 1000u;
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DFU_ERROR);
+	ck_assert_uint_eq(st[0], ERR_PROG);
+	ck_assert_uint_eq(mem8(64), 0xFF);
+
+	OPEN("generic", "status-on-request=DNLOAD:2=9");
+	generic_to_dfu();
+	ck_assert_int_eq(req_out(DNLOAD, 0, img, sizeof(img)), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	vnow += poll_ms() * 1000u;
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_int_eq(req_out(DNLOAD, 1, NULL, 0), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DFU_ERROR);
+	ck_assert_uint_eq(st[0], 9);
+}
+END_TEST
+
+START_TEST(test_status_on_request_bad_values_are_refused)
+{
+	ck_assert_int_eq(sim_faults_check("status-on-request=DNLOAD:3=0", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("status-on-request=DNLOAD:3=16", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("status-on-request=DNLOAD:3", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("status-on-request=FROB=3", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("status-on-request==3", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("status-on-request=upload=7", errbuf, sizeof(errbuf)), 0);
+}
+END_TEST
+
 START_TEST(test_faulty_page_outside_memory_is_refused)
 {
 	ck_assert_int_eq(open_dev("stm32f405", "faulty-page=0x40000000"), -EINVAL);
@@ -2286,6 +2393,12 @@ int main(void)
 	tcase_add_test(t, test_faulty_page_fails_the_erase_and_keeps_the_data);
 	tcase_add_test(t, test_faulty_page_status_can_be_chosen);
 	tcase_add_test(t, test_faulty_page_outside_memory_is_refused);
+	tcase_add_test(t, test_status_on_request_fails_the_dnload_operation);
+	tcase_add_test(t, test_status_on_request_fails_an_erase_without_erasing);
+	tcase_add_test(t, test_status_on_request_fails_the_leave);
+	tcase_add_test(t, test_status_on_request_stalls_other_requests_into_error);
+	tcase_add_test(t, test_status_on_request_fails_a_generic_block_and_the_manifestation);
+	tcase_add_test(t, test_status_on_request_bad_values_are_refused);
 	tcase_add_test(t, test_start_in_error_10_is_the_initial_state);
 	tcase_add_test(t, test_gd32_starts_in_err_firmware);
 	tcase_add_test(t, test_start_in_state_dnload_idle_is_left_over);

@@ -69,6 +69,12 @@ struct sim_options {
 	 *   stall-on-request=NAME[:K]  STALL that request (not processed)
 	 *   timeout-on=N               never answer the N-th class request (not processed)
 	 *   timeout-on-request=NAME[:K]
+	 *   status-on-request=NAME[:K]=STATUS  that request fails with bStatus STATUS (1-15):
+	 *                              a DNLOAD is taken and its operation (erase, Set
+	 *                              Address, write, leave, manifestation) changes nothing
+	 *                              and ends in dfuERROR/STATUS at the GET_STATUS that
+	 *                              reports it; any other request is STALLed (not
+	 *                              processed) and leaves dfuERROR/STATUS
 	 *   disconnect-at-byte=K       vanish during the DNLOAD whose data crosses download
 	 *                              byte K (0-based, counted over all data blocks: DfuSe
 	 *                              wBlockNum >= 2, every generic block); the

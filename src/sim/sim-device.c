@@ -157,6 +157,7 @@ void sim_rom_start(struct sim_device *d)
 	d->addr_set = false;
 	d->busy_until = 0;
 	d->stall_next = false;
+	d->fail_op = 0;
 	d->app_running = false;
 	d->app_vector = d->app_entry = 0;
 	d->manifest_until = 0;
@@ -494,6 +495,13 @@ static void generic_execute(struct sim_device *d)
 	d->op.pending = false;
 	d->op.executed = true;
 	d->op.result = SIM_OK_STATUS;
+	d->op.duration_us = 0;
+	if (d->fail_op) {
+		/* status-on-request=DNLOAD: nothing erased or written */
+		d->op.result = d->fail_op;
+		d->fail_op = 0;
+		return;
+	}
 	if ((uint64_t)d->gen_offset + d->op.len > r->size) {
 		d->op.result = SIM_ERR_ADDRESS;
 		return;
@@ -550,6 +558,13 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 		}
 		break;
 	case SIM_DFU_MANIFEST_SYNC:
+		if (!d->manifest_until && d->fail_op) {
+			/* status-on-request=DNLOAD: the manifestation fails */
+			d->state = SIM_DFU_ERROR;
+			d->status = d->fail_op;
+			d->fail_op = 0;
+			break;
+		}
 		if (!d->manifest_until) {
 			uint64_t dur = sim_scaled(d, (uint64_t)d->p->manifest_ms * 1000);
 
@@ -770,6 +785,8 @@ static int request_fault(struct sim_device *d, uint8_t req)
 	return SIM_OK;
 }
 
+static int class_dfu_request(struct sim_device *d, struct sim_transfer *t, uint64_t *now);
+
 static int class_request(struct sim_device *d, struct sim_transfer *t, uint64_t *now)
 {
 	static const bool is_in[SIM_REQ_COUNT] = { false, false, true, true, false, true, false };
@@ -783,6 +800,27 @@ static int class_request(struct sim_device *d, struct sim_transfer *t, uint64_t 
 		return r;
 	if (d->mode == SIM_MODE_RUNTIME)
 		return runtime_request(d, t, *now);
+	if (d->cfg.status_req == req && d->cfg.status_req_k == d->n_req[req]) {
+		/* status-on-request: a DNLOAD's operation fails when it runs, any other
+		 * request is refused at once with the status */
+		if (req != SIM_REQ_DNLOAD) {
+			d->state = SIM_DFU_ERROR;
+			d->status = d->cfg.status_req_status;
+			return SIM_STALL;
+		}
+		d->fail_op = d->cfg.status_req_status;
+		r = class_dfu_request(d, t, now);
+		if (r != SIM_OK || (d->state != SIM_DFU_DNLOAD_SYNC && d->state != SIM_DFU_MANIFEST_SYNC))
+			d->fail_op = 0; /* refused: nothing to fail */
+		return r;
+	}
+	return class_dfu_request(d, t, now);
+}
+
+static int class_dfu_request(struct sim_device *d, struct sim_transfer *t, uint64_t *now)
+{
+	int r;
+
 	if (d->stall_next) {
 		/* AN2662 Fig. 55: DNLOAD wBlockNum 1 ends in "Stall" */
 		d->stall_next = false;

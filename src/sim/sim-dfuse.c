@@ -30,7 +30,7 @@ int sim_dfuse_dnload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 	if (len == 0) {
 		/* Leave DFU (§1.8); wValue is ignored */
 		d->state = SIM_DFU_MANIFEST_SYNC;
-		if (d->cfg.leave == SIM_LEAVE_VANISH_BEFORE_STATUS) {
+		if (d->cfg.leave == SIM_LEAVE_VANISH_BEFORE_STATUS && !d->fail_op) {
 			/* GD32VF103, STM32H7RS: resets on the request itself */
 			sim_dfuse_leave(d, now);
 		}
@@ -232,6 +232,12 @@ void sim_dfuse_execute(struct sim_device *d, uint64_t now)
 	d->op.duration_us = 0;
 	d->op.poll_ms = d->p->poll_other_ms;
 	d->busy_until = 0;
+	if (d->fail_op) {
+		/* status-on-request=DNLOAD: the operation changes nothing and fails */
+		set_result(d, d->fail_op);
+		d->fail_op = 0;
+		return;
+	}
 	if (d->run_fails && !d->run_failed_once) {
 		/* fail-every-second-run: this run's first operation fails */
 		d->run_failed_once = true;
@@ -311,7 +317,12 @@ int sim_dfuse_getstatus(struct sim_device *d, struct sim_transfer *t, uint64_t n
 			d->status = d->op.result;
 		}
 	} else if (d->state == SIM_DFU_MANIFEST_SYNC) {
-		if (d->cfg.leave == SIM_LEAVE_NEEDS_SET_ADDRESS && !d->addr_set) {
+		if (d->fail_op) {
+			/* status-on-request=DNLOAD: the leave request fails */
+			d->state = SIM_DFU_ERROR;
+			d->status = d->fail_op;
+			d->fail_op = 0;
+		} else if (d->cfg.leave == SIM_LEAVE_NEEDS_SET_ADDRESS && !d->addr_set) {
 			/* STM32C071 (LibUsbDfu issue 13): leave without Set Address fails */
 			d->state = SIM_DFU_ERROR;
 			d->status = SIM_ERR_TARGET;

@@ -39,6 +39,7 @@ static void fill_defaults(struct sim_config *c, const struct sim_profile *p)
 	c->rdp = -1;
 	c->stall_req = -1;
 	c->timeout_req = -1;
+	c->status_req = -1;
 	c->busy_factor = 1.0;
 }
 
@@ -153,6 +154,17 @@ static int apply_token(struct sim_config *c, const char *key, const char *v)
 		NEED_VALUE();
 		if (parse_request(v, &c->timeout_req, &c->timeout_req_k) < 0)
 			return -ERANGE;
+	} else if (strcmp(key, "status-on-request") == 0) {
+		/* NAME[:K]=STATUS: the value holds the second '=' */
+		char req[32];
+		const char *eq = v ? strrchr(v, '=') : NULL;
+
+		if (!eq || eq == v || (size_t)(eq - v) >= sizeof(req) || parse_u32(eq + 1, 15, &x) < 0 || !x)
+			return -ERANGE;
+		snprintf(req, sizeof(req), "%.*s", (int)(eq - v), v);
+		if (parse_request(req, &c->status_req, &c->status_req_k) < 0)
+			return -ERANGE;
+		c->status_req_status = (uint8_t)x;
 	} else if (strcmp(key, "disconnect-at-byte") == 0) {
 		NEED_VALUE();
 		if (util_parse_u64(v, UINT32_MAX, &c->disconnect_at_byte) < 0)

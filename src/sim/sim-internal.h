@@ -91,6 +91,9 @@ struct sim_config {
 	uint64_t stall_on, timeout_on;            /* 0: off */
 	int stall_req, timeout_req;               /* -1: off */
 	uint64_t stall_req_k, timeout_req_k;
+	int status_req;                           /* -1: off */
+	uint64_t status_req_k;
+	uint8_t status_req_status;
 	bool disconnect_at_byte_set;
 	uint64_t disconnect_at_byte;
 	double busy_factor;
@@ -162,6 +165,7 @@ struct sim_device {
 	struct sim_op op;
 	uint64_t busy_until;       /* dfuDNBUSY ends; UINT64_MAX = stuck */
 	bool stall_next;
+	uint8_t fail_op;           /* status-on-request=DNLOAD: the taken DNLOAD's result */
 	bool first_start;
 
 	/* generic DFU 1.1 download / manifestation / run time */
