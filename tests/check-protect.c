@@ -249,9 +249,44 @@ START_TEST(test_rdp_read_stall_is_read_protected)
 	opts.address = 0x08000000;
 	opts.have_length = true;
 	opts.length = 64;
-	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), DFU_E_USB_PIPE);
+	/* a stall with dfuERROR/errVENDOR behind it: the device refused (exit 76),
+	 * not a USB failure (74) */
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), DFU_E_DEVSTATUS);
+	ck_assert_int_eq(err.err, DFU_E_DEVSTATUS);
 	ck_assert_str_eq(err.code, "dfuse.read_protected");
 	ck_assert_str_eq(err.hint, DFU_HINT_READ_PROTECTED);
+}
+END_TEST
+
+START_TEST(test_damaged_page_after_a_good_erase_is_not_read_protection)
+{
+	/* the Photon / rusefi seed: the vector-table sector erased, the next page
+	 * refused with errVENDOR: a damaged page, named, not RDP */
+	open_dfuse("stm32f405", "faulty-page=0x08004000", 0);
+	add_app(0x08000000, 40000);
+	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
+	ck_assert_str_eq(err.code, "dfuse.erase_page_failed");
+	ck_assert_ptr_nonnull(strstr(err.message, "0x08004000"));
+	ck_assert_ptr_nonnull(strstr(err.message, "damaged or worn"));
+	ck_assert_ptr_null(strstr(err.message, "read-out protection"));
+	ck_assert_ptr_nonnull(err.hint);
+	ck_assert_ptr_nonnull(strstr(err.hint, "mass erase"));
+	ck_assert(!res.read_protected);
+	ck_assert_uint_eq(res.sectors_erased, 1);
+	ck_assert_uint_eq(n_writes, 0);
+}
+END_TEST
+
+START_TEST(test_stuck_erase_describes_the_flash_state)
+{
+	/* an erase that never leaves dfuDNBUSY: the deadline error still says
+	 * what the flash holds, with the sector being erased */
+	open_dfuse("stm32f405", "zero-poll-timeout,stuck-dnbusy", 0);
+	add_app(0x08000000, 40000);
+	ck_assert_int_eq(download(), DFU_E_DEADLINE);
+	ck_assert_ptr_nonnull(strstr(err.detail, "0x08000000"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "erase did not finish"));
+	ck_assert_uint_eq(n_writes, 0);
 }
 END_TEST
 
@@ -375,6 +410,31 @@ START_TEST(test_good_application_passes_the_vector_table_check)
 	assert_mem_is_image();
 	ck_assert(!res.write_protected);
 	ck_assert_uint_ge(res.bytes_read, 16384); /* the vector-table sector was read back */
+}
+END_TEST
+
+START_TEST(test_wrp_vector_table_sector_off_base_on_a_non_rom_bootloader)
+{
+	/* Photon: the application (and its vector table) at 0x08020000, the
+	 * Particle bootloader is no ST ROM: the sector is still read back */
+	open_dfuse("particle-photon", "wrp=0x08020000", 0);
+	add_app(0x08020000, 5000);
+	ck_assert_int_eq(download(), DFU_E_VERIFY);
+	ck_assert_str_eq(err.code, "dfuse.write_protected");
+	ck_assert_uint_eq(res.wrp_sector, 0x08020000);
+	ck_assert_ptr_nonnull(strstr(err.message, "sector 0x08020000"));
+}
+END_TEST
+
+START_TEST(test_wrp_first_sector_read_back_on_gd32)
+{
+	/* GD32VF103: no Cortex-M vector table; the image's first sector is read
+	 * back instead */
+	open_dfuse("gd32vf103", "wrp=0x08000000", 0);
+	add_pattern(0x08000000, 3000, 5);
+	ck_assert_int_eq(download(), DFU_E_VERIFY);
+	ck_assert_uint_eq(res.wrp_sector, 0x08000000);
+	ck_assert_ptr_nonnull(strstr(err.message, "sector 0x08000000"));
 }
 END_TEST
 
@@ -816,6 +876,8 @@ int main(void)
 	tcase_add_test(t, test_rdp_set_address_refusal_on_upload_is_read_protected);
 	tcase_add_test(t, test_rdp_read_stall_is_read_protected);
 	tcase_add_test(t, test_hal_err_vendor_is_not_read_protection);
+	tcase_add_test(t, test_damaged_page_after_a_good_erase_is_not_read_protection);
+	tcase_add_test(t, test_stuck_erase_describes_the_flash_state);
 	tcase_add_test(t, test_unprotect_then_download_of_the_same_image);
 	tcase_add_test(t, test_failing_unprotect_is_reported);
 	tcase_add_test(t, test_unprotect_on_plain_dfu_is_unsupported);
@@ -826,6 +888,8 @@ int main(void)
 	tcase_add_test(t, test_wrp_with_verify_names_the_sector);
 	tcase_add_test(t, test_good_application_passes_the_vector_table_check);
 	tcase_add_test(t, test_data_without_vector_table_is_not_read_back);
+	tcase_add_test(t, test_wrp_vector_table_sector_off_base_on_a_non_rom_bootloader);
+	tcase_add_test(t, test_wrp_first_sector_read_back_on_gd32);
 
 	t = tc(s, "otp");
 	tcase_add_test(t, test_otp_without_flag_is_refused_before_any_request);

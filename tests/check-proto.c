@@ -550,7 +550,9 @@ START_TEST(test_upload_stall_under_rdp_reports_err_vendor)
 	opts.address = 0x08000000;
 	opts.have_length = true;
 	opts.length = 64;
-	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), DFU_E_USB_PIPE);
+	/* the stall carries a device verdict (dfuERROR, errVENDOR): exit 76, not a
+	 * USB error; the libusb name is kept */
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), DFU_E_DEVSTATUS);
 	ck_assert_str_eq(err.usb_name, "LIBUSB_ERROR_PIPE");
 	ck_assert_int_eq(err.block, 2);
 	ck_assert(err.have_state);

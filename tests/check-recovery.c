@@ -955,6 +955,179 @@ START_TEST(test_trace_has_every_request)
 }
 END_TEST
 
+/* ---- fault-matrix regressions ------------------------------------------------------------ */
+
+START_TEST(test_stalled_first_get_status_is_retried_not_run_time_mode)
+{
+	struct dfu_idle_report rep;
+
+	open_dfuse("stm32f405", "stall-on-request=GETSTATUS:1");
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, &rep, &err), 0);
+	ck_assert(!rep.stall_as_idle);
+	add_app(0x08000000, 8000);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+}
+END_TEST
+
+START_TEST(test_dfu_mode_get_status_stalling_always_is_a_protocol_error)
+{
+	open_dfuse("stm32f405", NULL);
+	inject(DFU_REQ_GETSTATUS, 1, 100, DFU_E_USB_PIPE, "LIBUSB_ERROR_PIPE");
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), DFU_E_PROTOCOL);
+	ck_assert_str_eq(err.code, "dfu.status_stalled");
+	ck_assert_ptr_null(strstr(err.message, "run-time"));
+	ck_assert_uint_eq(n_req[DFU_REQ_GETSTATUS], DFU_RETRY_MAX + 1);
+}
+END_TEST
+
+START_TEST(test_timed_out_dnload_restarts_the_deadline)
+{
+	/* DNLOAD 3: the third erase; its lost time must not eat the erase deadline */
+	open_dfuse("stm32f405", "zero-poll-timeout,timeout-on-request=DNLOAD:3");
+	add_app(0x08000000, 40000);
+	ck_assert_int_eq(download(), 0);
+	dump();
+	assert_mem_is_image();
+	ck_assert_uint_ge(res.retries, 1);
+}
+END_TEST
+
+START_TEST(test_stalled_clrstatus_at_start_is_retried)
+{
+	struct dfu_idle_report rep;
+
+	open_dfuse("gd32vf103", "stall-on-request=CLRSTATUS:1");
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, &rep, &err), 0);
+	ck_assert(rep.cleared);
+	ck_assert_uint_ge(n_req[DFU_REQ_CLRSTATUS], 2);
+}
+END_TEST
+
+START_TEST(test_manifest_wait_reset_at_start_is_reset_and_reopened)
+{
+	struct dfu_match m;
+	struct dfu_if_info *list = NULL;
+	struct dfu_dev *rt = NULL;
+	size_t n = 0;
+	struct dfu_status_reply st;
+	struct dfu_op op;
+
+	new_sim("generic-intolerant", NULL);
+	dfu_match_init(&m);
+	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
+	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
+	dfu_dev_close(rt);
+	dfu_if_info_free(list, n);
+	open_alt(0);
+	add_pattern(0, 2048);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	ck_assert_int_eq(download(), 0);
+	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_MANIFEST_WAIT_RESET);
+	dfu_error_clear(&err);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	dfu_op_init(&op, -1, false, 0, "check");
+	ck_assert_int_eq(dfu_get_status(dev, &op, 0, &st, NULL), 0);
+	ck_assert_uint_eq(st.state, DFU_STATE_DFU_IDLE);
+	ck_assert_int_eq(download(), 0);
+}
+END_TEST
+
+START_TEST(test_stalled_detach_is_retried)
+{
+	struct dfu_match m;
+	struct dfu_if_info *list = NULL;
+	struct dfu_dev *rt = NULL;
+	size_t n = 0;
+
+	new_sim("generic", "stall-on-request=DETACH:1");
+	dfu_match_init(&m);
+	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
+	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
+	dfu_dev_close(rt);
+	dfu_if_info_free(list, n);
+	ck_assert_ptr_null(strstr(logged, "also when retried"));
+	open_alt(0);
+}
+END_TEST
+
+START_TEST(test_transient_upload_failures_are_retried)
+{
+	static const char *const faults[] = {"stall-on-request=UPLOAD:2",
+					     "timeout-on-request=UPLOAD:2",
+					     "stall-on-request=ABORT:1"};
+
+	for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
+		struct dfu_image *back = NULL;
+		uint8_t b;
+
+		if (f) {
+			teardown();
+			setup();
+		}
+		open_dfuse("stm32f405", faults[f]);
+		add_app(0x08000000, 40000);
+		ck_assert_int_eq(download(), 0);
+		opts.have_address = true;
+		opts.address = 0x08000000;
+		opts.have_length = true;
+		opts.length = 40000;
+		dfu_error_clear(&err);
+		ck_assert_msg(dfu_dev_upload(dev, &opts, &back, &res, &err) == 0, "%s: %s",
+			      faults[f], err.message);
+		for (uint32_t i = 0; i < 40000; i++) {
+			uint8_t want;
+
+			ck_assert_int_eq(dfu_image_read(back, DFU_ALT_NONE, 0x08000000 + i, &b, 1,
+							0), 1);
+			ck_assert_int_eq(dfu_image_read(img, DFU_ALT_NONE, 0x08000000 + i, &want,
+							1, 0), 1);
+			ck_assert_uint_eq(b, want);
+		}
+		dfu_image_free(back);
+	}
+}
+END_TEST
+
+START_TEST(test_stalled_plain_upload_is_retried)
+{
+	struct dfu_image *back = NULL;
+
+	open_generic("stall-on-request=UPLOAD:2");
+	add_pattern(0, 4096);
+	ck_assert_int_eq(download(), 0);
+	dfu_error_clear(&err);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	opts.have_length = true;
+	opts.length = 4096;
+	ck_assert_msg(dfu_dev_upload(dev, &opts, &back, &res, &err) == 0, "%s", err.message);
+	ck_assert_uint_ge(res.retries, 1);
+	for (uint32_t i = 0; i < 4096; i++) {
+		uint8_t b, want;
+
+		ck_assert_int_eq(dfu_image_read(back, DFU_ALT_NONE, i, &b, 1, 0), 1);
+		ck_assert_int_eq(dfu_image_read(img, DFU_ALT_NONE, i, &want, 1, 0), 1);
+		ck_assert_uint_eq(b, want);
+	}
+	dfu_image_free(back);
+}
+END_TEST
+
+START_TEST(test_absurd_transfer_size_is_refused_before_erasing)
+{
+	open_dfuse("stm32f405", "transfer-size=65535");
+	add_app(0x08000000, 8000);
+	ck_assert_int_eq(download(), DFU_E_INVAL);
+	ck_assert_str_eq(err.code, "dfu.transfer_size");
+	ck_assert_uint_eq(n_req[DFU_REQ_DNLOAD], 0);
+	opts.transfer_size = 2048;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+}
+END_TEST
+
 static TCase *tc(Suite *s, const char *name)
 {
 	TCase *t = tcase_create(name);
@@ -1026,6 +1199,17 @@ int main(void)
 	tcase_add_test(t, test_cause_target_on_a_plain_device);
 	tcase_add_test(t, test_cause_vendor_on_a_plain_device);
 	tcase_add_test(t, test_cause_dfuse_command_to_a_plain_dfu_bootloader);
+
+	t = tc(s, "matrix-regressions");
+	tcase_add_test(t, test_stalled_first_get_status_is_retried_not_run_time_mode);
+	tcase_add_test(t, test_dfu_mode_get_status_stalling_always_is_a_protocol_error);
+	tcase_add_test(t, test_timed_out_dnload_restarts_the_deadline);
+	tcase_add_test(t, test_stalled_clrstatus_at_start_is_retried);
+	tcase_add_test(t, test_manifest_wait_reset_at_start_is_reset_and_reopened);
+	tcase_add_test(t, test_stalled_detach_is_retried);
+	tcase_add_test(t, test_transient_upload_failures_are_retried);
+	tcase_add_test(t, test_stalled_plain_upload_is_retried);
+	tcase_add_test(t, test_absurd_transfer_size_is_refused_before_erasing);
 
 	t = tc(s, "trace");
 	tcase_add_test(t, test_trace_has_every_request);

@@ -883,6 +883,11 @@ int dfu_dev_open(struct dfu_ctx *ctx, const struct dfu_if_info *info, struct dfu
 	}
 	/* 0 (7-byte DFU 1.0 descriptor): kept; the caller's -t or the protocol decides */
 	dev->transfer_size = info->transfer_size;
+	if (dev->transfer_size > DFU_TRANSFER_SIZE_MAX)
+		dfu_log(ctx, DFU_LOG_VERBOSE,
+			"device reports wTransferSize %u, more than any control transfer carries: "
+			"give one with -t",
+			dev->transfer_size);
 	if (!dev->transfer_size)
 		dfu_log(ctx, DFU_LOG_VERBOSE, "device reports no wTransferSize: give one with -t");
 	dev->dfuse = info->bcd_dfu == 0x011a;
@@ -950,6 +955,19 @@ int dfu_dev_detach(struct dfu_dev *dev, struct dfu_error *e)
 		timeout = DETACH_TIMEOUT_MAX_MS;
 	r = dfu_control_traced(dev->ctx, dev->h, "DFU_DETACH", DFU_RT_OUT, DFU_REQ_DETACH, timeout,
 			       dev->info.interface, NULL, 0, 0, &usb_name);
+	if ((r == DFU_E_USB_PIPE || r == DFU_E_USB_TIMEOUT || r == DFU_E_USB_IO) &&
+	    !dev->info.dfu_mode) {
+		/* classified retry: one stalled or lost DETACH is no verdict */
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE, "DFU_DETACH failed (%s): retry 1 of 1 in 10 ms",
+			usb_name ? usb_name : dfu_strerror(r));
+		dfu_flash_result_note_retry(dev->res, "DFU_DETACH %s, retry 1",
+					    usb_name ? usb_name : dfu_strerror(r));
+		dfu_sleep_ms(dev->ctx, 10);
+		usb_name = NULL;
+		r = dfu_control_traced(dev->ctx, dev->h, "DFU_DETACH (retry)", DFU_RT_OUT,
+				       DFU_REQ_DETACH, timeout, dev->info.interface, NULL, 0, 0,
+				       &usb_name);
+	}
 	if (r == DFU_E_USB_PIPE) {
 		if (dev->info.dfu_mode) {
 			/* DETACH is not a DFU-mode request: ST ROMs stall it (dfu-util "can't detach") */
@@ -957,7 +975,9 @@ int dfu_dev_detach(struct dfu_dev *dev, struct dfu_error *e)
 				"DETACH stalled: the device is already in DFU mode");
 		} else {
 			/* some run-time firmware reboots and stalls (fwupd ignores it) */
-			dfu_log(dev->ctx, DFU_LOG_INFO, "DETACH stalled by the run-time firmware; resetting anyway");
+			dfu_log(dev->ctx, DFU_LOG_INFO,
+				"the DETACH request was stalled by the run-time firmware (also when "
+				"retried); resetting anyway");
 		}
 	} else if (r == DFU_E_USB_NODEV) {
 		dfu_log(dev->ctx, DFU_LOG_DEBUG, "device left the bus on DETACH");
@@ -1187,13 +1207,26 @@ int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
 	/* it re-enumerates: find the same port again and open the same alt */
 	dfu_dev_close(dev);
 	*devp = NULL;
-	r = find_again(ctx, &was, &list, &n, &k, e);
-	if (r < 0)
-		return r;
-	r = dfu_dev_open(ctx, &list[k], devp, e);
-	dfu_if_info_free(list, n);
-	if (r < 0)
-		return r;
+	for (uint64_t t0 = dfu_now_ms(ctx);;) {
+		struct dfu_error oe = {0};
+
+		r = find_again(ctx, &was, &list, &n, &k, e);
+		if (r < 0)
+			return r;
+		r = dfu_dev_open(ctx, &list[k], devp, &oe);
+		dfu_if_info_free(list, n);
+		list = NULL;
+		n = 0;
+		if (r == 0)
+			break;
+		if (!dfu_err_is_gone(r) || dfu_now_ms(ctx) - t0 >= RECOVER_WAIT_MS) {
+			if (e && !e->err)
+				*e = oe;
+			return r;
+		}
+		/* listed a moment before it left the bus (re-enumerating) */
+		dfu_sleep_ms(ctx, WAIT_POLL_MS);
+	}
 	r = dfu_dev_ensure_idle(*devp, NULL, e);
 	if (r < 0) {
 		dfu_dev_close(*devp);
@@ -1203,5 +1236,139 @@ int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
 	dfu_log(ctx, DFU_LOG_INFO,
 		"reset the device, it re-enumerated and was opened again at %s, alt %u: in dfuIDLE",
 		was.path, was.alt);
+	return 0;
+}
+
+/*
+ * USB reset of @dev in place (ensure_idle, dfuMANIFEST-WAIT-RESET): a device
+ * that stays on the bus gets its alt selected again; one that re-enumerates is
+ * waited for on the same port and opened again into *@dev.  A device that
+ * comes back in run-time mode (a manifestation-intolerant one starts its new
+ * firmware) is detached and waited for once more.
+ */
+int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
+{
+	struct dfu_if_info was;
+	const char *usb_name = NULL;
+	struct dfu_dev *nd = NULL;
+	bool detached = false;
+	uint64_t start;
+	int r;
+
+	if (!dev || !dev->h)
+		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
+				     "dfu_dev_reset_rebind: no open device");
+	was = dev->info;
+	was.layout = NULL;
+	r = dev->h->ops->reset(dev->h, &usb_name);
+	if (r == 0) {
+		r = dev->h->ops->set_alt(dev->h, was.interface, was.alt, &usb_name);
+		if (r < 0)
+			return usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
+					"cannot select alt %u of interface %u again after the "
+					"reset: %s",
+					was.alt, was.interface, dfu_strerror(r));
+		dev->resend.valid = false;
+		return 0;
+	}
+	if (r != DFU_E_USB_NODEV && r != DFU_E_NOTFOUND)
+		return usb_fail(e, r, usb_name, "device.reset", "USB reset",
+				"USB reset failed: %s", dfu_strerror(r));
+	if (!was.path[0])
+		return dfu_error_set(e, DFU_E_NODEVICE, "device.no_identity", NULL,
+				     "the device re-enumerated after a USB reset and cannot be "
+				     "recognised again: it has no port path");
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "device re-enumerated after the USB reset: waiting for it");
+	dev->h->ops->close(dev->h);
+	dev->h = NULL;
+	start = dfu_now_ms(dev->ctx);
+	for (;;) {
+		struct dfu_if_info *list = NULL;
+		struct dfu_match m;
+		size_t n = 0;
+		long dfu_k = -1, rt_k = -1;
+
+		dfu_match_init(&m);
+		m.path = was.path;
+		r = dfu_list(dev->ctx, &m, &list, &n, NULL);
+		for (size_t k = 0; r == 0 && k < n; k++) {
+			const struct dfu_if_info *i = &list[k];
+
+			if (i->open_err)
+				continue;
+			if (i->dfu_mode && i->interface == was.interface && i->alt == was.alt &&
+			    i->vid == was.vid && i->pid == was.pid && dfu_k < 0)
+				dfu_k = (long)k;
+			else if (!i->dfu_mode && rt_k < 0)
+				rt_k = (long)k;
+		}
+		if (dfu_k >= 0) {
+			struct dfu_error oe = {0};
+
+			r = dfu_dev_open(dev->ctx, &list[dfu_k], &nd, &oe);
+			dfu_if_info_free(list, n);
+			if (r == 0)
+				break;
+			if (!dfu_err_is_gone(r) ||
+			    dfu_now_ms(dev->ctx) - start >= RECOVER_WAIT_MS) {
+				if (e && !e->err)
+					*e = oe;
+				return r;
+			}
+			/* listed a moment before it left the bus (re-enumerating) */
+			dfu_sleep_ms(dev->ctx, WAIT_POLL_MS);
+			continue;
+		}
+		if (rt_k >= 0 && !detached) {
+			struct dfu_dev *rt = NULL;
+
+			dfu_log(dev->ctx, DFU_LOG_INFO,
+				"the device started its firmware after the USB reset: detaching it "
+				"into DFU mode again");
+			struct dfu_error oe = {0};
+
+			r = dfu_dev_open(dev->ctx, &list[rt_k], &rt, &oe);
+			if (r == 0)
+				r = dfu_dev_detach(rt, &oe);
+			dfu_dev_close(rt);
+			dfu_if_info_free(list, n);
+			if (r < 0 && !dfu_err_is_gone(r)) {
+				if (e && !e->err)
+					*e = oe;
+				return r;
+			}
+			if (r < 0) {
+				dfu_sleep_ms(dev->ctx, WAIT_POLL_MS);
+				continue;
+			}
+			detached = true;
+			start = dfu_now_ms(dev->ctx);
+			continue;
+		}
+		dfu_if_info_free(list, n);
+		if (dfu_now_ms(dev->ctx) - start >= RECOVER_WAIT_MS)
+			return dfu_error_set(e, DFU_E_NODEVICE, "device.did_not_return", NULL,
+					     "%04x:%04x at %s did not come back in DFU mode within "
+					     "%u ms after a USB reset",
+					     was.vid, was.pid, was.path, RECOVER_WAIT_MS);
+		dfu_sleep_ms(dev->ctx, WAIT_POLL_MS);
+	}
+	/* move the new open device into *dev; nd takes what the old one owned */
+	{
+		struct dfu_if_info old_info = dev->info;
+
+		dev->h = nd->h;
+		dev->info = nd->info;
+		dev->usb = nd->usb;
+		dev->alt = nd->alt ? &dev->usb.alts[nd->alt - nd->usb.alts] : NULL;
+		dev->transfer_size = nd->transfer_size;
+		dev->dfuse = nd->dfuse;
+		dev->quirks = nd->quirks;
+		dev->resend.valid = false;
+		nd->h = NULL;
+		nd->info = old_info;
+		dfu_dev_close(nd);
+	}
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "opened again at %s, alt %u", was.path, was.alt);
 	return 0;
 }

@@ -690,15 +690,6 @@ static int read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, u
 	return (int)off;
 }
 
-/* The runs a read-back covers: all written ones except option bytes (the
- * device reset) and OTP (read back on its own), or the vector-table sector. */
-static bool verify_covers(const struct run *ru, bool vt_only)
-{
-	if (ru->kind == RUN_RESETS || ru->kind == RUN_OTP)
-		return false;
-	return !vt_only || ru->vt;
-}
-
 /*
  * A written flash sector that reads back wrong: ST ROMs answer OK for writes
  * to write-protected sectors and change nothing (AN2662; G0B1 report), so on
@@ -711,16 +702,18 @@ static int mismatch_error(struct dfu_dev *dev, const struct plan *p, bool vt_onl
 	struct dfuse_sector sec;
 	bool was_empty = e && !e->err;
 
-	if (l && dfuse_is_st_rom(dev) && in_flash_run(p, res->mismatch_address) &&
+	if (l && (dfuse_is_st_rom(dev) || vt_only) && in_flash_run(p, res->mismatch_address) &&
 	    dfuse_layout_find_sector(l, res->mismatch_address, &sec) == 0) {
+		bool st = dfuse_is_st_rom(dev);
+
 		res->write_protected = true;
 		res->wrp_sector = sec.start;
 		dfu_error_set(e, DFU_E_VERIFY, "dfuse.write_protected", NULL,
 			      "sector 0x%08x (%u KiB) did not take the write: %llu bytes read "
 			      "back different, the first at 0x%08x, although the bootloader "
-			      "reported success: the sector is write-protected (WRP)",
+			      "reported success: the sector is %swrite-protected (WRP)",
 			      sec.start, sec.size / 1024, (unsigned long long)res->mismatch_count,
-			      res->mismatch_address);
+			      res->mismatch_address, st ? "" : "probably ");
 		if (was_empty && e) {
 			dfu_error_device(e,
 					 vt_only ? "read-back of the vector-table sector"
@@ -745,24 +738,48 @@ static int mismatch_error(struct dfu_dev *dev, const struct plan *p, bool vt_onl
 }
 
 /*
- * Read back every written image byte of the runs verify_covers() and compare
- * (--verify: all; always: the vector-table sector).
+ * Read back every written image byte of the runs (not option bytes: the
+ * device reset; not OTP: read back on its own) and compare
+ * (--verify: all; always: the vector-table sector, clipped to [ws, we)).
  */
+static bool clip_run(const struct run *in, bool vt_only, uint64_t ws, uint64_t we,
+		     struct run *out)
+{
+	uint64_t a = in->address, b = a + in->length;
+
+	*out = *in;
+	if (in->kind == RUN_RESETS || in->kind == RUN_OTP)
+		return false;
+	if (!vt_only)
+		return true;
+	if (in->kind != RUN_FLASH || b <= ws || a >= we)
+		return false;
+	a = MAX(a, ws);
+	b = MIN(b, we);
+	out->address = (uint32_t)a;
+	out->length = (uint32_t)(b - a);
+	return out->length > 0;
+}
+
 static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 		  const struct dfu_flash_opts *opts, const struct plan *p, bool vt_only,
-		  struct dfu_flash_result *res, struct dfu_error *e)
+		  uint64_t ws, uint64_t we, struct dfu_flash_result *res, struct dfu_error *e)
 {
 	uint64_t done = 0, total = 0;
 	int r;
 
-	for (size_t i = 0; i < p->n_runs; i++)
-		if (verify_covers(&p->runs[i], vt_only))
-			total += p->runs[i].length;
 	for (size_t i = 0; i < p->n_runs; i++) {
-		const struct run *ru = &p->runs[i];
+		struct run c;
+
+		if (clip_run(&p->runs[i], vt_only, ws, we, &c))
+			total += c.length;
+	}
+	for (size_t i = 0; i < p->n_runs; i++) {
+		struct run clipped;
+		const struct run *ru = &clipped;
 		uint8_t *back, *want;
 
-		if (!verify_covers(ru, vt_only))
+		if (!clip_run(&p->runs[i], vt_only, ws, we, &clipped))
 			continue;
 		back = malloc(ru->length);
 		want = malloc(ru->length);
@@ -958,6 +975,99 @@ static int otp_readback(struct dfu_dev *dev, const struct dfu_image *img,
 /* ------------------------------------------------------------------------ */
 /* Download                                                                 */
 
+/*
+ * The sector read back after every download: the vector-table sector of an
+ * application image, or on a bootloader without a Cortex-M vector table
+ * (GD32VF103: the ROM resets into the image start) the image's first sector.
+ */
+static bool readback_sector(const struct dfu_dev *dev, const struct plan *p,
+			    struct dfuse_sector *out)
+{
+	const struct dfuse_layout *l = dev->info.layout;
+	uint32_t low = UINT32_MAX;
+	bool any = false;
+
+	if (p->have_vt && p->vt_plausible) {
+		*out = p->vt_sector;
+		return true;
+	}
+	if (!l || !(dev->quirks & DFU_QUIRK_NO_VECTOR_TABLE))
+		return false;
+	for (size_t i = 0; i < p->n_runs; i++)
+		if (p->runs[i].kind == RUN_FLASH && p->runs[i].address < low) {
+			low = p->runs[i].address;
+			any = true;
+		}
+	return any && dfuse_layout_find_sector(l, low, out) == 0 &&
+	       (out->attr & DFUSE_ATTR_ERASABLE);
+}
+
+/*
+ * An erase of @s (the @i-th of the plan) failed.  errVENDOR after another
+ * sector of the same run was erased (or the flash was read) is not read-out
+ * protection (an RDP-1 ROM refuses every erase): it is this page, named with
+ * the address.  A deadline (the device stayed busy) leaves the page in an
+ * unknown state: e->detail says so, with the sectors erased before it.
+ * Returns true when @e was classified here (no RDP classification after).
+ */
+static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, int r,
+			  bool others_ok, struct dfu_error *e)
+{
+	const struct dfuse_sector *s = &p->erase[i];
+
+	if (!e || !e->err)
+		return false;
+	if (r == DFU_E_DEVSTATUS && e->have_state && e->state == DFU_STATE_DFU_ERROR &&
+	    e->status == DFU_STATUS_ERR_VENDOR && others_ok) {
+		snprintf(e->code, sizeof(e->code), "dfuse.erase_page_failed");
+		snprintf(e->message, sizeof(e->message),
+			 "the erase of page 0x%08x (%u KiB) failed with dfuERROR, status 11 "
+			 "(errVENDOR) while the erase of other sectors in this run succeeded: "
+			 "the page at 0x%08x is damaged or worn (an RDP-1 chip refuses every erase)",
+			 s->start, s->size / 1024, s->start);
+		e->hint = "a damaged or worn flash page; this sector may be write-protected at "
+			  "erase level on some ROMs (check the option bytes with `dfuflash "
+			  "read-options`); try a mass erase (--mass-erase), and avoid this page "
+			  "if it keeps failing";
+		return true;
+	}
+	if (r == DFU_E_DEADLINE && !e->detail[0]) {
+		const struct dfu_dl_facts *f = &dev->facts;
+		size_t used;
+
+		if (f->mass_erased)
+			snprintf(e->detail, sizeof(e->detail), "the whole flash was mass-erased; ");
+		used = strlen(e->detail);
+		if (f->n_erased) {
+			snprintf(e->detail + used, sizeof(e->detail) - used, "%u sector%s erased (",
+				 f->n_erased, f->n_erased == 1 ? "" : "s");
+			for (uint32_t k = 0; k < f->n_erased && k < DFU_FACTS_MAX; k++) {
+				used = strlen(e->detail);
+				snprintf(e->detail + used, sizeof(e->detail) - used, "%s0x%08x",
+					 k ? ", " : "", f->erased[k]);
+			}
+			used = strlen(e->detail);
+			snprintf(e->detail + used, sizeof(e->detail) - used, "%s); ",
+				 f->n_erased > DFU_FACTS_MAX ? ", ..." : "");
+		} else if (!f->mass_erased) {
+			snprintf(e->detail + used, sizeof(e->detail) - used,
+				 "no sector erased before; ");
+		}
+		used = strlen(e->detail);
+		snprintf(e->detail + used, sizeof(e->detail) - used,
+			 "sector 0x%08x (%u KiB) was being erased: the erase did not finish, its "
+			 "content is undefined (partly erased); nothing written yet%s",
+			 s->start, s->size / 1024,
+			 p->have_vt && (s->start == p->vt_sector.start || f->n_erased)
+				 ? "; the vector-table sector is not intact, so no application "
+				   "can start: the chip stays in the bootloader"
+				 : "");
+		(void)i;
+		return false;
+	}
+	return false;
+}
+
 int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		   const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
 		   struct dfu_error *e)
@@ -969,6 +1079,8 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 	bool have_jump = false;
 	uint32_t jump = 0;
 	size_t last_normal = 0;
+	struct dfuse_sector rb;
+	bool not_rdp = false;
 	int r;
 
 	/* everything that can be refused is refused before the first request */
@@ -1028,8 +1140,11 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 	}
 	for (size_t i = 0; i < p.n_erase; i++) {
 		r = erase_sector(dev, opts, &p.erase[i], e);
-		if (r < 0)
+		if (r < 0) {
+			not_rdp = erase_failure(dev, &p, i, r,
+						res->sectors_erased > 0 || res->bytes_read > 0, e);
 			goto out;
+		}
 		res->sectors_erased++;
 		dfu_progress(dev->ctx, "erase", i + 1, p.n_erase);
 	}
@@ -1053,15 +1168,17 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 			goto out;
 	}
 	if (opts->verify) {
-		r = verify(dev, img, opts, &p, false, res, e);
+		r = verify(dev, img, opts, &p, false, 0, 0, res, e);
 		if (r < 0)
 			goto out;
-	} else if (p.have_vt && p.vt_plausible && dfuse_is_st_rom(dev) &&
+	} else if (readback_sector(dev, &p, &rb) &&
 		   (dev->info.attributes & DFU_ATTR_CAN_UPLOAD) &&
-		   (p.vt_sector.attr & DFUSE_ATTR_READABLE)) {
-		/* always on ST ROMs: a write-protected vector-table sector would leave
-		 * the old (or no) application in place while the ROM reports success */
-		r = verify(dev, img, opts, &p, true, res, e);
+		   (rb.attr & DFUSE_ATTR_READABLE)) {
+		/* always: a write-protected vector-table sector (wherever the table
+		 * is; on GD32VF103 the image's first sector) would leave the old (or
+		 * no) application in place while the bootloader reports success */
+		r = verify(dev, img, opts, &p, true, rb.start, (uint64_t)rb.start + rb.size, res,
+			   e);
 		if (r < 0)
 			goto out;
 	}
@@ -1076,7 +1193,7 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 	}
 	r = 0;
 out:
-	if (r < 0)
+	if (r < 0 && !not_rdp)
 		dfuse_classify_rdp(dev, rep.found.state == DFU_STATE_DFU_ERROR &&
 					    rep.found.status == DFU_STATUS_ERR_VENDOR,
 				   e, res);
@@ -1168,7 +1285,17 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 	img = NULL;
 	r = 0;
 out:
-	if (r < 0)
+	/* a stalled UPLOAD whose GET_STATUS said dfuERROR with a status: the
+	 * device refused, the link is fine (exit 76, not 74) */
+	if (r < 0 && dfu_err_is_usb(r) && e && e->err == r && e->have_state &&
+	    e->state == DFU_STATE_DFU_ERROR && e->status != DFU_STATUS_OK) {
+		r = DFU_E_DEVSTATUS;
+		e->err = r;
+	}
+	if (r < 0 && progress > 0 && e && e->have_state && e->state == DFU_STATE_DFU_ERROR &&
+	    e->status == DFU_STATUS_ERR_VENDOR) {
+		/* part of the range was read: not read-out protection */
+	} else if (r < 0)
 		dfuse_classify_rdp(dev, rep.found.state == DFU_STATE_DFU_ERROR &&
 					    rep.found.status == DFU_STATUS_ERR_VENDOR,
 				   e, res);

@@ -85,6 +85,10 @@ struct dfu_dev {
 	uint32_t quirks;             /* DFU_QUIRK_* (quirks.c) */
 	struct dfu_status_reply last; /* last GET_STATUS */
 	uint32_t last_deadline_ms;   /* the budget dfu_deadline() gave last (for messages) */
+	/* time a retried DNLOAD of @lost_op lost, which its poll adds to the
+	 * deadline (proto.c: note_lost/take_lost) */
+	const void *lost_op;
+	uint64_t lost_ms;
 	/* Recovery (proto.c): the request being retried and the download facts */
 	struct dfu_flash_result *res; /* of the running dfu_dev_download/upload/leave, or NULL */
 	struct dfu_resend resend;     /* the last DNLOAD with data, to re-send it */

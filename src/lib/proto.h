@@ -186,5 +186,14 @@ int dfu_control_traced(struct dfu_ctx *ctx, struct dfu_handle *h, const char *op
 		       uint8_t request_type, uint8_t request, uint16_t value, uint16_t index,
 		       uint8_t *data, uint16_t length, unsigned timeout_ms, const char **usb_name);
 
+/* USB reset of @dev in place: the alt is selected again, or a device that
+ * re-enumerated (run-time mode: detached again) is opened again into @dev
+ * (device.c; dfu_dev_ensure_idle for dfuMANIFEST-WAIT-RESET). */
+int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e);
+
+/* The largest usable wTransferSize (dfu-util's cap on Linux): a device that
+ * announces more (0xFFFF) needs -t; refused before anything is erased. */
+#define DFU_TRANSFER_SIZE_MAX 4096u
+
 /* Free what dev->resend owns (dfu_dev_close). */
 void dfu_resend_release(struct dfu_dev *dev);

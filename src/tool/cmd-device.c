@@ -323,7 +323,8 @@ static int detach_to_dfu(struct run *r, struct dfu_if_info **list, size_t *n)
 	if (ret < 0) {
 		tool_err("%s: the device did not come back in DFU mode within %u s after DETACH",
 			 r->object, r->o->detach_delay_s);
-		tool_hint("raise the wait with -E SECONDS; some boards need a button or BOOT0 pin");
+		tool_hint("raise the wait with -E SECONDS; some boards need a button or BOOT0 pin; "
+			  "if -v shows the DETACH request stalled, the firmware does not offer DFU detach");
 		return tool_exit_for(ret == DFU_E_NODEVICE ? DFU_E_NODEVICE : ret);
 	}
 	dfu_if_info_free(*list, *n);
@@ -673,6 +674,51 @@ static enum dfu_format output_format(const char *path)
 	return DFU_FORMAT_BIN;
 }
 
+/*
+ * dfu_dev_upload, and once per run (as do_download): after a failure that
+ * wants a reset (a device that fails every second run until re-plugged, a
+ * stuck state), one USB reset of the same device and the read once more.
+ */
+static int upload_recover(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev,
+			  const struct dfu_flash_opts *fo, struct dfu_image **img,
+			  struct dfu_flash_result *res, struct dfu_error *e)
+{
+	struct dfu_error re = { 0 };
+	char why[200];
+	unsigned retries;
+	int ret;
+
+	ret = dfu_dev_upload(*dev, fo, img, res, e);
+	if (ret >= 0 || r->recovered || !dfu_error_wants_reset(e))
+		return ret;
+	r->recovered = true;
+	retries = res->retries;
+	snprintf(why, sizeof(why), "%s: %s, USB reset, read repeated",
+		 e->op[0] ? e->op : "upload",
+		 e->have_state ? dfu_status_name(e->status)
+		 : e->usb_name ? e->usb_name
+			       : dfu_strerror(e->err));
+	tool_msg(r->tool, "%s: %s: resetting the device and trying once more", r->object,
+		 e->message);
+	if (dfu_dev_recover(dev, &re) < 0) {
+		tool_report(r->object, &re);
+		return ret;
+	}
+	dfu_image_free(*img);
+	*img = NULL;
+	dfu_error_clear(e);
+	ret = dfu_dev_upload(*dev, fo, img, res, e);
+	/* after the upload: it clears its result */
+	res->retries += retries;
+	dfu_flash_result_note_retry(&r->res, "%s", why);
+	if (ret >= 0)
+		tool_msg(r->tool,
+			 "%s: recovered: the device was reset (USB reset) and opened again at "
+			 "%s; the read was repeated",
+			 r->object, info->path);
+	return ret;
+}
+
 static int do_upload(struct run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
@@ -696,7 +742,7 @@ static int do_upload(struct run *r, struct dfu_if_info *list, size_t n)
 	ret = open_alt(r, &list[k], &dev);
 	if (ret)
 		return ret;
-	ret = dfu_dev_upload(dev, &r->o->flash, &img, &r->res, &e);
+	ret = upload_recover(r, &list[k], &dev, &r->o->flash, &img, &r->res, &e);
 	r->have_res = true;
 	if (ret < 0)
 		return fail(r, ret, &e);
@@ -760,7 +806,7 @@ static int do_verify(struct run *r, struct dfu_if_info *list, size_t n)
 		fo.address = seg->address;
 		fo.have_length = true;
 		fo.length = (uint32_t)seg->length;
-		ret = dfu_dev_upload(dev, &fo, &back, &one, &e);
+		ret = upload_recover(r, &list[k], &dev, &fo, &back, &one, &e);
 		r->res.bytes_read += one.bytes_read;
 		r->have_res = true;
 		if (ret < 0)

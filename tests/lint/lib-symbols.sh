@@ -16,10 +16,15 @@ for o in $objs; do
 		echo "FAIL: $(basename "$o") uses: $(echo $u)"
 		bad=1
 	fi
-	# writable globals (B/D/C symbols) other than sanitizer/profiling ones
-	g=$(nm "$o" | awk '$2 ~ /^[BDC]$/ {print $3}' | grep -v '^__' )
+	# writable state at file scope, static or not: data objects in .data or
+	# .bss (const tables live in .rodata or .data.rel.ro); sanitizer
+	# instrumentation symbols start with "__" or "."
+	g=$(objdump -t "$o" | awk '{ for (i = 2; i < NF; i++) if ($i == "O") {
+			sec = $(i + 1)
+			if (sec ~ /^\.(data|bss)/ && sec !~ /^\.data\.rel\.ro/) print $NF
+		} }' | grep -v '^__\|^\.')
 	if [ -n "$g" ]; then
-		echo "FAIL: $(basename "$o") defines global variables: $(echo $g)"
+		echo "FAIL: $(basename "$o") has writable file-scope variables: $(echo $g)"
 		bad=1
 	fi
 done
