@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "proto.h"
 #include "sim-api.h"
+#include "simtest.h"
 #include "testutil.h"
 #include "transport.h"
 #include "util.h"
@@ -125,16 +126,7 @@ static void teardown(void)
 
 static void new_sim(const char *profile, const char *faults)
 {
-	struct sim_options o = {
-	    .time_scale = 1.0,
-	    .faults = faults,
-	    .clock = {dfu_vclock_now_us, &vc},
-	};
-	struct dfu_backend be = {0};
-
-	ck_assert_int_eq(sim_device_new(profile, &o, &sim), 0);
-	ck_assert_int_eq(dfu_backend_sim_new(&vc, &sim, 1, &be, NULL), 0);
-	ck_assert_int_eq(dfu_ctx_new(&be, &ctx), 0);
+	simtest_new(&vc, &sim, &ctx, profile, faults);
 	dfu_ctx_set_log_fn(ctx, log_cb, NULL);
 	real_clock = ctx->backend.clock;
 	ctx->backend.clock.sleep_ms = spy_sleep;
@@ -143,30 +135,12 @@ static void new_sim(const char *profile, const char *faults)
 /* Open the DFU-mode alt @alt of the sim (waiting for a re-enumeration). */
 static void open_alt(int alt)
 {
-	struct dfu_match m;
-
-	dfu_match_init(&m);
-	for (int tries = 0; tries < 100; tries++) {
-		struct dfu_if_info *list = NULL;
-		size_t n = 0;
-
-		ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
-		for (size_t i = 0; i < n; i++) {
-			if (list[i].dfu_mode && list[i].alt == alt) {
-				ck_assert_int_eq(dfu_dev_open(ctx, &list[i], &dev, NULL), 0);
-				dfu_if_info_free(list, n);
-				real_ops = dev->h->ops;
-				wrapped_ops = *real_ops;
-				wrapped_ops.control = spy_control;
-				dev->h->ops = &wrapped_ops;
-				n_requests = 0;
-				return;
-			}
-		}
-		dfu_if_info_free(list, n);
-		vc.now_us += 100000;
-	}
-	ck_abort_msg("no DFU-mode alt %d", alt);
+	dev = simtest_open_alt(ctx, &vc, alt);
+	real_ops = dev->h->ops;
+	wrapped_ops = *real_ops;
+	wrapped_ops.control = spy_control;
+	dev->h->ops = &wrapped_ops;
+	n_requests = 0;
 }
 
 static void open_dfuse(const char *profile, const char *faults, int alt)

@@ -103,9 +103,9 @@ static int fail(struct parser *p, int err, const char *code, size_t off, const c
 	return err;
 }
 
-static int warn(struct dfuse_layout *l, const char *fmt, ...) _printf_format_(2, 3);
+static int layout_warn(struct dfuse_layout *l, const char *fmt, ...) _printf_format_(2, 3);
 
-static int warn(struct dfuse_layout *l, const char *fmt, ...)
+static int layout_warn(struct dfuse_layout *l, const char *fmt, ...)
 {
 	char **w;
 	char *msg;
@@ -224,7 +224,7 @@ static int parse_segment(struct parser *p, uint64_t *cursor, size_t region_off)
 			/* "01*016e": fwupd's absent-sector-size quirk; dfu-util
 			 * takes the letter as the type too. */
 			quote(tok, sizeof(tok), p->s + seg_off, p->pos + 1 - seg_off);
-			r = warn(p->l, "no multiplier in %s at offset %zu, assuming bytes", tok,
+			r = layout_warn(p->l, "no multiplier in %s at offset %zu, assuming bytes", tok,
 				 p->pos);
 			if (r < 0)
 				return r;
@@ -408,7 +408,7 @@ static int parse_name(struct parser *p, size_t slash)
 	if (len >= sizeof(p->l->name)) {
 		quote(tok, sizeof(tok), p->s + a, len);
 		len = sizeof(p->l->name) - 1;
-		if (warn(p->l, "name %s cut to %zu characters", tok, len) < 0)
+		if (layout_warn(p->l, "name %s cut to %zu characters", tok, len) < 0)
 			return DFU_E_NOMEM;
 	}
 	memcpy(p->l->name, p->s + a, len);
@@ -467,7 +467,7 @@ int dfuse_layout_parse(const char *str, size_t len, struct dfuse_layout **out,
 		while (end > p.pos && is_space(str[end - 1]))
 			end--;
 		quote(tok, sizeof(tok), str + p.pos, end - p.pos);
-		r = warn(p.l, "ignored trailing text %s at offset %zu", tok, p.pos);
+		r = layout_warn(p.l, "ignored trailing text %s at offset %zu", tok, p.pos);
 		if (r < 0)
 			goto out;
 	}

@@ -526,7 +526,7 @@ if $have_dfu_util; then
 		note "dfu-util 0.11 now sends the Set Address?" ||
 		note "side by side: dfu-util 0.11 sends no Set Address before its leave (.dfu + :leave)"
 fi
-note "unprotect + -D: not implemented yet (issue 5): skipped"
+# unprotect + -D (dfu-util drops the download): tests/cli/protect.sh checks it
 # -R with the device gone after the leave: 0, not 251
 expect 0 "application started" -- sim stm32f405 -- "$bin" -a 0 -s 0x08000000:leave -R -D firmware.bin
 if $have_dfu_util; then
