@@ -4,6 +4,7 @@
 
 #include "dfuflash-internal.h"
 #include "macro.h"
+#include "imagetest.h"
 #include "testutil.h"
 
 static struct dfu_image *img;
@@ -359,27 +360,15 @@ END_TEST
 
 /* --- writer ----------------------------------------------------------------- */
 
-/* Write @src as ihex with @record_len, and parse the text back into @back. */
 static void write_and_reparse(const struct dfu_image *src, unsigned record_len,
 			      struct dfu_buf *out, struct dfu_image **back)
 {
-	struct dfu_write_opts opts = { .format = DFU_FORMAT_IHEX, .record_len = record_len };
-	struct dfu_parse_opts parse = { .format = DFU_FORMAT_IHEX };
-	struct dfu_error e2 = { 0 };
-
-	ck_assert_int_eq(dfu_ihex_write(src, &opts, out, &err), 0);
-	ck_assert_int_eq(dfu_image_parse(out->data, out->len, &parse, back, &e2), 0);
-	ck_assert_uint_eq((*back)->n_warnings, 0);
+	test_write_and_reparse(src, DFU_FORMAT_IHEX, record_len, out, back, &err);
 }
 
 static void assert_same_image(const struct dfu_image *a, const struct dfu_image *b)
 {
-	ck_assert_uint_eq(a->n_segments, b->n_segments);
-	for (size_t i = 0; i < a->n_segments; i++) {
-		ck_assert_uint_eq(a->segments[i].address, b->segments[i].address);
-		ck_assert_uint_eq(a->segments[i].length, b->segments[i].length);
-		ck_assert_mem_eq(a->segments[i].data, b->segments[i].data, a->segments[i].length);
-	}
+	test_assert_same_segments(a, b);
 	ck_assert_int_eq(a->start.kind, b->start.kind);
 	ck_assert_uint_eq(a->start.linear, b->start.linear);
 	ck_assert_uint_eq(a->start.cs, b->start.cs);

@@ -1104,12 +1104,7 @@ END_TEST
 
 static TCase *tc(Suite *s, const char *name)
 {
-	TCase *t = tcase_create(name);
-
-	tcase_add_checked_fixture(t, setup, teardown);
-	tcase_set_timeout(t, 60);
-	suite_add_tcase(s, t);
-	return t;
+	return test_tcase(s, name, setup, teardown, 60);
 }
 
 int main(void)

@@ -2237,12 +2237,7 @@ END_TEST
 
 static TCase *tc(Suite *s, const char *name)
 {
-	TCase *t = tcase_create(name);
-
-	tcase_add_checked_fixture(t, setup, teardown);
-	tcase_set_timeout(t, 10);
-	suite_add_tcase(s, t);
-	return t;
+	return test_tcase(s, name, setup, teardown, 10);
 }
 
 int main(void)

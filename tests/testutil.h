@@ -67,6 +67,18 @@ static inline uint8_t *test_corpus_load(const char *name, size_t *len)
 		}                                                                  \
 	} while (0)
 
+/* A test case of @s with a per-test fixture and a timeout in seconds. */
+static inline TCase *test_tcase(Suite *s, const char *name, SFun setup, SFun teardown,
+				double timeout)
+{
+	TCase *t = tcase_create(name);
+
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, timeout);
+	suite_add_tcase(s, t);
+	return t;
+}
+
 /* Run one suite; honours CK_RUN_CASE/CK_RUN_SUITE.  Exit status for automake. */
 static inline int test_run_suite(Suite *s)
 {
