@@ -1120,52 +1120,99 @@ int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct df
 #define RECOVER_WAIT_MS 5000
 
 /*
- * The alt @was (same path, interface and alt, DFU mode) in a fresh listing,
- * waiting up to RECOVER_WAIT_MS.  A device that stays on the bus through the
- * reset (ST ROMs) is found at once; one that re-enumerates when it is back.
+ * After a USB reset that made the device leave the bus: wait (up to
+ * RECOVER_WAIT_MS) for the alt @was (same port path, interface, alt, ids) to
+ * be listed in DFU mode again and open it into *@nd.  A device that comes back
+ * in run-time mode instead (its firmware started: a manifestation-intolerant
+ * device, or a plain DFU device reset in the middle of a transfer) is detached
+ * once and waited for again.
  */
-static int find_again(struct dfu_ctx *ctx, const struct dfu_if_info *was, struct dfu_if_info **list,
-		      size_t *n, size_t *index, struct dfu_error *e)
+static int reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was,
+			      struct dfu_dev **nd, struct dfu_error *e)
 {
-	struct dfu_match m;
 	uint64_t start = dfu_now_ms(ctx);
+	bool detached = false;
+	int r;
 
-	dfu_match_init(&m);
-	m.path = was->path;
 	for (;;) {
-		int r = dfu_list(ctx, &m, list, n, NULL);
+		struct dfu_if_info *list = NULL;
+		struct dfu_match m;
+		size_t n = 0;
+		long dfu_k = -1, rt_k = -1;
 
+		dfu_match_init(&m);
+		m.path = was->path;
+		r = dfu_list(ctx, &m, &list, &n, NULL);
 		if (r == DFU_E_NOMEM)
 			return dfu_error_set(e, r, "device.nomem", NULL, "out of memory");
-		for (size_t k = 0; r == 0 && k < *n; k++) {
-			const struct dfu_if_info *i = &(*list)[k];
+		for (size_t k = 0; r == 0 && k < n; k++) {
+			const struct dfu_if_info *i = &list[k];
 
-			if (i->dfu_mode && !i->open_err && i->interface == was->interface &&
-			    i->alt == was->alt && i->vid == was->vid && i->pid == was->pid) {
-				*index = k;
-				return 0;
-			}
+			if (i->open_err)
+				continue;
+			if (i->dfu_mode && i->interface == was->interface && i->alt == was->alt &&
+			    i->vid == was->vid && i->pid == was->pid && dfu_k < 0)
+				dfu_k = (long)k;
+			else if (!i->dfu_mode && rt_k < 0)
+				rt_k = (long)k;
 		}
-		dfu_if_info_free(*list, *n);
-		*list = NULL;
-		*n = 0;
+		if (dfu_k >= 0) {
+			struct dfu_error oe = { 0 };
+
+			r = dfu_dev_open(ctx, &list[dfu_k], nd, &oe);
+			dfu_if_info_free(list, n);
+			if (r == 0)
+				return 0;
+			if (!dfu_err_is_gone(r) || dfu_now_ms(ctx) - start >= RECOVER_WAIT_MS) {
+				if (e && !e->err)
+					*e = oe;
+				return r;
+			}
+			/* listed a moment before it left the bus (re-enumerating) */
+			dfu_sleep_ms(ctx, WAIT_POLL_MS);
+			continue;
+		}
+		if (rt_k >= 0 && !detached) {
+			struct dfu_error oe = { 0 };
+			struct dfu_dev *rt = NULL;
+
+			dfu_log(ctx, DFU_LOG_INFO,
+				"the device started its firmware after the USB reset: detaching it "
+				"into DFU mode again");
+			r = dfu_dev_open(ctx, &list[rt_k], &rt, &oe);
+			if (r == 0)
+				r = dfu_dev_detach(rt, &oe);
+			dfu_dev_close(rt);
+			dfu_if_info_free(list, n);
+			if (r < 0 && !dfu_err_is_gone(r)) {
+				if (e && !e->err)
+					*e = oe;
+				return r;
+			}
+			if (r < 0) {
+				dfu_sleep_ms(ctx, WAIT_POLL_MS);
+				continue;
+			}
+			detached = true;
+			start = dfu_now_ms(ctx);
+			continue;
+		}
+		dfu_if_info_free(list, n);
 		if (dfu_now_ms(ctx) - start >= RECOVER_WAIT_MS)
-			break;
+			return dfu_error_set(e, DFU_E_NODEVICE, "device.did_not_return", NULL,
+					     "%04x:%04x at %s did not come back in DFU mode within "
+					     "%u ms after a USB reset",
+					     was->vid, was->pid, was->path, RECOVER_WAIT_MS);
 		dfu_sleep_ms(ctx, WAIT_POLL_MS);
 	}
-	return dfu_error_set(e, DFU_E_NODEVICE, "device.did_not_return", NULL,
-			     "%04x:%04x at %s did not come back in DFU mode within %u ms after a USB "
-			     "reset",
-			     was->vid, was->pid, was->path, RECOVER_WAIT_MS);
 }
 
 int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
 {
-	struct dfu_if_info was, *list = NULL;
+	struct dfu_if_info was;
 	const char *usb_name = NULL;
 	struct dfu_dev *dev;
 	struct dfu_ctx *ctx;
-	size_t n = 0, k = 0;
 	int r;
 
 	if (!devp || !*devp || !(*devp)->h)
@@ -1207,26 +1254,9 @@ int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
 	/* it re-enumerates: find the same port again and open the same alt */
 	dfu_dev_close(dev);
 	*devp = NULL;
-	for (uint64_t t0 = dfu_now_ms(ctx);;) {
-		struct dfu_error oe = {0};
-
-		r = find_again(ctx, &was, &list, &n, &k, e);
-		if (r < 0)
-			return r;
-		r = dfu_dev_open(ctx, &list[k], devp, &oe);
-		dfu_if_info_free(list, n);
-		list = NULL;
-		n = 0;
-		if (r == 0)
-			break;
-		if (!dfu_err_is_gone(r) || dfu_now_ms(ctx) - t0 >= RECOVER_WAIT_MS) {
-			if (e && !e->err)
-				*e = oe;
-			return r;
-		}
-		/* listed a moment before it left the bus (re-enumerating) */
-		dfu_sleep_ms(ctx, WAIT_POLL_MS);
-	}
+	r = reopen_after_reset(ctx, &was, devp, e);
+	if (r < 0)
+		return r;
 	r = dfu_dev_ensure_idle(*devp, NULL, e);
 	if (r < 0) {
 		dfu_dev_close(*devp);
@@ -1251,8 +1281,6 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 	struct dfu_if_info was;
 	const char *usb_name = NULL;
 	struct dfu_dev *nd = NULL;
-	bool detached = false;
-	uint64_t start;
 	int r;
 
 	if (!dev || !dev->h)
@@ -1281,78 +1309,9 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "device re-enumerated after the USB reset: waiting for it");
 	dev->h->ops->close(dev->h);
 	dev->h = NULL;
-	start = dfu_now_ms(dev->ctx);
-	for (;;) {
-		struct dfu_if_info *list = NULL;
-		struct dfu_match m;
-		size_t n = 0;
-		long dfu_k = -1, rt_k = -1;
-
-		dfu_match_init(&m);
-		m.path = was.path;
-		r = dfu_list(dev->ctx, &m, &list, &n, NULL);
-		for (size_t k = 0; r == 0 && k < n; k++) {
-			const struct dfu_if_info *i = &list[k];
-
-			if (i->open_err)
-				continue;
-			if (i->dfu_mode && i->interface == was.interface && i->alt == was.alt &&
-			    i->vid == was.vid && i->pid == was.pid && dfu_k < 0)
-				dfu_k = (long)k;
-			else if (!i->dfu_mode && rt_k < 0)
-				rt_k = (long)k;
-		}
-		if (dfu_k >= 0) {
-			struct dfu_error oe = {0};
-
-			r = dfu_dev_open(dev->ctx, &list[dfu_k], &nd, &oe);
-			dfu_if_info_free(list, n);
-			if (r == 0)
-				break;
-			if (!dfu_err_is_gone(r) ||
-			    dfu_now_ms(dev->ctx) - start >= RECOVER_WAIT_MS) {
-				if (e && !e->err)
-					*e = oe;
-				return r;
-			}
-			/* listed a moment before it left the bus (re-enumerating) */
-			dfu_sleep_ms(dev->ctx, WAIT_POLL_MS);
-			continue;
-		}
-		if (rt_k >= 0 && !detached) {
-			struct dfu_dev *rt = NULL;
-
-			dfu_log(dev->ctx, DFU_LOG_INFO,
-				"the device started its firmware after the USB reset: detaching it "
-				"into DFU mode again");
-			struct dfu_error oe = {0};
-
-			r = dfu_dev_open(dev->ctx, &list[rt_k], &rt, &oe);
-			if (r == 0)
-				r = dfu_dev_detach(rt, &oe);
-			dfu_dev_close(rt);
-			dfu_if_info_free(list, n);
-			if (r < 0 && !dfu_err_is_gone(r)) {
-				if (e && !e->err)
-					*e = oe;
-				return r;
-			}
-			if (r < 0) {
-				dfu_sleep_ms(dev->ctx, WAIT_POLL_MS);
-				continue;
-			}
-			detached = true;
-			start = dfu_now_ms(dev->ctx);
-			continue;
-		}
-		dfu_if_info_free(list, n);
-		if (dfu_now_ms(dev->ctx) - start >= RECOVER_WAIT_MS)
-			return dfu_error_set(e, DFU_E_NODEVICE, "device.did_not_return", NULL,
-					     "%04x:%04x at %s did not come back in DFU mode within "
-					     "%u ms after a USB reset",
-					     was.vid, was.pid, was.path, RECOVER_WAIT_MS);
-		dfu_sleep_ms(dev->ctx, WAIT_POLL_MS);
-	}
+	r = reopen_after_reset(dev->ctx, &was, &nd, e);
+	if (r < 0)
+		return r;
 	/* move the new open device into *dev; nd takes what the old one owned */
 	{
 		struct dfu_if_info old_info = dev->info;
