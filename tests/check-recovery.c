@@ -1089,6 +1089,42 @@ START_TEST(test_stalled_plain_upload_is_retried)
 }
 END_TEST
 
+/*
+ * A timed-out UPLOAD of a plain DFU device is not sent again (the device may
+ * have moved on to the next block): the USB reset of dfu_dev_recover() starts
+ * its firmware, so it is detached once more and the read starts over.
+ */
+START_TEST(test_timed_out_plain_upload_recovers_by_reset_and_detach)
+{
+	struct dfu_image *back = NULL;
+
+	open_generic("timeout-on-request=UPLOAD:2");
+	add_pattern(0, 4096);
+	ck_assert_int_eq(download(), 0);
+	dfu_error_clear(&err);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	opts.have_length = true;
+	opts.length = 4096;
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &back, &res, &err), DFU_E_USB_TIMEOUT);
+	ck_assert_ptr_null(back);
+	ck_assert(dfu_error_wants_reset(&err));
+	dfu_error_clear(&err);
+	ck_assert_msg(dfu_dev_recover(&dev, &err) == 0, "%s", err.message);
+	ck_assert_ptr_nonnull(dev);
+	ck_assert(log_has("the device started its firmware after the USB reset: detaching it"));
+	ck_assert(log_has("re-enumerated and was opened again at 1-1, alt 0: in dfuIDLE"));
+	ck_assert_msg(dfu_dev_upload(dev, &opts, &back, &res, &err) == 0, "%s", err.message);
+	for (uint32_t i = 0; i < 4096; i++) {
+		uint8_t b, want;
+
+		ck_assert_int_eq(dfu_image_read(back, DFU_ALT_NONE, i, &b, 1, 0), 1);
+		ck_assert_int_eq(dfu_image_read(img, DFU_ALT_NONE, i, &want, 1, 0), 1);
+		ck_assert_uint_eq(b, want);
+	}
+	dfu_image_free(back);
+}
+END_TEST
+
 START_TEST(test_absurd_transfer_size_is_refused_before_erasing)
 {
 	open_dfuse("stm32f405", "transfer-size=65535");
@@ -1178,6 +1214,7 @@ int main(void)
 	tcase_add_test(t, test_stalled_detach_is_retried);
 	tcase_add_test(t, test_transient_upload_failures_are_retried);
 	tcase_add_test(t, test_stalled_plain_upload_is_retried);
+	tcase_add_test(t, test_timed_out_plain_upload_recovers_by_reset_and_detach);
 	tcase_add_test(t, test_absurd_transfer_size_is_refused_before_erasing);
 
 	t = tc(s, "trace");
