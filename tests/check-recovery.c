@@ -493,6 +493,23 @@ START_TEST(test_stuck_dnbusy_names_operation_and_cause)
 }
 END_TEST
 
+/* The U5 runs an erase inside the GET_STATUS: a stuck one is never answered. */
+START_TEST(test_unanswered_erase_says_the_sector_is_undefined_and_resumable)
+{
+	open_dfuse("stm32u5", "stuck-dnbusy");
+	add_app(0x08000000, 4000);
+	ck_assert_int_eq(download(), DFU_E_USB_TIMEOUT);
+	ck_assert_ptr_nonnull(strstr(err.op, "DfuSe erase page 0x08000000"));
+	ck_assert_msg(strstr(err.detail, "no sector erased before; sector 0x08000000 (8 KiB) was "
+					 "being erased: the device stopped answering during the "
+					 "erase") != NULL,
+		      "%s", err.detail);
+	ck_assert_ptr_nonnull(strstr(err.detail, "the chip stays in the bootloader"));
+	ck_assert(err.resumable);
+	ck_assert(dfu_error_wants_reset(&err));
+}
+END_TEST
+
 START_TEST(test_h7_bank2_erase_names_the_rom_erratum)
 {
 	open_dfuse("stm32h743", "stuck-dnbusy=0x08100000");
@@ -1167,6 +1184,7 @@ int main(void)
 
 	t = tc(s, "deadlines");
 	tcase_add_test(t, test_stuck_dnbusy_names_operation_and_cause);
+	tcase_add_test(t, test_unanswered_erase_says_the_sector_is_undefined_and_resumable);
 	tcase_add_test(t, test_h7_bank2_erase_names_the_rom_erratum);
 	tcase_add_test(t, test_zero_poll_timeout_forever_names_the_firmware);
 	tcase_add_test(t, test_slow_f4_mass_erase_suggests_a_longer_timeout);

@@ -2110,6 +2110,30 @@ START_TEST(test_u5_skips_dnbusy_after_set_address)
 }
 END_TEST
 
+START_TEST(test_u5_stuck_erase_holds_every_request_until_a_usb_reset)
+{
+	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
+	uint8_t s;
+	size_t n;
+
+	OPEN("stm32u5", "stuck-dnbusy");
+	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
+	/* it runs the erase inside the GET_STATUS, which never ends */
+	ck_assert_int_eq(getstatus(), SIM_TIMEOUT);
+	vnow += 100000000;
+	ck_assert_int_eq(getstatus(), SIM_TIMEOUT);
+	ck_assert_int_eq(req_out(CLRSTATUS, 0, NULL, 0), SIM_TIMEOUT);
+	ck_assert_int_eq(req_out(ABORT, 0, NULL, 0), SIM_TIMEOUT);
+	ck_assert_int_eq(req_in(GETSTATE, 0, &s, 1, &n), SIM_TIMEOUT);
+	/* a bus reset brings the ROM back to dfuIDLE; the same erase hangs again */
+	ck_assert_int_eq(sim_device_usb_reset(dev), 0);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DFU_IDLE);
+	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_TIMEOUT);
+}
+END_TEST
+
 START_TEST(test_f072_stalls_a_poll_before_the_erase_ends)
 {
 	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
@@ -2404,6 +2428,7 @@ int main(void)
 	tcase_add_test(t, test_f072_stalls_a_poll_before_the_erase_ends);
 	tcase_add_test(t, test_strict_busy_mode_stalls_into_error);
 	tcase_add_test(t, test_stuck_dnbusy_answers_dnbusy_even_in_nak_mode);
+	tcase_add_test(t, test_u5_stuck_erase_holds_every_request_until_a_usb_reset);
 
 	t = tc(s, "log");
 	tcase_add_test(t, test_every_transfer_is_logged_as_a_json_line);

@@ -1006,8 +1006,9 @@ static bool readback_sector(const struct dfu_dev *dev, const struct plan *p,
  * An erase of @s (the @i-th of the plan) failed.  errVENDOR after another
  * sector of the same run was erased (or the flash was read) is not read-out
  * protection (an RDP-1 ROM refuses every erase): it is this page, named with
- * the address.  A deadline (the device stayed busy) leaves the page in an
- * unknown state: e->detail says so, with the sectors erased before it.
+ * the address.  A deadline (the device stayed busy) or a link failure (the
+ * device stopped answering during the erase) leaves the page in an unknown
+ * state: e->detail says so, with the sectors erased before it.
  * Returns true when @e was classified here (no RDP classification after).
  */
 static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, int r,
@@ -1031,7 +1032,7 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 			  "if it keeps failing";
 		return true;
 	}
-	if (r == DFU_E_DEADLINE && !e->detail[0]) {
+	if ((r == DFU_E_DEADLINE || dfu_err_is_usb(r)) && !e->detail[0]) {
 		const struct dfu_dl_facts *f = &dev->facts;
 		size_t used;
 
@@ -1055,13 +1056,24 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 		}
 		used = strlen(e->detail);
 		snprintf(e->detail + used, sizeof(e->detail) - used,
-			 "sector 0x%08x (%u KiB) was being erased: the erase did not finish, its "
-			 "content is undefined (partly erased); nothing written yet%s",
+			 "sector 0x%08x (%u KiB) was being erased: %s; nothing written yet%s",
 			 s->start, s->size / 1024,
+			 r == DFU_E_DEADLINE
+				 ? "the erase did not finish, its content is undefined (partly "
+				   "erased)"
+				 : "the device stopped answering during the erase, so its content "
+				   "is undefined (erased, partly erased or unchanged)",
 			 p->have_vt && (s->start == p->vt_sector.start || f->n_erased)
 				 ? "; the vector-table sector is not intact, so no application "
 				   "can start: the chip stays in the bootloader"
 				 : "");
+		if (dfu_err_is_usb(r)) {
+			/* as facts_describe() for a link failure */
+			e->resumable = true;
+			used = strlen(e->detail);
+			snprintf(e->detail + used, sizeof(e->detail) - used,
+				 "; running the same command again erases and writes all of it");
+		}
 		(void)i;
 		return false;
 	}

@@ -86,7 +86,10 @@ struct sim_options {
 	 *   stuck-dnbusy[=ADDR]        erases of sectors at or above ADDR (default: all)
 	 *                              never finish: GET_STATUS answers dfuDNBUSY until a
 	 *                              CLRSTATUS (→ dfuERROR/errUNKNOWN), the STM32H743
-	 *                              bank-2 report; the erase itself did happen
+	 *                              bank-2 report; the erase itself did happen.  On a
+	 *                              skip-dnbusy device (U5) the GET_STATUS that runs
+	 *                              the erase is held (timeout), and so is every class
+	 *                              request after it, until a USB reset
 	 *   busy=nak|stall|repeat|strict  what a request during dfuDNBUSY gets (§1.7):
 	 *                              held until done, STALL, dfuDNBUSY again, STALL and
 	 *                              dfuERROR

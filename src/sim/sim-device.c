@@ -156,6 +156,7 @@ void sim_rom_start(struct sim_device *d)
 	d->pointer = d->jump_addr = d->p->flash_base;
 	d->addr_set = false;
 	d->busy_until = 0;
+	d->hung = false;
 	d->stall_next = false;
 	d->fail_op = 0;
 	d->app_running = false;
@@ -798,6 +799,8 @@ static int class_request(struct sim_device *d, struct sim_transfer *t, uint64_t 
 	r = request_fault(d, req);
 	if (r != SIM_OK)
 		return r;
+	if (d->hung)
+		return SIM_TIMEOUT;
 	if (d->mode == SIM_MODE_RUNTIME)
 		return runtime_request(d, t, *now);
 	if (d->cfg.status_req == req && d->cfg.status_req_k == d->n_req[req]) {
@@ -1066,6 +1069,7 @@ int sim_device_usb_reset(struct sim_device *d)
 		d->op.pending = d->op.executed = false;
 		d->stall_next = false;
 		d->busy_until = 0;
+		d->hung = false;
 		return 0;
 	}
 	/* generic: valid firmware → application, else dfuERROR/errFIRMWARE (§4.3) */

@@ -280,6 +280,13 @@ static int status_of_pending(struct sim_device *d, uint8_t *b, uint64_t now)
 	}
 	if (d->cfg.skip_dnbusy && d->op.command && d->op.after == SIM_AFTER_NONE) {
 		/* STM32U5: straight to the result (dfu-util ticket 145) */
+		if (d->busy_until == NEVER) {
+			/* it runs the command inside this request: a stuck erase holds it
+			 * (NAK) and everything after it until a USB reset */
+			d->hung = true;
+			sim_log_event(d, "hung", "stuck-dnbusy", now);
+			return SIM_TIMEOUT;
+		}
 		d->op.executed = false;
 		if (d->op.result == SIM_OK_STATUS) {
 			d->state = SIM_DFU_DNLOAD_IDLE;

@@ -164,6 +164,8 @@ struct sim_device {
 	bool addr_set;             /* a Set Address came after the last write (needs-set-address) */
 	struct sim_op op;
 	uint64_t busy_until;       /* dfuDNBUSY ends; UINT64_MAX = stuck */
+	bool hung;                 /* stuck inside a GET_STATUS (skip-dnbusy): class
+				    * requests time out until a USB reset */
 	bool stall_next;
 	uint8_t fail_op;           /* status-on-request=DNLOAD: the taken DNLOAD's result */
 	bool first_start;

@@ -71,7 +71,7 @@ def sectors(base, layout):
 class Profile:
     def __init__(self, name, family, dfuse=True, base=0x08000000, size=40000,
                  layout=F4_LAYOUT, flash_base=0x08000000, leave_code=0, fast=False,
-                 tsize=2048, rom=True):
+                 tsize=2048, rom=True, skip_dnbusy=False):
         self.name, self.family, self.dfuse = name, family, dfuse
         self.base, self.size = base, size
         self.flash_base = flash_base
@@ -83,6 +83,8 @@ class Profile:
         self.fast = fast
         self.tsize = tsize  # the device's real block size (for -t)
         self.rom = rom      # an ST/GD ROM bootloader (BOOT0, RDP), not a flash bootloader
+        # answers a command's first GET_STATUS with its result, never dfuDNBUSY
+        self.skip_dnbusy = skip_dnbusy
 
     def sector_of(self, addr):
         for s, sz in self.sectors:
@@ -114,7 +116,7 @@ PROFILES = [
     # two 128 KiB sectors, so that an inner sector exists
     Profile("stm32h743", "H7", layout="16*128Kg", size=200000, tsize=1024, fast=True),
     Profile("stm32h753", "H7", layout="16*128Kg", size=200000, tsize=1024),
-    Profile("stm32u5", "U5", layout="256*08Kg", tsize=1024),
+    Profile("stm32u5", "U5", layout="256*08Kg", tsize=1024, skip_dnbusy=True),
     # its layout says 2 KiB pages; they are 1 KiB (dfuflash erases those)
     Profile("gd32vf103", "GD32", layout="128*001Kg", fast=True),
     # Particle's flash bootloader: no RDP handling of an ST ROM
@@ -232,6 +234,12 @@ fault("zero-poll-timeout", lambda op, p: ok(op, p), time_scale="0.05", ops=DL)
 def stuck(op, p):
     if op == "upload":
         return ok(op, p)
+    if p.skip_dnbusy:
+        # the U5 runs the erase inside the GET_STATUS: a stuck erase is never answered
+        return E(74, [r"DfuSe erase page 0x[0-9a-f]{8}: DFU_GETSTATUS failed: "
+                      r"LIBUSB_ERROR_TIMEOUT", r"state of the device: .*was being erased: "
+                      r"the device stopped answering", r"hint: the device did not answer",
+                      r"this completes the flash: dfuflash "], flash="state")
     return E(76, [r"DfuSe erase page 0x[0-9a-f]{8} did not finish within", r"hint: .*"
                   r"(power|bootloader|erratum)"], flash="state")
 
