@@ -58,6 +58,8 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 	struct run *r = ud;
 	int pct;
 
+	if (r->tool->progress_off)
+		return;
 	/* a plain DFU upload does not know its size; -Z gives the expected one */
 	if (total == 0 && strcmp(phase, "upload") == 0)
 		total = r->o->upload_size;

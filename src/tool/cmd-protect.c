@@ -292,7 +292,6 @@ int cmd_read_options(struct tool_ctx *tool, struct dfu_ctx *ctx, const struct to
 	size_t k;
 	int ret;
 
-	(void)tool;
 	for (k = 0; k < n; k++)
 		if (list[k].dfu_mode && list[k].layout && list[k].layout->n_segments &&
 		    name_has(&list[k], "Option"))
@@ -312,7 +311,9 @@ int cmd_read_options(struct tool_ctx *tool, struct dfu_ctx *ctx, const struct to
 		fo.have_address = true;
 		fo.address = list[k].layout->segments[0].start;
 		fo.timeout_ms = o->flash.timeout_ms;
+		tool->progress_off = true;
 		ret = dfu_dev_upload(dev, &fo, &up, &res, &e);
+		tool->progress_off = false;
 	}
 	if (ret < 0) {
 		tool_report(object, &e);
@@ -343,7 +344,9 @@ static int after_option_bytes(struct tool_ctx *tool, struct dfu_ctx *ctx,
 	same.layout = NULL;
 	tool_msg(tool, "%s: option bytes written; the device resets to load them: waiting for it",
 		 object);
+	tool->progress_off = true;
 	ret = dfu_option_bytes_confirm(ctx, &same, img, ms, &back, &e);
+	tool->progress_off = false;
 	if (ret < 0) {
 		tool_report(object, &e);
 		return tool_exit_for(ret);
@@ -381,7 +384,9 @@ static int after_otp(struct tool_ctx *tool, const struct tool_options *o,
 	fo.address = l.base;
 	fo.have_length = true;
 	fo.length = dfu_otp_area_size(&l);
+	tool->progress_off = true;
 	ret = dfu_dev_upload(dev, &fo, &up, &res, &e);
+	tool->progress_off = false;
 	if (ret < 0) {
 		tool_report(object, &e);
 		return tool_exit_for(ret);

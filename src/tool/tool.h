@@ -33,6 +33,8 @@ struct tool_ctx {
 	int verbose;
 	bool quiet;
 	bool as_dfu_util; /* installed or linked under the name dfu-util */
+	/* reads of a few bytes (option bytes, OTP read-back): no progress lines */
+	bool progress_off;
 };
 
 struct tool_cmd {

@@ -132,14 +132,15 @@ fi
 run sim -- "$DFU" read-options
 if [ "$rc" -eq 0 ] && has "option bytes at 0x1fffc000 (16 bytes, STM32F2/F4)" &&
    has "read protection:  level 0 (RDP byte 0xaa)" && has "write protection: none" &&
-   has "brown-out reset:" && has "boot:"; then
-	pass "read-options: RDP, WRP, BOR and boot of the F405"
+   has "brown-out reset:" && has "boot:" && ! has "upload"; then
+	pass "read-options: RDP, WRP, BOR and boot of the F405 (no progress line for 16 bytes)"
 else
 	fail "read-options (rc=$rc)"
 fi
 
 run sim -- "$DFU" read-options --json
-if [ "$rc" -eq 0 ] && has '"event":"option_bytes"' && has '"rdp_level":0' && has '"wrp_sectors":[]'; then
+if [ "$rc" -eq 0 ] && has '"event":"option_bytes"' && has '"rdp_level":0' && has '"wrp_sectors":[]' &&
+   ! has '"event":"upload"'; then
 	pass "read-options --json"
 else
 	fail "read-options --json (rc=$rc)"
