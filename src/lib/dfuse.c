@@ -133,7 +133,7 @@ static int memmap_error(const struct dfu_dev *dev, uint32_t address, const char 
 	return DFU_E_MEMMAP;
 }
 
-#define FORCE_HINT "check the address; :force writes anyway"
+#define FORCE_HINT "check the address; forcing (--force, or -s ADDRESS:force) writes anyway"
 
 /*
  * Check one image segment against the map and cut it into runs by layout
