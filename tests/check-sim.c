@@ -425,6 +425,28 @@ START_TEST(test_gd32_serial_is_utf8)
 }
 END_TEST
 
+START_TEST(test_serial_can_be_chosen)
+{
+	char s[160];
+	char long_serial[128];
+
+	OPEN("stm32f405", "serial=BOARD#2");
+	get_string(3, s, sizeof(s));
+	ck_assert_str_eq(s, "BOARD#2");
+	ck_assert_int_eq(sim_device_string(dev, 3, s, sizeof(s)), 7);
+	ck_assert_str_eq(s, "BOARD#2");
+	/* the longest a string descriptor carries */
+	memset(long_serial, 'A', 126);
+	snprintf(s, sizeof(s), "serial=%.126s", long_serial);
+	ck_assert_int_eq(sim_faults_check(s, errbuf, sizeof(errbuf)), 0);
+	snprintf(s, sizeof(s), "serial=%.126sB", long_serial);
+	ck_assert_int_eq(sim_faults_check(s, errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("serial=", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("serial=caf\xc3\xa9", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(errbuf, "serial"));
+}
+END_TEST
+
 START_TEST(test_particle_has_a_seven_byte_functional_descriptor)
 {
 	uint8_t c[64];
@@ -2283,6 +2305,7 @@ int main(void)
 	tcase_add_loop_test(t, test_layout_strings_are_byte_exact, 0, (int)(sizeof(layouts) / sizeof(layouts[0])));
 	tcase_add_test(t, test_string_zero_is_langid_0409);
 	tcase_add_test(t, test_identity_strings_are_utf16);
+	tcase_add_test(t, test_serial_can_be_chosen);
 	tcase_add_test(t, test_gd32_serial_is_utf8);
 	tcase_add_test(t, test_particle_has_a_seven_byte_functional_descriptor);
 	tcase_add_test(t, test_no_langid_returns_an_empty_string_zero);

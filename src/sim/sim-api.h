@@ -119,6 +119,8 @@ struct sim_options {
 	 *   wrong-langid               string 0 says 0x0407, strings answer 0x0409 only
 	 *   bad-strings                string descriptors claim one byte more than sent
 	 *   identical-alt-names        every alt carries alt 0's string (STM32G0B1 bug)
+	 *   serial=TEXT                the serial number string (1 to 126 printable
+	 *                              ASCII characters, no blanks) instead of the profile's
 	 *   transfer-size=N            wTransferSize in the functional descriptor (also the
 	 *                              device's block size unless N is 0 or 0xFFFF)
 	 *   oversize-wlength=stall|truncate  DNLOAD/UPLOAD with wLength > wTransferSize

@@ -109,7 +109,7 @@ int sim_string_text(struct sim_device *d, uint8_t index, char *buf, size_t cap)
 		s = dfu_mode(d) ? p->product : p->app_product;
 		break;
 	case STR_SERIAL:
-		s = p->serial;
+		s = d->cfg.serial[0] ? d->cfg.serial : p->serial;
 		break;
 	default:
 		if (index < STR_INTERFACE0)

@@ -260,6 +260,14 @@ static int apply_token(struct sim_config *c, const char *key, const char *v)
 	} else if (strcmp(key, "identical-alt-names") == 0) {
 		NO_VALUE();
 		c->identical_alt_names = true;
+	} else if (strcmp(key, "serial") == 0) {
+		NEED_VALUE();
+		if (strlen(v) > SIM_SERIAL_MAX)
+			return -ERANGE;
+		for (const char *s = v; *s; s++)
+			if (*s < 0x21 || *s > 0x7e)
+				return -ERANGE;
+		snprintf(c->serial, sizeof(c->serial), "%s", v);
 	} else if (strcmp(key, "transfer-size") == 0) {
 		if (parse_u32(v, 0xFFFF, &x) < 0)
 			return -ERANGE;
@@ -317,7 +325,7 @@ int sim_config_init(struct sim_config *c, const struct sim_profile *p, const cha
 
 	fill_defaults(c, p);
 	while (s && *s) {
-		char tok[128], *eq;
+		char tok[160], *eq; /* serial=TEXT: up to 7 + SIM_SERIAL_MAX */
 		size_t n = strcspn(s, ", \t");
 		int r;
 

@@ -62,6 +62,7 @@ const char *sim_request_name(uint8_t request);
 enum sim_langid_fault { SIM_LANGID_OK, SIM_LANGID_EMPTY, SIM_LANGID_STALL, SIM_LANGID_FAIL_FIRST };
 
 #define SIM_MAX_FAULTY 4
+#define SIM_SERIAL_MAX 126 /* characters in a string descriptor (255 bytes, UTF-16) */
 #define SIM_MAX_WRP 8
 
 /* The profile's switches after sim_options.faults; parsed by sim-faults.c. */
@@ -110,6 +111,7 @@ struct sim_config {
 	bool wrong_langid;
 	bool bad_strings;
 	bool identical_alt_names;
+	char serial[SIM_SERIAL_MAX + 1]; /* "": the profile's */
 };
 
 /* Fill @c from the profile, then apply @faults.  0 or -EINVAL (message in errbuf). */

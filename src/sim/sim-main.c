@@ -204,6 +204,27 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 }
 
 /*
+ * The model options of device @number (1, 2, ...): a '#' in the value of a
+ * serial= token becomes the number, so that --devices N can give each device
+ * its own serial.  Returns a new string.
+ */
+static char *device_faults(const char *faults, unsigned number)
+{
+	GString *out = g_string_new(NULL);
+	bool in_serial = false;
+
+	for (const char *s = faults; *s; s++) {
+		if (s == faults || strchr(", \t", s[-1]))
+			in_serial = strncmp(s, "serial=", 7) == 0;
+		if (*s == '#' && in_serial)
+			g_string_append_printf(out, "%u", number);
+		else
+			g_string_append_c(out, *s);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/*
  * usb-emulation.md pitfall 1: the uevents that announce removal and re-enumeration are
  * resolved by libudev in this process, so it must itself run under the umockdev preload.
  * Re-exec once with it added to LD_PRELOAD, as umockdev-wrapper would.
@@ -366,9 +387,10 @@ int main(int argc, char **argv)
 	}
 
 	for (unsigned i = 0; i < o.devices; i++) {
+		g_autofree char *faults = device_faults(o.faults->str, i + 1);
 		struct sim_options so = {
 			.time_scale = o.time_scale,
-			.faults = o.faults->str,
+			.faults = faults,
 			.clock = { .now_us = sim_usbfs_clock_us },
 			.errbuf = errbuf,
 			.errbuf_size = sizeof(errbuf),

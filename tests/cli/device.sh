@@ -591,6 +591,14 @@ expect 64 'more than one DFU device' -- sim stm32f405 --devices 2 -- "$bin" -a 0
 expect 0 "at 1-2" -- sim stm32f405 --devices 2 --flash-out pp.out -- "$bin" flash -p 1-2 --address 0x08000000 firmware.bin &&
 	check "-p 1-2: board 2 flashed" flash_is pp.out.2 0 firmware.bin &&
 	check "-p 1-2: board 1 untouched" flash_is pp.out
+# boards with their own serials (serial=BOARD#): -S picks one
+expect 0 "at 1-2" -- sim stm32f405 --devices 2 -f 'serial=BOARD#' --flash-out sn.out -- \
+	"$bin" flash -S BOARD2 --address 0x08000000 firmware.bin &&
+	check "-S BOARD2: board 2 flashed" flash_is sn.out.2 0 firmware.bin &&
+	check "-S BOARD2: board 1 untouched" flash_is sn.out
+expect 0 'serial="BOARD1"' -- sim stm32f405 --devices 2 -f 'serial=BOARD#' -- "$bin" -l &&
+	{ grep -q 'serial="BOARD1"' "$tmp/out" && grep -q 'serial="BOARD2"' "$tmp/out" && ok ||
+		bad "serial=BOARD#: -l does not show BOARD1 and BOARD2: $out"; }
 # the memory map: refused before anything is written, the address named
 python3 gen.py 0x080FF000 8192 far.bin 51
 "$bin" image convert --address 0x080FF000 far.bin far.hex >/dev/null 2>&1
