@@ -226,6 +226,18 @@ static void assert_mem_is_image(void)
 	}
 }
 
+/* What an upload read back (@back) is the image over [@base, @base + @len). */
+static void assert_read_back_is_image(const struct dfu_image *back, uint32_t base, size_t len)
+{
+	for (uint32_t i = 0; i < len; i++) {
+		uint8_t b, want;
+
+		ck_assert_int_eq(dfu_image_read(back, DFU_ALT_NONE, base + i, &b, 1, 0), 1);
+		ck_assert_int_eq(dfu_image_read(img, DFU_ALT_NONE, base + i, &want, 1, 0), 1);
+		ck_assert_uint_eq(b, want);
+	}
+}
+
 static int download(void)
 {
 	dfu_error_clear(&err);
@@ -1052,7 +1064,6 @@ START_TEST(test_transient_upload_failures_are_retried)
 
 	for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
 		struct dfu_image *back = NULL;
-		uint8_t b;
 
 		if (f) {
 			teardown();
@@ -1068,40 +1079,33 @@ START_TEST(test_transient_upload_failures_are_retried)
 		dfu_error_clear(&err);
 		ck_assert_msg(dfu_dev_upload(dev, &opts, &back, &res, &err) == 0, "%s: %s",
 			      faults[f], err.message);
-		for (uint32_t i = 0; i < 40000; i++) {
-			uint8_t want;
-
-			ck_assert_int_eq(dfu_image_read(back, DFU_ALT_NONE, 0x08000000 + i, &b, 1,
-							0), 1);
-			ck_assert_int_eq(dfu_image_read(img, DFU_ALT_NONE, 0x08000000 + i, &want,
-							1, 0), 1);
-			ck_assert_uint_eq(b, want);
-		}
+		assert_read_back_is_image(back, 0x08000000, 40000);
 		dfu_image_free(back);
 	}
 }
 END_TEST
 
-START_TEST(test_stalled_plain_upload_is_retried)
+/* A plain DFU device with @faults holding 4 KiB of the image at 0, in dfuIDLE,
+ * and opts set to read those 4 KiB back. */
+static void plain_device_holding_4k(const char *faults)
 {
-	struct dfu_image *back = NULL;
-
-	open_generic("stall-on-request=UPLOAD:2");
+	open_generic(faults);
 	add_pattern(0, 4096);
 	ck_assert_int_eq(download(), 0);
 	dfu_error_clear(&err);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
 	opts.have_length = true;
 	opts.length = 4096;
+}
+
+START_TEST(test_stalled_plain_upload_is_retried)
+{
+	struct dfu_image *back = NULL;
+
+	plain_device_holding_4k("stall-on-request=UPLOAD:2");
 	ck_assert_msg(dfu_dev_upload(dev, &opts, &back, &res, &err) == 0, "%s", err.message);
 	ck_assert_uint_ge(res.retries, 1);
-	for (uint32_t i = 0; i < 4096; i++) {
-		uint8_t b, want;
-
-		ck_assert_int_eq(dfu_image_read(back, DFU_ALT_NONE, i, &b, 1, 0), 1);
-		ck_assert_int_eq(dfu_image_read(img, DFU_ALT_NONE, i, &want, 1, 0), 1);
-		ck_assert_uint_eq(b, want);
-	}
+	assert_read_back_is_image(back, 0, 4096);
 	dfu_image_free(back);
 }
 END_TEST
@@ -1115,13 +1119,7 @@ START_TEST(test_timed_out_plain_upload_recovers_by_reset_and_detach)
 {
 	struct dfu_image *back = NULL;
 
-	open_generic("timeout-on-request=UPLOAD:2");
-	add_pattern(0, 4096);
-	ck_assert_int_eq(download(), 0);
-	dfu_error_clear(&err);
-	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
-	opts.have_length = true;
-	opts.length = 4096;
+	plain_device_holding_4k("timeout-on-request=UPLOAD:2");
 	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &back, &res, &err), DFU_E_USB_TIMEOUT);
 	ck_assert_ptr_null(back);
 	ck_assert(dfu_error_wants_reset(&err));
@@ -1131,13 +1129,7 @@ START_TEST(test_timed_out_plain_upload_recovers_by_reset_and_detach)
 	ck_assert(log_has("the device started its firmware after the USB reset: detaching it"));
 	ck_assert(log_has("re-enumerated and was opened again at 1-1, alt 0: in dfuIDLE"));
 	ck_assert_msg(dfu_dev_upload(dev, &opts, &back, &res, &err) == 0, "%s", err.message);
-	for (uint32_t i = 0; i < 4096; i++) {
-		uint8_t b, want;
-
-		ck_assert_int_eq(dfu_image_read(back, DFU_ALT_NONE, i, &b, 1, 0), 1);
-		ck_assert_int_eq(dfu_image_read(img, DFU_ALT_NONE, i, &want, 1, 0), 1);
-		ck_assert_uint_eq(b, want);
-	}
+	assert_read_back_is_image(back, 0, 4096);
 	dfu_image_free(back);
 }
 END_TEST
