@@ -23,6 +23,32 @@ static const uint8_t cmds_hal[] = { 0x00, 0x21, 0x41 };
 /* The notional application's run-time interface: CanDnload|CanUpload|WillDetach. */
 #define APP_FD_ATTR 0x0b
 
+/*
+ * Shared initialisers.  Each holds only fields that are the same in every profile using it
+ * (-Woverride-init rejects a profile that sets one again); a profile lists what differs.
+ */
+
+/* What every DfuSe device here copies from ST's ROM: the functional descriptor (fd_length
+ * stays per profile, Particle's is 7 bytes), the Address Pointer default and CLRSTATUS. */
+#define DFUSE_COMMON                                                                               \
+	.fd_attributes = ST_FD_ATTR, .detach_timeout = 255, .bcd_dfu = 0x011A, .dfuse = true,      \
+	.flash_base = 0x08000000, .clr = SIM_CLR_ST
+
+/* ST's DFU-mode identity, ROM and HAL alike. */
+#define ST_IDENTITY .vid = 0x0483, .pid = 0xDF11, .manufacturer = "STMicroelectronics"
+
+/* The notional application's run-time identity (app_base differs for the HAL example). */
+#define ST_APP                                                                                     \
+	.app_vid = 0x0483, .app_pid = 0x5740, .app_bcd_device = 0x0200,                            \
+	.app_product = "STM32 Application", .app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A
+
+/* Every ST system-memory bootloader (§3.2, §3.5): polls, Get Commands with Read Unprotect,
+ * oversized blocks stalled, dfuIDLE at start, the application at the start of flash. */
+#define ST_ROM                                                                                     \
+	ST_IDENTITY, DFUSE_COMMON, .fd_length = 9, .poll_erase_ms = 100, .poll_other_ms = 104,     \
+	.poll_set_address_ms = 104, .oversize = SIM_OVERSIZE_STALL, .initial_state = 2,            \
+	.commands = cmds_rom, .n_commands = sizeof(cmds_rom), .app_base = 0x08000000, ST_APP
+
 /* ---- STM32F405/F407 (RM0090): 1 MiB in 4x16K, 1x64K, 7x128K sectors ------------- */
 static const struct sim_run f4_flash_runs[] = {
 	RUN(4, 2, 16, 3, 'K', 'g'), RUN(1, 2, 64, 3, 'K', 'g'), RUN(7, 2, 128, 3, 'K', 'g'),
@@ -77,20 +103,13 @@ static const uint8_t f4_ob_default[16] = {
 	0xEF, 0xAA, 0x10, 0x55, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF,
 };
 
-#define F4_COMMON                                                                                   \
-	.vid = 0x0483, .pid = 0xDF11, .bcd_usb = 0x0200, .manufacturer = "STMicroelectronics",     \
-	.product = "STM32  BOOTLOADER", .serial = "3574364C3034", .fd_attributes = ST_FD_ATTR,      \
-	.detach_timeout = 255, .transfer_size = 2048, .bcd_dfu = 0x011A, .fd_length = 9,            \
-	.dfuse = true, .family = SIM_FAM_F4, .flash_base = 0x08000000, .poll_erase_ms = 100,        \
-	.poll_other_ms = 104, .poll_set_address_ms = 104, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,  \
-	.leave = SIM_LEAVE_ANSWER_THEN_VANISH, .jump = SIM_JUMP_VECTOR_TABLE,                       \
-	.oversize = SIM_OVERSIZE_STALL, .set_address_rdp_fails = true, .initial_state = 2,         \
-	.commands = cmds_rom, .n_commands = sizeof(cmds_rom), .ob_base = 0x1FFFC000,                \
-	.ob_rdp_offset = 1, .ob_rdp_level0 = 0xAA, .ob_wrp_offset = 8, .ob_wrp_bits = 12,           \
-	.ob_default = f4_ob_default, .otp_lock_bytes = true, .otp_base = 0x1FFF7800,                \
-	.otp_block = 32, .otp_blocks = 16, .app_base = 0x08000000, .app_vid = 0x0483,               \
-	.app_pid = 0x5740, .app_bcd_device = 0x0200, .app_product = "STM32 Application",            \
-	.app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A
+#define F4_COMMON                                                                                  \
+	ST_ROM, .bcd_usb = 0x0200, .product = "STM32  BOOTLOADER", .serial = "3574364C3034",       \
+	.transfer_size = 2048, .family = SIM_FAM_F4, .busy = SIM_BUSY_NAK,                         \
+	.leave = SIM_LEAVE_ANSWER_THEN_VANISH, .jump = SIM_JUMP_VECTOR_TABLE,                      \
+	.set_address_rdp_fails = true, .ob_base = 0x1FFFC000, .ob_rdp_offset = 1,                  \
+	.ob_rdp_level0 = 0xAA, .ob_wrp_offset = 8, .ob_wrp_bits = 12, .ob_default = f4_ob_default, \
+	.otp_lock_bytes = true, .otp_base = 0x1FFF7800, .otp_block = 32, .otp_blocks = 16
 
 /* ---- STM32F105/F107 (AN2662) ------------------------------------------------------ */
 static const struct sim_run f107_flash_runs[] = { RUN(128, 3, 2, 3, 'K', 'g') };
@@ -311,169 +330,110 @@ static const struct sim_profile profiles[] = {
 	{
 		.name = "stm32f107",
 		.description = "STM32F105/F107 connectivity line ROM (AN2662), 2 KiB pages",
-		.vid = 0x0483, .pid = 0xDF11, .bcd_device = 0x2000, .bcd_usb = 0x0100,
-		.manufacturer = "STMicroelectronics", .product = "STM32 0x418 DFU Bootloader",
-		.serial = "STM32", .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 2048, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		ST_ROM, .bcd_device = 0x2000, .bcd_usb = 0x0100,
+		.product = "STM32 0x418 DFU Bootloader", .serial = "STM32", .transfer_size = 2048,
 		.alts = f107_alts, .n_alts = ARRAY_SIZE(f107_alts),
 		.memory = f107_mem, .n_memory = ARRAY_SIZE(f107_mem), .family = SIM_FAM_F1,
-		.flash_base = 0x08000000, .poll_erase_ms = 100, .poll_other_ms = 104,
-		.poll_set_address_ms = 104, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_ANSWER_THEN_VANISH, .jump = SIM_JUMP_VECTOR_TABLE,
-		.oversize = SIM_OVERSIZE_STALL, .initial_state = 2,
-		.commands = cmds_rom, .n_commands = sizeof(cmds_rom),
+		.busy = SIM_BUSY_NAK, .leave = SIM_LEAVE_ANSWER_THEN_VANISH,
+		.jump = SIM_JUMP_VECTOR_TABLE,
 		.ob_base = 0x1FFFF800, .ob_rdp_offset = 0, .ob_rdp_level0 = 0xA5, .ob_wrp_offset = -1,
-		.ob_default = f1_ob_default, .app_base = 0x08000000, .app_vid = 0x0483,
-		.app_pid = 0x5740, .app_bcd_device = 0x0200, .app_product = "STM32 Application",
-		.app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
+		.ob_default = f1_ob_default,
 	},
 	{
 		.name = "stm32f072",
 		.description = "STM32F072 ROM; stalls GET_STATUS polled before the erase ends (openmv 1508)",
-		.vid = 0x0483, .pid = 0xDF11, .bcd_device = 0x2200, .bcd_usb = 0x0200,
-		.manufacturer = "STMicroelectronics", .product = "STM32  BOOTLOADER",
-		.serial = "FFFFFFFEFFFF", .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 2048, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		ST_ROM, .bcd_device = 0x2200, .bcd_usb = 0x0200,
+		.product = "STM32  BOOTLOADER", .serial = "FFFFFFFEFFFF", .transfer_size = 2048,
 		.alts = f072_alts, .n_alts = ARRAY_SIZE(f072_alts),
 		.memory = f072_mem, .n_memory = ARRAY_SIZE(f072_mem), .family = SIM_FAM_F1,
-		.flash_base = 0x08000000, .poll_erase_ms = 100, .poll_other_ms = 104,
-		.poll_set_address_ms = 104, .busy = SIM_BUSY_STALL, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_ANSWER_THEN_VANISH, .jump = SIM_JUMP_VECTOR_TABLE,
-		.oversize = SIM_OVERSIZE_STALL, .initial_state = 2,
-		.commands = cmds_rom, .n_commands = sizeof(cmds_rom),
+		.busy = SIM_BUSY_STALL, .leave = SIM_LEAVE_ANSWER_THEN_VANISH,
+		.jump = SIM_JUMP_VECTOR_TABLE,
 		.ob_base = 0x1FFFF800, .ob_rdp_offset = 0, .ob_rdp_level0 = 0xAA, .ob_wrp_offset = -1,
-		.ob_default = f0_ob_default, .app_base = 0x08000000, .app_vid = 0x0483,
-		.app_pid = 0x5740, .app_bcd_device = 0x0200, .app_product = "STM32 Application",
-		.app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
+		.ob_default = f0_ob_default,
 	},
 	{
 		.name = "stm32l476",
 		.description = "STM32L476xE (512 KiB) ROM; 64-bit ECC program-once, may stall early polls",
-		.vid = 0x0483, .pid = 0xDF11, .bcd_device = 0x2200, .bcd_usb = 0x0200,
-		.manufacturer = "STMicroelectronics", .product = "STM32  BOOTLOADER",
-		.serial = "206B39763233", .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 2048, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		ST_ROM, .bcd_device = 0x2200, .bcd_usb = 0x0200,
+		.product = "STM32  BOOTLOADER", .serial = "206B39763233", .transfer_size = 2048,
 		.alts = l4_alts, .n_alts = ARRAY_SIZE(l4_alts),
 		.memory = l4_mem, .n_memory = ARRAY_SIZE(l4_mem), .family = SIM_FAM_L4,
-		.flash_base = 0x08000000, .poll_erase_ms = 100, .poll_other_ms = 104,
-		.poll_set_address_ms = 104, .busy = SIM_BUSY_STALL, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_ANSWER_THEN_VANISH, .jump = SIM_JUMP_VECTOR_TABLE,
-		.oversize = SIM_OVERSIZE_STALL, .initial_state = 2,
-		.commands = cmds_rom, .n_commands = sizeof(cmds_rom),
+		.busy = SIM_BUSY_STALL, .leave = SIM_LEAVE_ANSWER_THEN_VANISH,
+		.jump = SIM_JUMP_VECTOR_TABLE,
 		.ob_base = 0x1FFF7800, .ob_rdp_offset = 0, .ob_rdp_level0 = 0xAA, .ob_wrp_offset = -1,
-		.ob_default = l4_ob_default, .app_base = 0x08000000, .app_vid = 0x0483,
-		.app_pid = 0x5740, .app_bcd_device = 0x0200, .app_product = "STM32 Application",
-		.app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
+		.ob_default = l4_ob_default,
 	},
 	{
 		.name = "stm32g474",
 		.description = "STM32G474 (512 KiB) ROM; wTransferSize 1024, stalls 2048-byte blocks",
-		.vid = 0x0483, .pid = 0xDF11, .bcd_device = 0x0200, .bcd_usb = 0x0200,
-		.manufacturer = "STMicroelectronics", .product = "STM32  BOOTLOADER",
-		.serial = "2059346B5744", .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 1024, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		ST_ROM, .bcd_device = 0x0200, .bcd_usb = 0x0200,
+		.product = "STM32  BOOTLOADER", .serial = "2059346B5744", .transfer_size = 1024,
 		.alts = g4_alts, .n_alts = ARRAY_SIZE(g4_alts),
 		.memory = g4_mem, .n_memory = ARRAY_SIZE(g4_mem), .family = SIM_FAM_L4,
-		.flash_base = 0x08000000, .poll_erase_ms = 100, .poll_other_ms = 104,
-		.poll_set_address_ms = 104, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_VANISH_DURING_STATUS, .jump = SIM_JUMP_VECTOR_TABLE,
-		.oversize = SIM_OVERSIZE_STALL, .initial_state = 2,
-		.commands = cmds_rom, .n_commands = sizeof(cmds_rom),
+		.busy = SIM_BUSY_NAK, .leave = SIM_LEAVE_VANISH_DURING_STATUS,
+		.jump = SIM_JUMP_VECTOR_TABLE,
 		.ob_base = 0x1FFF7800, .ob_rdp_offset = 0, .ob_rdp_level0 = 0xAA, .ob_wrp_offset = -1,
-		.ob_default = l4_ob_default, .app_base = 0x08000000, .app_vid = 0x0483,
-		.app_pid = 0x5740, .app_bcd_device = 0x0200, .app_product = "STM32 Application",
-		.app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
+		.ob_default = l4_ob_default,
 	},
 	{
 		.name = "stm32g0b1",
 		.description = "STM32G0B1 ROM: all alts named like the flash, WRP writes silently ignored",
-		.vid = 0x0483, .pid = 0xDF11, .bcd_device = 0x0200, .bcd_usb = 0x0200,
-		.manufacturer = "STMicroelectronics", .product = "DFU in FS Mode",
-		.serial = "206A32865841", .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 1024, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		ST_ROM, .bcd_device = 0x0200, .bcd_usb = 0x0200,
+		.product = "DFU in FS Mode", .serial = "206A32865841", .transfer_size = 1024,
 		.alts = g0_alts, .n_alts = ARRAY_SIZE(g0_alts),
 		.memory = g0_mem, .n_memory = ARRAY_SIZE(g0_mem), .family = SIM_FAM_G0,
-		.flash_base = 0x08000000, .poll_erase_ms = 100, .poll_other_ms = 104,
-		.poll_set_address_ms = 104, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_VANISH_DURING_STATUS, .jump = SIM_JUMP_VECTOR_TABLE,
-		.oversize = SIM_OVERSIZE_STALL, .initial_state = 2,
-		.commands = cmds_rom, .n_commands = sizeof(cmds_rom),
+		.busy = SIM_BUSY_NAK, .leave = SIM_LEAVE_VANISH_DURING_STATUS,
+		.jump = SIM_JUMP_VECTOR_TABLE,
 		.ob_base = 0x1FFF7800, .ob_rdp_offset = 0, .ob_rdp_level0 = 0xAA, .ob_wrp_offset = -1,
-		.ob_default = g0_ob_default, .app_base = 0x08000000, .app_vid = 0x0483,
-		.app_pid = 0x5740, .app_bcd_device = 0x0200, .app_product = "STM32 Application",
-		.app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
+		.ob_default = g0_ob_default,
 	},
 	{
 		.name = "stm32h743",
 		.description = "STM32H743 ROM: entry-point jump, 128 KiB sectors, 256-bit flash words",
-		.vid = 0x0483, .pid = 0xDF11, .bcd_device = 0x0200, .bcd_usb = 0x0200,
-		.manufacturer = "STMicroelectronics", .product = "STM32  BOOTLOADER",
-		.serial = "200364500000", .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 1024, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		ST_ROM, .bcd_device = 0x0200, .bcd_usb = 0x0200,
+		.product = "STM32  BOOTLOADER", .serial = "200364500000", .transfer_size = 1024,
 		.alts = h7_alts, .n_alts = ARRAY_SIZE(h7_alts),
 		.memory = h7_mem, .n_memory = ARRAY_SIZE(h7_mem), .family = SIM_FAM_H7,
-		.flash_base = 0x08000000, .poll_erase_ms = 100, .poll_other_ms = 104,
-		.poll_set_address_ms = 104, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_VANISH_DURING_STATUS, .jump = SIM_JUMP_ENTRY_POINT,
-		.oversize = SIM_OVERSIZE_STALL, .initial_state = 2,
-		.commands = cmds_rom, .n_commands = sizeof(cmds_rom),
+		.busy = SIM_BUSY_NAK, .leave = SIM_LEAVE_VANISH_DURING_STATUS,
+		.jump = SIM_JUMP_ENTRY_POINT,
 		.ob_base = 0x5200201C, .ob_rdp_offset = 1, .ob_rdp_level0 = 0xAA,
-		.ob_wrp_offset = 0x1C, .ob_wrp_bits = 8,
-		.ob_default = h7_ob_default, .app_base = 0x08000000, .app_vid = 0x0483,
-		.app_pid = 0x5740, .app_bcd_device = 0x0200, .app_product = "STM32 Application",
-		.app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
+		.ob_wrp_offset = 0x1C, .ob_wrp_bits = 8, .ob_default = h7_ob_default,
 	},
 	{
 		.name = "stm32h753",
 		.description = "STM32H753 ROM: as stm32h743 (try leave=stay for ROM V9.0)",
-		.vid = 0x0483, .pid = 0xDF11, .bcd_device = 0x0200, .bcd_usb = 0x0200,
-		.manufacturer = "STMicroelectronics", .product = "STM32  BOOTLOADER",
-		.serial = "2057355E3039", .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 1024, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		ST_ROM, .bcd_device = 0x0200, .bcd_usb = 0x0200,
+		.product = "STM32  BOOTLOADER", .serial = "2057355E3039", .transfer_size = 1024,
 		.alts = h7_alts, .n_alts = ARRAY_SIZE(h7_alts),
 		.memory = h7_mem, .n_memory = ARRAY_SIZE(h7_mem), .family = SIM_FAM_H7,
-		.flash_base = 0x08000000, .poll_erase_ms = 100, .poll_other_ms = 104,
-		.poll_set_address_ms = 104, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_VANISH_DURING_STATUS, .jump = SIM_JUMP_ENTRY_POINT,
-		.oversize = SIM_OVERSIZE_STALL, .initial_state = 2,
-		.commands = cmds_rom, .n_commands = sizeof(cmds_rom),
+		.busy = SIM_BUSY_NAK, .leave = SIM_LEAVE_VANISH_DURING_STATUS,
+		.jump = SIM_JUMP_ENTRY_POINT,
 		.ob_base = 0x5200201C, .ob_rdp_offset = 1, .ob_rdp_level0 = 0xAA,
-		.ob_wrp_offset = 0x1C, .ob_wrp_bits = 8,
-		.ob_default = h7_ob_default, .app_base = 0x08000000, .app_vid = 0x0483,
-		.app_pid = 0x5740, .app_bcd_device = 0x0200, .app_product = "STM32 Application",
-		.app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
+		.ob_wrp_offset = 0x1C, .ob_wrp_bits = 8, .ob_default = h7_ob_default,
 	},
 	{
 		.name = "stm32u5",
 		.description = "STM32U5-like ROM: answers dfuDNLOAD-IDLE without dfuDNBUSY after commands",
-		.vid = 0x0483, .pid = 0xDF11, .bcd_device = 0x0200, .bcd_usb = 0x0200,
-		.manufacturer = "STMicroelectronics", .product = "DFU in FS Mode",
-		.serial = "205F37A83335", .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 1024, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		ST_ROM, .bcd_device = 0x0200, .bcd_usb = 0x0200,
+		.product = "DFU in FS Mode", .serial = "205F37A83335", .transfer_size = 1024,
 		.alts = u5_alts, .n_alts = ARRAY_SIZE(u5_alts),
 		.memory = u5_mem, .n_memory = ARRAY_SIZE(u5_mem), .family = SIM_FAM_U5,
-		.flash_base = 0x08000000, .poll_erase_ms = 100, .poll_other_ms = 104,
-		.poll_set_address_ms = 104, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_VANISH_DURING_STATUS, .jump = SIM_JUMP_VECTOR_TABLE,
-		.oversize = SIM_OVERSIZE_STALL, .skip_dnbusy = true, .initial_state = 2,
-		.commands = cmds_rom, .n_commands = sizeof(cmds_rom),
-		.ob_rdp_offset = -1, .ob_wrp_offset = -1, .app_base = 0x08000000, .app_vid = 0x0483,
-		.app_pid = 0x5740, .app_bcd_device = 0x0200, .app_product = "STM32 Application",
-		.app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
+		.busy = SIM_BUSY_NAK, .leave = SIM_LEAVE_VANISH_DURING_STATUS,
+		.jump = SIM_JUMP_VECTOR_TABLE, .skip_dnbusy = true,
+		.ob_rdp_offset = -1, .ob_wrp_offset = -1,
 	},
 	{
 		.name = "gd32vf103",
 		.description = "GigaDevice GD32VF103CB ROM: wrong page size, UTF-8 serial, starts in errFIRMWARE, leaves before GET_STATUS",
 		.vid = 0x28E9, .pid = 0x0189, .bcd_device = 0x1000, .bcd_usb = 0x0200,
 		.manufacturer = "GigaDevice", .product = "GD32 DFU Bootloader", .serial = "3CBJ",
-		.serial_utf8 = true, .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 2048, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		.serial_utf8 = true, DFUSE_COMMON, .transfer_size = 2048, .fd_length = 9,
 		.alts = gd32_alts, .n_alts = ARRAY_SIZE(gd32_alts),
 		.memory = gd32_mem, .n_memory = ARRAY_SIZE(gd32_mem), .family = SIM_FAM_F1,
-		.flash_base = 0x08000000, .poll_erase_ms = 100, .poll_other_ms = 104,
-		.poll_set_address_ms = 100, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_VANISH_BEFORE_STATUS, .jump = SIM_JUMP_SYSTEM_RESET,
-		.oversize = SIM_OVERSIZE_STALL, .initial_state = 10, .initial_status = 0x0A,
+		.poll_erase_ms = 100, .poll_other_ms = 104, .poll_set_address_ms = 100,
+		.busy = SIM_BUSY_NAK, .leave = SIM_LEAVE_VANISH_BEFORE_STATUS,
+		.jump = SIM_JUMP_SYSTEM_RESET, .oversize = SIM_OVERSIZE_STALL,
+		.initial_state = 10, .initial_status = 0x0A,
 		.commands = cmds_rom, .n_commands = sizeof(cmds_rom),
 		.ob_base = 0x1FFFF800, .ob_rdp_offset = 0, .ob_rdp_level0 = 0xA5, .ob_wrp_offset = -1,
 		.ob_default = f1_ob_default, .app_base = 0x08000000, .app_riscv = true,
@@ -485,15 +445,13 @@ static const struct sim_profile profiles[] = {
 		.description = "Particle Photon bootloader 2b04:d006: 7-byte functional descriptor, read-only bootloader sectors",
 		.vid = 0x2B04, .pid = 0xD006, .bcd_device = 0x0200, .bcd_usb = 0x0200,
 		.manufacturer = "Particle", .product = "Photon DFU Mode", .serial = "00000000050C",
-		.fd_attributes = ST_FD_ATTR, .detach_timeout = 255, .transfer_size = 4096,
-		.bcd_dfu = 0x011A, .fd_length = 7, .dfuse = true,
+		DFUSE_COMMON, .transfer_size = 4096, .fd_length = 7,
 		.alts = photon_alts, .n_alts = ARRAY_SIZE(photon_alts),
 		.memory = photon_mem, .n_memory = ARRAY_SIZE(photon_mem), .family = SIM_FAM_F4,
-		.flash_base = 0x08000000, .poll_erase_ms = 50, .poll_other_ms = 50,
-		.poll_set_address_ms = 50, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_VANISH_DURING_STATUS, .jump = SIM_JUMP_SYSTEM_RESET,
-		.oversize = SIM_OVERSIZE_TRUNCATE, .initial_state = 2,
-		.commands = cmds_hal, .n_commands = sizeof(cmds_hal),
+		.poll_erase_ms = 50, .poll_other_ms = 50, .poll_set_address_ms = 50,
+		.busy = SIM_BUSY_NAK, .leave = SIM_LEAVE_VANISH_DURING_STATUS,
+		.jump = SIM_JUMP_SYSTEM_RESET, .oversize = SIM_OVERSIZE_TRUNCATE,
+		.initial_state = 2, .commands = cmds_hal, .n_commands = sizeof(cmds_hal),
 		.ob_rdp_offset = -1, .ob_wrp_offset = -1, .app_base = 0x08020000,
 		.app_vid = 0x2B04, .app_pid = 0xC006, .app_bcd_device = 0x0250,
 		.app_product = "Photon", .app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
@@ -501,20 +459,16 @@ static const struct sim_profile profiles[] = {
 	{
 		.name = "stm32-hal-iap",
 		.description = "ST HAL DFU IAP example on an F4: 50/50 ms polls, system reset into 0x08008000",
-		.vid = 0x0483, .pid = 0xDF11, .bcd_device = 0x0200, .bcd_usb = 0x0200,
-		.manufacturer = "STMicroelectronics", .product = "STM32 DOWNLOAD FIRMWARE UPDATE",
-		.serial = "00000000001A", .fd_attributes = ST_FD_ATTR, .detach_timeout = 255,
-		.transfer_size = 1024, .bcd_dfu = 0x011A, .fd_length = 9, .dfuse = true,
+		ST_IDENTITY, .bcd_device = 0x0200, .bcd_usb = 0x0200,
+		.product = "STM32 DOWNLOAD FIRMWARE UPDATE", .serial = "00000000001A",
+		DFUSE_COMMON, .transfer_size = 1024, .fd_length = 9,
 		.alts = hal_alts, .n_alts = ARRAY_SIZE(hal_alts),
 		.memory = hal_mem, .n_memory = ARRAY_SIZE(hal_mem), .family = SIM_FAM_F4,
-		.flash_base = 0x08000000, .poll_erase_ms = 50, .poll_other_ms = 50,
-		.poll_set_address_ms = 50, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_ST,
-		.leave = SIM_LEAVE_VANISH_DURING_STATUS, .jump = SIM_JUMP_SYSTEM_RESET,
-		.oversize = SIM_OVERSIZE_TRUNCATE, .initial_state = 2,
-		.commands = cmds_hal, .n_commands = sizeof(cmds_hal),
-		.ob_rdp_offset = -1, .ob_wrp_offset = -1, .app_base = 0x08008000,
-		.app_vid = 0x0483, .app_pid = 0x5740, .app_bcd_device = 0x0200,
-		.app_product = "STM32 Application", .app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A,
+		.poll_erase_ms = 50, .poll_other_ms = 50, .poll_set_address_ms = 50,
+		.busy = SIM_BUSY_NAK, .leave = SIM_LEAVE_VANISH_DURING_STATUS,
+		.jump = SIM_JUMP_SYSTEM_RESET, .oversize = SIM_OVERSIZE_TRUNCATE,
+		.initial_state = 2, .commands = cmds_hal, .n_commands = sizeof(cmds_hal),
+		.ob_rdp_offset = -1, .ob_wrp_offset = -1, .app_base = 0x08008000, ST_APP,
 	},
 	{
 		.name = "generic",
