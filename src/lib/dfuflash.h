@@ -953,8 +953,8 @@ bool dfu_error_wants_reset(const struct dfu_error *e);
  * is closed, waited for up to 5 s at the same path (never another device)
  * and opened again: *dev is then replaced (NULL after a failure); if it comes
  * back in run-time mode (its firmware started), it is detached into DFU mode
- * once more and waited for again.  Logs what
- * it did at DFU_LOG_INFO ("reset the device at 1-1 ...").
+ * once more and waited for again.  Logs what it did at DFU_LOG_INFO ("reset
+ * the device at 1-1 ...").
  * Errors: DFU_E_NODEVICE (did not come back, code "device.did_not_return"),
  * open and dfu_dev_ensure_idle() errors.
  */
