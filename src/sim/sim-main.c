@@ -197,6 +197,8 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 
 		if (sim_faults_check(o->faults->str, errbuf, sizeof(errbuf)) < 0) {
 			fprintf(stderr, "dfuflash-sim: --fault: %s\n", errbuf[0] ? errbuf : "invalid fault string");
+			fprintf(stderr, "hint: tokens are separated by commas or blanks; FAULTS in "
+					"dfuflash-sim(1) lists each one and its values\n");
 			return EX_USAGE;
 		}
 	}
