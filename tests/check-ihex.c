@@ -501,27 +501,7 @@ END_TEST
 
 /* --- corpus ----------------------------------------------------------------- */
 
-struct corpus_seg {
-	uint32_t address;
-	size_t length;
-	uint32_t crc32;
-};
-
-struct corpus_case {
-	const char *name;
-	/* valid files */
-	size_t n_segments; /* first up to 3 are checked */
-	struct corpus_seg seg[3];
-	enum dfu_start_kind start;
-	uint32_t linear;
-	size_t n_warnings;
-	/* malformed files */
-	int err;
-	const char *code;
-	const char *where;
-};
-
-static const struct corpus_case corpus[] = {
+static const struct text_corpus_case corpus[] = {
 	{ .name = "ATmegaBOOT_168_atmega1280.hex",
 	  .n_segments = 1,
 	  .seg = { { 0x1f000, 2198, 0x34bc23e2 } },
@@ -593,34 +573,8 @@ static const struct corpus_case corpus[] = {
 
 START_TEST(test_ihex_parses_corpus_files_as_expected)
 {
-	const struct corpus_case *c = &corpus[_i];
-	uint8_t *buf;
-	size_t len = 0;
-	int r;
-
 	SKIP_WITHOUT_CORPUS();
-	buf = test_corpus_load(c->name, &len);
-	ck_assert_msg(buf != NULL, "cannot read %s", c->name);
-
-	r = feed_len(buf, len, NULL);
-	free(buf);
-
-	if (c->code) {
-		assert_error(r, c->err, c->code, c->where);
-		return;
-	}
-	ck_assert_msg(r == 0, "%s: %s: %s: %s", c->name, err.code, err.where, err.message);
-	ck_assert_uint_eq(img->n_segments, c->n_segments);
-	for (size_t i = 0; i < c->n_segments && i < 3; i++) {
-		const struct dfu_segment *s = &img->segments[i];
-
-		ck_assert_uint_eq(s->address, c->seg[i].address);
-		ck_assert_uint_eq(s->length, c->seg[i].length);
-		ck_assert_uint_eq(dfu_crc32(0, s->data, s->length), c->seg[i].crc32);
-	}
-	ck_assert_int_eq(img->start.kind, c->start);
-	ck_assert_uint_eq(img->start.linear, c->linear);
-	ck_assert_uint_eq(img->n_warnings, c->n_warnings);
+	test_text_corpus_case(&corpus[_i], DFU_FORMAT_IHEX);
 }
 END_TEST
 
