@@ -105,21 +105,13 @@ static void add(uint32_t address, const uint8_t *data, size_t len)
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, address, data, len, NULL, NULL, NULL), 0);
 }
 
-static void pattern(uint8_t *buf, size_t len, uint32_t seed)
-{
-	for (size_t i = 0; i < len; i++) {
-		seed = seed * 1103515245u + 12345u;
-		buf[i] = (uint8_t)(seed >> 16);
-	}
-}
-
 /* An application: a plausible vector table at @base. */
 static void add_app(uint32_t base, size_t len)
 {
 	uint8_t *b = malloc(len);
 
 	ck_assert_ptr_nonnull(b);
-	pattern(b, len, base);
+	test_pattern(b, len, base);
 	le32_put(b, 0x20010000u);
 	le32_put(b + 4, base + 0x101);
 	add(base, b, len);
@@ -131,7 +123,7 @@ static void add_pattern(uint32_t address, size_t len, uint32_t seed)
 	uint8_t *b = malloc(len);
 
 	ck_assert_ptr_nonnull(b);
-	pattern(b, len, seed);
+	test_pattern(b, len, seed);
 	add(address, b, len);
 	free(b);
 }
@@ -157,13 +149,6 @@ static uint8_t mem_byte(uint32_t address)
 	return b;
 }
 
-static struct sim_state sim_state(void)
-{
-	struct sim_state st;
-
-	ck_assert_int_eq(sim_device_get_state(sim, &st), 0);
-	return st;
-}
 
 static int download(void)
 {
@@ -297,7 +282,7 @@ START_TEST(test_unprotect_then_download_of_the_same_image)
 	dfu_dev_close(dev);
 	dev = NULL;
 	ck_assert_int_eq(dfu_reopen(ctx, &same, -1, wait_ms, &dev, &err), 0);
-	ck_assert_uint_eq(sim_state().rdp_level, 0);
+	ck_assert_uint_eq(simtest_state(sim).rdp_level, 0);
 
 	memset(&res, 0, sizeof(res));
 	ck_assert_int_eq(download(), 0);
@@ -313,8 +298,8 @@ START_TEST(test_failing_unprotect_is_reported)
 	ck_assert_str_eq(err.code, "dfuse.unprotect_failed");
 	ck_assert_ptr_nonnull(strstr(err.message, "still active"));
 	ck_assert_ptr_nonnull(err.hint);
-	ck_assert_uint_eq(sim_state().rdp_level, 1);
-	ck_assert(sim_state().connected);
+	ck_assert_uint_eq(simtest_state(sim).rdp_level, 1);
+	ck_assert(simtest_state(sim).connected);
 }
 END_TEST
 
@@ -475,7 +460,7 @@ START_TEST(test_otp_lock_after_data_in_two_runs)
 
 	/* run 1: block 3 */
 	open_dfuse("stm32f405", NULL, 2);
-	pattern(data, sizeof(data), 33);
+	test_pattern(data, sizeof(data), 33);
 	add(OTP_BASE + 3 * 32, data, sizeof(data));
 	opts.otp = true;
 	ck_assert_int_eq(download(), 0);
@@ -510,7 +495,7 @@ START_TEST(test_otp_locked_block_is_refused_and_unchanged_bytes_pass)
 	uint8_t data[32], lock = 0x00;
 
 	open_dfuse("stm32f405", NULL, 2);
-	pattern(data, sizeof(data), 7);
+	test_pattern(data, sizeof(data), 7);
 	ck_assert_int_eq(sim_device_mem_write(sim, OTP_BASE + 32, data, sizeof(data)), 0);
 	ck_assert_int_eq(sim_device_mem_write(sim, OTP_LOCK + 1, &lock, 1), 0);
 	opts.otp = true;
@@ -553,7 +538,7 @@ START_TEST(test_otp_of_an_old_rom_declaring_it_erasable_is_never_erased)
 
 	/* the early F407 ROM says "g" (erasable) for OTP: the erase would fail */
 	open_dfuse("stm32f407-oldrom", NULL, 2);
-	pattern(data, sizeof(data), 5);
+	test_pattern(data, sizeof(data), 5);
 	le32_put(data, 0x20010000u); /* looks like a vector table: still no erase */
 	le32_put(data + 4, 0x08000101u);
 	add(OTP_BASE, data, sizeof(data));
@@ -830,7 +815,7 @@ START_TEST(test_ob_write_enabling_rdp_is_reported_by_the_confirmation)
 	ck_assert_int_lt(dfu_option_bytes_confirm(ctx, &same, img, 10000, NULL, &err), 0);
 	ck_assert_str_eq(err.code, "dfuse.read_protected");
 	ck_assert_ptr_nonnull(strstr(err.hint, "enabled read-out protection"));
-	ck_assert_uint_eq(sim_state().rdp_level, 1);
+	ck_assert_uint_eq(simtest_state(sim).rdp_level, 1);
 }
 END_TEST
 

@@ -152,38 +152,9 @@ static void open_dfuse(const char *profile, const char *faults, int alt)
 /* A generic device starts in run-time mode: detach it into DFU mode first. */
 static void open_generic(const char *profile, const char *faults)
 {
-	struct dfu_match m;
-	struct dfu_if_info *list = NULL;
-	struct dfu_dev *rt = NULL;
-	size_t n = 0;
-
 	new_sim(profile, faults);
-	dfu_match_init(&m);
-	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
-	ck_assert_uint_ge(n, 1);
-	ck_assert(!list[0].dfu_mode);
-	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
-	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
-	dfu_dev_close(rt);
-	dfu_if_info_free(list, n);
+	simtest_detach(ctx);
 	open_alt(0);
-}
-
-static struct sim_state sim_state(void)
-{
-	struct sim_state st;
-
-	ck_assert_int_eq(sim_device_get_state(sim, &st), 0);
-	return st;
-}
-
-/* Deterministic bytes. */
-static void pattern(uint8_t *buf, size_t len, uint32_t seed)
-{
-	for (size_t i = 0; i < len; i++) {
-		seed = seed * 1103515245u + 12345u;
-		buf[i] = (uint8_t)(seed >> 16);
-	}
 }
 
 static void add(uint32_t address, const uint8_t *data, size_t len)
@@ -196,7 +167,7 @@ static void add_pattern(uint32_t address, size_t len, uint32_t seed)
 	uint8_t *b = malloc(len);
 
 	ck_assert_ptr_nonnull(b);
-	pattern(b, len, seed);
+	test_pattern(b, len, seed);
 	add(address, b, len);
 	free(b);
 }
@@ -207,7 +178,7 @@ static void add_app(uint32_t base, uint32_t entry, size_t len)
 	uint8_t *b = malloc(len);
 
 	ck_assert_ptr_nonnull(b);
-	pattern(b, len, base);
+	test_pattern(b, len, base);
 	le32_put(b, 0x20010000u);
 	le32_put(b + 4, entry);
 	add(base, b, len);
@@ -272,7 +243,7 @@ START_TEST(test_f4_download_of_a_multi_segment_image_matches_memory)
 	assert_mem_is_image();
 	ck_assert_uint_eq(res.sectors_erased, 3);
 	ck_assert_uint_ge(res.bytes_written, 3000 + 501 + 5000 + 4100);
-	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_IDLE);
 	ck_assert_uint_eq(early_polls, 0);
 }
 END_TEST
@@ -380,10 +351,10 @@ START_TEST(test_interrupted_download_leaves_the_vector_table_sector_erased)
 	ck_assert_str_eq(err.usb_name, "LIBUSB_ERROR_NO_DEVICE");
 	ck_assert(err.have_address);
 	ck_assert(mem_all(0x08000000, 0x4000, 0xff)); /* no boot: the ROM stays in charge */
-	ck_assert(!sim_state().app_running);
+	ck_assert(!simtest_state(sim).app_running);
 	ck_assert_int_eq(sim_device_replug(sim), 0);
-	ck_assert(!sim_state().app_running);
-	ck_assert_uint_eq(sim_state().mode, SIM_MODE_DFU);
+	ck_assert(!simtest_state(sim).app_running);
+	ck_assert_uint_eq(simtest_state(sim).mode, SIM_MODE_DFU);
 }
 END_TEST
 
@@ -428,7 +399,7 @@ START_TEST(test_stuck_dnbusy_ends_in_deadline_and_is_unstuck)
 	ck_assert(err.have_state);
 	ck_assert_uint_eq(err.state, DFU_STATE_DFU_DNBUSY);
 	ck_assert_uint_lt(vc.now_us - t0, 10000000);
-	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_IDLE);
 }
 END_TEST
 
@@ -469,7 +440,7 @@ START_TEST(test_start_in_error_is_cleared_and_reported)
 	ck_assert_uint_eq(rep.found.status, 11);
 	ck_assert_ptr_nonnull(
 	    strstr(logged, "device was in dfuERROR, status 11 (errVENDOR): cleared"));
-	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_IDLE);
 }
 END_TEST
 
@@ -630,7 +601,7 @@ START_TEST(test_dfuse_upload_returns_memory)
 	uint8_t data[5000];
 
 	open_dfuse("stm32f405", NULL, 0);
-	pattern(data, sizeof(data), 42);
+	test_pattern(data, sizeof(data), 42);
 	ck_assert_int_eq(sim_device_mem_write(sim, 0x08010000, data, sizeof(data)), 0);
 	opts.have_address = true;
 	opts.address = 0x08010000;
@@ -641,7 +612,7 @@ START_TEST(test_dfuse_upload_returns_memory)
 	ck_assert_uint_eq(up->segments[0].address, 0x08010000);
 	ck_assert_uint_eq(up->segments[0].length, sizeof(data));
 	ck_assert_mem_eq(up->segments[0].data, data, sizeof(data));
-	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_IDLE);
 	dfu_image_free(up);
 }
 END_TEST
@@ -669,8 +640,8 @@ START_TEST(test_f4_leave_jumps_to_the_vector_table_base)
 	ck_assert(res.left);
 	ck_assert(res.have_jump);
 	ck_assert_uint_eq(res.jump_address, 0x08000000);
-	ck_assert(sim_state().app_running);
-	ck_assert_uint_eq(sim_state().app_vector, 0x08000000);
+	ck_assert(simtest_state(sim).app_running);
+	ck_assert_uint_eq(simtest_state(sim).app_vector, 0x08000000);
 }
 END_TEST
 
@@ -683,8 +654,8 @@ START_TEST(test_h7_leave_jumps_to_the_reset_vector)
 	ck_assert_int_eq(download(), 0); /* vanish-during-status: still success */
 	ck_assert(res.left);
 	ck_assert_uint_eq(res.jump_address, 0x08000201);
-	ck_assert(sim_state().app_running);
-	ck_assert_uint_eq(sim_state().app_entry & ~1u, 0x08000200);
+	ck_assert(simtest_state(sim).app_running);
+	ck_assert_uint_eq(simtest_state(sim).app_entry & ~1u, 0x08000200);
 }
 END_TEST
 
@@ -696,7 +667,7 @@ START_TEST(test_h7_leave_at_the_table_base_does_not_start_the_app)
 	opts.have_jump = true;
 	opts.jump = 0x08000000; /* what an F4-minded host would send */
 	ck_assert_int_eq(download(), 0);
-	ck_assert(!sim_state().app_running);
+	ck_assert(!simtest_state(sim).app_running);
 }
 END_TEST
 
@@ -708,7 +679,7 @@ START_TEST(test_leave_vanishing_during_status_is_success)
 	ck_assert_int_eq(download(), 0);
 	ck_assert(res.left);
 	ck_assert_uint_eq(err.err, 0);
-	ck_assert(sim_state().app_running);
+	ck_assert(simtest_state(sim).app_running);
 }
 END_TEST
 
@@ -776,7 +747,7 @@ START_TEST(test_generic_tolerant_download_returns_to_idle)
 	assert_mem_is_image();
 	ck_assert(res.verified);
 	ck_assert(!res.left);
-	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_IDLE);
 	ck_assert_uint_eq(early_polls, 0);
 	ck_assert_uint_eq(idle_sleeps, 0);
 }
@@ -791,7 +762,7 @@ START_TEST(test_generic_intolerant_download_waits_for_reset_and_leave_resets)
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
 	ck_assert(res.left);
-	ck_assert_uint_eq(sim_state().mode, SIM_MODE_RUNTIME);
+	ck_assert_uint_eq(simtest_state(sim).mode, SIM_MODE_RUNTIME);
 }
 END_TEST
 
@@ -823,7 +794,7 @@ START_TEST(test_generic_upload_returns_what_was_downloaded)
 	opts.length = 100;
 	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), 0);
 	ck_assert_uint_eq(up->segments[0].length, 100);
-	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_IDLE);
 	dfu_image_free(up);
 }
 END_TEST

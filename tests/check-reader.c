@@ -65,10 +65,7 @@ static int parse_chunked(const uint8_t *buf, size_t len, size_t chunk,
 /* Pseudo-random, non-text bytes (a fixed LCG: reproducible). */
 static void fill_bytes(uint8_t *buf, size_t len, uint32_t seed)
 {
-	for (size_t i = 0; i < len; i++) {
-		seed = seed * 1103515245u + 12345u;
-		buf[i] = (uint8_t)(seed >> 16);
-	}
+	test_pattern(buf, len, seed);
 	buf[0] = 0x00; /* never ':', 'S', 0x7f or 'D' */
 }
 

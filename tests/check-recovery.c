@@ -174,20 +174,12 @@ static void open_dfuse(const char *profile, const char *faults)
 	open_alt(0);
 }
 
-static struct sim_state sim_state(void)
+/* A generic DFU 1.1 device (plain DFU), detached into DFU mode and opened. */
+static void open_generic(const char *faults)
 {
-	struct sim_state st;
-
-	ck_assert_int_eq(sim_device_get_state(sim, &st), 0);
-	return st;
-}
-
-static void pattern(uint8_t *buf, size_t len, uint32_t seed)
-{
-	for (size_t i = 0; i < len; i++) {
-		seed = seed * 1103515245u + 12345u;
-		buf[i] = (uint8_t)(seed >> 16);
-	}
+	new_sim("generic", faults);
+	simtest_detach(ctx);
+	open_alt(0);
 }
 
 /* A Cortex-M application of @len bytes at @base (vector table first). */
@@ -196,7 +188,7 @@ static void add_app(uint32_t base, size_t len)
 	uint8_t *b = malloc(len);
 
 	ck_assert_ptr_nonnull(b);
-	pattern(b, len, base);
+	test_pattern(b, len, base);
 	le32_put(b, 0x20010000u);
 	le32_put(b + 4, base + 0x101);
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, base, b, len, NULL, NULL, NULL), 0);
@@ -208,7 +200,7 @@ static void add_pattern(uint32_t address, size_t len)
 	uint8_t *b = malloc(len);
 
 	ck_assert_ptr_nonnull(b);
-	pattern(b, len, address);
+	test_pattern(b, len, address);
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, address, b, len, NULL, NULL, NULL), 0);
 	free(b);
 }
@@ -428,23 +420,11 @@ END_TEST
 
 START_TEST(test_plain_dfu_block_is_resent_only_from_dnload_idle)
 {
-	struct dfu_match m;
-	struct dfu_if_info *list = NULL;
-	struct dfu_dev *rt = NULL;
-	size_t n = 0;
-
-	new_sim("generic", "stall-on-request=DNLOAD:3");
-	dfu_match_init(&m);
-	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
-	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
-	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
-	dfu_dev_close(rt);
-	dfu_if_info_free(list, n);
-	open_alt(0);
+	open_generic("stall-on-request=DNLOAD:3");
 	add_pattern(0, 3000);
 	ck_assert_int_eq(download(), 0);
 	ck_assert_uint_eq(res.retries, 1);
-	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_IDLE);
 }
 END_TEST
 
@@ -530,7 +510,7 @@ START_TEST(test_h7_bank2_erase_names_the_rom_erratum)
 	ck_assert_int_eq(download(), DFU_E_DEADLINE);
 	assert_cause("h7-bank2-erase");
 	ck_assert_ptr_nonnull(strstr(err.hint, "erratum"));
-	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_IDLE);
+	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_IDLE);
 }
 END_TEST
 
@@ -773,24 +753,6 @@ END_TEST
 
 /* ---- 6b. every status row of the cause table on a virtual device ------------------------- */
 
-/* A generic DFU 1.1 device (plain DFU), detached into DFU mode and opened. */
-static void open_generic(const char *faults)
-{
-	struct dfu_match m;
-	struct dfu_if_info *list = NULL;
-	struct dfu_dev *rt = NULL;
-	size_t n = 0;
-
-	new_sim("generic", faults);
-	dfu_match_init(&m);
-	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
-	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
-	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
-	dfu_dev_close(rt);
-	dfu_if_info_free(list, n);
-	open_alt(0);
-}
-
 /* A download that the device ends with dfuERROR/@status: not retried, the cause's hint. */
 static void assert_verdict(uint8_t status, const char *op, const char *id)
 {
@@ -836,7 +798,7 @@ START_TEST(test_cause_erase_check)
 	open_dfuse("stm32f405", "faulty-page=0x08000000:5");
 	add_app(0x08000000, 4000);
 	assert_verdict(DFU_STATUS_ERR_CHECK_ERASED, "DfuSe erase page 0x08000000", "erase-check");
-	ck_assert_uint_eq(sim_state().dfu_status, DFU_STATUS_ERR_CHECK_ERASED);
+	ck_assert_uint_eq(simtest_state(sim).dfu_status, DFU_STATUS_ERR_CHECK_ERASED);
 }
 END_TEST
 
@@ -1009,25 +971,16 @@ END_TEST
 
 START_TEST(test_manifest_wait_reset_at_start_is_reset_and_reopened)
 {
-	struct dfu_match m;
-	struct dfu_if_info *list = NULL;
-	struct dfu_dev *rt = NULL;
-	size_t n = 0;
 	struct dfu_status_reply st;
 	struct dfu_op op;
 
 	new_sim("generic-intolerant", NULL);
-	dfu_match_init(&m);
-	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
-	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
-	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
-	dfu_dev_close(rt);
-	dfu_if_info_free(list, n);
+	simtest_detach(ctx);
 	open_alt(0);
 	add_pattern(0, 2048);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
 	ck_assert_int_eq(download(), 0);
-	ck_assert_uint_eq(sim_state().dfu_state, DFU_STATE_DFU_MANIFEST_WAIT_RESET);
+	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_MANIFEST_WAIT_RESET);
 	dfu_error_clear(&err);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
 	dfu_op_init(&op, -1, false, 0, "check");
@@ -1039,18 +992,8 @@ END_TEST
 
 START_TEST(test_stalled_detach_is_retried)
 {
-	struct dfu_match m;
-	struct dfu_if_info *list = NULL;
-	struct dfu_dev *rt = NULL;
-	size_t n = 0;
-
 	new_sim("generic", "stall-on-request=DETACH:1");
-	dfu_match_init(&m);
-	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
-	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
-	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
-	dfu_dev_close(rt);
-	dfu_if_info_free(list, n);
+	simtest_detach(ctx);
 	ck_assert_ptr_null(strstr(logged, "also when retried"));
 	open_alt(0);
 }

@@ -52,3 +52,31 @@ static inline struct dfu_dev *simtest_open_alt(struct dfu_ctx *ctx, struct dfu_v
 	ck_abort_msg("no DFU-mode alt %d", alt);
 	return NULL;
 }
+
+/* The device of @ctx starts in run-time mode (generic profiles): detach it into
+ * DFU mode; simtest_open_alt() then waits for the re-enumeration. */
+static inline void simtest_detach(struct dfu_ctx *ctx)
+{
+	struct dfu_if_info *list = NULL;
+	struct dfu_dev *rt = NULL;
+	struct dfu_match m;
+	size_t n = 0;
+
+	dfu_match_init(&m);
+	ck_assert_int_eq(dfu_list(ctx, &m, &list, &n, NULL), 0);
+	ck_assert_uint_ge(n, 1);
+	ck_assert(!list[0].dfu_mode);
+	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
+	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
+	dfu_dev_close(rt);
+	dfu_if_info_free(list, n);
+}
+
+/* What the device model says of itself. */
+static inline struct sim_state simtest_state(struct sim_device *sim)
+{
+	struct sim_state st;
+
+	ck_assert_int_eq(sim_device_get_state(sim, &st), 0);
+	return st;
+}

@@ -67,6 +67,15 @@ static inline uint8_t *test_corpus_load(const char *name, size_t *len)
 		}                                                                  \
 	} while (0)
 
+/* Deterministic pseudo-random bytes from @seed (a fixed LCG: reproducible). */
+static inline void test_pattern(uint8_t *buf, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+}
+
 /* A test case of @s with a per-test fixture and a timeout in seconds. */
 static inline TCase *test_tcase(Suite *s, const char *name, SFun setup, SFun teardown,
 				double timeout)
