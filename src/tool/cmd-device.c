@@ -765,6 +765,11 @@ static int do_upload(struct run *r, struct dfu_if_info *list, size_t n)
 	if (ret == 0)
 		tool_msg(r->tool, "%s: %llu bytes read into %s", r->object,
 			 (unsigned long long)r->res.bytes_read, r->o->upload_path);
+	if (ret == 0 && r->o->upload_size && r->res.bytes_read < r->o->upload_size)
+		tool_warn("%s: the device ended the read after %llu bytes, fewer than the %u "
+			  "expected (-Z): the device had no more to send (a plain DFU device "
+			  "ends the read where its firmware ends)",
+			  r->object, (unsigned long long)r->res.bytes_read, r->o->upload_size);
 	return ret;
 }
 

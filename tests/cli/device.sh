@@ -367,6 +367,12 @@ check "generic-intolerant: dfuMANIFEST-WAIT-RESET reached" \
 	python3 logcheck.py generic-intolerant.log has-state dfuMANIFEST-WAIT-RESET
 expect 0 "3000 bytes read into" -- sim generic --flash-in g.bin@0 -- "$bin" read g.up2 --length 3000 &&
 	check "generic: read --length" cmp -s g.up2 g.bin
+# -Z is what the user expects: a shorter read says so (exit 0: it is what the device holds)
+expect 0 "after 3000 bytes, fewer than the 4096 expected \(-Z\)" -- \
+	sim generic --flash-in g.bin@0 -- "$bin" -U g.up3 -Z 4096 &&
+	check "generic: -U -Z 4096 reads the 3000 bytes there are" cmp -s g.up3 g.bin
+expect 0 "3000 bytes read into" -- sim generic --flash-in g.bin@0 -- "$bin" -U g.up4 -Z 3000 &&
+	{ grep -q "fewer than" "$tmp/out" && bad "-Z 3000: warned although 3000 bytes came" || ok; }
 expect 0 "written, verified" -- sim generic --flash-out gv.out -- "$bin" flash --verify g.bin
 # -R after a download: the application starts
 expect 0 "" -- sim generic --flash-out gr.out --log gr.log -- "$bin" -D g.bin -R &&
