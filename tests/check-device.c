@@ -8,7 +8,7 @@
 #include "engine.h"
 #include "sim-api.h"
 #include "testutil.h"
-#include "transport.h"
+#include "transport-sim.h"
 
 #define F4_FLASH "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg"
 #define F4_OB "@Option Bytes  /0x1FFFC000/01*016 e"

@@ -2,7 +2,7 @@
 /* Unit tests for DfuSe container files (src/lib/dfuse-file.c, ST UM0391). */
 #include "config.h"
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "macro.h"
 #include "testutil.h"
 #include "util.h"

@@ -3,7 +3,7 @@
  * builder, then the shared corpus. */
 #include "config.h"
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "testutil.h"
 #include "util.h"
 

@@ -2,7 +2,7 @@
 /* Unit tests for the image model (src/lib/image.c). */
 #include "config.h"
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "testutil.h"
 
 static struct dfu_image *img;

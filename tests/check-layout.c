@@ -2,7 +2,7 @@
 /* Unit tests for the DfuSe memory-layout parser (src/lib/dfuse-layout.c). */
 #include "config.h"
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "testutil.h"
 
 #define K 1024u

@@ -10,7 +10,7 @@
 #include "sim-api.h"
 #include "simtest.h"
 #include "testutil.h"
-#include "transport.h"
+#include "transport-sim.h"
 #include "util.h"
 
 /* ---- fixture ------------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
 /* Unit tests for the Motorola S-record parser and writer (src/lib/srec.c). */
 #include "config.h"
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "macro.h"
 #include "imagetest.h"
 #include "testutil.h"

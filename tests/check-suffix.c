@@ -2,7 +2,7 @@
 /* Unit tests for the DFU suffix (src/lib/suffix.c, DFU 1.1 appendix B). */
 #include "config.h"
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "testutil.h"
 #include "util.h"
 

@@ -8,7 +8,7 @@
 
 #include "sim-api.h"
 #include "testutil.h"
-#include "transport.h"
+#include "transport-sim.h"
 
 /* ---- fixture ------------------------------------------------------------------------- */
 

@@ -9,7 +9,7 @@
 #include "engine.h"
 #include "sim-api.h"
 #include "testutil.h"
-#include "transport.h"
+#include "transport-sim.h"
 
 /* Create *sim from @profile with @faults (NULL: none) on @vc, and *ctx over it. */
 static inline void simtest_new(struct dfu_vclock *vc, struct sim_device **sim,

@@ -3,8 +3,8 @@
  * The transport seam: what the DFU protocol code may ask of USB.  A backend
  * enumerates devices and opens them; an open handle does control transfers,
  * interface claims and resets.  Two backends exist: libusb
- * (transport-libusb.c, the only file that includes <libusb.h>) and the
- * in-process virtual device (transport-sim.c, for tests on virtual time).
+ * (transport-libusb.c, the only file that includes <libusb.h>) and, in the
+ * tests only, the in-process virtual device (tests/support/transport-sim.c).
  * Both return negative enum dfu_err values; a libusb failure keeps its name.
  */
 #pragma once
@@ -186,20 +186,3 @@ struct dfu_backend {
 /* transport-libusb.c: the libusb backend and the real clock.
  * Returns 0, DFU_E_NOMEM or DFU_E_USB_OTHER (libusb_init failed). */
 int dfu_backend_libusb_new(struct dfu_backend *out, struct dfu_error *e);
-
-/*
- * transport-sim.c: in-process virtual devices (src/sim) on a virtual clock,
- * for tests.  The clock's sleep_ms advances virtual time and never blocks;
- * create the sim devices with sim_options.clock = { dfu_vclock_now_us, vc }
- * so that both sides share it.  The backend does not own the devices.
- * Bus events of the devices (disconnect, re-enumeration) are applied at each
- * enumerate and each transfer: a handle to an old enumeration gets
- * DFU_E_USB_NODEV.  Paths are "1-N" for device N (from 1).
- */
-struct sim_device;
-struct dfu_vclock {
-	uint64_t now_us;
-};
-uint64_t dfu_vclock_now_us(void *vclock);
-int dfu_backend_sim_new(struct dfu_vclock *vc, struct sim_device *const *devs, size_t n,
-			struct dfu_backend *out, struct dfu_error *e);

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "macro.h"
 
 /*

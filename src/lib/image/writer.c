@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dfuflash-internal.h"
+#include "image.h"
 
 #define DEFAULT_MAX_BIN_SPAN (UINT64_C(256) << 20)
 

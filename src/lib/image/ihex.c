@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "macro.h"
 #include "text-record.h"
 

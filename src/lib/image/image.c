@@ -11,7 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "macro.h"
 
 #define ADDR_SPACE (UINT64_C(1) << 32)

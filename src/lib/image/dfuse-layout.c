@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "macro.h"
 #include "util.h"
 

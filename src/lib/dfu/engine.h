@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include "dfuflash-internal.h"
+#include "image.h"
 #include "transport.h"
 
 /*

@@ -5,12 +5,7 @@
  */
 #pragma once
 
-#include "dfuflash.h"
-
-/* "line %lu" into a where buffer. */
-#define DFU_WHERE_LEN 48
-void dfu_where_line(char buf[DFU_WHERE_LEN], unsigned long line);
-void dfu_where_offset(char buf[DFU_WHERE_LEN], uint64_t offset);
+#include "core.h"
 
 /* Effective limits (defaults filled in). */
 uint64_t dfu_limits_max_bytes(const struct dfu_limits *l);

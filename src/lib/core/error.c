@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dfuflash-internal.h"
+#include "core.h"
 
 void dfu_error_clear(struct dfu_error *e)
 {

@@ -13,7 +13,7 @@
 
 #include "macro.h"
 #include "sim-api.h"
-#include "transport.h"
+#include "transport-sim.h"
 #include "util.h"
 
 /* libusb's default when a caller passes 0 (transport.h, control) */
