@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Output buffers and dfu_image_write(): the raw binary and DFU-suffix writers
- * live here; Intel HEX, S-record and DfuSe have their own modules.
+ * dfu_image_write(): dispatches to the writer of each format.  The raw
+ * binary and DFU-suffix writers live here; Intel HEX, S-record and DfuSe have
+ * their own modules.
  */
 #include "config.h"
 
@@ -11,35 +12,6 @@
 #include "image.h"
 
 #define DEFAULT_MAX_BIN_SPAN (UINT64_C(256) << 20)
-
-int dfu_buf_append(struct dfu_buf *b, const void *data, size_t len)
-{
-	if (len > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 4096;
-		uint8_t *d;
-
-		while (cap - b->len < len) {
-			if (cap > SIZE_MAX / 2)
-				return DFU_E_NOMEM;
-			cap *= 2;
-		}
-		d = realloc(b->data, cap);
-		if (!d)
-			return DFU_E_NOMEM;
-		b->data = d;
-		b->cap = cap;
-	}
-	if (len)
-		memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
-void dfu_buf_release(struct dfu_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
 
 /* A raw binary holds one address space: all segments must share one alt. */
 static int write_bin(const struct dfu_image *img, const struct dfu_write_opts *opts,
