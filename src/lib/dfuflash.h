@@ -545,7 +545,6 @@ int dfuse_layout_sectors(const struct dfuse_layout *l, uint32_t address, uint64_
 /* ------------------------------------------------------------------------ */
 /* Devices: context, discovery, the DFU / DfuSe engine                      */
 
-struct dfu_backend; /* transport.h */
 struct dfu_ctx;
 struct dfu_dev;
 
@@ -560,10 +559,11 @@ typedef void (*dfu_log_fn)(void *userdata, enum dfu_log_level level, const char 
 typedef void (*dfu_progress_fn)(void *userdata, const char *phase, uint64_t done, uint64_t total);
 
 /*
- * A context owns a backend (moved in: the caller's struct is cleared) and
- * the callbacks.  Caller owns *out; free with dfu_ctx_free().
+ * A context on the system's USB devices (libusb) and the real clock, with
+ * the callbacks.  Caller owns *out; free with dfu_ctx_free().  Errors:
+ * DFU_E_NOMEM, DFU_E_USB_OTHER (libusb could not start), with @e filled.
  */
-int dfu_ctx_new(struct dfu_backend *backend, struct dfu_ctx **out);
+int dfu_ctx_new_usb(struct dfu_ctx **out, struct dfu_error *e);
 void dfu_ctx_free(struct dfu_ctx *ctx);
 static inline void dfu_ctx_freep(struct dfu_ctx **c)
 {
@@ -598,6 +598,12 @@ struct dfu_match {
 /* A dfu_match that matches everything (devnum/config/interface/alt = -1). */
 void dfu_match_init(struct dfu_match *m);
 
+/* bmAttributes of the DFU functional descriptor (DFU 1.1, section 4.1.3). */
+#define DFU_ATTR_CAN_DNLOAD 0x01
+#define DFU_ATTR_CAN_UPLOAD 0x02
+#define DFU_ATTR_MANIFEST_TOLERANT 0x04
+#define DFU_ATTR_WILL_DETACH 0x08
+
 /* Everything listing shows about one alt setting of one device. */
 struct dfu_if_info {
 	/* USB identity */
@@ -607,7 +613,7 @@ struct dfu_if_info {
 	uint8_t config, interface, interface_pos, alt;
 	bool dfu_mode; /* bInterfaceProtocol 2 (or a DfuSe/quirk equivalent) */
 	/* functional descriptor */
-	uint8_t attributes;
+	uint8_t attributes; /* DFU_ATTR_* */
 	uint16_t detach_timeout_ms, transfer_size, bcd_dfu;
 	/* strings: "" when absent; *_state says why ("ok", "none", "no LANGID",
 	 * "unreadable: LIBUSB_ERROR_PIPE", "no permission to read") */

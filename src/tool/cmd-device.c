@@ -19,7 +19,6 @@
 #include "macro.h"
 #include "options.h"
 #include "tool.h"
-#include "transport.h"
 
 struct run {
 	struct tool_ctx *tool;
@@ -1169,7 +1168,6 @@ out:
 int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 {
 	struct tool_options o;
-	struct dfu_backend backend = { 0 };
 	struct dfu_error e = { 0 };
 	struct run r = { .tool = tctx, .o = &o, .progress_last = -1 };
 	int ret;
@@ -1218,17 +1216,10 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 		o.match.dfu = o.match.runtime;
 		r.dfu_ids_derived = true;
 	}
-	ret = dfu_backend_libusb_new(&backend, &e);
+	ret = dfu_ctx_new_usb(&r.ctx, &e);
 	if (ret < 0) {
 		tool_report("libusb", &e);
 		ret = tool_exit_for(ret);
-		goto done;
-	}
-	ret = dfu_ctx_new(&backend, &r.ctx);
-	if (ret < 0) {
-		if (backend.ops)
-			backend.ops->free(backend.ctx);
-		ret = TOOL_EXIT_SOFTWARE;
 		goto done;
 	}
 	dfu_ctx_set_log_fn(r.ctx, on_log, &r);

@@ -62,6 +62,25 @@ int dfu_ctx_new(struct dfu_backend *backend, struct dfu_ctx **out)
 	return 0;
 }
 
+int dfu_ctx_new_usb(struct dfu_ctx **out, struct dfu_error *e)
+{
+	struct dfu_backend backend;
+	int r;
+
+	if (!out)
+		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL, "dfu_ctx_new_usb: no output");
+	*out = NULL;
+	r = dfu_backend_libusb_new(&backend, e);
+	if (r < 0)
+		return r;
+	r = dfu_ctx_new(&backend, out);
+	if (r < 0) {
+		backend.ops->free(backend.ctx);
+		return dfu_error_set(e, r, "device.nomem", NULL, "out of memory");
+	}
+	return 0;
+}
+
 void dfu_ctx_free(struct dfu_ctx *ctx)
 {
 	if (!ctx)

@@ -97,6 +97,12 @@ struct dfu_dev {
 	unsigned attempt;             /* retry number of the request being sent (trace) */
 };
 
+/*
+ * A context that owns @backend (moved in: the caller's struct is cleared),
+ * e.g. the tests' virtual devices.  Caller owns *out; free with dfu_ctx_free().
+ */
+int dfu_ctx_new(struct dfu_backend *backend, struct dfu_ctx **out);
+
 /* Logging through the context's callback (printf-style). */
 void dfu_log(struct dfu_ctx *ctx, enum dfu_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -61,12 +61,6 @@ enum dfu_status {
 	DFU_STATUS_ERR_STALLEDPKT = 0x0f,
 };
 
-/* bmAttributes of the DFU functional descriptor (DFU 1.1, section 4.1.3). */
-#define DFU_ATTR_CAN_DNLOAD 0x01
-#define DFU_ATTR_CAN_UPLOAD 0x02
-#define DFU_ATTR_MANIFEST_TOLERANT 0x04
-#define DFU_ATTR_WILL_DETACH 0x08
-
 /* The DFU functional descriptor (type 0x21, 7 or 9 bytes). */
 struct dfu_func_desc {
 	bool present;
