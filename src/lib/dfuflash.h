@@ -79,7 +79,7 @@ struct dfu_error {
 	int usb_err;          /* DFU_E_USB_* of the failed transfer, or 0 */
 	const char *usb_name; /* "LIBUSB_ERROR_PIPE", ... (static), or NULL */
 
-	/* Recovery and diagnostics (proto.c, causes.c) */
+	/* Recovery and diagnostics (dfu/request.c, dfu/causes.c) */
 	unsigned attempts;     /* tries of the failed request (> 1: it was retried) */
 	uint32_t announced_ms; /* dfu.deadline: the last bwPollTimeout the busy device announced */
 	uint32_t busy_ms;      /* dfu.deadline: how long it stayed busy */
@@ -739,7 +739,7 @@ struct dfu_flash_result {
 	uint32_t otp_locks_written;  /* bit i: lock byte i was programmed */
 	uint32_t otp_blocks_locked;  /* bit i: block i is locked now (read back) */
 	uint32_t otp_bytes_changed;
-	/* recovery (proto.c): why each retry was made, the first DFU_RETRY_LOG_MAX */
+	/* recovery (dfu/request.c): why each retry was made, the first DFU_RETRY_LOG_MAX */
 	char retry_log[8][96];
 	uint32_t n_retry_log;
 };
@@ -934,7 +934,7 @@ int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 			     struct dfu_image **back, struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */
-/* Recovery and diagnostics (proto.c, device.c, causes.c)                   */
+/* Recovery and diagnostics (dfu/request.c, recover.c, causes.c)            */
 
 #define DFU_RETRY_LOG_MAX 8
 

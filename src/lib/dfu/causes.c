@@ -14,7 +14,7 @@
 #include "macro.h"
 #include "proto.h"
 
-/* Operation kinds, from the op names proto.c and dfuse.c give (dfu_op_init). */
+/* Operation kinds, from the op names request.c, plain.c and dfuse.c give (dfu_op_init). */
 enum {
 	OP_ERASE = 1u << 0,       /* "DfuSe erase page 0x..." */
 	OP_MASS_ERASE = 1u << 1,  /* "DfuSe mass erase" */

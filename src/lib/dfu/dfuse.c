@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * ST DfuSe (UM0424, AN3156; device-model.md 1) on top of proto.c: the plan of
+ * ST DfuSe (UM0424, AN3156; device-model.md 1) on top of request.c: the plan of
  * a download checked against the alt's memory map before any request, sector
  * erase, one Set Address per contiguous run with wBlockNum 2, 3, ..., the
  * vector-table sector written last, read-back verify, upload and leave.
@@ -15,11 +15,6 @@
 #include "protect.h"
 #include "proto.h"
 #include "util.h"
-
-/* DfuSe command bytes (AN3156 table 3). */
-#define DFUSE_CMD_SET_ADDRESS 0x21
-#define DFUSE_CMD_ERASE 0x41
-#define DFUSE_CMD_READ_UNPROTECT 0x92
 
 /*
  * Runs in erasable flash are widened to this alignment with 0xff: ECC flash

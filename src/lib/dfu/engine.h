@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Internal state shared by the engine modules: the context (device.c),
- * an open device (device.c opens it; proto.c and dfuse.c drive it) and the
+ * dfu/: the device engine, the top room of libdfuflash.  May use core/,
+ * image/ (the images it flashes, the DfuSe layouts) and usb/ (the transport
+ * seam); nothing uses it but the public API.  proto.h lists its files.
+ *
+ * Internal state shared by the engine files: the context (ctx.c), an open
+ * device (dev.c opens it; request.c, plain.c and dfuse.c drive it) and the
  * logging helpers.  Not for the CLI.
  */
 #pragma once
@@ -10,11 +14,11 @@
 #include "transport.h"
 
 /*
- * The last DNLOAD that carried data (proto.c records every one in
+ * The last DNLOAD that carried data (request.c records every one in
  * dfu_request), so that a transient failure of it or of its GET_STATUS can be
  * repaired by sending it again.  @prepare, when a module sets it, runs after
  * the device was brought back (CLRSTATUS/ABORT) and before the DNLOAD is sent
- * again; without it proto.c sends a DfuSe Set Address of the recorded Address
+ * again; without it request.c sends a DfuSe Set Address of the recorded Address
  * Pointer before a DfuSe data block (wBlockNum >= 2), so that the block lands
  * where it was meant to and the following blocks keep their numbering.
  */
@@ -37,7 +41,7 @@ struct dfu_resend {
 
 /*
  * What the running download has done to the device's memory, for the
- * message after an interruption.  proto.c fills it by watching the requests
+ * message after an interruption.  facts.c fills it by watching the requests
  * that completed (a DfuSe erase or data block counts once its GET_STATUS
  * polling ended in dfuDNLOAD-IDLE) and the vector-table sector from the
  * image and the memory map; dfuse.c may fill vt_* itself (see proto.h).
@@ -68,7 +72,7 @@ struct dfu_ctx {
 	/* the last enumeration, which dfu_if_info.device_index points into */
 	struct dfu_usb_device *devs;
 	size_t n_devs;
-	/* --trace: every control request as a record (proto.c emits them) */
+	/* --trace: every control request as a record (ctx.c emits them) */
 	dfu_trace_fn trace_fn;
 	void *trace_ud;
 	unsigned trace_attempt; /* retry number of the request being traced */
@@ -86,10 +90,10 @@ struct dfu_dev {
 	struct dfu_status_reply last; /* last GET_STATUS */
 	uint32_t last_deadline_ms;   /* the budget dfu_deadline() gave last (for messages) */
 	/* time a retried DNLOAD of @lost_op lost, which its poll adds to the
-	 * deadline (proto.c: note_lost/take_lost) */
+	 * deadline (request.c: note_lost/take_lost) */
 	const void *lost_op;
 	uint64_t lost_ms;
-	/* Recovery (proto.c): the request being retried and the download facts */
+	/* Recovery (request.c): the request being retried and the download facts */
 	struct dfu_flash_result *res; /* of the running dfu_dev_download/upload/leave, or NULL */
 	struct dfu_resend resend;     /* the last DNLOAD with data, to re-send it */
 	struct dfu_dl_facts facts;    /* what the running download did to the flash */

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * STM32 option bytes as the DfuSe "Option Bytes" alt shows them: a pure
- * decoder per family, identified by the alt's base address and length
- * (device-model.md 3.3, 3.8), and the confirmation after an option-byte
- * write made the device reset.
+ * decoder per family, identified by the alt's base address and length.
+ * (Reading them back after a write: protect.c.)
  *
  *   F2/F4  RM0090 3.6: 0x1FFFC000 USER, 0x1FFFC001 RDP, +2/+3 their
  *          complements, 0x1FFFC008/9 nWRP[11:0] (bit 7 of +9: SPRMOD on
@@ -13,10 +12,10 @@
  *   F0/F1  RM0008 / RM0091: 0x1FFFF800 RDP, nRDP, USER, nUSER, DATA0/1,
  *          WRP0..3, each followed by its complement.
  */
+
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "macro.h"
@@ -185,71 +184,4 @@ int dfu_option_bytes_rdp_of(uint32_t base, const uint8_t *data, size_t len)
 	if (dfu_option_bytes_decode(base, data, len, 0, &ob, NULL) < 0 || !ob.have_rdp)
 		return -1;
 	return ob.rdp_level;
-}
-
-int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
-			     const struct dfu_image *img, uint32_t timeout_ms,
-			     struct dfu_image **back, struct dfu_error *e)
-{
-	struct dfu_flash_opts uo = {0};
-	struct dfu_flash_result res = {0};
-	struct dfu_image *up = NULL;
-	struct dfu_dev *dev = NULL;
-	int alt = DFU_ALT_NONE;
-	uint32_t low = 0;
-	uint64_t high = 0;
-	int r;
-
-	if (back)
-		*back = NULL;
-	for (size_t i = 0; i < img->n_segments; i++)
-		if (img->segments[i].alt != DFU_ALT_NONE)
-			alt = was->alt;
-	if (!dfu_image_span(img, alt == DFU_ALT_NONE, alt, &low, &high))
-		return dfu_error_set(e, DFU_E_INVAL, "optbytes.empty", NULL,
-				     "no option bytes to confirm");
-	r = dfu_reopen(ctx, was, -1, timeout_ms, &dev, e);
-	if (r < 0)
-		return r;
-	uo.have_address = true;
-	uo.address = low;
-	uo.have_length = true;
-	uo.length = (uint32_t)(high - low);
-	r = dfu_dev_upload(dev, &uo, &up, &res, e);
-	dfu_dev_close(dev);
-	if (r < 0) {
-		if (res.read_protected && e)
-			e->hint = "the new option bytes enabled read-out protection (RDP level 1): "
-				  "the device now refuses to show them; `--unprotect` removes it "
-				  "by mass-erasing the flash";
-		return r;
-	}
-	for (uint64_t a = low; a < high; a++) {
-		uint8_t want, got;
-
-		if (dfu_image_read(img, alt, (uint32_t)a, &want, 1, 0xff) != 1)
-			continue;
-		if (dfu_image_read(up, DFU_ALT_NONE, (uint32_t)a, &got, 1, 0) != 1 ||
-		    got != want) {
-			bool was_empty = e && !e->err;
-
-			dfu_error_set(e, DFU_E_VERIFY, "optbytes.differ", NULL,
-				      "after the reset the option byte at 0x%08x reads 0x%02x; "
-				      "0x%02x was written",
-				      (uint32_t)a, got, want);
-			if (was_empty && e) {
-				dfu_error_device(e, "option bytes read-back", -1, true, (uint32_t)a);
-				dfu_error_hint(e, "the chip rejected or adjusted the value (an invalid "
-						  "combination, or a complement byte that does not "
-						  "match)");
-			}
-			dfu_image_free(up);
-			return DFU_E_VERIFY;
-		}
-	}
-	if (back)
-		*back = up;
-	else
-		dfu_image_free(up);
-	return 0;
 }

@@ -1,65 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Read-out protection (RDP), Read Unprotect and the wait for the device to
- * come back, and the OTP rules (device-model.md 1.5, 2, 3.7): what an STM32
- * ROM's errVENDOR means, how a device is found again after it reset itself,
- * and which OTP writes are refused before anything is sent.
+ * What follows a request that makes an STM32 reset itself: Read Unprotect
+ * (the ROM mass-erases flash, clears RDP and resets, AN2606), finding the
+ * device again afterwards (dfu_reopen), and reading the option bytes back
+ * after a write of them made the device reset.  Above dfuse.c and ops.c,
+ * whose requests it sends.
  */
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
-#include "macro.h"
 #include "protect.h"
-#include "util.h"
-
-/* ------------------------------------------------------------------------ */
-/* Read-out protection                                                      */
-
-static bool has_word(const char *s, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (; *s; s++)
-		if (strncasecmp(s, word, n) == 0)
-			return true;
-	return false;
-}
-
-bool dfuse_is_st_rom(const struct dfu_dev *dev)
-{
-	const struct dfu_if_info *i = &dev->info;
-
-	if (i->vid != 0x0483 || i->pid != 0xdf11)
-		return false;
-	/* "STM32  BOOTLOADER" (F4/F7), "STM32 0x418 DFU Bootloader" (F107),
-	 * "DFU in FS Mode" (G0); the ST HAL IAP says "... FIRMWARE UPDATE" */
-	if (has_word(i->product, "bootloader") || strcmp(i->product, "DFU in FS Mode") == 0)
-		return true;
-	/* strings unreadable: the ROM bcdDevice values (device-model.md 3.2) */
-	return !i->product[0] && (i->bcd_device == 0x2000 || i->bcd_device == 0x2100 ||
-				  i->bcd_device == 0x2200);
-}
-
-void dfuse_classify_rdp(const struct dfu_dev *dev, bool vendor_at_start, struct dfu_error *e,
-			struct dfu_flash_result *res)
-{
-	if (!e || !e->err || !e->have_state || e->state != DFU_STATE_DFU_ERROR ||
-	    e->status != DFU_STATUS_ERR_VENDOR || !dfuse_is_st_rom(dev))
-		return;
-	snprintf(e->code, sizeof(e->code), "dfuse.read_protected");
-	snprintf(e->message, sizeof(e->message),
-		 "%.79s%srefused with dfuERROR, status 11 (errVENDOR): read-out protection is "
-		 "active%s",
-		 e->op, e->op[0] ? " " : "",
-		 vendor_at_start ? " (it was in dfuERROR/errVENDOR already at the start)" : "");
-	e->hint = DFU_HINT_READ_PROTECTED;
-	if (res)
-		res->read_protected = true;
-}
 
 int dfu_dev_unprotect(struct dfu_dev *dev, struct dfu_error *e)
 {
@@ -147,150 +98,69 @@ int dfu_reopen(struct dfu_ctx *ctx, const struct dfu_if_info *was, int alt, uint
 	return r;
 }
 
-/* ------------------------------------------------------------------------ */
-/* OTP                                                                      */
-
-static const struct dfu_otp_layout otp_layouts[] = {
-	/* RM0090 3.8: 16 x 32 bytes, lock bytes at 0x1FFF7A00 */
-	{"STM32F2/F4", 0x1FFF7800, 32, 16, 0x1FFF7A00},
-	/* RM0385: 16 x 64 bytes, lock bytes at 0x1FF0F400 (device-model.md 3.3) */
-	{"STM32F7", 0x1FF0F000, 64, 16, 0x1FF0F400},
-};
-
-bool dfu_otp_layout_for(uint32_t address, struct dfu_otp_layout *out)
+int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
+			     const struct dfu_image *img, uint32_t timeout_ms,
+			     struct dfu_image **back, struct dfu_error *e)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(otp_layouts); i++) {
-		const struct dfu_otp_layout *l = &otp_layouts[i];
+	struct dfu_flash_opts uo = {0};
+	struct dfu_flash_result res = {0};
+	struct dfu_image *up = NULL;
+	struct dfu_dev *dev = NULL;
+	int alt = DFU_ALT_NONE;
+	uint32_t low = 0;
+	uint64_t high = 0;
+	int r;
 
-		if (address >= l->base && address - l->base < dfu_otp_area_size(l)) {
-			if (out)
-				*out = *l;
-			return true;
+	if (back)
+		*back = NULL;
+	for (size_t i = 0; i < img->n_segments; i++)
+		if (img->segments[i].alt != DFU_ALT_NONE)
+			alt = was->alt;
+	if (!dfu_image_span(img, alt == DFU_ALT_NONE, alt, &low, &high))
+		return dfu_error_set(e, DFU_E_INVAL, "optbytes.empty", NULL,
+				     "no option bytes to confirm");
+	r = dfu_reopen(ctx, was, -1, timeout_ms, &dev, e);
+	if (r < 0)
+		return r;
+	uo.have_address = true;
+	uo.address = low;
+	uo.have_length = true;
+	uo.length = (uint32_t)(high - low);
+	r = dfu_dev_upload(dev, &uo, &up, &res, e);
+	dfu_dev_close(dev);
+	if (r < 0) {
+		if (res.read_protected && e)
+			e->hint = "the new option bytes enabled read-out protection (RDP level 1): "
+				  "the device now refuses to show them; `--unprotect` removes it "
+				  "by mass-erasing the flash";
+		return r;
+	}
+	for (uint64_t a = low; a < high; a++) {
+		uint8_t want, got;
+
+		if (dfu_image_read(img, alt, (uint32_t)a, &want, 1, 0xff) != 1)
+			continue;
+		if (dfu_image_read(up, DFU_ALT_NONE, (uint32_t)a, &got, 1, 0) != 1 ||
+		    got != want) {
+			bool was_empty = e && !e->err;
+
+			dfu_error_set(e, DFU_E_VERIFY, "optbytes.differ", NULL,
+				      "after the reset the option byte at 0x%08x reads 0x%02x; "
+				      "0x%02x was written",
+				      (uint32_t)a, got, want);
+			if (was_empty && e) {
+				dfu_error_device(e, "option bytes read-back", -1, true, (uint32_t)a);
+				dfu_error_hint(e, "the chip rejected or adjusted the value (an invalid "
+						  "combination, or a complement byte that does not "
+						  "match)");
+			}
+			dfu_image_free(up);
+			return DFU_E_VERIFY;
 		}
 	}
-	return false;
-}
-
-static int otp_refuse(struct dfu_error *e, uint32_t address, const char *code, const char *hint,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int otp_refuse(struct dfu_error *e, uint32_t address, const char *code, const char *hint,
-		      const char *fmt, ...)
-{
-	bool was_empty = e && !e->err;
-	va_list ap;
-
-	va_start(ap, fmt);
-	dfu_error_setv(e, DFU_E_MEMMAP, code, NULL, fmt, ap);
-	va_end(ap);
-	if (was_empty && e) {
-		dfu_error_device(e, "OTP check (nothing written)", -1, true, address);
-		dfu_error_hint(e, hint);
-	}
-	return DFU_E_MEMMAP;
-}
-
-int dfu_otp_check(const struct dfu_otp_layout *l, uint32_t address, const uint8_t *cur,
-		  size_t len, const struct dfu_image *img, int alt, struct dfu_otp_plan *plan,
-		  struct dfu_error *e)
-{
-	uint32_t data_end = l ? l->base + l->n_blocks * l->block_size : 0;
-	int r = 0;
-
-	memset(plan, 0, sizeof(*plan));
-	if (l) {
-		for (uint32_t i = 0; i < l->n_blocks; i++) {
-			uint32_t a = l->lock_base + i;
-
-			if (a >= address && a - address < len && cur[a - address] == 0x00)
-				plan->blocks_locked_before |= 1u << i;
-		}
-	}
-	for (size_t k = 0; k < len; k++) {
-		uint32_t a = address + (uint32_t)k;
-		uint8_t w, c = cur[k];
-
-		if (dfu_image_read(img, alt, a, &w, 1, 0xff) != 1 || w == c)
-			continue;
-		if (!plan->bytes_changed)
-			plan->first_change = a;
-		plan->bytes_changed++;
-		if (l && a >= l->lock_base && a - l->lock_base < l->n_blocks) {
-			uint32_t i = a - l->lock_base;
-
-			plan->locks_written |= 1u << i;
-			if (w != 0x00 && w != 0xff && r == 0)
-				r = otp_refuse(e, a, "dfuse.otp_lock_value",
-					       "a lock byte takes 0x00 (lock) or 0xFF (leave "
-					       "unlocked), nothing else",
-					       "OTP lock byte %u at 0x%08x would get 0x%02x: lock "
-					       "bytes must only hold 0x00 or 0xFF (RM0090 3.8)",
-					       i, a, w);
-		} else if (l && a >= l->base && a < data_end) {
-			uint32_t i = (a - l->base) / l->block_size;
-
-			plan->blocks_written |= 1u << i;
-			if ((plan->blocks_locked_before & (1u << i)) && r == 0)
-				r = otp_refuse(
-				    e, a, "dfuse.otp_locked",
-				    "a locked OTP block can never change; use another block",
-				    "OTP block %u is locked (lock byte 0x%08x holds 0x00): 0x%08x "
-				    "holds 0x%02x and cannot become 0x%02x",
-				    i, l->lock_base + i, a, c, w);
-		}
-		if ((w & (uint8_t)~c) && r == 0)
-			r = otp_refuse(e, a, "dfuse.otp_zero_to_one",
-				       "OTP bits can only go from 1 to 0; the image does not "
-				       "match what the device holds",
-				       "0x%08x holds 0x%02x: writing 0x%02x would need bits to go "
-				       "from 0 to 1, and OTP memory is never erased",
-				       a, c, w);
-	}
-	return r;
-}
-
-static int append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*used += (size_t)n;
-	return n;
-}
-
-int dfu_otp_plan_describe(const struct dfu_otp_layout *l, const struct dfu_otp_plan *plan,
-			  char *buf, size_t len)
-{
-	size_t used = 0;
-	const char *sep = "";
-
-	if (len)
-		buf[0] = '\0';
-	if (!l) {
-		append(buf, len, &used, "%u OTP bytes from 0x%08x", plan->bytes_changed,
-		       plan->first_change);
-		return (int)used;
-	}
-	for (uint32_t i = 0; i < l->n_blocks; i++) {
-		if (!(plan->blocks_written & (1u << i)))
-			continue;
-		append(buf, len, &used, "%sblock %u (0x%08x..0x%08x)", sep, i,
-		       l->base + i * l->block_size, l->base + (i + 1) * l->block_size - 1);
-		sep = ", ";
-	}
-	for (uint32_t i = 0; i < l->n_blocks; i++) {
-		if (!(plan->locks_written & (1u << i)))
-			continue;
-		append(buf, len, &used, "%slock byte %u (0x%08x: locks block %u for good)", sep, i,
-		       l->lock_base + i, i);
-		sep = ", ";
-	}
-	if (!used)
-		append(buf, len, &used, "nothing (the device already holds these bytes)");
-	return (int)used;
+	if (back)
+		*back = up;
+	else
+		dfu_image_free(up);
+	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Read-out and write protection, OTP and option bytes as seen by the DfuSe
- * engine (protect.c): the classification of device refusals shared with
+ * engine (st-rom.c): the classification of device refusals shared with
  * dfuse.c.  Library-internal: not for the CLI.
  */
 #pragma once

@@ -1,8 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The DFU 1.1 / DfuSe protocol engine shared by proto.c (requests, polling,
- * plain DFU 1.1), dfuse.c (ST DfuSe, AN3156) and quirks.c (per-device
- * deviations and timings).  Library-internal: not for the CLI.
+ * The DFU 1.1 / DfuSe protocol engine, one file per job, each using only the
+ * ones listed before it:
+ *   ctx.c        context, log, clock, trace of each control request
+ *   usb-error.c  failed transfers: messages, "gone", "transient"
+ *   discover.c   listing, matching, waiting for a device
+ *   dev.c        an open alt: open, close, DETACH, USB reset, reopen
+ *   causes.c     the cause table of device errors;  quirks.c  per-device quirks
+ *   op.c         ops, deadlines, device-error messages, retry notes
+ *   facts.c      what a running download did to the flash
+ *   request.c    requests with classified retries, GET_STATUS polling
+ *   idle.c       bringing a device to dfuIDLE;  recover.c  reset and reopen
+ *   plain.c      plain DFU 1.1 download, upload, leave
+ *   st-rom.c, otp.c, optbytes.c   ST ROM refusals, OTP rules, option bytes
+ *   dfuse.c      ST DfuSe (AN3156) download, upload, leave, Read Unprotect
+ *   ops.c        the public download/upload/leave: checks, then dispatch
+ *   protect.c    read unprotect with the wait for the device, reopen
+ * Library-internal: not for the CLI.
  */
 #pragma once
 
@@ -63,8 +77,42 @@ uint32_t dfu_deadline_write_ms(const struct dfu_dev *dev, uint32_t len);
 #define DFU_DEADLINE_COMMAND_MS 5000u
 #define DFU_DEADLINE_MANIFEST_MS 30000u
 
+/* DfuSe command bytes (AN3156 table 3). */
+#define DFUSE_CMD_SET_ADDRESS 0x21
+#define DFUSE_CMD_ERASE 0x41
+#define DFUSE_CMD_READ_UNPROTECT 0x92
+
 /* ------------------------------------------------------------------------ */
-/* Requests and polling (proto.c)                                           */
+/* Failed transfers (usb-error.c)                                            */
+
+/* What to do about an open/claim failure (udev rule, busy), or NULL. */
+const char *dfu_usb_hint(int r);
+/* Record a failed USB operation: the class, the operation and the libusb name. */
+int dfu_usb_fail(struct dfu_error *e, int r, const char *usb_name, const char *code,
+		 const char *op, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The transfer failures worth a retry (PIPE, TIMEOUT, IO, OVERFLOW). */
+bool dfu_usb_transient(int r);
+
+/* ------------------------------------------------------------------------ */
+/* Discovery and open devices (discover.c, dev.c)                            */
+
+/* Waiting for a device re-enumerates this often (dfu-util -w polls every 20 ms,
+ * which on libusb costs an open per candidate; 50 ms keeps the latency
+ * invisible). */
+#define DFU_WAIT_POLL_MS 50
+
+/* Parse the DfuSe layout of @i; failure is noted in the log, not fatal. */
+int dfu_info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i);
+/*
+ * Wait for the alt @was to be listed in DFU mode again after a USB reset and
+ * open it into *@nd; one that comes back in run-time mode is detached once
+ * and waited for again.
+ */
+int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was,
+			   struct dfu_dev **nd, struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
+/* Requests and polling (op.c, request.c)                                    */
 
 /* What an error names: "DfuSe erase page 0x08020000", block, address. */
 struct dfu_op {
@@ -121,8 +169,41 @@ uint64_t dfu_deadline(struct dfu_dev *dev, const struct dfu_flash_opts *opts, ui
 /* True for the transfer errors a device that just reset or left produces. */
 bool dfu_err_is_gone(int err);
 
+/* Record the device fields of @op in a failure, once (only when @e was empty). */
+void dfu_op_fill_device(struct dfu_error *e, bool was_empty, const struct dfu_op *op);
+/* Wait before retry @attempt (1..DFU_RETRY_MAX) of a transient failure. */
+uint32_t dfu_retry_backoff_ms(unsigned attempt);
+/* Count and explain one retry (log line and dev->res's retry log). */
+void dfu_note_retry(struct dfu_dev *dev, const struct dfu_op *op, const char *what,
+		    const char *why, unsigned attempt);
+/* The device speaks DfuSe, or has a layout or a Set Address on record. */
+bool dfu_dev_dfuse_like(const struct dfu_dev *dev);
+/* DFU_REQ_* name ("DFU_DNLOAD"), "DFU_?" for others. */
+const char *dfu_request_name(uint8_t req);
+
 /* ------------------------------------------------------------------------ */
-/* ST DfuSe (dfuse.c)                                                        */
+/* Download facts (facts.c)                                                 */
+
+/* Start the facts of a download of @img: the data bytes for this alt and the
+ * sector of the vector table, found as dfuse.c's plan finds it. */
+void dfu_facts_begin(struct dfu_dev *dev, const struct dfu_image *img, bool dfuse);
+/* The DNLOAD recorded in dev->resend completed (its poll ended in dfuDNLOAD-IDLE). */
+void dfu_facts_complete(struct dfu_dev *dev, const struct dfu_op *op);
+/* e->detail for a download that failed after the device's memory was touched. */
+void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
+/* Plain DFU 1.1 (plain.c)                                                   */
+
+int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
+		       const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
+		       struct dfu_error *e);
+int dfu_plain_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+		     struct dfu_image **out, struct dfu_flash_result *res, struct dfu_error *e);
+int dfu_plain_leave(struct dfu_dev *dev, struct dfu_flash_result *res, struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
+/* ST DfuSe (dfuse.c)                                                       */
 
 int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		   const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
@@ -146,10 +227,10 @@ int dfuse_jump_target(const struct dfu_dev *dev, const struct dfu_image *img,
 int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */
-/* Recovery and diagnostics (proto.c, causes.c)                             */
+/* Recovery and diagnostics (request.c, causes.c)                           */
 
 /*
- * Classified retries (proto.c).  A transfer failure that may be transient
+ * Classified retries (request.c).  A transfer failure that may be transient
  * (LIBUSB_ERROR_PIPE, TIMEOUT, IO, OVERFLOW) of
  *   - a GET_STATUS while dfu_poll() polls, or
  *   - a DNLOAD with data (DfuSe Set Address and Erase, data blocks of both
@@ -181,14 +262,15 @@ int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, stru
 const char *dfu_cause_id(const struct dfu_error *e, uint32_t quirks);
 
 /* A control request through @h with a trace record to ctx's trace callback
- * (device.c uses it for string descriptors and DETACH).  @op may be NULL. */
+ * (ctx.c; discover.c and dev.c use it for string descriptors and DETACH).
+ * @op may be NULL. */
 int dfu_control_traced(struct dfu_ctx *ctx, struct dfu_handle *h, const char *op,
 		       uint8_t request_type, uint8_t request, uint16_t value, uint16_t index,
 		       uint8_t *data, uint16_t length, unsigned timeout_ms, const char **usb_name);
 
 /* USB reset of @dev in place: the alt is selected again, or a device that
  * re-enumerated (run-time mode: detached again) is opened again into @dev
- * (device.c; dfu_dev_ensure_idle for dfuMANIFEST-WAIT-RESET). */
+ * (dev.c; dfu_dev_ensure_idle for dfuMANIFEST-WAIT-RESET). */
 int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e);
 
 /* The largest usable wTransferSize (dfu-util's cap on Linux): a device that

@@ -72,6 +72,11 @@ struct dfu_func_desc {
 
 #define USB_DT_DFU_FUNCTIONAL 0x21
 
+/* GET_DESCRIPTOR of a string (USB 2.0 9.4.3, 9.6.7). */
+#define USB_RT_DEVICE_IN 0x80
+#define USB_REQ_GET_DESCRIPTOR 0x06
+#define USB_DT_STRING 0x03
+
 /*
  * Decode one functional descriptor of @len bytes (DFU 1.1 section 4.1.3).
  * A 7-byte descriptor is DFU 1.0's: wTransferSize but no bcdDFUVersion, which

@@ -1,191 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The device side of the engine that is not protocol: the context, discovery
- * (dfu-util's -l and its -d -S -p -n -c -i -a matching), opening an alt
- * setting, DETACH, USB reset and waiting for a device to (re)appear.  Talks to
- * USB only through the backend of transport.h; DFU 1.1 and DfuSe transfers
- * live in proto.c and dfuse.c.
+ * Discovery: enumerating the backend's devices, reading their strings,
+ * dfu-util's -l listing and its -d -S -p -n -c -i -a matching, and waiting for a
+ * device to (re)appear.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "engine.h"
 #include "macro.h"
 #include "proto.h"
 #include "util.h"
 
-/* GET_DESCRIPTOR of a string (USB 2.0 §9.4.3, §9.6.7). */
-#define USB_RT_DEVICE_IN 0x80
-#define USB_REQ_GET_DESCRIPTOR 0x06
-#define USB_DT_STRING 0x03
 #define LANGID_EN_US 0x0409
 /* A string read is tiny; a device that does not answer within a second is
  * reported as unreadable rather than holding up the whole listing. */
 #define STRING_TIMEOUT_MS 1000
 
-/* dfu-util sends wTimeout 1000 ms with DFU_DETACH (DFU 1.1 §5.1). */
-#define DETACH_TIMEOUT_MAX_MS 1000
-
-/* dfu_wait_for: re-enumerate this often (dfu-util -w polls every 20 ms, which
- * on libusb costs an open per candidate; 50 ms keeps the latency invisible). */
-#define WAIT_POLL_MS 50
 /* dfu_wait_for(same) with timeout 0: dfu-util's default --detach-delay. */
 #define WAIT_SAME_DEFAULT_MS 5000
-
-#define UDEV_HINT                                                                   \
-	"install the udev rule (60-dfuflash.rules, shipped with dfuflash) and replug " \
-	"the device, or run as root"
-
-/* ------------------------------------------------------------------------ */
-/* Context, logging, clock                                                  */
-
-int dfu_ctx_new(struct dfu_backend *backend, struct dfu_ctx **out)
-{
-	struct dfu_ctx *ctx;
-
-	if (!out)
-		return DFU_E_INVAL;
-	*out = NULL;
-	if (!backend || !backend->ops)
-		return DFU_E_INVAL;
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return DFU_E_NOMEM;
-	/* moved in: the caller's copy must not free it a second time */
-	ctx->backend = *backend;
-	memset(backend, 0, sizeof(*backend));
-	*out = ctx;
-	return 0;
-}
-
-int dfu_ctx_new_usb(struct dfu_ctx **out, struct dfu_error *e)
-{
-	struct dfu_backend backend;
-	int r;
-
-	if (!out)
-		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL, "dfu_ctx_new_usb: no output");
-	*out = NULL;
-	r = dfu_backend_libusb_new(&backend, e);
-	if (r < 0)
-		return r;
-	r = dfu_ctx_new(&backend, out);
-	if (r < 0) {
-		backend.ops->free(backend.ctx);
-		return dfu_error_set(e, r, "device.nomem", NULL, "out of memory");
-	}
-	return 0;
-}
-
-void dfu_ctx_free(struct dfu_ctx *ctx)
-{
-	if (!ctx)
-		return;
-	free(ctx->devs);
-	if (ctx->backend.ops && ctx->backend.ops->free)
-		ctx->backend.ops->free(ctx->backend.ctx);
-	free(ctx);
-}
-
-void dfu_ctx_set_log_fn(struct dfu_ctx *ctx, dfu_log_fn fn, void *userdata)
-{
-	if (!ctx)
-		return;
-	ctx->log_fn = fn;
-	ctx->log_ud = userdata;
-}
-
-void dfu_ctx_set_progress_fn(struct dfu_ctx *ctx, dfu_progress_fn fn, void *userdata)
-{
-	if (!ctx)
-		return;
-	ctx->progress_fn = fn;
-	ctx->progress_ud = userdata;
-}
-
-void dfu_log(struct dfu_ctx *ctx, enum dfu_log_level level, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (!ctx || !ctx->log_fn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	ctx->log_fn(ctx->log_ud, level, msg);
-}
-
-void dfu_progress(struct dfu_ctx *ctx, const char *phase, uint64_t done, uint64_t total)
-{
-	if (ctx && ctx->progress_fn)
-		ctx->progress_fn(ctx->progress_ud, phase, done, total);
-}
-
-uint64_t dfu_now_ms(struct dfu_ctx *ctx)
-{
-	struct timespec ts;
-
-	if (ctx && ctx->backend.clock.now_ms)
-		return ctx->backend.clock.now_ms(ctx->backend.clock.ctx);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void dfu_sleep_ms(struct dfu_ctx *ctx, uint32_t ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
-
-	if (ctx && ctx->backend.clock.sleep_ms) {
-		ctx->backend.clock.sleep_ms(ctx->backend.clock.ctx, ms);
-		return;
-	}
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Errors                                                                   */
-
-/* What to do about an open/claim failure, or NULL. */
-static const char *usb_hint(int r)
-{
-	switch (r) {
-	case DFU_E_USB_ACCESS:
-		return UDEV_HINT;
-	case DFU_E_USB_BUSY:
-		return "close the program holding the device (another dfu-util or dfuflash, "
-		       "ModemManager, a serial terminal) and retry";
-	default:
-		return NULL;
-	}
-}
-
-/* Record a failed USB operation: the class, the operation and the libusb name. */
-static int usb_fail(struct dfu_error *e, int r, const char *usb_name, const char *code,
-		    const char *op, const char *fmt, ...) _printf_format_(6, 7);
-static int usb_fail(struct dfu_error *e, int r, const char *usb_name, const char *code,
-		    const char *op, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!e || e->err != 0)
-		return r;
-	va_start(ap, fmt);
-	dfu_error_setv(e, r, code, NULL, fmt, ap);
-	va_end(ap);
-	dfu_error_device(e, op, -1, false, 0);
-	if (dfu_err_is_usb(r)) {
-		e->usb_err = r;
-		e->usb_name = usb_name;
-	}
-	dfu_error_hint(e, usb_hint(r));
-	return r;
-}
 
 /* strings_state for a string that could not be read (static strings only). */
 static const char *unreadable_state(int r)
@@ -232,9 +67,6 @@ static void state_note(const char **st, const char *s)
 	if (state_ok(*st))
 		*st = s;
 }
-
-/* ------------------------------------------------------------------------ */
-/* String descriptors                                                       */
 
 /* Append @cp as UTF-8 to @out (@cap bytes with the NUL); never splits a
  * sequence, drops what does not fit. */
@@ -442,9 +274,6 @@ static const char *str_read(struct str_reader *sr, uint8_t index, bool utf8, cha
 	return st;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Matching (dfu-util 0.11 probe_configuration, dfu-util.md §1.1)           */
-
 void dfu_match_init(struct dfu_match *m)
 {
 	if (!m)
@@ -547,9 +376,6 @@ static bool match_after_open(const struct dfu_match *m, const struct dfu_if_info
 		return false;
 	return true;
 }
-
-/* ------------------------------------------------------------------------ */
-/* Listing                                                                  */
 
 /* Identity and functional descriptor of alt @k of @d. */
 static void info_fill_usb(struct dfu_if_info *i, const struct dfu_usb_device *d, size_t k,
@@ -687,7 +513,7 @@ static void read_strings(struct dfu_ctx *ctx, const struct dfu_usb_device *d,
 }
 
 /* Parse the DfuSe layout of @i; failure is noted in the log, not fatal. */
-static int info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i)
+int dfu_info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i)
 {
 	struct dfu_error le = { 0 };
 	int r;
@@ -745,7 +571,7 @@ int dfu_list(struct dfu_ctx *ctx, const struct dfu_match *m, struct dfu_if_info 
 	}
 	r = ctx->backend.ops->enumerate(ctx->backend.ctx, &devs, &n_devs, e);
 	if (r < 0) {
-		usb_fail(e, r, NULL, "device.enumerate", "enumerate USB devices",
+		dfu_usb_fail(e, r, NULL, "device.enumerate", "enumerate USB devices",
 			 "cannot enumerate USB devices: %s", dfu_strerror(r));
 		return r;
 	}
@@ -782,7 +608,7 @@ int dfu_list(struct dfu_ctx *ctx, const struct dfu_match *m, struct dfu_if_info 
 				cap = nc;
 			}
 			list[count] = infos[a];
-			if (info_parse_layout(ctx, &list[count]) < 0) {
+			if (dfu_info_parse_layout(ctx, &list[count]) < 0) {
 				dfu_if_info_free(list, count);
 				return dfu_error_set(e, DFU_E_NOMEM, "device.nomem", NULL,
 						     "out of memory while listing devices");
@@ -808,222 +634,6 @@ int dfu_if_info_format_line(const struct dfu_if_info *i, char *buf, size_t len)
 			i->config, i->interface, i->path, i->alt, i->name[0] ? i->name : "UNKNOWN",
 			i->serial[0] ? i->serial : "UNKNOWN");
 }
-
-/* ------------------------------------------------------------------------ */
-/* Open, detach, reset                                                      */
-
-/* The enumeration entry of @info: by index when it still fits, else by path. */
-static const struct dfu_usb_device *find_usb(struct dfu_ctx *ctx, const struct dfu_if_info *info)
-{
-	if (info->device_index < ctx->n_devs) {
-		const struct dfu_usb_device *d = &ctx->devs[info->device_index];
-
-		if (strcmp(d->path, info->path) == 0 && d->vid == info->vid && d->pid == info->pid &&
-		    d->devnum == info->devnum)
-			return d;
-	}
-	for (size_t k = 0; k < ctx->n_devs; k++) {
-		const struct dfu_usb_device *d = &ctx->devs[k];
-
-		if (strcmp(d->path, info->path) == 0 && d->vid == info->vid && d->pid == info->pid &&
-		    d->devnum == info->devnum)
-			return d;
-	}
-	return NULL;
-}
-
-int dfu_dev_open(struct dfu_ctx *ctx, const struct dfu_if_info *info, struct dfu_dev **out,
-		 struct dfu_error *e)
-{
-	const struct dfu_usb_device *d;
-	const char *usb_name = NULL;
-	struct dfu_dev *dev;
-	int r;
-
-	if (out)
-		*out = NULL;
-	if (!ctx || !info || !out)
-		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
-				     "dfu_dev_open: missing argument");
-	d = find_usb(ctx, info);
-	if (!d)
-		return usb_fail(e, DFU_E_USB_NODEV, NULL, "device.gone", "open device",
-				"%04x:%04x at %s is no longer in the device list", info->vid,
-				info->pid, info->path);
-	dev = calloc(1, sizeof(*dev));
-	if (!dev)
-		return dfu_error_set(e, DFU_E_NOMEM, "device.nomem", NULL, "out of memory");
-	dev->ctx = ctx;
-	dev->usb = *d;
-	for (size_t k = 0; k < dev->usb.n_alts; k++)
-		if (dev->usb.alts[k].interface == info->interface && dev->usb.alts[k].alt == info->alt)
-			dev->alt = &dev->usb.alts[k];
-	dev->info = *info;
-	dev->info.layout = NULL;
-	if (!dev->alt) {
-		r = dfu_error_set(e, DFU_E_NOTFOUND, "device.no_alt", NULL,
-				  "%04x:%04x at %s has no interface %u alt %u", info->vid, info->pid,
-				  info->path, info->interface, info->alt);
-		goto fail;
-	}
-	/* the layout is the dev's own: re-parse rather than share the list's */
-	if (info_parse_layout(ctx, &dev->info) < 0) {
-		r = dfu_error_set(e, DFU_E_NOMEM, "device.nomem", NULL, "out of memory");
-		goto fail;
-	}
-
-	r = ctx->backend.ops->open(ctx->backend.ctx, d, &dev->h, e);
-	if (r < 0) {
-		if (e && e->err == r) {
-			/* the backend said what failed; add where and what to do */
-			if (!e->op[0])
-				dfu_error_device(e, "open device", -1, false, 0);
-			if (!e->hint)
-				dfu_error_hint(e, usb_hint(r));
-		}
-		usb_fail(e, r, NULL, "device.open", "open device", "cannot open %04x:%04x at %s: %s",
-			 info->vid, info->pid, info->path, dfu_strerror(r));
-		goto fail;
-	}
-	r = dev->h->ops->claim(dev->h, info->interface, &usb_name);
-	if (r < 0) {
-		usb_fail(e, r, usb_name, "device.claim", "claim interface",
-			 "cannot claim interface %u of %04x:%04x at %s: %s", info->interface,
-			 info->vid, info->pid, info->path, dfu_strerror(r));
-		goto fail;
-	}
-	/* dfu-util always selects the alt, even alt 0 of a run-time interface */
-	r = dev->h->ops->set_alt(dev->h, info->interface, info->alt, &usb_name);
-	if (r < 0) {
-		usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
-			 "cannot select alt %u of interface %u: %s", info->alt, info->interface,
-			 dfu_strerror(r));
-		goto fail;
-	}
-	/* 0 (7-byte DFU 1.0 descriptor): kept; the caller's -t or the protocol decides */
-	dev->transfer_size = info->transfer_size;
-	if (dev->transfer_size > DFU_TRANSFER_SIZE_MAX)
-		dfu_log(ctx, DFU_LOG_VERBOSE,
-			"device reports wTransferSize %u, more than any control transfer carries: "
-			"give one with -t",
-			dev->transfer_size);
-	if (!dev->transfer_size)
-		dfu_log(ctx, DFU_LOG_VERBOSE, "device reports no wTransferSize: give one with -t");
-	dev->dfuse = info->bcd_dfu == 0x011a;
-	dev->quirks = dfu_quirks_for(&dev->info);
-	for (uint32_t bit = 1; bit; bit <<= 1)
-		if (dev->quirks & bit)
-			dfu_log(ctx, DFU_LOG_VERBOSE, "quirk: %s", dfu_quirk_name(bit));
-	dfu_log(ctx, DFU_LOG_VERBOSE,
-		"opened %04x:%04x at %s, interface %u alt %u: bmAttributes 0x%02x, "
-		"wDetachTimeOut %u ms, wTransferSize %u, bcdDFU %x.%02x%s",
-		info->vid, info->pid, info->path, info->interface, info->alt, info->attributes,
-		info->detach_timeout_ms, info->transfer_size, info->bcd_dfu >> 8,
-		info->bcd_dfu & 0xff, dev->dfuse ? " (DfuSe)" : "");
-	*out = dev;
-	return 0;
-
-fail:
-	dfu_dev_close(dev);
-	return r;
-}
-
-void dfu_dev_close(struct dfu_dev *dev)
-{
-	if (!dev)
-		return;
-	if (dev->h)
-		dev->h->ops->close(dev->h);
-	dfu_resend_release(dev);
-	dfuse_layout_free(dev->info.layout);
-	free(dev);
-}
-
-/* USB reset; the device leaving (it re-enumerates) is the expected outcome. */
-static int do_reset(struct dfu_dev *dev, const char *op, struct dfu_error *e)
-{
-	const char *usb_name = NULL;
-	int r;
-
-	r = dev->h->ops->reset(dev->h, &usb_name);
-	if (r == DFU_E_USB_NODEV || r == DFU_E_NOTFOUND) {
-		/* dfu-util 0.11 exits 251 here; the device re-enumerated */
-		dfu_log(dev->ctx, DFU_LOG_DEBUG, "%s: device re-enumerated (%s)", op,
-			usb_name ? usb_name : dfu_strerror(r));
-		return 0;
-	}
-	if (r < 0)
-		return usb_fail(e, r, usb_name, "device.reset", op, "USB reset failed: %s",
-				dfu_strerror(r));
-	return 0;
-}
-
-int dfu_dev_detach(struct dfu_dev *dev, struct dfu_error *e)
-{
-	const char *usb_name = NULL;
-	uint16_t timeout;
-	int r;
-
-	if (!dev || !dev->h)
-		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
-				     "dfu_dev_detach: no open device");
-	/* wTimeout: how long the device waits for the reset (DFU 1.1 §5.1); dfu-util
-	 * sends 1000 ms; a descriptor asking for less gets its own value */
-	timeout = dev->info.detach_timeout_ms;
-	if (timeout == 0 || timeout > DETACH_TIMEOUT_MAX_MS)
-		timeout = DETACH_TIMEOUT_MAX_MS;
-	r = dfu_control_traced(dev->ctx, dev->h, "DFU_DETACH", DFU_RT_OUT, DFU_REQ_DETACH, timeout,
-			       dev->info.interface, NULL, 0, 0, &usb_name);
-	if ((r == DFU_E_USB_PIPE || r == DFU_E_USB_TIMEOUT || r == DFU_E_USB_IO) &&
-	    !dev->info.dfu_mode) {
-		/* classified retry: one stalled or lost DETACH is no verdict */
-		dfu_log(dev->ctx, DFU_LOG_VERBOSE, "DFU_DETACH failed (%s): retry 1 of 1 in 10 ms",
-			usb_name ? usb_name : dfu_strerror(r));
-		dfu_flash_result_note_retry(dev->res, "DFU_DETACH %s, retry 1",
-					    usb_name ? usb_name : dfu_strerror(r));
-		dfu_sleep_ms(dev->ctx, 10);
-		usb_name = NULL;
-		r = dfu_control_traced(dev->ctx, dev->h, "DFU_DETACH (retry)", DFU_RT_OUT,
-				       DFU_REQ_DETACH, timeout, dev->info.interface, NULL, 0, 0,
-				       &usb_name);
-	}
-	if (r == DFU_E_USB_PIPE) {
-		if (dev->info.dfu_mode) {
-			/* DETACH is not a DFU-mode request: ST ROMs stall it (dfu-util "can't detach") */
-			dfu_log(dev->ctx, DFU_LOG_VERBOSE,
-				"DETACH stalled: the device is already in DFU mode");
-		} else {
-			/* some run-time firmware reboots and stalls (fwupd ignores it) */
-			dfu_log(dev->ctx, DFU_LOG_INFO,
-				"the DETACH request was stalled by the run-time firmware (also when "
-				"retried); resetting anyway");
-		}
-	} else if (r == DFU_E_USB_NODEV) {
-		dfu_log(dev->ctx, DFU_LOG_DEBUG, "device left the bus on DETACH");
-		return 0;
-	} else if (r < 0) {
-		return usb_fail(e, r, usb_name, "device.detach", "DFU_DETACH",
-				"DFU_DETACH failed: %s", dfu_strerror(r));
-	}
-	if (dev->info.attributes & DFU_ATTR_WILL_DETACH) {
-		/* bitWillDetach: the device re-enumerates by itself; a reset would race it */
-		dfu_log(dev->ctx, DFU_LOG_VERBOSE, "device will detach and re-attach by itself");
-		return 0;
-	}
-	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "resetting USB to enter DFU mode");
-	return do_reset(dev, "USB reset after DETACH", e);
-}
-
-int dfu_dev_reset(struct dfu_dev *dev, struct dfu_error *e)
-{
-	if (!dev || !dev->h)
-		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
-				     "dfu_dev_reset: no open device");
-	return do_reset(dev, "USB reset", e);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Waiting for a device                                                     */
 
 /* The physical device of @same: by path when it has one, else by serial. */
 static bool is_same_device(const struct dfu_if_info *same, const struct dfu_if_info *i)
@@ -1115,7 +725,7 @@ int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct df
 		free(list);
 
 		now = dfu_now_ms(ctx);
-		step = WAIT_POLL_MS;
+		step = DFU_WAIT_POLL_MS;
 		if (!forever) {
 			if (now - start >= timeout_ms)
 				break;
@@ -1130,223 +740,4 @@ int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct df
 				     timeout_ms);
 	return dfu_error_set(e, DFU_E_NODEVICE, "device.wait_timeout", NULL,
 			     "no matching DFU device appeared within %u ms", timeout_ms);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Recovery                                                                 */
-
-/* dfu_dev_recover: how long the same device may take to be listed again. */
-#define RECOVER_WAIT_MS 5000
-
-/*
- * After a USB reset that made the device leave the bus: wait (up to
- * RECOVER_WAIT_MS) for the alt @was (same port path, interface, alt, ids) to
- * be listed in DFU mode again and open it into *@nd.  A device that comes back
- * in run-time mode instead (its firmware started: a manifestation-intolerant
- * device, or a plain DFU device reset in the middle of a transfer) is detached
- * once and waited for again.
- */
-static int reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was,
-			      struct dfu_dev **nd, struct dfu_error *e)
-{
-	uint64_t start = dfu_now_ms(ctx);
-	bool detached = false;
-	int r;
-
-	for (;;) {
-		struct dfu_if_info *list = NULL;
-		struct dfu_match m;
-		size_t n = 0;
-		long dfu_k = -1, rt_k = -1;
-
-		dfu_match_init(&m);
-		m.path = was->path;
-		r = dfu_list(ctx, &m, &list, &n, NULL);
-		if (r == DFU_E_NOMEM)
-			return dfu_error_set(e, r, "device.nomem", NULL, "out of memory");
-		for (size_t k = 0; r == 0 && k < n; k++) {
-			const struct dfu_if_info *i = &list[k];
-
-			if (i->open_err)
-				continue;
-			if (i->dfu_mode && i->interface == was->interface && i->alt == was->alt &&
-			    i->vid == was->vid && i->pid == was->pid && dfu_k < 0)
-				dfu_k = (long)k;
-			else if (!i->dfu_mode && rt_k < 0)
-				rt_k = (long)k;
-		}
-		if (dfu_k >= 0) {
-			struct dfu_error oe = { 0 };
-
-			r = dfu_dev_open(ctx, &list[dfu_k], nd, &oe);
-			dfu_if_info_free(list, n);
-			if (r == 0)
-				return 0;
-			if (!dfu_err_is_gone(r) || dfu_now_ms(ctx) - start >= RECOVER_WAIT_MS) {
-				if (e && !e->err)
-					*e = oe;
-				return r;
-			}
-			/* listed a moment before it left the bus (re-enumerating) */
-			dfu_sleep_ms(ctx, WAIT_POLL_MS);
-			continue;
-		}
-		if (rt_k >= 0 && !detached) {
-			struct dfu_error oe = { 0 };
-			struct dfu_dev *rt = NULL;
-
-			dfu_log(ctx, DFU_LOG_INFO,
-				"the device started its firmware after the USB reset: detaching it "
-				"into DFU mode again");
-			r = dfu_dev_open(ctx, &list[rt_k], &rt, &oe);
-			if (r == 0)
-				r = dfu_dev_detach(rt, &oe);
-			dfu_dev_close(rt);
-			dfu_if_info_free(list, n);
-			if (r < 0 && !dfu_err_is_gone(r)) {
-				if (e && !e->err)
-					*e = oe;
-				return r;
-			}
-			if (r < 0) {
-				dfu_sleep_ms(ctx, WAIT_POLL_MS);
-				continue;
-			}
-			detached = true;
-			start = dfu_now_ms(ctx);
-			continue;
-		}
-		dfu_if_info_free(list, n);
-		if (dfu_now_ms(ctx) - start >= RECOVER_WAIT_MS)
-			return dfu_error_set(e, DFU_E_NODEVICE, "device.did_not_return", NULL,
-					     "%04x:%04x at %s did not come back in DFU mode within "
-					     "%u ms after a USB reset",
-					     was->vid, was->pid, was->path, RECOVER_WAIT_MS);
-		dfu_sleep_ms(ctx, WAIT_POLL_MS);
-	}
-}
-
-int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
-{
-	struct dfu_if_info was;
-	const char *usb_name = NULL;
-	struct dfu_dev *dev;
-	struct dfu_ctx *ctx;
-	int r;
-
-	if (!devp || !*devp || !(*devp)->h)
-		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
-				     "dfu_dev_recover: no open device");
-	dev = *devp;
-	ctx = dev->ctx;
-	was = dev->info;
-	was.layout = NULL;
-	if (!was.path[0])
-		return dfu_error_set(e, DFU_E_INVAL, "device.no_identity", NULL,
-				     "cannot recognise the device again: it has no port path");
-	dfu_log(ctx, DFU_LOG_INFO, "resetting %04x:%04x at %s (USB reset) to recover it", was.vid,
-		was.pid, was.path);
-	r = dev->h->ops->reset(dev->h, &usb_name);
-	if (r == 0) {
-		/* it stayed on the bus with the same descriptors (ST ROMs): the handle
-		 * stays valid and its interface claimed (libusb re-claims it); the
-		 * reset only dropped the alt setting */
-		r = dev->h->ops->set_alt(dev->h, was.interface, was.alt, &usb_name);
-		if (r < 0)
-			return usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
-					"cannot select alt %u of interface %u again after the "
-					"reset: %s",
-					was.alt, was.interface, dfu_strerror(r));
-		dev->resend.valid = false;
-		r = dfu_dev_ensure_idle(dev, NULL, e);
-		if (r < 0)
-			return r;
-		dfu_log(ctx, DFU_LOG_INFO,
-			"reset the device at %s (it stayed on the bus), alt %u selected again: in "
-			"dfuIDLE",
-			was.path, was.alt);
-		return 0;
-	}
-	if (r != DFU_E_USB_NODEV && r != DFU_E_NOTFOUND)
-		return usb_fail(e, r, usb_name, "device.reset", "USB reset to recover",
-				"USB reset failed: %s", dfu_strerror(r));
-	/* it re-enumerates: find the same port again and open the same alt */
-	dfu_dev_close(dev);
-	*devp = NULL;
-	r = reopen_after_reset(ctx, &was, devp, e);
-	if (r < 0)
-		return r;
-	r = dfu_dev_ensure_idle(*devp, NULL, e);
-	if (r < 0) {
-		dfu_dev_close(*devp);
-		*devp = NULL;
-		return r;
-	}
-	dfu_log(ctx, DFU_LOG_INFO,
-		"reset the device, it re-enumerated and was opened again at %s, alt %u: in dfuIDLE",
-		was.path, was.alt);
-	return 0;
-}
-
-/*
- * USB reset of @dev in place (ensure_idle, dfuMANIFEST-WAIT-RESET): a device
- * that stays on the bus gets its alt selected again; one that re-enumerates is
- * waited for on the same port and opened again into *@dev.  A device that
- * comes back in run-time mode (a manifestation-intolerant one starts its new
- * firmware) is detached and waited for once more.
- */
-int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
-{
-	struct dfu_if_info was;
-	const char *usb_name = NULL;
-	struct dfu_dev *nd = NULL;
-	int r;
-
-	if (!dev || !dev->h)
-		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
-				     "dfu_dev_reset_rebind: no open device");
-	was = dev->info;
-	was.layout = NULL;
-	r = dev->h->ops->reset(dev->h, &usb_name);
-	if (r == 0) {
-		r = dev->h->ops->set_alt(dev->h, was.interface, was.alt, &usb_name);
-		if (r < 0)
-			return usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
-					"cannot select alt %u of interface %u again after the "
-					"reset: %s",
-					was.alt, was.interface, dfu_strerror(r));
-		dev->resend.valid = false;
-		return 0;
-	}
-	if (r != DFU_E_USB_NODEV && r != DFU_E_NOTFOUND)
-		return usb_fail(e, r, usb_name, "device.reset", "USB reset",
-				"USB reset failed: %s", dfu_strerror(r));
-	if (!was.path[0])
-		return dfu_error_set(e, DFU_E_NODEVICE, "device.no_identity", NULL,
-				     "the device re-enumerated after a USB reset and cannot be "
-				     "recognised again: it has no port path");
-	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "device re-enumerated after the USB reset: waiting for it");
-	dev->h->ops->close(dev->h);
-	dev->h = NULL;
-	r = reopen_after_reset(dev->ctx, &was, &nd, e);
-	if (r < 0)
-		return r;
-	/* move the new open device into *dev; nd takes what the old one owned */
-	{
-		struct dfu_if_info old_info = dev->info;
-
-		dev->h = nd->h;
-		dev->info = nd->info;
-		dev->usb = nd->usb;
-		dev->alt = nd->alt ? &dev->usb.alts[nd->alt - nd->usb.alts] : NULL;
-		dev->transfer_size = nd->transfer_size;
-		dev->dfuse = nd->dfuse;
-		dev->quirks = nd->quirks;
-		dev->resend.valid = false;
-		nd->h = NULL;
-		nd->info = old_info;
-		dfu_dev_close(nd);
-	}
-	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "opened again at %s, alt %u", was.path, was.alt);
-	return 0;
 }

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The public operations dfu_dev_download, dfu_dev_upload and dfu_dev_leave:
+ * checks common to both protocols, then dispatch to DfuSe (dfuse.c) or plain
+ * DFU (plain.c).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "proto.h"
+
+/*
+ * DfuSe by bcdDFU 0x011a (dev->dfuse), or a DFU 1.0 descriptor without
+ * bcdDFU (7 bytes: Particle bootloaders, device-model.md 3.3) whose interface
+ * string is a DfuSe layout, or a layout and an explicit address (dfu-util
+ * takes -s as "DfuSe").
+ */
+static bool use_dfuse(const struct dfu_dev *dev, const struct dfu_flash_opts *opts)
+{
+	if (dev->dfuse)
+		return true;
+	if (!dev->info.layout)
+		return false;
+	return dev->info.bcd_dfu < 0x0110 || opts->have_address;
+}
+
+static int check_dev(struct dfu_dev *dev, const char *fn, struct dfu_error *e)
+{
+	if (!dev || !dev->h || !dev->ctx)
+		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL, "%s: no open device", fn);
+	return 0;
+}
+
+/* An absurd wTransferSize (0xFFFF): refused before anything is erased. */
+static int check_transfer_size(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+			       struct dfu_error *e)
+{
+	if ((opts && opts->transfer_size) || dev->transfer_size <= DFU_TRANSFER_SIZE_MAX)
+		return 0;
+	dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
+		      "the device announces wTransferSize %u, more than a control transfer "
+		      "carries (at most %u): nothing was done",
+		      dev->transfer_size, DFU_TRANSFER_SIZE_MAX);
+	dfu_error_hint(e, "give the device's real transfer size with -t (e.g. -t 2048)");
+	return DFU_E_INVAL;
+}
+
+int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
+		     const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
+		     struct dfu_error *e)
+{
+	static const struct dfu_flash_opts none = {0};
+	struct dfu_flash_result dummy;
+	uint64_t t0;
+	int r;
+
+	if (!res)
+		res = &dummy;
+	memset(res, 0, sizeof(*res));
+	r = check_dev(dev, "dfu_dev_download", e);
+	if (r < 0)
+		return r;
+	if (!img)
+		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL,
+				     "dfu_dev_download: no image");
+	if (!opts)
+		opts = &none;
+	r = check_transfer_size(dev, opts, e);
+	if (r < 0)
+		return r;
+	t0 = dfu_now_ms(dev->ctx);
+	dfu_facts_begin(dev, img, use_dfuse(dev, opts));
+	dev->res = res;
+	r = use_dfuse(dev, opts) ? dfuse_download(dev, img, opts, res, e)
+				 : dfu_plain_download(dev, img, opts, res, e);
+	dev->res = NULL;
+	res->elapsed_ms = dfu_now_ms(dev->ctx) - t0;
+	if (r < 0)
+		dfu_facts_describe(dev, r, e);
+	dev->facts.active = false;
+	dev->resend.valid = false;
+	return r;
+}
+
+int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
+		   struct dfu_flash_result *res, struct dfu_error *e)
+{
+	static const struct dfu_flash_opts none = {0};
+	struct dfu_flash_result dummy;
+	uint64_t t0;
+	int r;
+
+	if (!res)
+		res = &dummy;
+	memset(res, 0, sizeof(*res));
+	r = check_dev(dev, "dfu_dev_upload", e);
+	if (r < 0)
+		return r;
+	if (!out)
+		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL,
+				     "dfu_dev_upload: no output");
+	*out = NULL;
+	if (!opts)
+		opts = &none;
+	r = check_transfer_size(dev, opts, e);
+	if (r < 0)
+		return r;
+	t0 = dfu_now_ms(dev->ctx);
+	dev->res = res;
+	r = use_dfuse(dev, opts) ? dfuse_upload(dev, opts, out, res, e)
+				 : dfu_plain_upload(dev, opts, out, res, e);
+	dev->res = NULL;
+	dev->resend.valid = false;
+	res->elapsed_ms = dfu_now_ms(dev->ctx) - t0;
+	return r;
+}
+
+int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img,
+		  const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
+		  struct dfu_error *e)
+{
+	static const struct dfu_flash_opts none = {0};
+	struct dfu_flash_result dummy = {0};
+	int r;
+
+	if (!res)
+		res = &dummy;
+	r = check_dev(dev, "dfu_dev_leave", e);
+	if (r < 0)
+		return r;
+	if (!opts)
+		opts = &none;
+	dev->res = res;
+	r = use_dfuse(dev, opts) ? dfuse_leave(dev, img, opts, res, e) : dfu_plain_leave(dev, res, e);
+	dev->res = NULL;
+	dev->resend.valid = false;
+	return r;
+}
