@@ -55,6 +55,7 @@ int dfu_dev_open(struct dfu_ctx *ctx, const struct dfu_if_info *info, struct dfu
 	if (!dev)
 		return dfu_error_set(e, DFU_E_NOMEM, "device.nomem", NULL, "out of memory");
 	dev->ctx = ctx;
+	dev->run = &dev->standing;
 	dev->usb = *d;
 	for (size_t k = 0; k < dev->usb.n_alts; k++)
 		if (dev->usb.alts[k].interface == info->interface && dev->usb.alts[k].alt == info->alt)
@@ -135,7 +136,7 @@ void dfu_dev_close(struct dfu_dev *dev)
 		return;
 	if (dev->h)
 		dev->h->ops->close(dev->h);
-	dfu_resend_release(dev);
+	free(dev->standing.resend.data);
 	dfuse_layout_free(dev->info.layout);
 	free(dev);
 }
@@ -180,7 +181,7 @@ int dfu_dev_detach(struct dfu_dev *dev, struct dfu_error *e)
 		/* classified retry: one stalled or lost DETACH is no verdict */
 		dfu_log(dev->ctx, DFU_LOG_VERBOSE, "DFU_DETACH failed (%s): retry 1 of 1 in 10 ms",
 			usb_name ? usb_name : dfu_strerror(r));
-		dfu_flash_result_note_retry(dev->res, "DFU_DETACH %s, retry 1",
+		dfu_flash_result_note_retry(dev->run->res, "DFU_DETACH %s, retry 1",
 					    usb_name ? usb_name : dfu_strerror(r));
 		dfu_sleep_ms(dev->ctx, 10);
 		usb_name = NULL;
@@ -341,7 +342,7 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 					"cannot select alt %u of interface %u again after the "
 					"reset: %s",
 					was.alt, was.interface, dfu_strerror(r));
-		dev->resend.valid = false;
+		dev->run->resend.valid = false;
 		return 0;
 	}
 	if (r != DFU_E_USB_NODEV && r != DFU_E_NOTFOUND)
@@ -368,7 +369,7 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 		dev->transfer_size = nd->transfer_size;
 		dev->dfuse = nd->dfuse;
 		dev->quirks = nd->quirks;
-		dev->resend.valid = false;
+		dev->run->resend.valid = false;
 		nd->h = NULL;
 		nd->info = old_info;
 		dfu_dev_close(nd);
@@ -377,10 +378,17 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 	return 0;
 }
 
-void dfu_resend_release(struct dfu_dev *dev)
+void dfu_run_begin(struct dfu_dev *dev, struct dfu_run *run, struct dfu_flash_result *res)
 {
-	if (!dev)
-		return;
-	free(dev->resend.data);
-	memset(&dev->resend, 0, sizeof(dev->resend));
+	memset(run, 0, sizeof(*run));
+	run->res = res;
+	run->outer = dev->run;
+	dev->run = run;
+}
+
+void dfu_run_end(struct dfu_dev *dev, struct dfu_run *run)
+{
+	free(run->resend.data);
+	dev->run = run->outer;
+	memset(run, 0, sizeof(*run));
 }

@@ -1028,7 +1028,7 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 		return true;
 	}
 	if ((r == DFU_E_DEADLINE || dfu_err_is_usb(r)) && !e->detail[0]) {
-		const struct dfu_dl_facts *f = &dev->facts;
+		const struct dfu_dl_facts *f = &dev->run->facts;
 		size_t used;
 
 		if (f->mass_erased)

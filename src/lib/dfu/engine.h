@@ -14,8 +14,8 @@
 #include "transport.h"
 
 /*
- * The last DNLOAD that carried data (request.c records every one in
- * dfu_request), so that a transient failure of it or of its GET_STATUS can be
+ * The last DNLOAD that carried data of a run (request.c records every one
+ * in dfu_request), so that a transient failure of it or of its GET_STATUS can be
  * repaired by sending it again.  @prepare, when a module sets it, runs after
  * the device was brought back (CLRSTATUS/ABORT) and before the DNLOAD is sent
  * again; without it request.c sends a DfuSe Set Address of the recorded Address
@@ -28,7 +28,7 @@ struct dfu_resend {
 	const struct dfu_op *op; /* the op of the DNLOAD (dfu_poll matches it) */
 	uint16_t value;          /* wBlockNum */
 	uint16_t len;
-	uint8_t *data;           /* copy, owned by the dev */
+	uint8_t *data;           /* copy, owned by the run */
 	size_t cap;
 	/* DfuSe: the last Set Address sent and the size of its block 2 */
 	bool have_pointer;
@@ -63,6 +63,29 @@ struct dfu_dl_facts {
 	bool vt_written;                 /* a byte of the vector-table sector was written */
 };
 
+/*
+ * The state of one run of dfu_dev_download, dfu_dev_upload or dfu_dev_leave
+ * (ops.c begins and ends it): what the request engine (request.c) and the
+ * download facts (facts.c) keep between the requests of one operation.
+ */
+struct dfu_run {
+	struct dfu_flash_result *res; /* of the operation, or NULL */
+	struct dfu_resend resend;     /* the last DNLOAD with data, to re-send it */
+	struct dfu_dl_facts facts;    /* what the running download did to the flash */
+	/* time a retried DNLOAD of @lost_op lost, which its poll adds to the
+	 * deadline (request.c: note_lost/take_lost) */
+	const void *lost_op;
+	uint64_t lost_ms;
+	unsigned retry_depth;         /* > 0 while a retry runs: no nested retries */
+	unsigned attempt;             /* retry number of the request being sent (trace) */
+	struct dfu_run *outer;        /* the run this one interrupted (dfu_run_end restores it) */
+};
+
+/* Start a run of @dev with the result @res: *@run becomes dev->run until
+ * dfu_run_end(), which frees what it owns. */
+void dfu_run_begin(struct dfu_dev *dev, struct dfu_run *run, struct dfu_flash_result *res);
+void dfu_run_end(struct dfu_dev *dev, struct dfu_run *run);
+
 struct dfu_ctx {
 	struct dfu_backend backend;
 	dfu_log_fn log_fn;
@@ -89,16 +112,11 @@ struct dfu_dev {
 	uint32_t quirks;             /* DFU_QUIRK_* (quirks.c) */
 	struct dfu_status_reply last; /* last GET_STATUS */
 	uint32_t last_deadline_ms;   /* the budget dfu_deadline() gave last (for messages) */
-	/* time a retried DNLOAD of @lost_op lost, which its poll adds to the
-	 * deadline (request.c: note_lost/take_lost) */
-	const void *lost_op;
-	uint64_t lost_ms;
-	/* Recovery (request.c): the request being retried and the download facts */
-	struct dfu_flash_result *res; /* of the running dfu_dev_download/upload/leave, or NULL */
-	struct dfu_resend resend;     /* the last DNLOAD with data, to re-send it */
-	struct dfu_dl_facts facts;    /* what the running download did to the flash */
-	unsigned retry_depth;         /* > 0 while a retry runs: no nested retries */
-	unsigned attempt;             /* retry number of the request being sent (trace) */
+	/* the run in progress: a dfu_dev_download/upload/leave's own (ops.c),
+	 * else @standing, the run of the requests made outside one (bringing the
+	 * device to dfuIDLE, DETACH, Read Unprotect) */
+	struct dfu_run *run;
+	struct dfu_run standing;
 };
 
 /*

@@ -35,8 +35,8 @@ static void facts_add_range(struct dfu_dl_facts *f, uint32_t address, uint32_t l
 
 void dfu_facts_complete(struct dfu_dev *dev, const struct dfu_op *op)
 {
-	struct dfu_dl_facts *f = &dev->facts;
-	const struct dfu_resend *rs = &dev->resend;
+	struct dfu_dl_facts *f = &dev->run->facts;
+	const struct dfu_resend *rs = &dev->run->resend;
 
 	if (!f->active || !rs->valid || rs->op != op)
 		return;
@@ -74,15 +74,15 @@ void dfu_facts_complete(struct dfu_dev *dev, const struct dfu_op *op)
  * sector of the vector table, found as dfuse.c's plan finds it. */
 void dfu_facts_begin(struct dfu_dev *dev, const struct dfu_image *img, bool dfuse)
 {
-	struct dfu_dl_facts *f = &dev->facts;
+	struct dfu_dl_facts *f = &dev->run->facts;
 	const struct dfuse_layout *l = dev->info.layout;
 	struct dfu_vector_table vt;
 	struct dfuse_sector sec;
 	bool tagged = false;
 
 	memset(f, 0, sizeof(*f));
-	dev->resend.valid = false;
-	dev->resend.have_pointer = false;
+	dev->run->resend.valid = false;
+	dev->run->resend.have_pointer = false;
 	f->active = true;
 	f->dfuse = dfuse;
 	for (size_t i = 0; i < img->n_segments; i++)
@@ -124,7 +124,7 @@ static bool facts_erased(const struct dfu_dl_facts *f, uint32_t a)
  */
 void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e)
 {
-	const struct dfu_dl_facts *f = &dev->facts;
+	const struct dfu_dl_facts *f = &dev->run->facts;
 	char *out;
 	size_t cap;
 

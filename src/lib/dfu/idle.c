@@ -28,9 +28,9 @@ int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, str
 			   a);
 		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
 		dfu_error_clear(&le);
-		dev->attempt = a;
+		dev->run->attempt = a;
 		r = dfu_get_status(dev, &op, 0, &st, &le);
-		dev->attempt = 0;
+		dev->run->attempt = 0;
 	}
 	if (r == DFU_E_USB_PIPE && dev->info.dfu_mode) {
 		/* a DFU-mode interface must answer GET_STATUS (DFU 1.1 6.1.2) */

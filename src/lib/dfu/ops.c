@@ -52,6 +52,7 @@ int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
 {
 	static const struct dfu_flash_opts none = {0};
 	struct dfu_flash_result dummy;
+	struct dfu_run run;
 	uint64_t t0;
 	int r;
 
@@ -70,16 +71,14 @@ int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
 	if (r < 0)
 		return r;
 	t0 = dfu_now_ms(dev->ctx);
+	dfu_run_begin(dev, &run, res);
 	dfu_facts_begin(dev, img, use_dfuse(dev, opts));
-	dev->res = res;
 	r = use_dfuse(dev, opts) ? dfuse_download(dev, img, opts, res, e)
 				 : dfu_plain_download(dev, img, opts, res, e);
-	dev->res = NULL;
 	res->elapsed_ms = dfu_now_ms(dev->ctx) - t0;
 	if (r < 0)
 		dfu_facts_describe(dev, r, e);
-	dev->facts.active = false;
-	dev->resend.valid = false;
+	dfu_run_end(dev, &run);
 	return r;
 }
 
@@ -88,6 +87,7 @@ int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struc
 {
 	static const struct dfu_flash_opts none = {0};
 	struct dfu_flash_result dummy;
+	struct dfu_run run;
 	uint64_t t0;
 	int r;
 
@@ -107,11 +107,10 @@ int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struc
 	if (r < 0)
 		return r;
 	t0 = dfu_now_ms(dev->ctx);
-	dev->res = res;
+	dfu_run_begin(dev, &run, res);
 	r = use_dfuse(dev, opts) ? dfuse_upload(dev, opts, out, res, e)
 				 : dfu_plain_upload(dev, opts, out, res, e);
-	dev->res = NULL;
-	dev->resend.valid = false;
+	dfu_run_end(dev, &run);
 	res->elapsed_ms = dfu_now_ms(dev->ctx) - t0;
 	return r;
 }
@@ -122,6 +121,7 @@ int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img,
 {
 	static const struct dfu_flash_opts none = {0};
 	struct dfu_flash_result dummy = {0};
+	struct dfu_run run;
 	int r;
 
 	if (!res)
@@ -131,9 +131,8 @@ int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img,
 		return r;
 	if (!opts)
 		opts = &none;
-	dev->res = res;
+	dfu_run_begin(dev, &run, res);
 	r = use_dfuse(dev, opts) ? dfuse_leave(dev, img, opts, res, e) : dfu_plain_leave(dev, res, e);
-	dev->res = NULL;
-	dev->resend.valid = false;
+	dfu_run_end(dev, &run);
 	return r;
 }

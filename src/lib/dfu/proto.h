@@ -277,5 +277,3 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e);
  * announces more (0xFFFF) needs -t; refused before anything is erased. */
 #define DFU_TRANSFER_SIZE_MAX 4096u
 
-/* Free what dev->resend owns (dfu_dev_close). */
-void dfu_resend_release(struct dfu_dev *dev);

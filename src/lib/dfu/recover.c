@@ -38,7 +38,7 @@ int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
 					"cannot select alt %u of interface %u again after the "
 					"reset: %s",
 					was.alt, was.interface, dfu_strerror(r));
-		dev->resend.valid = false;
+		dev->run->resend.valid = false;
 		r = dfu_dev_ensure_idle(dev, NULL, e);
 		if (r < 0)
 			return r;

@@ -40,7 +40,7 @@ static int send_once(struct dfu_dev *dev, const struct dfu_op *op, uint8_t reque
 
 	if (dev->ctx->trace_fn) {
 		/* the record carries the retry number */
-		dev->ctx->trace_attempt = dev->attempt;
+		dev->ctx->trace_attempt = dev->run->attempt;
 		r = dfu_control_traced(dev->ctx, dev->h, op->name, in ? DFU_RT_IN : DFU_RT_OUT,
 				       request, value, dev->info.interface, data, len, timeout_ms,
 				       &name);
@@ -52,7 +52,7 @@ static int send_once(struct dfu_dev *dev, const struct dfu_op *op, uint8_t reque
 	dfu_log(dev->ctx, DFU_LOG_TRACE, "%s wValue=%u wLength=%u (%s) -> %d%s%s%s",
 		dfu_request_name(request), value, len, op->name, r, r < 0 ? " " : "",
 		r < 0 ? (name ? name : dfu_strerror(r)) : "",
-		dev->attempt ? " [retry]" : "");
+		dev->run->attempt ? " [retry]" : "");
 	if (usb_name)
 		*usb_name = name;
 	return r;
@@ -71,7 +71,7 @@ static bool idempotent_command(const struct dfu_dev *dev, uint16_t value, const 
 static void record_dnload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
 			  const uint8_t *data, uint16_t len)
 {
-	struct dfu_resend *rs = &dev->resend;
+	struct dfu_resend *rs = &dev->run->resend;
 
 	if (len == 0 || !data) {
 		rs->valid = false;
@@ -108,7 +108,7 @@ static void record_dnload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t
 static int resend_prepare(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
 			  struct dfu_error *e)
 {
-	struct dfu_resend *rs = &dev->resend;
+	struct dfu_resend *rs = &dev->run->resend;
 	struct dfu_status_reply st;
 	uint8_t cmd[5] = {DFUSE_CMD_SET_ADDRESS};
 	struct dfu_op sop;
@@ -149,7 +149,7 @@ static int bring_back(struct dfu_dev *dev, const struct dfu_op *op, uint16_t val
 {
 	struct dfu_status_reply st;
 	struct dfu_op bop;
-	bool plain_block = !command && !dev->resend.have_pointer;
+	bool plain_block = !command && !dev->run->resend.have_pointer;
 	int r;
 
 	dfu_op_init(&bop, op->block, op->have_address, op->address, "GET_STATUS before retry of %s",
@@ -194,7 +194,7 @@ static int bring_back(struct dfu_dev *dev, const struct dfu_op *op, uint16_t val
 static bool dnload_retryable(const struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
 			     const uint8_t *data, uint16_t len, int r)
 {
-	if (!dfu_usb_transient(r) || op->no_retry || dev->retry_depth || len == 0 || !data)
+	if (!dfu_usb_transient(r) || op->no_retry || dev->run->retry_depth || len == 0 || !data)
 		return false;
 	if (value == 0 && dfu_dev_dfuse_like(dev))
 		return idempotent_command(dev, value, data, len); /* never Read Unprotect */
@@ -208,19 +208,19 @@ static bool dnload_retryable(const struct dfu_dev *dev, const struct dfu_op *op,
  */
 static void note_lost(struct dfu_dev *dev, const struct dfu_op *op, uint64_t lost_ms)
 {
-	if (dev->lost_op != op) {
-		dev->lost_op = op;
-		dev->lost_ms = 0;
+	if (dev->run->lost_op != op) {
+		dev->run->lost_op = op;
+		dev->run->lost_ms = 0;
 	}
-	dev->lost_ms += lost_ms;
+	dev->run->lost_ms += lost_ms;
 }
 
 static uint64_t take_lost(struct dfu_dev *dev, const struct dfu_op *op)
 {
-	uint64_t ms = dev->lost_op == op ? dev->lost_ms : 0;
+	uint64_t ms = dev->run->lost_op == op ? dev->run->lost_ms : 0;
 
-	dev->lost_op = NULL;
-	dev->lost_ms = 0;
+	dev->run->lost_op = NULL;
+	dev->run->lost_ms = 0;
 	return ms;
 }
 
@@ -239,8 +239,8 @@ static int retry_dnload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 		dfu_note_retry(dev, op, "DFU_DNLOAD", *usb_name ? *usb_name : dfu_strerror(r), a);
 		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
 		*attempts = a + 1;
-		dev->retry_depth++;
-		dev->attempt = a;
+		dev->run->retry_depth++;
+		dev->run->attempt = a;
 		dfu_error_clear(le);
 		r = bring_back(dev, op, value, command, le);
 		if (r == BACK_RESEND)
@@ -251,8 +251,8 @@ static int retry_dnload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 			r = len;
 		else if (le->usb_name)
 			*usb_name = le->usb_name;
-		dev->retry_depth--;
-		dev->attempt = 0;
+		dev->run->retry_depth--;
+		dev->run->attempt = 0;
 		if (r >= 0)
 			return r;
 	}
@@ -262,7 +262,7 @@ static int retry_dnload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 /* CLRSTATUS and ABORT: safe to send again (each leads to dfuIDLE). */
 static bool simple_retryable(const struct dfu_dev *dev, const struct dfu_op *op, int r)
 {
-	return dfu_usb_transient(r) && !op->no_retry && !dev->retry_depth;
+	return dfu_usb_transient(r) && !op->no_retry && !dev->run->retry_depth;
 }
 
 /*
@@ -281,8 +281,8 @@ static int retry_simple(struct dfu_dev *dev, const struct dfu_op *op, uint8_t re
 			   a);
 		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
 		*attempts = a + 1;
-		dev->retry_depth++;
-		dev->attempt = a;
+		dev->run->retry_depth++;
+		dev->run->attempt = a;
 		dfu_error_clear(le);
 		dfu_op_init(&bop, -1, false, 0, "GET_STATUS before retry of %s", op->name);
 		r = dfu_get_status(dev, &bop, 0, &st, le);
@@ -290,8 +290,8 @@ static int retry_simple(struct dfu_dev *dev, const struct dfu_op *op, uint8_t re
 			r = 0; /* it arrived (or was not needed any more) */
 		else if (r == 0 || dfu_usb_transient(r))
 			r = send_once(dev, op, request, 0, NULL, 0, timeout_ms, usb_name);
-		dev->retry_depth--;
-		dev->attempt = 0;
+		dev->run->retry_depth--;
+		dev->run->attempt = 0;
 		if (r >= 0) {
 			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: %s done after %u retr%s", op->name,
 				dfu_request_name(request), a, a == 1 ? "y" : "ies");
@@ -305,10 +305,10 @@ static int retry_simple(struct dfu_dev *dev, const struct dfu_op *op, uint8_t re
 static bool upload_retryable(const struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
 			     int r)
 {
-	if (!dfu_usb_transient(r) || op->no_retry || dev->retry_depth)
+	if (!dfu_usb_transient(r) || op->no_retry || dev->run->retry_depth)
 		return false;
 	if (dfu_dev_dfuse_like(dev))
-		return value >= 2 && dev->resend.have_pointer;
+		return value >= 2 && dev->run->resend.have_pointer;
 	/* plain DFU: a stalled UPLOAD delivered nothing; sent again from
 	 * dfuUPLOAD-IDLE only (retry_upload checks) */
 	return r == DFU_E_USB_PIPE;
@@ -323,7 +323,7 @@ static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 			uint8_t *data, uint16_t len, unsigned timeout_ms, int r,
 			const char **usb_name, unsigned *attempts, struct dfu_error *le)
 {
-	uint32_t pointer = dev->resend.pointer;
+	uint32_t pointer = dev->run->resend.pointer;
 	int first = r;
 
 	for (unsigned a = 1; a <= DFU_RETRY_MAX && dfu_usb_transient(r); a++) {
@@ -334,8 +334,8 @@ static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 		dfu_note_retry(dev, op, "DFU_UPLOAD", *usb_name ? *usb_name : dfu_strerror(r), a);
 		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
 		*attempts = a + 1;
-		dev->retry_depth++;
-		dev->attempt = a;
+		dev->run->retry_depth++;
+		dev->run->attempt = a;
 		dfu_error_clear(le);
 		dfu_op_init(&bop, op->block, op->have_address, op->address,
 			    "GET_STATUS before retry of %s", op->name);
@@ -346,8 +346,8 @@ static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 			/* plain DFU: the device's offset did not move; anything but
 			 * dfuUPLOAD-IDLE ends the upload */
 			if (st.state != DFU_STATE_DFU_UPLOAD_IDLE) {
-				dev->retry_depth--;
-				dev->attempt = 0;
+				dev->run->retry_depth--;
+				dev->run->attempt = 0;
 				dfu_error_clear(le);
 				*attempts = 1;
 				return first;
@@ -360,8 +360,8 @@ static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 			    st.status != DFU_STATUS_ERR_UNKNOWN) {
 				/* a verdict (errVENDOR under RDP): no retry; the caller
 				 * reports the transfer error with this state */
-				dev->retry_depth--;
-				dev->attempt = 0;
+				dev->run->retry_depth--;
+				dev->run->attempt = 0;
 				dfu_error_clear(le);
 				*attempts = 1;
 				return first;
@@ -394,8 +394,8 @@ static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 		else if (le->usb_name)
 			*usb_name = le->usb_name;
 	next:
-		dev->retry_depth--;
-		dev->attempt = 0;
+		dev->run->retry_depth--;
+		dev->run->attempt = 0;
 		if (r >= 0) {
 			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: DFU_UPLOAD done after %u retr%s",
 				op->name, a, a == 1 ? "y" : "ies");
@@ -418,7 +418,7 @@ int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, u
 
 	uint64_t t0 = dfu_now_ms(dev->ctx);
 
-	if (request == DFU_REQ_DNLOAD && !dev->retry_depth)
+	if (request == DFU_REQ_DNLOAD && !dev->run->retry_depth)
 		take_lost(dev, NULL); /* a new DNLOAD: forget an older op's lost time */
 	r = send_once(dev, op, request, value, data, len, timeout_ms, &usb_name);
 	if (r < 0 && (request == DFU_REQ_CLRSTATUS || request == DFU_REQ_ABORT) &&
@@ -586,7 +586,7 @@ static void unstick(struct dfu_dev *dev)
 static int resend_lost(struct dfu_dev *dev, const struct dfu_op *op,
 		       const struct dfu_status_reply *st, struct dfu_error *e)
 {
-	struct dfu_resend *rs = &dev->resend;
+	struct dfu_resend *rs = &dev->run->resend;
 	struct dfu_op cop;
 	uint16_t value = rs->value, len = rs->len;
 	uint8_t *copy;
@@ -602,7 +602,7 @@ static int resend_lost(struct dfu_dev *dev, const struct dfu_op *op,
 	if (!copy)
 		return dfu_error_set(e, DFU_E_NOMEM, "dfu.nomem", NULL, "out of memory");
 	memcpy(copy, rs->data, len);
-	dev->retry_depth++;
+	dev->run->retry_depth++;
 	if (st->state == DFU_STATE_DFU_ERROR) {
 		dfu_op_init(&cop, -1, false, 0, "CLRSTATUS before re-sending %s", op->name);
 		r = dfu_clr_status(dev, &cop, e);
@@ -614,7 +614,7 @@ static int resend_lost(struct dfu_dev *dev, const struct dfu_op *op,
 		goto out;
 	r = dfu_request(dev, op, DFU_REQ_DNLOAD, value, copy, len, 0, e);
 out:
-	dev->retry_depth--;
+	dev->run->retry_depth--;
 	free(copy);
 	return r < 0 ? r : 0;
 }
@@ -637,9 +637,9 @@ int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 		uint32_t wait;
 
 		dfu_error_clear(&le);
-		dev->attempt = lost ? retries : 0;
+		dev->run->attempt = lost ? retries : 0;
 		r = dfu_get_status(dev, op, status_timeout(dev, deadline_ms), st, &le);
-		dev->attempt = 0;
+		dev->run->attempt = 0;
 		if (r == DFU_E_USB_PIPE && last_wait && stalls < POLL_STALL_RETRIES &&
 		    dfu_now_ms(dev->ctx) < deadline_ms) {
 			/* STM32L4/F072 stall a GET_STATUS sent while the flash is still
@@ -652,7 +652,7 @@ int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 			dfu_sleep_ms(dev->ctx, last_wait);
 			continue;
 		}
-		if (r < 0 && dfu_usb_transient(r) && !op->no_retry && !dev->retry_depth &&
+		if (r < 0 && dfu_usb_transient(r) && !op->no_retry && !dev->run->retry_depth &&
 		    retries < DFU_RETRY_MAX) {
 			/* a lost answer: ask again after a pause (the request changes
 			 * nothing the device would not do anyway) */
