@@ -652,7 +652,7 @@ START_TEST(test_cause_unsupported_dfuse_command)
 
 	open_dfuse("stm32f405", NULL);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
-	dfu_op_init(&op, 0, false, 0, "DfuSe erase page (command 0x55)");
+	dfu_op_init(&op, 0, "DfuSe erase page (command 0x55)");
 	ck_assert_int_eq(dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, cmd, 1, 0, &err), 1);
 	ck_assert_int_eq(dfu_poll(dev, &op, dfu_now_ms(ctx) + 5000, &st, &err), DFU_E_DEVSTATUS);
 	ck_assert_uint_eq(err.status, DFU_STATUS_ERR_STALLEDPKT);
@@ -701,7 +701,7 @@ START_TEST(test_cause_gone_outside_a_download)
 
 	open_dfuse("stm32f405", NULL);
 	inject(DFU_REQ_GETSTATUS, 1, 100, DFU_E_USB_NODEV, "LIBUSB_ERROR_NO_DEVICE");
-	dfu_op_init(&op, -1, false, 0, "GET_STATUS");
+	dfu_op_init(&op, -1, "GET_STATUS");
 	ck_assert_int_eq(dfu_get_status(dev, &op, 0, &st, &err), DFU_E_USB_NODEV);
 	assert_cause("gone");
 }
@@ -881,7 +881,7 @@ START_TEST(test_cause_dfuse_command_to_a_plain_dfu_bootloader)
 
 	open_generic("busy=stall");
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
-	dfu_op_init(&op, 0, true, 0x08000000, "DfuSe Set Address 0x08000000");
+	dfu_op_init_at(&op, 0, 0x08000000, "DfuSe Set Address 0x08000000");
 	ck_assert_int_eq(dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, cmd, sizeof(cmd), 0, &err), 5);
 	ck_assert_int_eq(dfu_get_status(dev, &op, 0, &st, &err), 0);
 	ck_assert_uint_eq(st.state, DFU_STATE_DFU_DNBUSY);
@@ -983,7 +983,7 @@ START_TEST(test_manifest_wait_reset_at_start_is_reset_and_reopened)
 	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_MANIFEST_WAIT_RESET);
 	dfu_error_clear(&err);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
-	dfu_op_init(&op, -1, false, 0, "check");
+	dfu_op_init(&op, -1, "check");
 	ck_assert_int_eq(dfu_get_status(dev, &op, 0, &st, NULL), 0);
 	ck_assert_uint_eq(st.state, DFU_STATE_DFU_IDLE);
 	ck_assert_int_eq(download(), 0);

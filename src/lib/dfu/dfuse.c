@@ -472,7 +472,7 @@ static int set_address(struct dfu_dev *dev, const struct dfu_flash_opts *opts, u
 	struct dfu_op op;
 
 	le32_put(cmd + 1, address);
-	dfu_op_init(&op, 0, true, address, "DfuSe Set Address 0x%08x", address);
+	dfu_op_init_at(&op, 0, address, "DfuSe Set Address 0x%08x", address);
 	dfu_log(dev->ctx, DFU_LOG_DEBUG, "Set Address 0x%08x", address);
 	return dfuse_command(dev, &op, cmd, sizeof(cmd),
 			     dfu_deadline(dev, opts, DFU_DEADLINE_COMMAND_MS), e);
@@ -485,7 +485,7 @@ static int erase_sector(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 	struct dfu_op op;
 
 	le32_put(cmd + 1, s->start);
-	dfu_op_init(&op, 0, true, s->start, "DfuSe erase page 0x%08x", s->start);
+	dfu_op_init_at(&op, 0, s->start, "DfuSe erase page 0x%08x", s->start);
 	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "erasing sector 0x%08x (%u KiB)", s->start,
 		s->size / 1024);
 	return dfuse_command(dev, &op, cmd, sizeof(cmd),
@@ -497,7 +497,7 @@ static int mass_erase(struct dfu_dev *dev, const struct dfu_flash_opts *opts, st
 	const uint8_t cmd[1] = {DFUSE_CMD_ERASE};
 	struct dfu_op op;
 
-	dfu_op_init(&op, 0, false, 0, "DfuSe mass erase");
+	dfu_op_init(&op, 0, "DfuSe mass erase");
 	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "mass erase (deadline %u ms)",
 		opts->timeout_ms ? opts->timeout_ms : dfu_deadline_mass_erase_ms(dev));
 	return dfuse_command(dev, &op, cmd, sizeof(cmd),
@@ -509,7 +509,7 @@ static int abort_to_idle(struct dfu_dev *dev, const char *why, struct dfu_error 
 {
 	struct dfu_op op;
 
-	dfu_op_init(&op, -1, false, 0, "ABORT %s", why);
+	dfu_op_init(&op, -1, "ABORT %s", why);
 	return dfu_abort(dev, &op, e);
 }
 
@@ -572,7 +572,7 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 		}
 		/* bytes_written counts the image's bytes, not the padding */
 		present = dfu_image_read(img, p->img_alt, addr, buf, chunk, 0xff);
-		dfu_op_init(&op, (int)block, true, addr, "DfuSe write block %u at 0x%08x", block,
+		dfu_op_init_at(&op, (int)block, addr, "DfuSe write block %u at 0x%08x", block,
 			    addr);
 		r = dfu_request(dev, &op, DFU_REQ_DNLOAD, (uint16_t)block, buf, (uint16_t)chunk, 0,
 				e);
@@ -663,7 +663,7 @@ static int read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, u
 			if (r < 0)
 				return r;
 		}
-		dfu_op_init(&op, (int)block, true, addr, "DfuSe read block %u at 0x%08x", block,
+		dfu_op_init_at(&op, (int)block, addr, "DfuSe read block %u at 0x%08x", block,
 			    addr);
 		r = dfu_request(dev, &op, DFU_REQ_UPLOAD, (uint16_t)block, buf + off,
 				(uint16_t)chunk, 0, e);
@@ -1409,7 +1409,9 @@ int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct d
 
 	/* Leave = zero-length DNLOAD, then GET_STATUS (AN3156 "DFU Leave"); the ST
 	 * HAL ignores wValue; 0 as AN3156, pydfu and webdfu (dfu-util sends 2) */
-	dfu_op_init(&op, 0, have, target, "DfuSe leave (zero-length DNLOAD)");
+	dfu_op_init(&op, 0, "DfuSe leave (zero-length DNLOAD)");
+	if (have)
+		dfu_op_set_address(&op, target);
 	dfu_error_clear(&le);
 	r = dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, NULL, 0, 0, &le);
 	if (r < 0) {
@@ -1423,7 +1425,9 @@ int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct d
 			*e = le;
 		return r;
 	}
-	dfu_op_init(&op, -1, have, target, "GET_STATUS after leave");
+	dfu_op_init(&op, -1, "GET_STATUS after leave");
+	if (have)
+		dfu_op_set_address(&op, target);
 	dfu_error_clear(&le);
 	r = dfu_get_status(dev, &op, 0, &st, &le);
 	if (r < 0) {
@@ -1473,7 +1477,7 @@ int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, stru
 	r = dfu_dev_ensure_idle(dev, NULL, e);
 	if (r < 0)
 		return r;
-	dfu_op_init(&op, 0, false, 0, "DfuSe Read Unprotect");
+	dfu_op_init(&op, 0, "DfuSe Read Unprotect");
 	r = dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, (uint8_t *)cmd, sizeof(cmd), 0, e);
 	if (r < 0)
 		return r;
@@ -1494,7 +1498,7 @@ int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, stru
 	 * erases) is the success case, as for betaflight's unprotect.
 	 */
 	dfu_sleep_ms(dev->ctx, st.poll_timeout_ms);
-	dfu_op_init(&op, 0, false, 0, "GET_STATUS after Read Unprotect");
+	dfu_op_init(&op, 0, "GET_STATUS after Read Unprotect");
 	dfu_error_clear(&le);
 	r = dfu_get_status(dev, &op, 5000, &st, &le);
 	if (r < 0) {

@@ -19,7 +19,7 @@ int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, str
 	if (!dev || !dev->h)
 		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL,
 				     "dfu_dev_ensure_idle: no open device");
-	dfu_op_init(&op, -1, false, 0, "GET_STATUS at start");
+	dfu_op_init(&op, -1, "GET_STATUS at start");
 	dfu_error_clear(&le);
 	r = dfu_get_status(dev, &op, 0, &st, &le);
 	for (unsigned a = 1; r < 0 && dfu_usb_transient(r) && a <= DFU_RETRY_MAX; a++) {
@@ -82,7 +82,7 @@ int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, str
 		case DFU_STATE_DFU_ERROR:
 			/* DFU 1.1 6.1.2: CLRSTATUS is the way out of dfuERROR; house style:
 			 * once, reporting the original status */
-			dfu_op_init(&op, -1, false, 0, "CLRSTATUS at start");
+			dfu_op_init(&op, -1, "CLRSTATUS at start");
 			r = dfu_clr_status(dev, &op, e);
 			if (r < 0)
 				return r;
@@ -95,7 +95,7 @@ int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, str
 		case DFU_STATE_DFU_DNLOAD_IDLE:
 		case DFU_STATE_DFU_UPLOAD_IDLE:
 			/* a previous run ended mid-transfer (device-model.md 4.6) */
-			dfu_op_init(&op, -1, false, 0, "ABORT at start");
+			dfu_op_init(&op, -1, "ABORT at start");
 			r = dfu_abort(dev, &op, e);
 			if (r < 0)
 				return r;
@@ -111,7 +111,7 @@ int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, str
 			dfu_log(dev->ctx, DFU_LOG_INFO,
 				"device was in %s: waiting for it to finish",
 				dfu_state_name(st.state));
-			dfu_op_init(&op, -1, false, 0, "waiting for a previous operation");
+			dfu_op_init(&op, -1, "waiting for a previous operation");
 			r = dfu_poll(dev, &op,
 				     dfu_now_ms(dev->ctx) + dfu_deadline_mass_erase_ms(dev), &st,
 				     &le);
@@ -148,7 +148,7 @@ int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, str
 			dfu_error_state(e, st.state, st.status);
 			return DFU_E_PROTOCOL;
 		}
-		dfu_op_init(&op, -1, false, 0, "GET_STATUS after recovery");
+		dfu_op_init(&op, -1, "GET_STATUS after recovery");
 		r = dfu_get_status(dev, &op, 0, &st, e);
 		if (r < 0)
 			return r;

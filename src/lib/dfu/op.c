@@ -11,18 +11,43 @@
 
 #include "proto.h"
 
-void dfu_op_init(struct dfu_op *op, int block, bool have_address, uint32_t address, const char *fmt,
-		 ...)
+static void op_vinit(struct dfu_op *op, int block, const char *fmt, va_list ap)
+{
+	vsnprintf(op->name, sizeof(op->name), fmt, ap);
+	op->block = block;
+	op->have_address = false;
+	op->address = 0;
+	op->no_retry = false;
+}
+
+void dfu_op_init(struct dfu_op *op, int block, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(op->name, sizeof(op->name), fmt, ap);
+	op_vinit(op, block, fmt, ap);
 	va_end(ap);
-	op->block = block;
-	op->have_address = have_address;
-	op->address = address;
-	op->no_retry = false;
+}
+
+void dfu_op_init_at(struct dfu_op *op, int block, uint32_t address, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	op_vinit(op, block, fmt, ap);
+	va_end(ap);
+	dfu_op_set_address(op, address);
+}
+
+void dfu_op_init_like(struct dfu_op *op, const struct dfu_op *like, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	op_vinit(op, like->block, fmt, ap);
+	va_end(ap);
+	op->have_address = like->have_address;
+	op->address = like->address;
 }
 
 uint64_t dfu_deadline(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t default_ms)

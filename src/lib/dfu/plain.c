@@ -108,7 +108,7 @@ int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
 	for (size_t off = 0; off < seg->length; off += tsize, block++) {
 		uint16_t n = (uint16_t)MIN((size_t)tsize, seg->length - off);
 
-		dfu_op_init(&op, block, false, 0, "download block %u (offset %zu)", block, off);
+		dfu_op_init(&op, block, "download block %u (offset %zu)", block, off);
 		r = dfu_request(dev, &op, DFU_REQ_DNLOAD, block, seg->data + off, n, 0, e);
 		if (r < 0)
 			return r;
@@ -123,11 +123,11 @@ int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
 	}
 
 	/* the zero-length DNLOAD ends the transfer; manifestation follows (DFU 1.1 7.2) */
-	dfu_op_init(&op, block, false, 0, "zero-length DNLOAD (block %u) to manifest", block);
+	dfu_op_init(&op, block, "zero-length DNLOAD (block %u) to manifest", block);
 	r = dfu_request(dev, &op, DFU_REQ_DNLOAD, block, NULL, 0, 0, e);
 	if (r < 0)
 		return r;
-	dfu_op_init(&op, -1, false, 0, "manifestation");
+	dfu_op_init(&op, -1, "manifestation");
 	op.no_retry = true; /* an intolerant device may reset here */
 	dfu_error_clear(&le);
 	r = dfu_poll(dev, &op, dfu_deadline(dev, opts, DFU_DEADLINE_MANIFEST_MS), &st, &le);
@@ -227,7 +227,7 @@ static int plain_upload_to(struct dfu_dev *dev, const struct dfu_flash_opts *opt
 
 		if (opts->have_length && opts->length - out->len < want)
 			want = (uint16_t)(opts->length - out->len);
-		dfu_op_init(&op, block, false, 0, "upload block %u (offset %zu)", block, out->len);
+		dfu_op_init(&op, block, "upload block %u (offset %zu)", block, out->len);
 		r = dfu_request(dev, &op, DFU_REQ_UPLOAD, block, buf, want, 0, e);
 		if (r < 0)
 			goto out;
@@ -246,7 +246,7 @@ static int plain_upload_to(struct dfu_dev *dev, const struct dfu_flash_opts *opt
 	}
 	if (!ended) {
 		/* stopped by the length cap: the device still sits in dfuUPLOAD-IDLE */
-		dfu_op_init(&op, -1, false, 0, "ABORT after upload");
+		dfu_op_init(&op, -1, "ABORT after upload");
 		r = dfu_abort(dev, &op, e);
 		if (r < 0)
 			goto out;

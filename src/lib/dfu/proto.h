@@ -124,8 +124,20 @@ struct dfu_op {
 	 * :will-reset, manifestation).  dfu_op_init() clears it. */
 	bool no_retry;
 };
-void dfu_op_init(struct dfu_op *op, int block, bool have_address, uint32_t address, const char *fmt,
-		 ...) __attribute__((format(printf, 5, 6)));
+/* An op named by @fmt at wBlockNum @block (-1: none), with no address. */
+void dfu_op_init(struct dfu_op *op, int block, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same, at @address (errors name it; the cause table reads it). */
+void dfu_op_init_at(struct dfu_op *op, int block, uint32_t address, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The same, at the block and address of @like (a request made for it). */
+void dfu_op_init_like(struct dfu_op *op, const struct dfu_op *like, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline void dfu_op_set_address(struct dfu_op *op, uint32_t address)
+{
+	op->have_address = true;
+	op->address = address;
+}
 
 /*
  * The one function every class request goes through (logged at TRACE), so

@@ -120,7 +120,7 @@ static int resend_prepare(struct dfu_dev *dev, const struct dfu_op *op, uint16_t
 	if (value < 2 || !rs->have_pointer)
 		return 0;
 	le32_put(cmd + 1, pointer);
-	dfu_op_init(&sop, 0, true, pointer, "DfuSe Set Address 0x%08x again (before block %u)",
+	dfu_op_init_at(&sop, 0, pointer, "DfuSe Set Address 0x%08x again (before block %u)",
 		    pointer, value);
 	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s", sop.name);
 	r = dfu_request(dev, &sop, DFU_REQ_DNLOAD, 0, cmd, sizeof(cmd), 0, e);
@@ -152,7 +152,7 @@ static int bring_back(struct dfu_dev *dev, const struct dfu_op *op, uint16_t val
 	bool plain_block = !command && !dev->run->resend.have_pointer;
 	int r;
 
-	dfu_op_init(&bop, op->block, op->have_address, op->address, "GET_STATUS before retry of %s",
+	dfu_op_init_like(&bop, op, "GET_STATUS before retry of %s",
 		    op->name);
 	r = dfu_get_status(dev, &bop, 0, &st, e);
 	if (r < 0)
@@ -175,13 +175,13 @@ static int bring_back(struct dfu_dev *dev, const struct dfu_op *op, uint16_t val
 			return dfu_error_devstatus(dev, op, &st, e); /* a verdict: no retry */
 		if (plain_block)
 			break;
-		dfu_op_init(&bop, -1, false, 0, "CLRSTATUS before retry of %s", op->name);
+		dfu_op_init(&bop, -1, "CLRSTATUS before retry of %s", op->name);
 		r = dfu_clr_status(dev, &bop, e);
 		return r < 0 ? r : BACK_RESEND;
 	case DFU_STATE_DFU_UPLOAD_IDLE:
 		if (plain_block)
 			break;
-		dfu_op_init(&bop, -1, false, 0, "ABORT before retry of %s", op->name);
+		dfu_op_init(&bop, -1, "ABORT before retry of %s", op->name);
 		r = dfu_abort(dev, &bop, e);
 		return r < 0 ? r : BACK_RESEND;
 	default:
@@ -284,7 +284,7 @@ static int retry_simple(struct dfu_dev *dev, const struct dfu_op *op, uint8_t re
 		dev->run->retry_depth++;
 		dev->run->attempt = a;
 		dfu_error_clear(le);
-		dfu_op_init(&bop, -1, false, 0, "GET_STATUS before retry of %s", op->name);
+		dfu_op_init(&bop, -1, "GET_STATUS before retry of %s", op->name);
 		r = dfu_get_status(dev, &bop, 0, &st, le);
 		if (r == 0 && st.state == DFU_STATE_DFU_IDLE)
 			r = 0; /* it arrived (or was not needed any more) */
@@ -337,8 +337,7 @@ static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 		dev->run->retry_depth++;
 		dev->run->attempt = a;
 		dfu_error_clear(le);
-		dfu_op_init(&bop, op->block, op->have_address, op->address,
-			    "GET_STATUS before retry of %s", op->name);
+		dfu_op_init_like(&bop, op, "GET_STATUS before retry of %s", op->name);
 		r = dfu_get_status(dev, &bop, 0, &st, le);
 		if (r < 0)
 			goto next;
@@ -366,17 +365,17 @@ static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 				*attempts = 1;
 				return first;
 			}
-			dfu_op_init(&bop, -1, false, 0, "CLRSTATUS before retry of %s", op->name);
+			dfu_op_init(&bop, -1, "CLRSTATUS before retry of %s", op->name);
 			r = dfu_clr_status(dev, &bop, le);
 		} else if (st.state != DFU_STATE_DFU_IDLE) {
-			dfu_op_init(&bop, -1, false, 0, "ABORT before retry of %s", op->name);
+			dfu_op_init(&bop, -1, "ABORT before retry of %s", op->name);
 			r = dfu_abort(dev, &bop, le);
 		}
 		if (r < 0)
 			goto next;
 		/* the Address Pointer again, then back to dfuIDLE for the UPLOAD */
 		le32_put(cmd + 1, pointer);
-		dfu_op_init(&bop, 0, true, pointer, "DfuSe Set Address 0x%08x again (before block %u)",
+		dfu_op_init_at(&bop, 0, pointer, "DfuSe Set Address 0x%08x again (before block %u)",
 			    pointer, value);
 		r = dfu_request(dev, &bop, DFU_REQ_DNLOAD, 0, cmd, sizeof(cmd), 0, le);
 		if (r >= 0)
@@ -385,7 +384,7 @@ static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 		if (r >= 0 && st.state != DFU_STATE_DFU_DNLOAD_IDLE)
 			r = dfu_error_wrong_state(&bop, &st, "dfuDNLOAD-IDLE", le);
 		if (r >= 0) {
-			dfu_op_init(&bop, -1, false, 0, "ABORT after Set Address (retry of %s)",
+			dfu_op_init(&bop, -1, "ABORT after Set Address (retry of %s)",
 				    op->name);
 			r = dfu_abort(dev, &bop, le);
 		}
@@ -565,7 +564,7 @@ static void unstick(struct dfu_dev *dev)
 	struct dfu_status_reply st;
 	struct dfu_op op;
 
-	dfu_op_init(&op, -1, false, 0, "CLRSTATUS to unstick a busy device");
+	dfu_op_init(&op, -1, "CLRSTATUS to unstick a busy device");
 	for (int i = 0; i < 2; i++) {
 		if (dfu_clr_status(dev, &op, NULL) < 0)
 			return;
@@ -604,7 +603,7 @@ static int resend_lost(struct dfu_dev *dev, const struct dfu_op *op,
 	memcpy(copy, rs->data, len);
 	dev->run->retry_depth++;
 	if (st->state == DFU_STATE_DFU_ERROR) {
-		dfu_op_init(&cop, -1, false, 0, "CLRSTATUS before re-sending %s", op->name);
+		dfu_op_init(&cop, -1, "CLRSTATUS before re-sending %s", op->name);
 		r = dfu_clr_status(dev, &cop, e);
 		if (r < 0)
 			goto out;
