@@ -49,12 +49,6 @@ enum dfu_err {
 	DFU_E_MEMMAP = -37,    /* the image does not fit the device's memory map */
 };
 
-/* True for the DFU_E_USB_* range. */
-static inline bool dfu_err_is_usb(int err)
-{
-	return err <= DFU_E_USB_PIPE && err >= DFU_E_USB_OTHER;
-}
-
 /*
  * Filled once, where a failure happens.  Tests assert on @err and @code, the
  * CLI prints "<file>: <where>: <message>" and "hint: <hint>".
@@ -93,24 +87,6 @@ struct dfu_error {
 
 /* Clear @e (NULL allowed). */
 void dfu_error_clear(struct dfu_error *e);
-
-/*
- * Record a failure in @e (NULL allowed: then only the code is returned).
- * @code is the stable class; @where may be NULL.  Returns @err, so that
- * `return dfu_error_set(...)` reads naturally.  Only the first failure is
- * kept: a later call on an @e that already holds one changes nothing.
- */
-int dfu_error_set(struct dfu_error *e, int err, const char *code, const char *where,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-int dfu_error_setv(struct dfu_error *e, int err, const char *code, const char *where,
-		   const char *fmt, va_list ap);
-/* Set the hint of an already filled @e (static string). */
-void dfu_error_hint(struct dfu_error *e, const char *hint);
-
-/* Fill the device fields of @e (which must already hold a failure). */
-void dfu_error_device(struct dfu_error *e, const char *op, int block, bool have_address,
-		      uint32_t address);
-void dfu_error_state(struct dfu_error *e, uint8_t state, uint8_t status);
 
 /* DFU 1.1 state and status names as the spec writes them ("dfuDNLOAD-IDLE",
  * "errWRITE"); "unknown" for values outside the spec (never NULL). */
@@ -284,23 +260,6 @@ static inline void dfu_image_freep(struct dfu_image **img)
 }
 
 /*
- * Add @len bytes at @address for @alt.  Overlap with existing bytes of the
- * same alt is accepted when the bytes are identical and refused with
- * DFU_E_CONFLICT otherwise (*conflict_at, when non-NULL, receives the first
- * differing address).  Bytes are copied.  address + len may reach 2^32 but
- * not pass it (DFU_E_RANGE).  @limits may be NULL (defaults).
- * The fast path, appending right after the last byte added, is O(1).
- * Errors: DFU_E_NOMEM, DFU_E_RANGE, DFU_E_CONFLICT.  @e is filled with a
- * generic message; format parsers normally overwrite it with their own.
- */
-int dfu_image_add(struct dfu_image *img, int alt, uint32_t address, const uint8_t *data,
-		  size_t len, const struct dfu_limits *limits, uint32_t *conflict_at,
-		  struct dfu_error *e);
-
-/* Record a warning (the image owns a copy).  Returns 0 or DFU_E_NOMEM. */
-int dfu_image_warn(struct dfu_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/*
  * Place an image that carries no address (raw binary, DFU 1.1 payload:
  * address_from_file false) at @base.  DFU_E_INVAL for an image that has its
  * own addresses, DFU_E_RANGE when it would run past 4 GiB.
@@ -320,9 +279,6 @@ bool dfu_image_span(const struct dfu_image *img, bool any_alt, int alt, uint32_t
  */
 size_t dfu_image_read(const struct dfu_image *img, int alt, uint32_t address, uint8_t *buf,
 		      size_t len, uint8_t fill);
-
-/* Segment of @alt containing @address, or NULL. */
-const struct dfu_segment *dfu_image_find(const struct dfu_image *img, int alt, uint32_t address);
 
 /* zlib-compatible CRC-32 (ISO-HDLC) of @len bytes, continuing from @crc
  * (start with 0). */
@@ -530,17 +486,8 @@ static inline void dfuse_layout_freep(struct dfuse_layout **l)
 	dfuse_layout_free(*l);
 }
 
-/* Segment / sector containing @address: 0, or DFU_E_NOTFOUND. */
+/* Segment containing @address: 0, or DFU_E_NOTFOUND. */
 int dfuse_layout_find_segment(const struct dfuse_layout *l, uint32_t address, size_t *index);
-int dfuse_layout_find_sector(const struct dfuse_layout *l, uint32_t address,
-			     struct dfuse_sector *out);
-/*
- * Sectors covering [address, address+len).  Caller owns *out (free()).
- * DFU_E_NOTFOUND (with @e naming the first uncovered address) when part of
- * the range lies outside every segment.
- */
-int dfuse_layout_sectors(const struct dfuse_layout *l, uint32_t address, uint64_t len,
-			 struct dfuse_sector **out, size_t *n, struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */
 /* Devices: context, discovery, the DFU / DfuSe engine                      */
@@ -816,16 +763,6 @@ uint32_t dfu_dev_unprotect_wait_ms(const struct dfu_dev *dev);
  * found again after a reset with dfu_wait_for(). */
 void dfu_dev_identity(const struct dfu_dev *dev, struct dfu_if_info *out);
 
-/*
- * Wait up to @timeout_ms for the device @was (same path, else serial) to
- * re-enumerate, then open its DFU-mode alt @alt (-1: was->alt).  Caller owns
- * *out.  Errors: DFU_E_NODEVICE (did not come back; code
- * "device.did_not_return"), DFU_E_PROTOCOL (came back in run-time mode, code
- * "dfuse.came_back_runtime"), DFU_E_NOTFOUND (no such alt), open errors.
- */
-int dfu_reopen(struct dfu_ctx *ctx, const struct dfu_if_info *was, int alt, uint32_t timeout_ms,
-	       struct dfu_dev **out, struct dfu_error *e);
-
 /* OTP areas with lock bytes (device-model.md 3.7). */
 struct dfu_otp_layout {
 	const char *family;  /* "STM32F2/F4", "STM32F7" */
@@ -850,24 +787,6 @@ struct dfu_otp_plan {
 	uint32_t bytes_changed;        /* bytes that differ from @cur */
 	uint32_t first_change;         /* address of the first of them */
 };
-
-/*
- * Check an OTP write before anything is sent: @cur holds @len bytes of the
- * device from @address (the whole area of @l when @l is non-NULL), the image
- * bytes of @alt over them are what would be written.  Refused with
- * DFU_E_MEMMAP: a bit going from 0 to 1 (OTP is never erased; code
- * "dfuse.otp_zero_to_one"), a new byte in a block whose lock byte is 0x00
- * ("dfuse.otp_locked"), a lock byte value other than 0x00 or 0xFF
- * ("dfuse.otp_lock_value").  Unchanged bytes are fine, also in locked blocks.
- * @l NULL: an OTP area without lock bytes (only the 0 -> 1 rule).
- */
-int dfu_otp_check(const struct dfu_otp_layout *l, uint32_t address, const uint8_t *cur,
-		  size_t len, const struct dfu_image *img, int alt, struct dfu_otp_plan *plan,
-		  struct dfu_error *e);
-/* "block 3 (0x1FFF7860..0x1FFF787F), lock byte 3 (0x1FFF7A03: locks block 3)"
- * for the blocks and locks of @plan; returns the length (snprintf). */
-int dfu_otp_plan_describe(const struct dfu_otp_layout *l, const struct dfu_otp_plan *plan,
-			  char *buf, size_t len);
 
 /* Option bytes (optbytes.c) ------------------------------------------------ */
 
@@ -918,9 +837,6 @@ struct dfu_option_bytes {
  */
 int dfu_option_bytes_decode(uint32_t base, const uint8_t *data, size_t len, unsigned flash_sectors,
 			    struct dfu_option_bytes *out, struct dfu_error *e);
-/* The RDP level the image's option bytes would set, or -1 when unknown. */
-int dfu_option_bytes_rdp_of(uint32_t base, const uint8_t *data, size_t len);
-
 /*
  * After an option-byte write made the device reset: wait up to @timeout_ms
  * for it (dfu_reopen of the same alt), read the option bytes again and
@@ -965,18 +881,6 @@ bool dfu_error_wants_reset(const struct dfu_error *e);
  * open and dfu_dev_ensure_idle() errors.
  */
 int dfu_dev_recover(struct dfu_dev **dev, struct dfu_error *e);
-
-/* DFU_QUIRK_* bits of an open device (for dfu_cause_hint). */
-uint32_t dfu_dev_quirks(const struct dfu_dev *dev);
-
-/*
- * The likely cause of a failure and what to do, from the cause table
- * (causes.c): the operation (from e->op), bState/bStatus, the libusb error,
- * the deadline facts and the device quirks.  NULL when the table has nothing.
- * The engine puts it into e->hint itself; this is for callers that build
- * their own errors.
- */
-const char *dfu_cause_hint(const struct dfu_error *e, uint32_t quirks);
 
 /* One control request, for --trace (emitted after it completed). */
 struct dfu_trace_rec {

@@ -22,3 +22,34 @@ bool dfuse_is_st_rom(const struct dfu_dev *dev);
  */
 void dfuse_classify_rdp(const struct dfu_dev *dev, bool vendor_at_start, struct dfu_error *e,
 			struct dfu_flash_result *res);
+
+/*
+ * Wait up to @timeout_ms for the device @was (same path, else serial) to
+ * re-enumerate, then open its DFU-mode alt @alt (-1: was->alt).  Caller owns
+ * *out.  Errors: DFU_E_NODEVICE (did not come back; code
+ * "device.did_not_return"), DFU_E_PROTOCOL (came back in run-time mode, code
+ * "dfuse.came_back_runtime"), DFU_E_NOTFOUND (no such alt), open errors.
+ */
+int dfu_reopen(struct dfu_ctx *ctx, const struct dfu_if_info *was, int alt, uint32_t timeout_ms,
+	       struct dfu_dev **out, struct dfu_error *e);
+
+/*
+ * Check an OTP write before anything is sent: @cur holds @len bytes of the
+ * device from @address (the whole area of @l when @l is non-NULL), the image
+ * bytes of @alt over them are what would be written.  Refused with
+ * DFU_E_MEMMAP: a bit going from 0 to 1 (OTP is never erased; code
+ * "dfuse.otp_zero_to_one"), a new byte in a block whose lock byte is 0x00
+ * ("dfuse.otp_locked"), a lock byte value other than 0x00 or 0xFF
+ * ("dfuse.otp_lock_value").  Unchanged bytes are fine, also in locked blocks.
+ * @l NULL: an OTP area without lock bytes (only the 0 -> 1 rule).
+ */
+int dfu_otp_check(const struct dfu_otp_layout *l, uint32_t address, const uint8_t *cur,
+		  size_t len, const struct dfu_image *img, int alt, struct dfu_otp_plan *plan,
+		  struct dfu_error *e);
+/* "block 3 (0x1FFF7860..0x1FFF787F), lock byte 3 (0x1FFF7A03: locks block 3)"
+ * for the blocks and locks of @plan; returns the length (snprintf). */
+int dfu_otp_plan_describe(const struct dfu_otp_layout *l, const struct dfu_otp_plan *plan,
+			  char *buf, size_t len);
+
+/* The RDP level the image's option bytes would set, or -1 when unknown. */
+int dfu_option_bytes_rdp_of(uint32_t base, const uint8_t *data, size_t len);

@@ -289,3 +289,14 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e);
  * announces more (0xFFFF) needs -t; refused before anything is erased. */
 #define DFU_TRANSFER_SIZE_MAX 4096u
 
+/* DFU_QUIRK_* bits of an open device (for dfu_cause_hint). */
+uint32_t dfu_dev_quirks(const struct dfu_dev *dev);
+
+/*
+ * The likely cause of a failure and what to do, from the cause table
+ * (causes.c): the operation (from e->op), bState/bStatus, the libusb error,
+ * the deadline facts and the device quirks.  NULL when the table has nothing.
+ * The engine puts it into e->hint itself; this is for callers that build
+ * their own errors.
+ */
+const char *dfu_cause_hint(const struct dfu_error *e, uint32_t quirks);

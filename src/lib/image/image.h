@@ -7,6 +7,38 @@
 
 #include "core.h"
 
+/* Building images: the parsers and the engine's uploads. */
+/*
+ * Add @len bytes at @address for @alt.  Overlap with existing bytes of the
+ * same alt is accepted when the bytes are identical and refused with
+ * DFU_E_CONFLICT otherwise (*conflict_at, when non-NULL, receives the first
+ * differing address).  Bytes are copied.  address + len may reach 2^32 but
+ * not pass it (DFU_E_RANGE).  @limits may be NULL (defaults).
+ * The fast path, appending right after the last byte added, is O(1).
+ * Errors: DFU_E_NOMEM, DFU_E_RANGE, DFU_E_CONFLICT.  @e is filled with a
+ * generic message; format parsers normally overwrite it with their own.
+ */
+int dfu_image_add(struct dfu_image *img, int alt, uint32_t address, const uint8_t *data,
+		  size_t len, const struct dfu_limits *limits, uint32_t *conflict_at,
+		  struct dfu_error *e);
+
+/* Record a warning (the image owns a copy).  Returns 0 or DFU_E_NOMEM. */
+int dfu_image_warn(struct dfu_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Segment of @alt containing @address, or NULL. */
+const struct dfu_segment *dfu_image_find(const struct dfu_image *img, int alt, uint32_t address);
+
+/* Sector containing @address: 0, or DFU_E_NOTFOUND. */
+int dfuse_layout_find_sector(const struct dfuse_layout *l, uint32_t address,
+			     struct dfuse_sector *out);
+/*
+ * Sectors covering [address, address+len).  Caller owns *out (free()).
+ * DFU_E_NOTFOUND (with @e naming the first uncovered address) when part of
+ * the range lies outside every segment.
+ */
+int dfuse_layout_sectors(const struct dfuse_layout *l, uint32_t address, uint64_t len,
+			 struct dfuse_sector **out, size_t *n, struct dfu_error *e);
+
 /* Effective limits (defaults filled in). */
 uint64_t dfu_limits_max_bytes(const struct dfu_limits *l);
 uint64_t dfu_limits_max_span(const struct dfu_limits *l);

@@ -9,7 +9,7 @@
  */
 #pragma once
 
-#include "dfuflash.h"
+#include "core.h"
 
 /* DFU class requests (DFU 1.1, section 3, table 3.2). */
 enum dfu_request {
