@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "engine.h"
 #include "sim-api.h"
 #include "testutil.h"
 #include "transport-sim.h"

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Library-internal interfaces between the reader/writer dispatch and the
- * per-format modules.  Not for the CLI.
+ * image/: firmware images in memory and every format they are read from and
+ * written to (raw binary, DFU suffix, DfuSe, Intel HEX, S-record, ELF), the
+ * Cortex-M vector table, and DfuSe memory-layout strings.  Pure: never
+ * touches USB or a device.  May use core/ and src/util only.
+ *
+ * This header: the library-internal interfaces between the reader/writer
+ * dispatch (reader.c, writer.c) and the per-format modules.  Not for the CLI.
  */
 #pragma once
 

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
+ * usb/: the transport seam and the libusb backend.  Knows USB (control
+ * transfers, descriptors, claims, resets) and, to enumerate, the DFU
+ * interface and functional descriptors; nothing of the DFU protocol.  May use
+ * core/ and src/util only.
+ *
  * The transport seam: what the DFU protocol code may ask of USB.  A backend
  * enumerates devices and opens them; an open handle does control transfers,
  * interface claims and resets.  Two backends exist: libusb
@@ -10,56 +15,6 @@
 #pragma once
 
 #include "core.h"
-
-/* DFU class requests (DFU 1.1, section 3, table 3.2). */
-enum dfu_request {
-	DFU_REQ_DETACH = 0,
-	DFU_REQ_DNLOAD = 1,
-	DFU_REQ_UPLOAD = 2,
-	DFU_REQ_GETSTATUS = 3,
-	DFU_REQ_CLRSTATUS = 4,
-	DFU_REQ_GETSTATE = 5,
-	DFU_REQ_ABORT = 6,
-};
-
-/* bmRequestType of the class requests: class, interface recipient. */
-#define DFU_RT_OUT 0x21
-#define DFU_RT_IN 0xa1
-
-/* DFU 1.1, section 6.1.2 (bState). */
-enum dfu_state {
-	DFU_STATE_APP_IDLE = 0,
-	DFU_STATE_APP_DETACH = 1,
-	DFU_STATE_DFU_IDLE = 2,
-	DFU_STATE_DFU_DNLOAD_SYNC = 3,
-	DFU_STATE_DFU_DNBUSY = 4,
-	DFU_STATE_DFU_DNLOAD_IDLE = 5,
-	DFU_STATE_DFU_MANIFEST_SYNC = 6,
-	DFU_STATE_DFU_MANIFEST = 7,
-	DFU_STATE_DFU_MANIFEST_WAIT_RESET = 8,
-	DFU_STATE_DFU_UPLOAD_IDLE = 9,
-	DFU_STATE_DFU_ERROR = 10,
-};
-
-/* DFU 1.1, section 6.1.2 (bStatus). */
-enum dfu_status {
-	DFU_STATUS_OK = 0x00,
-	DFU_STATUS_ERR_TARGET = 0x01,
-	DFU_STATUS_ERR_FILE = 0x02,
-	DFU_STATUS_ERR_WRITE = 0x03,
-	DFU_STATUS_ERR_ERASE = 0x04,
-	DFU_STATUS_ERR_CHECK_ERASED = 0x05,
-	DFU_STATUS_ERR_PROG = 0x06,
-	DFU_STATUS_ERR_VERIFY = 0x07,
-	DFU_STATUS_ERR_ADDRESS = 0x08,
-	DFU_STATUS_ERR_NOTDONE = 0x09,
-	DFU_STATUS_ERR_FIRMWARE = 0x0a,
-	DFU_STATUS_ERR_VENDOR = 0x0b,
-	DFU_STATUS_ERR_USBR = 0x0c,
-	DFU_STATUS_ERR_POR = 0x0d,
-	DFU_STATUS_ERR_UNKNOWN = 0x0e,
-	DFU_STATUS_ERR_STALLEDPKT = 0x0f,
-};
 
 /* The DFU functional descriptor (type 0x21, 7 or 9 bytes). */
 struct dfu_func_desc {
