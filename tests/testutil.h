@@ -55,17 +55,32 @@ static inline uint8_t *test_corpus_load(const char *name, size_t *len)
 }
 
 /*
- * Skip the rest of a test when the corpus is absent.  Check has no native
- * skip, so the test prints a SKIP line that `make check` logs keep; the
- * suites count skipped cases and print them at the end.
+ * Corpus cases.  Check cannot skip a single test, and automake keeps one
+ * result per program, so a corpus case must never run without the corpus:
+ * it would return early and be counted as a pass.  The cases that read the
+ * corpus therefore go into a test case of their own, made here: when the
+ * corpus is absent that test case is not made (NULL), so its cases are neither
+ * run nor counted, and the log says so.  The program's other cases still run
+ * and decide its result; test_run_suite() exits 77 (automake SKIP) when no
+ * case ran at all, i.e. every case the program has reads the corpus.  Inside a
+ * corpus case the corpus is present, so a file that cannot be read fails.
  */
-#define SKIP_WITHOUT_CORPUS()                                                      \
-	do {                                                                       \
-		if (!test_corpus_dir()) {                                          \
-			fprintf(stderr, "SKIP: %s: shared corpus not found\n", __func__); \
-			return;                                                    \
-		}                                                                  \
-	} while (0)
+static inline TCase *test_corpus_tcase(Suite *s, SFun setup, SFun teardown, double timeout)
+{
+	TCase *t;
+
+	if (!test_corpus_dir()) {
+		printf("SKIP: corpus cases not run: shared corpus not found (DFUFLASH_CORPUS=%s)\n",
+		       getenv("DFUFLASH_CORPUS") ? getenv("DFUFLASH_CORPUS") : "unset");
+		return NULL;
+	}
+	t = tcase_create("corpus");
+	if (setup || teardown)
+		tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, timeout);
+	suite_add_tcase(s, t);
+	return t;
+}
 
 /* Deterministic pseudo-random bytes from @seed (a fixed LCG: reproducible). */
 static inline void test_pattern(uint8_t *buf, size_t len, uint32_t seed)
@@ -88,14 +103,26 @@ static inline TCase *test_tcase(Suite *s, const char *name, SFun setup, SFun tea
 	return t;
 }
 
-/* Run one suite; honours CK_RUN_CASE/CK_RUN_SUITE.  Exit status for automake. */
+/*
+ * Run one suite; honours CK_RUN_CASE/CK_RUN_SUITE.  Exit status for automake:
+ * 1 when a case failed, 77 (SKIP) when no case ran (the corpus cases were left
+ * out and there are no others, or CK_RUN_CASE chose none): a run that tested
+ * nothing is not a pass.
+ */
 static inline int test_run_suite(Suite *s)
 {
 	SRunner *sr = srunner_create(s);
-	int failed;
+	int failed, ran;
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
+	ran = srunner_ntests_run(sr);
 	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	if (failed)
+		return EXIT_FAILURE;
+	if (ran == 0) {
+		printf("SKIP: no test case ran\n");
+		return 77;
+	}
+	return EXIT_SUCCESS;
 }

@@ -3,7 +3,9 @@
 """Run `dfuflash image info --json` on every file of the shared corpus and
 compare with expected.json: segments, start address, DFU suffix, DfuSe
 targets, vector table for valid files; the error code (or an acceptable one)
-for malformed files.  Exit 77 (skipped) when the corpus is absent."""
+for malformed files.  Exit 77 (automake SKIP) when the corpus directory is
+absent, never 0: no file was checked.  A corpus directory without its
+expected.json is broken, not absent: exit 99 (hard error), as check-corpus."""
 import json
 import os
 import subprocess
@@ -11,9 +13,12 @@ import sys
 
 corpus = os.environ.get("DFUFLASH_CORPUS", "")
 binary = os.environ["DFUFLASH_BIN"]
-if not corpus or not os.path.isfile(os.path.join(corpus, "expected.json")):
-    print("SKIP: shared corpus not found; corpus cases skipped")
+if not corpus or not os.path.isdir(corpus):
+    print(f"SKIP: shared corpus not found (DFUFLASH_CORPUS={corpus or 'unset'}); corpus cases skipped")
     sys.exit(77)
+if not os.path.isfile(os.path.join(corpus, "expected.json")):
+    print(f"ERROR: {corpus}/expected.json not found: the corpus is incomplete")
+    sys.exit(99)
 
 expected = json.load(open(os.path.join(corpus, "expected.json")))["files"]
 failures = []
