@@ -255,11 +255,16 @@ END_TEST
 
 START_TEST(test_hal_err_vendor_is_not_read_protection)
 {
-	/* the ST HAL uses errVENDOR for any media failure: no RDP verdict there */
+	/* the ST HAL uses errVENDOR for any media failure: no RDP verdict there
+	 * (dfuse_is_st_rom() is false for its "... FIRMWARE UPDATE" product
+	 * string), so the refusal stays the generic device-status error */
 	open_dfuse("stm32-hal-iap", "faulty-page=0x08020000:11", 0);
 	add_pattern(0x08020000, 100, 1);
 	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
-	ck_assert_str_ne(err.code, "dfuse.read_protected");
+	ck_assert_str_eq(err.code, "dfu.device_status");
+	ck_assert_str_eq(err.op, "DfuSe erase page 0x08020000");
+	ck_assert_uint_eq(err.state, DFU_STATE_DFU_ERROR);
+	ck_assert_uint_eq(err.status, DFU_STATUS_ERR_VENDOR);
 	ck_assert(!res.read_protected);
 }
 END_TEST
@@ -812,8 +817,15 @@ START_TEST(test_ob_write_enabling_rdp_is_reported_by_the_confirmation)
 	same = identity();
 	dfu_dev_close(dev);
 	dev = NULL;
-	ck_assert_int_lt(dfu_option_bytes_confirm(ctx, &same, img, 10000, NULL, &err), 0);
+	/* the ROM now refuses the Set Address of the read-back with errVENDOR,
+	 * which dfuse_classify_rdp() turns into dfuse.read_protected, keeping
+	 * DFU_E_DEVSTATUS */
+	ck_assert_int_eq(dfu_option_bytes_confirm(ctx, &same, img, 10000, NULL, &err),
+			 DFU_E_DEVSTATUS);
+	ck_assert_int_eq(err.err, DFU_E_DEVSTATUS);
 	ck_assert_str_eq(err.code, "dfuse.read_protected");
+	ck_assert_uint_eq(err.status, DFU_STATUS_ERR_VENDOR);
+	ck_assert_str_eq(err.op, "DfuSe Set Address 0x1fffc000");
 	ck_assert_ptr_nonnull(strstr(err.hint, "enabled read-out protection"));
 	ck_assert_uint_eq(simtest_state(sim).rdp_level, 1);
 }

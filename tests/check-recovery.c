@@ -458,14 +458,25 @@ END_TEST
 
 START_TEST(test_recover_fails_cleanly_when_the_device_is_gone)
 {
+	uint64_t t0;
+
 	open_dfuse("stm32f405", "disconnect-at-byte=100");
 	add_app(0x08000000, 4000);
 	ck_assert_int_eq(download(), DFU_E_USB_NODEV);
 	ck_assert(!dfu_error_wants_reset(&err));
 	dfu_error_clear(&err);
-	ck_assert_int_lt(dfu_dev_recover(&dev, &err), 0);
+	/* the handle is stale, so the USB reset answers NO_DEVICE: dfu_dev_recover
+	 * closes it and waits its 5 s (RECOVER_WAIT_MS) for the same port to be
+	 * listed in DFU mode again; the device never comes back */
+	t0 = vc.now_us;
+	ck_assert_int_eq(dfu_dev_recover(&dev, &err), DFU_E_NODEVICE);
 	ck_assert_ptr_null(dev);
-	ck_assert_int_ne(err.err, 0);
+	ck_assert_int_eq(err.err, DFU_E_NODEVICE);
+	ck_assert_str_eq(err.code, "device.did_not_return");
+	ck_assert_str_eq(err.message, "0483:df11 at 1-1 did not come back in DFU mode within "
+				      "5000 ms after a USB reset");
+	ck_assert_uint_ge(vc.now_us - t0, 5000000);
+	ck_assert_uint_lt(vc.now_us - t0, 6000000);
 }
 END_TEST
 
