@@ -248,16 +248,52 @@ START_TEST(test_f4_download_of_a_multi_segment_image_matches_memory)
 }
 END_TEST
 
-START_TEST(test_download_uses_one_set_address_per_contiguous_run)
+/*
+ * Set Address (DfuSe 0x21) in a download: the data of one layout segment that
+ * is contiguous (after widening to 32 bytes) is one run, written with
+ * wBlockNum 2, 3, ... from one Set Address, since the ROM places block n at
+ * pointer + (n - 2) * wTransferSize (AN3156).  A short last block gets an
+ * address of its own: AN2662 defines that T as "the length of the requested
+ * data buffer", so some ROMs place a short block by its own length
+ * (needs_address() in dfuse.c).  The F405 ROM's wTransferSize is 2048.
+ */
+START_TEST(test_download_sets_the_address_once_for_a_run_of_whole_blocks)
 {
 	open_dfuse("stm32f405", NULL, 0);
-	add_pattern(0x08010000, 5 * 2048 + 100, 3); /* one run, short last block */
+	ck_assert_uint_eq(dev->transfer_size, 2048);
+	add_pattern(0x08010000, 5 * 2048, 3); /* one run, five whole blocks */
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
-	/* the run start, and the short last block (AN2662's per-request T) */
+	ck_assert_uint_eq(n_set_addresses, 1);
+	ck_assert_uint_eq(set_addresses[0], 0x08010000);
+}
+END_TEST
+
+START_TEST(test_download_sets_the_address_again_before_a_short_last_block)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	ck_assert_uint_eq(dev->transfer_size, 2048);
+	/* one run of five whole blocks and a sixth of 128 bytes (100 widened to 32) */
+	add_pattern(0x08010000, 5 * 2048 + 100, 3);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
 	ck_assert_uint_eq(n_set_addresses, 2);
 	ck_assert_uint_eq(set_addresses[0], 0x08010000);
 	ck_assert_uint_eq(set_addresses[1], 0x08010000 + 5 * 2048);
+}
+END_TEST
+
+START_TEST(test_download_sets_the_address_once_per_run)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	/* two runs of whole blocks in one sector, one block apart */
+	add_pattern(0x08010000, 2 * 2048, 3);
+	add_pattern(0x08010000 + 3 * 2048, 2048, 4);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(n_set_addresses, 2);
+	ck_assert_uint_eq(set_addresses[0], 0x08010000);
+	ck_assert_uint_eq(set_addresses[1], 0x08010000 + 3 * 2048);
 }
 END_TEST
 
@@ -831,7 +867,9 @@ int main(void)
 
 	t = tc(s, "dfuse-download");
 	tcase_add_test(t, test_f4_download_of_a_multi_segment_image_matches_memory);
-	tcase_add_test(t, test_download_uses_one_set_address_per_contiguous_run);
+	tcase_add_test(t, test_download_sets_the_address_once_for_a_run_of_whole_blocks);
+	tcase_add_test(t, test_download_sets_the_address_again_before_a_short_last_block);
+	tcase_add_test(t, test_download_sets_the_address_once_per_run);
 	tcase_add_test(t, test_h7_download_matches_memory);
 	tcase_add_test(t, test_l4_download_programs_each_double_word_once);
 	tcase_add_test(t, test_g4_download_with_1024_byte_blocks_matches_memory);
