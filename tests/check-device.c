@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "sim-api.h"
+#include "simtest.h"
 #include "testutil.h"
 #include "transport-sim.h"
 
@@ -16,45 +17,22 @@
 #define F4_FEATURE "@Device Feature/0xFFFF0000/01*004 e"
 #define F4_SERIAL "3574364C3034"
 
-/* ---- fixture ------------------------------------------------------------------------- */
+/* ---- fixture: simtest.h, and these of the device tests ----------------------------------- */
 
-#define MAX_DEVS 4
-
-static struct dfu_vclock vc;
-static struct sim_device *sims[MAX_DEVS];
-static size_t n_sims;
-static struct dfu_ctx *ctx;
 static struct dfu_if_info *list;
 static size_t n_list;
 static struct dfu_match m;
 
-/* Add a sim device at path "1-<n>" (call before start()). */
+/* Add a sim device at path "1-<n>" (call before simtest_start()).  Without
+ * its delays (time scale 0): these tests are about finding devices, and the
+ * waits they check are the host's own on the virtual clock. */
 static void add_sim(const char *profile, const char *faults)
 {
-	struct sim_options o = {
-		.time_scale = 0,
-		.faults = faults,
-		.clock = { dfu_vclock_now_us, &vc },
-	};
-
-	ck_assert_uint_lt(n_sims, MAX_DEVS);
-	ck_assert_int_eq(sim_device_new(profile, &o, &sims[n_sims]), 0);
-	n_sims++;
-}
-
-static void start(void)
-{
-	struct dfu_backend be = { 0 };
-
-	ck_assert_int_eq(dfu_backend_sim_new(&vc, sims, n_sims, &be, NULL), 0);
-	ck_assert_int_eq(dfu_ctx_new(&be, &ctx), 0);
+	simtest_add_sim(profile, faults, 0);
 }
 
 static void setup(void)
 {
-	vc.now_us = 1000000;
-	n_sims = 0;
-	ctx = NULL;
 	list = NULL;
 	n_list = 0;
 	dfu_match_init(&m);
@@ -63,9 +41,6 @@ static void setup(void)
 static void teardown(void)
 {
 	dfu_if_info_free(list, n_list);
-	dfu_ctx_free(ctx);
-	for (size_t i = 0; i < n_sims; i++)
-		sim_device_free(sims[i]);
 }
 
 static void do_list(void)
@@ -95,7 +70,7 @@ static void three_devices(void)
 	add_sim("stm32f405", NULL);
 	add_sim("generic", NULL);
 	add_sim("stm32g474", NULL);
-	start();
+	simtest_start();
 }
 
 static void set_id(struct dfu_id_match *id, bool any_vid, uint16_t vid, bool any_pid, uint16_t pid)
@@ -111,16 +86,6 @@ static void set_none(struct dfu_id_match *id)
 {
 	id->set = true;
 	id->none = true;
-}
-
-static char logged[4096];
-
-static void log_cb(void *ud, enum dfu_log_level level, const char *msg)
-{
-	size_t used = strlen(logged);
-
-	(void)ud;
-	snprintf(logged + used, sizeof(logged) - used, "%d:%s\n", (int)level, msg);
 }
 
 static double real_seconds(void)
@@ -147,7 +112,7 @@ END_TEST
 START_TEST(test_f405_lists_its_four_alts_with_exact_names)
 {
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_uint_eq(n_list, 4);
@@ -167,7 +132,7 @@ END_TEST
 START_TEST(test_f405_lists_identity_strings_and_functional_descriptor)
 {
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_uint_eq(n_list, 4);
@@ -193,7 +158,7 @@ END_TEST
 START_TEST(test_f405_alts_carry_their_parsed_layouts)
 {
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_ptr_nonnull(list[0].layout);
@@ -219,7 +184,7 @@ START_TEST(test_list_line_is_dfu_util_format_byte_for_byte)
 	int len;
 
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 
 	len = dfu_if_info_format_line(&list[0], line, sizeof(line));
@@ -237,7 +202,7 @@ START_TEST(test_generic_application_lists_as_runtime)
 	char line[512];
 
 	add_sim("generic", NULL);
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_uint_eq(n_list, 1);
@@ -264,7 +229,7 @@ END_TEST
 
 START_TEST(test_empty_bus_lists_nothing_and_succeeds)
 {
-	start();
+	simtest_start();
 	do_list();
 	ck_assert_uint_eq(n_list, 0);
 }
@@ -275,7 +240,7 @@ END_TEST
 START_TEST(test_empty_langid_table_still_lists_with_0409)
 {
 	add_sim("stm32f405", "no-langid");
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_uint_eq(n_list, 4);
@@ -289,7 +254,7 @@ END_TEST
 START_TEST(test_stalled_langid_table_still_lists_with_0409)
 {
 	add_sim("stm32f405", "no-langid=stall");
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_uint_eq(n_list, 4);
@@ -301,7 +266,7 @@ END_TEST
 START_TEST(test_langid_failing_once_is_read_on_retry)
 {
 	add_sim("stm32f405", "no-langid=fail-first");
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_str_eq(list[0].strings_state, "ok");
@@ -312,7 +277,7 @@ END_TEST
 START_TEST(test_wrong_langid_falls_back_to_0409)
 {
 	add_sim("stm32f405", "wrong-langid");
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_uint_eq(n_list, 4);
@@ -326,7 +291,7 @@ END_TEST
 START_TEST(test_string_claiming_more_than_sent_is_kept_and_flagged)
 {
 	add_sim("stm32f405", "bad-strings");
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_uint_eq(n_list, 4);
@@ -340,7 +305,7 @@ END_TEST
 START_TEST(test_identical_alt_names_still_give_distinct_alts)
 {
 	add_sim("stm32g0b1", "identical-alt-names");
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_uint_ge(n_list, 2);
@@ -358,7 +323,7 @@ END_TEST
 START_TEST(test_gd32_serial_is_read_as_utf8)
 {
 	add_sim("gd32vf103", NULL);
-	start();
+	simtest_start();
 	do_list();
 
 	ck_assert_uint_ge(n_list, 1);
@@ -379,12 +344,12 @@ static int refusing_enumerate(void *c, struct dfu_usb_device **out, size_t *n, s
 	return r->inner.ops->enumerate(r->inner.ctx, out, n, e);
 }
 
-static int refusing_open(void *c, const struct dfu_usb_device *dev, struct dfu_handle **out,
+static int refusing_open(void *c, const struct dfu_usb_device *udev, struct dfu_handle **out,
 			 struct dfu_error *e)
 {
 	struct refusing *r = c;
 
-	(void)dev;
+	(void)udev;
 	*out = NULL;
 	return dfu_error_set(e, r->err, "usb.open", NULL, "refused");
 }
@@ -403,13 +368,13 @@ static const struct dfu_backend_ops refusing_ops = {
 	.free = refusing_free,
 };
 
-static void start_refusing(int err)
+static void start_refusing(int code)
 {
 	struct refusing *r = calloc(1, sizeof(*r));
 	struct dfu_backend be = { 0 };
 
 	ck_assert_ptr_nonnull(r);
-	r->err = err;
+	r->err = code;
 	ck_assert_int_eq(dfu_backend_sim_new(&vc, sims, n_sims, &r->inner, NULL), 0);
 	be.ops = &refusing_ops;
 	be.ctx = r;
@@ -462,7 +427,6 @@ END_TEST
 
 START_TEST(test_open_without_permission_names_the_udev_rule)
 {
-	struct dfu_dev *dev = NULL;
 	struct dfu_error e = { 0 };
 
 	add_sim("stm32f405", NULL);
@@ -596,7 +560,7 @@ START_TEST(test_path_picks_one_of_two_identical_devices)
 {
 	add_sim("stm32f405", NULL);
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	m.path = "1-2";
 	do_list();
 	ck_assert_str_eq(listed(), "1-2/0,1-2/1,1-2/2,1-2/3");
@@ -687,11 +651,10 @@ END_TEST
 
 START_TEST(test_open_selects_the_alt_on_the_device)
 {
-	struct dfu_dev *dev = NULL;
 	struct sim_state st;
 
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 	ck_assert_int_eq(dfu_dev_open(ctx, &list[2], &dev, NULL), 0);
 	ck_assert_int_eq(sim_device_get_state(sims[0], &st), 0);
@@ -699,16 +662,13 @@ START_TEST(test_open_selects_the_alt_on_the_device)
 	ck_assert_uint_eq(dev->transfer_size, 2048);
 	ck_assert(dev->dfuse);
 	ck_assert_ptr_eq(dev->alt, &dev->usb.alts[2]);
-	dfu_dev_close(dev);
 }
 END_TEST
 
 START_TEST(test_open_keeps_its_own_layout_after_the_list_is_freed)
 {
-	struct dfu_dev *dev = NULL;
-
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &dev, NULL), 0);
 	dfu_if_info_free(list, n_list);
@@ -717,18 +677,16 @@ START_TEST(test_open_keeps_its_own_layout_after_the_list_is_freed)
 	ck_assert_ptr_nonnull(dev->info.layout);
 	ck_assert_str_eq(dev->info.layout->name, "Internal Flash");
 	ck_assert_uint_eq(dev->info.layout->n_segments, 3);
-	dfu_dev_close(dev);
 }
 END_TEST
 
 START_TEST(test_open_of_a_device_that_left_is_nodev)
 {
-	struct dfu_dev *dev = NULL;
 	struct dfu_error e = { 0 };
 	struct dfu_if_info gone;
 
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 	gone = list[0];
 	gone.devnum = 99; /* an enumeration that no longer exists */
@@ -741,7 +699,7 @@ END_TEST
 /* Detach the run-time device at @path (1-based index) and wait for it in DFU mode. */
 static void detach_and_wait(size_t index, uint32_t timeout_ms, int expect)
 {
-	struct dfu_dev *dev = NULL;
+	struct dfu_dev *rt = NULL;
 	struct dfu_if_info same;
 	struct dfu_if_info *back = NULL;
 	size_t n_back = 0;
@@ -754,9 +712,9 @@ static void detach_and_wait(size_t index, uint32_t timeout_ms, int expect)
 	ck_assert(!list[0].dfu_mode);
 	same = list[0];
 	same.layout = NULL;
-	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &dev, NULL), 0);
-	ck_assert_int_eq(dfu_dev_detach(dev, NULL), 0);
-	dfu_dev_close(dev);
+	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &rt, NULL), 0);
+	ck_assert_int_eq(dfu_dev_detach(rt, NULL), 0);
+	dfu_dev_close(rt);
 
 	dfu_match_init(&m);
 	set_none(&m.runtime); /* DFU mode only */
@@ -778,7 +736,7 @@ START_TEST(test_detach_with_will_detach_comes_back_in_dfu_mode_at_the_same_path)
 
 	add_sim("stm32f405", NULL); /* another DFU device that must not be taken */
 	add_sim("generic", NULL);
-	start();
+	simtest_start();
 	detach_and_wait(2, 5000, 0);
 	ck_assert_double_lt(real_seconds() - t0, 1.0);
 }
@@ -788,30 +746,25 @@ START_TEST(test_detach_without_will_detach_resets_and_comes_back_in_dfu_mode)
 {
 	add_sim("stm32f405", NULL);
 	add_sim("generic-intolerant", NULL);
-	start();
+	simtest_start();
 	detach_and_wait(2, 5000, 0);
 }
 END_TEST
 
 START_TEST(test_detach_of_a_dfuse_rom_in_dfu_mode_is_not_an_error)
 {
-	struct dfu_dev *dev = NULL;
-
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &dev, NULL), 0);
 	ck_assert_int_eq(dfu_dev_detach(dev, NULL), 0);
-	dfu_dev_close(dev);
 }
 END_TEST
 
 START_TEST(test_detach_stalled_in_dfu_mode_is_not_an_error)
 {
-	struct dfu_dev *dev = NULL;
-
 	add_sim("generic-intolerant", NULL);
-	start();
+	simtest_start();
 	detach_and_wait(1, 5000, 0);
 	/* now in DFU mode, where a generic device stalls DETACH (DFU 1.1 §6.1) */
 	dfu_match_init(&m);
@@ -819,35 +772,30 @@ START_TEST(test_detach_stalled_in_dfu_mode_is_not_an_error)
 	ck_assert(list[0].dfu_mode);
 	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &dev, NULL), 0);
 	logged[0] = '\0';
-	dfu_ctx_set_log_fn(ctx, log_cb, NULL);
 	ck_assert_int_eq(dfu_dev_detach(dev, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(logged, "1:DETACH stalled"));
-	dfu_dev_close(dev);
 }
 END_TEST
 
 START_TEST(test_reset_of_a_dfuse_rom_succeeds)
 {
-	struct dfu_dev *dev = NULL;
 	struct dfu_error e = { 0 };
 
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 	ck_assert_int_eq(dfu_dev_open(ctx, &list[0], &dev, NULL), 0);
 	ck_assert_int_eq(dfu_dev_reset(dev, &e), 0);
 	ck_assert_int_eq(e.err, 0);
-	dfu_dev_close(dev);
 }
 END_TEST
 
 START_TEST(test_reset_of_a_device_that_re_enumerates_succeeds)
 {
-	struct dfu_dev *dev = NULL;
 	struct dfu_error e = { 0 };
 
 	add_sim("generic", NULL);
-	start();
+	simtest_start();
 	detach_and_wait(1, 5000, 0);
 	dfu_match_init(&m);
 	do_list();
@@ -857,6 +805,7 @@ START_TEST(test_reset_of_a_device_that_re_enumerates_succeeds)
 	ck_assert_int_eq(dfu_dev_reset(dev, &e), 0);
 	ck_assert_int_eq(e.err, 0);
 	dfu_dev_close(dev);
+	dev = NULL;
 	do_list();
 	ck_assert_uint_eq(n_list, 1);
 	ck_assert(!list[0].dfu_mode);
@@ -908,7 +857,7 @@ START_TEST(test_wait_for_same_does_not_take_the_old_enumeration)
 	size_t n_back = 0;
 
 	add_sim("stm32f405", NULL);
-	start();
+	simtest_start();
 	do_list();
 	/* nothing re-enumerated: the device still there is not "back" */
 	ck_assert_int_eq(dfu_wait_for(ctx, NULL, &list[0], 1000, &back, &n_back, &e),
@@ -923,7 +872,7 @@ START_TEST(test_wait_for_same_needs_a_path_or_serial)
 	struct dfu_if_info *back = NULL;
 	size_t n_back = 0;
 
-	start();
+	simtest_start();
 	ck_assert_int_eq(dfu_wait_for(ctx, NULL, &anon, 1000, &back, &n_back, NULL), DFU_E_INVAL);
 }
 END_TEST
@@ -931,12 +880,11 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("device");
-	TCase *tl = tcase_create("list");
-	TCase *ts = tcase_create("strings");
-	TCase *tm = tcase_create("match");
-	TCase *tdev = tcase_create("open-detach-wait");
+	TCase *tl = simtest_tcase(s, "list", setup, teardown, 30);
+	TCase *ts = simtest_tcase(s, "strings", setup, teardown, 30);
+	TCase *tm = simtest_tcase(s, "match", setup, teardown, 30);
+	TCase *tdev = simtest_tcase(s, "open-detach-wait", setup, teardown, 30);
 
-	tcase_add_checked_fixture(tl, setup, teardown);
 	tcase_add_test(tl, test_ctx_takes_the_backend_and_clears_the_callers_copy);
 	tcase_add_test(tl, test_f405_lists_its_four_alts_with_exact_names);
 	tcase_add_test(tl, test_f405_lists_identity_strings_and_functional_descriptor);
@@ -945,9 +893,7 @@ int main(void)
 	tcase_add_test(tl, test_generic_application_lists_as_runtime);
 	tcase_add_test(tl, test_list_line_says_unknown_for_unread_strings);
 	tcase_add_test(tl, test_empty_bus_lists_nothing_and_succeeds);
-	suite_add_tcase(s, tl);
 
-	tcase_add_checked_fixture(ts, setup, teardown);
 	tcase_add_test(ts, test_empty_langid_table_still_lists_with_0409);
 	tcase_add_test(ts, test_stalled_langid_table_still_lists_with_0409);
 	tcase_add_test(ts, test_langid_failing_once_is_read_on_retry);
@@ -959,9 +905,7 @@ int main(void)
 	tcase_add_test(ts, test_busy_device_is_listed_with_the_reason);
 	tcase_add_test(ts, test_unreadable_device_passes_string_filters);
 	tcase_add_test(ts, test_open_without_permission_names_the_udev_rule);
-	suite_add_tcase(s, ts);
 
-	tcase_add_checked_fixture(tm, setup, teardown);
 	tcase_add_test(tm, test_no_filter_lists_every_alt_of_every_device);
 	tcase_add_test(tm, test_runtime_ids_alone_still_match_any_dfu_device);
 	tcase_add_test(tm, test_runtime_ids_match_the_runtime_device);
@@ -982,9 +926,7 @@ int main(void)
 	tcase_add_test(tm, test_alt_region_name_selects_internal_flash);
 	tcase_add_test(tm, test_alt_whole_string_selects_that_alt);
 	tcase_add_test(tm, test_alt_name_is_exact_and_case_sensitive);
-	suite_add_tcase(s, tm);
 
-	tcase_add_checked_fixture(tdev, setup, teardown);
 	tcase_add_test(tdev, test_open_selects_the_alt_on_the_device);
 	tcase_add_test(tdev, test_open_keeps_its_own_layout_after_the_list_is_freed);
 	tcase_add_test(tdev, test_open_of_a_device_that_left_is_nodev);
@@ -998,6 +940,5 @@ int main(void)
 	tcase_add_test(tdev, test_wait_for_times_out_with_nodevice_on_virtual_time);
 	tcase_add_test(tdev, test_wait_for_same_does_not_take_the_old_enumeration);
 	tcase_add_test(tdev, test_wait_for_same_needs_a_path_or_serial);
-	suite_add_tcase(s, tdev);
 	return test_run_suite(s);
 }

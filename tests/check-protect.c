@@ -14,132 +14,7 @@
 #include "transport-sim.h"
 #include "util.h"
 
-/* ---- fixture ------------------------------------------------------------------------- */
-
-static struct dfu_vclock vc;
-static struct sim_device *sim;
-static struct dfu_ctx *ctx;
-static struct dfu_dev *dev;
-static struct dfu_image *img;
-static struct dfu_error err;
-static struct dfu_flash_opts opts;
-static struct dfu_flash_result res;
-
-static struct dfu_handle_ops wrapped_ops;
-static const struct dfu_handle_ops *real_ops;
-static unsigned n_requests; /* DFU class requests */
-static unsigned n_writes;   /* DNLOAD wBlockNum >= 2 (data) */
-static unsigned n_erases;   /* DfuSe erase commands */
-
-static int spy_control(struct dfu_handle *h, uint8_t rt, uint8_t req, uint16_t value,
-		       uint16_t index, uint8_t *data, uint16_t len, unsigned timeout_ms,
-		       const char **usb_name)
-{
-	if ((rt & 0x60) == 0x20) {
-		n_requests++;
-		if (req == DFU_REQ_DNLOAD && value >= 2 && len > 0)
-			n_writes++;
-		if (req == DFU_REQ_DNLOAD && value == 0 && len >= 1 && data[0] == 0x41)
-			n_erases++;
-	}
-	return real_ops->control(h, rt, req, value, index, data, len, timeout_ms, usb_name);
-}
-
-static void spy(struct dfu_dev *d)
-{
-	real_ops = d->h->ops;
-	wrapped_ops = *real_ops;
-	wrapped_ops.control = spy_control;
-	d->h->ops = &wrapped_ops;
-	n_requests = n_writes = n_erases = 0;
-}
-
-static void setup(void)
-{
-	vc.now_us = 1000000;
-	sim = NULL;
-	ctx = NULL;
-	dev = NULL;
-	img = NULL;
-	dfu_error_clear(&err);
-	memset(&opts, 0, sizeof(opts));
-	memset(&res, 0, sizeof(res));
-	ck_assert_int_eq(dfu_image_new(DFU_FORMAT_IHEX, &img), 0);
-	img->address_from_file = true;
-}
-
-static void teardown(void)
-{
-	dfu_dev_close(dev);
-	dfu_ctx_free(ctx);
-	sim_device_free(sim);
-	dfu_image_free(img);
-}
-
-static void new_sim(const char *profile, const char *faults)
-{
-	simtest_new(&vc, &sim, &ctx, profile, faults);
-}
-
-static void open_alt(int alt)
-{
-	dev = simtest_open_alt(ctx, &vc, alt);
-	spy(dev);
-}
-
-static void open_dfuse(const char *profile, const char *faults, int alt)
-{
-	new_sim(profile, faults);
-	open_alt(alt);
-}
-
-static void new_image(void)
-{
-	dfu_image_free(img);
-	ck_assert_int_eq(dfu_image_new(DFU_FORMAT_IHEX, &img), 0);
-	img->address_from_file = true;
-}
-
-static void add(uint32_t address, const uint8_t *data, size_t len)
-{
-	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, address, data, len, NULL, NULL, NULL), 0);
-}
-
-/* An application: a plausible vector table at @base. */
-static void add_app(uint32_t base, size_t len)
-{
-	uint8_t *b = malloc(len);
-
-	ck_assert_ptr_nonnull(b);
-	test_pattern(b, len, base);
-	le32_put(b, 0x20010000u);
-	le32_put(b + 4, base + 0x101);
-	add(base, b, len);
-	free(b);
-}
-
-static void add_pattern(uint32_t address, size_t len, uint32_t seed)
-{
-	uint8_t *b = malloc(len);
-
-	ck_assert_ptr_nonnull(b);
-	test_pattern(b, len, seed);
-	add(address, b, len);
-	free(b);
-}
-
-static void assert_mem_is_image(void)
-{
-	for (size_t i = 0; i < img->n_segments; i++) {
-		const struct dfu_segment *s = &img->segments[i];
-		uint8_t *got = malloc(s->length);
-
-		ck_assert_ptr_nonnull(got);
-		ck_assert_int_eq(sim_device_mem_read(sim, s->address, got, s->length), 0);
-		ck_assert_mem_eq(got, s->data, s->length);
-		free(got);
-	}
-}
+/* ---- fixture: simtest.h, and these of the protection tests ------------------------------ */
 
 static uint8_t mem_byte(uint32_t address)
 {
@@ -147,12 +22,6 @@ static uint8_t mem_byte(uint32_t address)
 
 	ck_assert_int_eq(sim_device_mem_read(sim, address, &b, 1), 0);
 	return b;
-}
-
-
-static int download(void)
-{
-	return dfu_dev_download(dev, img, &opts, &res, &err);
 }
 
 /* The device we had, so that it can be found after a reset. */
@@ -190,10 +59,7 @@ START_TEST(test_rdp_set_address_refusal_on_upload_is_read_protected)
 	struct dfu_image *up = NULL;
 
 	open_dfuse("stm32f405", "rdp=1", 0);
-	opts.have_address = true;
-	opts.address = 0x08000000;
-	opts.have_length = true;
-	opts.length = 64;
+	set_upload_range(0x08000000, 64);
 	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), DFU_E_DEVSTATUS);
 	ck_assert_str_eq(err.code, "dfuse.read_protected");
 	ck_assert_ptr_nonnull(strstr(err.message, "Set Address"));
@@ -208,10 +74,7 @@ START_TEST(test_rdp_read_stall_is_read_protected)
 
 	/* AN2662: Set Address works under RDP, the read stalls with errVENDOR */
 	open_dfuse("stm32f405", "rdp=1,set-address-rdp=ok", 0);
-	opts.have_address = true;
-	opts.address = 0x08000000;
-	opts.have_length = true;
-	opts.length = 64;
+	set_upload_range(0x08000000, 64);
 	/* a stall with dfuERROR/errVENDOR behind it: the device refused (exit 76),
 	 * not a USB failure (74) */
 	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), DFU_E_DEVSTATUS);
@@ -833,7 +696,7 @@ END_TEST
 
 static TCase *tc(Suite *s, const char *name)
 {
-	return test_tcase(s, name, setup, teardown, 30);
+	return simtest_tcase(s, name, NULL, NULL, 30);
 }
 
 int main(void)

@@ -13,189 +13,20 @@
 #include "transport-sim.h"
 #include "util.h"
 
-/* ---- fixture ------------------------------------------------------------------------- */
+/* ---- fixture: simtest.h, and these of the protocol tests ---------------------------------- */
 
-static struct dfu_vclock vc;
-static struct sim_device *sim;
-static struct dfu_ctx *ctx;
-static struct dfu_dev *dev;
-static struct dfu_image *img;
-static struct dfu_error err;
-static struct dfu_flash_opts opts;
-static struct dfu_flash_result res;
-static char logged[32768];
-
-/* Instrumentation of the handle and the clock. */
-static struct dfu_handle_ops wrapped_ops;
-static const struct dfu_handle_ops *real_ops;
-static struct dfu_clock real_clock;
-static unsigned n_requests;    /* DFU class requests */
-static unsigned early_polls;   /* GET_STATUS before the announced bwPollTimeout */
-static unsigned idle_sleeps;   /* host sleeps not preceded by a busy reply */
-static uint64_t host_sleep_ms; /* total host sleeps */
-static uint64_t busy_poll_ms;  /* sum of bwPollTimeout of busy replies */
-static bool last_busy;
-static uint64_t busy_until_us;
-static bool short_status; /* truncate the next GET_STATUS to 5 bytes */
-static uint32_t set_addresses[512];
-static size_t n_set_addresses;
-
-static void log_cb(void *ud, enum dfu_log_level level, const char *msg)
+/* Answers the first GET_STATUS with 5 bytes instead of 6, then gets out of the way. */
+static int short_get_status(struct dfu_handle *h, uint8_t rt, uint8_t req, uint16_t value,
+			    uint16_t index, uint8_t *data, uint16_t len, unsigned timeout_ms,
+			    const char **usb_name)
 {
-	size_t used = strlen(logged);
+	int r = simtest_control_real(h, rt, req, value, index, data, len, timeout_ms, usb_name);
 
-	(void)ud;
-	(void)level;
-	if (used + strlen(msg) + 2 < sizeof(logged)) {
-		strcat(logged, msg);
-		strcat(logged, "\n");
-	}
-}
-
-static int spy_control(struct dfu_handle *h, uint8_t rt, uint8_t req, uint16_t value,
-		       uint16_t index, uint8_t *data, uint16_t len, unsigned timeout_ms,
-		       const char **usb_name)
-{
-	bool class_req = (rt & 0x60) == 0x20;
-	int r;
-
-	if (class_req) {
-		n_requests++;
-		if (req == DFU_REQ_GETSTATUS && last_busy && vc.now_us < busy_until_us)
-			early_polls++;
-		if (req == DFU_REQ_DNLOAD && value == 0 && len == 5 && data[0] == 0x21 &&
-		    n_set_addresses < 512)
-			set_addresses[n_set_addresses++] = le32_get(data + 1);
-	}
-	r = real_ops->control(h, rt, req, value, index, data, len, timeout_ms, usb_name);
-	if (class_req && req == DFU_REQ_GETSTATUS && r == 6) {
-		uint32_t poll =
-		    (uint32_t)data[1] | (uint32_t)data[2] << 8 | (uint32_t)data[3] << 16;
-
-		last_busy = data[4] == DFU_STATE_DFU_DNBUSY || data[4] == DFU_STATE_DFU_MANIFEST ||
-			    data[4] == DFU_STATE_DFU_DNLOAD_SYNC ||
-			    data[4] == DFU_STATE_DFU_MANIFEST_SYNC;
-		if (last_busy) {
-			busy_until_us = vc.now_us + (uint64_t)poll * 1000;
-			busy_poll_ms += poll;
-		}
-		if (short_status) {
-			short_status = false;
-			return 5;
-		}
-	} else if (class_req && req != DFU_REQ_GETSTATE) {
-		last_busy = false;
+	if ((rt & 0x60) == 0x20 && req == DFU_REQ_GETSTATUS && r == 6) {
+		simtest_control = NULL;
+		return 5;
 	}
 	return r;
-}
-
-static void spy_sleep(void *c, uint32_t ms)
-{
-	if (!last_busy)
-		idle_sleeps++;
-	host_sleep_ms += ms;
-	real_clock.sleep_ms(c, ms);
-}
-
-static void setup(void)
-{
-	vc.now_us = 1000000;
-	sim = NULL;
-	ctx = NULL;
-	dev = NULL;
-	img = NULL;
-	logged[0] = '\0';
-	dfu_error_clear(&err);
-	memset(&opts, 0, sizeof(opts));
-	memset(&res, 0, sizeof(res));
-	n_requests = early_polls = idle_sleeps = 0;
-	host_sleep_ms = busy_poll_ms = 0;
-	last_busy = short_status = false;
-	n_set_addresses = 0;
-	ck_assert_int_eq(dfu_image_new(DFU_FORMAT_IHEX, &img), 0);
-	img->address_from_file = true;
-}
-
-static void teardown(void)
-{
-	dfu_dev_close(dev);
-	dfu_ctx_free(ctx);
-	sim_device_free(sim);
-	dfu_image_free(img);
-}
-
-static void new_sim(const char *profile, const char *faults)
-{
-	simtest_new(&vc, &sim, &ctx, profile, faults);
-	dfu_ctx_set_log_fn(ctx, log_cb, NULL);
-	real_clock = ctx->backend.clock;
-	ctx->backend.clock.sleep_ms = spy_sleep;
-}
-
-/* Open the DFU-mode alt @alt of the sim (waiting for a re-enumeration). */
-static void open_alt(int alt)
-{
-	dev = simtest_open_alt(ctx, &vc, alt);
-	real_ops = dev->h->ops;
-	wrapped_ops = *real_ops;
-	wrapped_ops.control = spy_control;
-	dev->h->ops = &wrapped_ops;
-	n_requests = 0;
-}
-
-static void open_dfuse(const char *profile, const char *faults, int alt)
-{
-	new_sim(profile, faults);
-	open_alt(alt);
-}
-
-/* A generic device starts in run-time mode: detach it into DFU mode first. */
-static void open_generic(const char *profile, const char *faults)
-{
-	new_sim(profile, faults);
-	simtest_detach(ctx);
-	open_alt(0);
-}
-
-static void add(uint32_t address, const uint8_t *data, size_t len)
-{
-	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, address, data, len, NULL, NULL, NULL), 0);
-}
-
-static void add_pattern(uint32_t address, size_t len, uint32_t seed)
-{
-	uint8_t *b = malloc(len);
-
-	ck_assert_ptr_nonnull(b);
-	test_pattern(b, len, seed);
-	add(address, b, len);
-	free(b);
-}
-
-/* A Cortex-M vector table at @base: SP in RAM, reset handler @entry inside the image. */
-static void add_app(uint32_t base, uint32_t entry, size_t len)
-{
-	uint8_t *b = malloc(len);
-
-	ck_assert_ptr_nonnull(b);
-	test_pattern(b, len, base);
-	le32_put(b, 0x20010000u);
-	le32_put(b + 4, entry);
-	add(base, b, len);
-	free(b);
-}
-
-static void assert_mem_is_image(void)
-{
-	for (size_t i = 0; i < img->n_segments; i++) {
-		const struct dfu_segment *s = &img->segments[i];
-		uint8_t *got = malloc(s->length);
-
-		ck_assert_ptr_nonnull(got);
-		ck_assert_int_eq(sim_device_mem_read(sim, s->address, got, s->length), 0);
-		ck_assert_mem_eq(got, s->data, s->length);
-		free(got);
-	}
 }
 
 static bool mem_all(uint32_t address, size_t len, uint8_t v)
@@ -225,17 +56,12 @@ static void fill_mem(uint32_t address, size_t len, uint8_t v)
 	free(b);
 }
 
-static int download(void)
-{
-	return dfu_dev_download(dev, img, &opts, &res, &err);
-}
-
 /* ---- DfuSe download ------------------------------------------------------------------------ */
 
 START_TEST(test_f4_download_of_a_multi_segment_image_matches_memory)
 {
 	open_dfuse("stm32f405", NULL, 0);
-	add_app(0x08000000, 0x08000101, 3000);
+	add_app(0x08000000, 3000);
 	add_pattern(0x08004103, 501, 7);   /* unaligned, sector 1 */
 	add_pattern(0x08020010, 5000, 9);  /* sector 5 (128 KiB) */
 	add_pattern(0x080213f0, 4100, 11); /* gap in the same sector */
@@ -300,7 +126,7 @@ END_TEST
 START_TEST(test_h7_download_matches_memory)
 {
 	open_dfuse("stm32h743", NULL, 0);
-	add_app(0x08000000, 0x08000201, 2000);
+	add_app_entry(0x08000000, 0x08000201, 2000);
 	add_pattern(0x08020005, 3001, 5); /* not 32-byte aligned: flash words programmed once */
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
@@ -369,7 +195,7 @@ END_TEST
 START_TEST(test_vector_table_sector_is_written_last)
 {
 	open_dfuse("stm32f405", NULL, 0);
-	add_app(0x08000000, 0x08000101, 40000); /* sectors 0, 1, 2 */
+	add_app(0x08000000, 40000); /* sectors 0, 1, 2 */
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
 	ck_assert_uint_ge(n_set_addresses, 2);
@@ -381,7 +207,7 @@ END_TEST
 START_TEST(test_interrupted_download_leaves_the_vector_table_sector_erased)
 {
 	open_dfuse("stm32f405", "disconnect-at-byte=20000", 0);
-	add_app(0x08000000, 0x08000101, 40000);
+	add_app(0x08000000, 40000);
 	ck_assert_int_eq(download(), DFU_E_USB_NODEV);
 	ck_assert_uint_eq(err.usb_err, DFU_E_USB_NODEV);
 	ck_assert_str_eq(err.usb_name, "LIBUSB_ERROR_NO_DEVICE");
@@ -399,7 +225,7 @@ END_TEST
 START_TEST(test_polling_waits_only_after_busy_replies)
 {
 	open_dfuse("stm32f405", NULL, 0);
-	add_app(0x08000000, 0x08000101, 9000);
+	add_app(0x08000000, 9000);
 	ck_assert_int_eq(download(), 0);
 	ck_assert_uint_eq(early_polls, 0);
 	ck_assert_uint_eq(idle_sleeps, 0);
@@ -456,7 +282,7 @@ START_TEST(test_short_get_status_is_a_protocol_error)
 	struct dfu_idle_report rep;
 
 	open_dfuse("stm32f405", NULL, 0);
-	short_status = true;
+	simtest_control = short_get_status;
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, &rep, &err), DFU_E_PROTOCOL);
 	ck_assert_str_eq(err.code, "dfu.short_status");
 }
@@ -527,10 +353,7 @@ START_TEST(test_upload_stall_under_rdp_reports_err_vendor)
 	struct dfu_image *up = NULL;
 
 	open_dfuse("stm32f405", "rdp=1,set-address-rdp=ok", 0);
-	opts.have_address = true;
-	opts.address = 0x08000000;
-	opts.have_length = true;
-	opts.length = 64;
+	set_upload_range(0x08000000, 64);
 	/* the stall carries a device verdict (dfuERROR, errVENDOR): exit 76, not a
 	 * USB error; the libusb name is kept */
 	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), DFU_E_DEVSTATUS);
@@ -605,7 +428,7 @@ END_TEST
 START_TEST(test_verify_passes_on_a_good_download)
 {
 	open_dfuse("stm32f405", NULL, 0);
-	add_app(0x08000000, 0x08000101, 5000);
+	add_app(0x08000000, 5000);
 	opts.verify = true;
 	ck_assert_int_eq(download(), 0);
 	ck_assert(res.verified);
@@ -639,10 +462,7 @@ START_TEST(test_dfuse_upload_returns_memory)
 	open_dfuse("stm32f405", NULL, 0);
 	test_pattern(data, sizeof(data), 42);
 	ck_assert_int_eq(sim_device_mem_write(sim, 0x08010000, data, sizeof(data)), 0);
-	opts.have_address = true;
-	opts.address = 0x08010000;
-	opts.have_length = true;
-	opts.length = sizeof(data);
+	set_upload_range(0x08010000, sizeof(data));
 	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), 0);
 	ck_assert_uint_eq(up->n_segments, 1);
 	ck_assert_uint_eq(up->segments[0].address, 0x08010000);
@@ -670,7 +490,7 @@ END_TEST
 START_TEST(test_f4_leave_jumps_to_the_vector_table_base)
 {
 	open_dfuse("stm32f405", NULL, 0);
-	add_app(0x08000000, 0x08000101, 4000);
+	add_app(0x08000000, 4000);
 	opts.leave = true;
 	ck_assert_int_eq(download(), 0);
 	ck_assert(res.left);
@@ -685,7 +505,7 @@ START_TEST(test_h7_leave_jumps_to_the_reset_vector)
 {
 	open_dfuse("stm32h743", NULL, 0);
 	ck_assert(dev->quirks & DFU_QUIRK_JUMP_TO_RESET_VECTOR);
-	add_app(0x08000000, 0x08000201, 4000);
+	add_app_entry(0x08000000, 0x08000201, 4000);
 	opts.leave = true;
 	ck_assert_int_eq(download(), 0); /* vanish-during-status: still success */
 	ck_assert(res.left);
@@ -698,7 +518,7 @@ END_TEST
 START_TEST(test_h7_leave_at_the_table_base_does_not_start_the_app)
 {
 	open_dfuse("stm32h743", NULL, 0);
-	add_app(0x08000000, 0x08000201, 4000);
+	add_app_entry(0x08000000, 0x08000201, 4000);
 	opts.leave = true;
 	opts.have_jump = true;
 	opts.jump = 0x08000000; /* what an F4-minded host would send */
@@ -710,7 +530,7 @@ END_TEST
 START_TEST(test_leave_vanishing_during_status_is_success)
 {
 	open_dfuse("stm32f405", "leave=vanish-during-status", 0);
-	add_app(0x08000000, 0x08000101, 4000);
+	add_app(0x08000000, 4000);
 	opts.leave = true;
 	ck_assert_int_eq(download(), 0);
 	ck_assert(res.left);
@@ -722,7 +542,7 @@ END_TEST
 START_TEST(test_leave_vanishing_before_status_is_success)
 {
 	open_dfuse("stm32f405", "leave=vanish-before-status", 0);
-	add_app(0x08000000, 0x08000101, 4000);
+	add_app(0x08000000, 4000);
 	opts.leave = true;
 	ck_assert_int_eq(download(), 0);
 	ck_assert(res.left);
@@ -857,7 +677,7 @@ END_TEST
 
 static TCase *tc(Suite *s, const char *name)
 {
-	return test_tcase(s, name, setup, teardown, 30);
+	return simtest_tcase(s, name, NULL, NULL, 30);
 }
 
 int main(void)

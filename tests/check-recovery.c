@@ -14,22 +14,9 @@
 #include "transport-sim.h"
 #include "util.h"
 
-/* ---- fixture ------------------------------------------------------------------------- */
+/* ---- fixture: simtest.h, and these of the recovery tests ---------------------------------- */
 
-static struct dfu_vclock vc;
-static struct sim_device *sim;
-static struct dfu_ctx *ctx;
-static struct dfu_dev *dev;
-static struct dfu_image *img;
-static struct dfu_error err;
-static struct dfu_flash_opts opts;
-static struct dfu_flash_result res;
-static char logged[65536];
-
-/* Failure injection in front of the sim handle. */
-static struct dfu_handle_ops wrapped_ops;
-static const struct dfu_handle_ops *real_ops;
-static unsigned n_req[8];   /* class requests seen, by bRequest */
+/* Failure injection in front of the sim handle (simtest_control). */
 static struct {
 	int req;            /* bRequest to hit, -1 = none */
 	unsigned first;     /* its first occurrence hit (1-based) */
@@ -39,25 +26,11 @@ static struct {
 	bool process_first; /* the device gets the request, the host sees the failure */
 	bool oversize_first; /* the device gets an oversized DNLOAD instead (strict stall) */
 } inj;
-static uint32_t set_addresses[512];
-static size_t n_set_addresses;
 static unsigned n_block3; /* DNLOADs of wBlockNum 3 */
 
 /* Trace records. */
 static unsigned n_trace, n_trace_status, n_trace_strings, n_trace_retry;
 static bool trace_durations_ok = true;
-
-static void log_cb(void *ud, enum dfu_log_level level, const char *msg)
-{
-	size_t used = strlen(logged);
-
-	(void)ud;
-	(void)level;
-	if (used + strlen(msg) + 2 < sizeof(logged)) {
-		strcat(logged, msg);
-		strcat(logged, "\n");
-	}
-}
 
 static void trace_cb(void *ud, const struct dfu_trace_rec *r)
 {
@@ -73,38 +46,33 @@ static void trace_cb(void *ud, const struct dfu_trace_rec *r)
 		trace_durations_ok = false;
 }
 
-static int spy_control(struct dfu_handle *h, uint8_t rt, uint8_t req, uint16_t value,
-		       uint16_t index, uint8_t *data, uint16_t len, unsigned timeout_ms,
-		       const char **usb_name)
+/* The spy has counted the request in n_req[] already: that is its occurrence. */
+static int inject_control(struct dfu_handle *h, uint8_t rt, uint8_t req, uint16_t value,
+			  uint16_t index, uint8_t *data, uint16_t len, unsigned timeout_ms,
+			  const char **usb_name)
 {
 	bool class_req = (rt & 0x60) == 0x20;
 
-	if (class_req && req < 8) {
-		unsigned k = ++n_req[req];
+	if (class_req && req == DFU_REQ_DNLOAD && value == 3)
+		n_block3++;
+	if (class_req && inj.req == req && n_req[req] >= inj.first &&
+	    n_req[req] < inj.first + inj.count) {
+		if (inj.process_first)
+			simtest_control_real(h, rt, req, value, index, data, len, timeout_ms,
+					     usb_name);
+		if (inj.oversize_first) {
+			static uint8_t big[4096];
 
-		if (req == DFU_REQ_DNLOAD && value == 0 && len == 5 && data[0] == 0x21 &&
-		    n_set_addresses < 512)
-			set_addresses[n_set_addresses++] = le32_get(data + 1);
-		if (req == DFU_REQ_DNLOAD && value == 3)
-			n_block3++;
-		if (inj.req == req && k >= inj.first && k < inj.first + inj.count) {
-			if (inj.process_first)
-				real_ops->control(h, rt, req, value, index, data, len, timeout_ms,
-						  usb_name);
-			if (inj.oversize_first) {
-				static uint8_t big[4096];
-
-				real_ops->control(h, rt, req, value, index, big, 2048, timeout_ms,
-						  usb_name);
-			}
-			if (usb_name)
-				*usb_name = inj.name;
-			if (inj.err == DFU_E_USB_TIMEOUT)
-				vc.now_us += (uint64_t)(timeout_ms ? timeout_ms : 5000) * 1000;
-			return inj.err;
+			simtest_control_real(h, rt, req, value, index, big, 2048, timeout_ms,
+					     usb_name);
 		}
+		if (usb_name)
+			*usb_name = inj.name;
+		if (inj.err == DFU_E_USB_TIMEOUT)
+			vc.now_us += (uint64_t)(timeout_ms ? timeout_ms : 5000) * 1000;
+		return inj.err;
 	}
-	return real_ops->control(h, rt, req, value, index, data, len, timeout_ms, usb_name);
+	return simtest_control_real(h, rt, req, value, index, data, len, timeout_ms, usb_name);
 }
 
 static void inject(int req, unsigned first, unsigned count, int e, const char *name)
@@ -120,102 +88,11 @@ static void inject(int req, unsigned first, unsigned count, int e, const char *n
 
 static void setup(void)
 {
-	vc.now_us = 1000000;
-	sim = NULL;
-	ctx = NULL;
-	dev = NULL;
-	img = NULL;
-	logged[0] = '\0';
-	dfu_error_clear(&err);
-	memset(&opts, 0, sizeof(opts));
-	memset(&res, 0, sizeof(res));
-	memset(n_req, 0, sizeof(n_req));
 	inject(-1, 0, 0, 0, NULL);
-	n_set_addresses = 0;
+	simtest_control = inject_control;
 	n_block3 = 0;
 	n_trace = n_trace_status = n_trace_strings = n_trace_retry = 0;
 	trace_durations_ok = true;
-	ck_assert_int_eq(dfu_image_new(DFU_FORMAT_IHEX, &img), 0);
-	img->address_from_file = true;
-}
-
-static void teardown(void)
-{
-	dfu_dev_close(dev);
-	dfu_ctx_free(ctx);
-	sim_device_free(sim);
-	dfu_image_free(img);
-}
-
-static void new_sim(const char *profile, const char *faults)
-{
-	simtest_new(&vc, &sim, &ctx, profile, faults);
-	dfu_ctx_set_log_fn(ctx, log_cb, NULL);
-}
-
-static void wrap(void)
-{
-	real_ops = dev->h->ops;
-	wrapped_ops = *real_ops;
-	wrapped_ops.control = spy_control;
-	dev->h->ops = &wrapped_ops;
-}
-
-/* Open the DFU-mode alt @alt of the sim (waiting for a re-enumeration). */
-static void open_alt(int alt)
-{
-	dev = simtest_open_alt(ctx, &vc, alt);
-	wrap();
-}
-
-static void open_dfuse(const char *profile, const char *faults)
-{
-	new_sim(profile, faults);
-	open_alt(0);
-}
-
-/* A generic DFU 1.1 device (plain DFU), detached into DFU mode and opened. */
-static void open_generic(const char *faults)
-{
-	new_sim("generic", faults);
-	simtest_detach(ctx);
-	open_alt(0);
-}
-
-/* A Cortex-M application of @len bytes at @base (vector table first). */
-static void add_app(uint32_t base, size_t len)
-{
-	uint8_t *b = malloc(len);
-
-	ck_assert_ptr_nonnull(b);
-	test_pattern(b, len, base);
-	le32_put(b, 0x20010000u);
-	le32_put(b + 4, base + 0x101);
-	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, base, b, len, NULL, NULL, NULL), 0);
-	free(b);
-}
-
-static void add_pattern(uint32_t address, size_t len)
-{
-	uint8_t *b = malloc(len);
-
-	ck_assert_ptr_nonnull(b);
-	test_pattern(b, len, address);
-	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, address, b, len, NULL, NULL, NULL), 0);
-	free(b);
-}
-
-static void assert_mem_is_image(void)
-{
-	for (size_t i = 0; i < img->n_segments; i++) {
-		const struct dfu_segment *s = &img->segments[i];
-		uint8_t *got = malloc(s->length);
-
-		ck_assert_ptr_nonnull(got);
-		ck_assert_int_eq(sim_device_mem_read(sim, s->address, got, s->length), 0);
-		ck_assert_mem_eq(got, s->data, s->length);
-		free(got);
-	}
 }
 
 /* What an upload read back (@back) is the image over [@base, @base + @len). */
@@ -228,12 +105,6 @@ static void assert_read_back_is_image(const struct dfu_image *back, uint32_t bas
 		ck_assert_int_eq(dfu_image_read(img, DFU_ALT_NONE, base + i, &want, 1, 0), 1);
 		ck_assert_uint_eq(b, want);
 	}
-}
-
-static int download(void)
-{
-	dfu_error_clear(&err);
-	return dfu_dev_download(dev, img, &opts, &res, &err);
 }
 
 static const char *cause(void)
@@ -263,11 +134,6 @@ static void dump(void)
 		fprintf(stderr, "req %d: %u\n", i, n_req[i]);
 }
 
-static bool log_has(const char *s)
-{
-	return strstr(logged, s) != NULL;
-}
-
 static bool retry_log_has(const char *s)
 {
 	for (uint32_t i = 0; i < res.n_retry_log; i++)
@@ -280,7 +146,7 @@ static bool retry_log_has(const char *s)
 
 START_TEST(test_stalled_get_status_is_retried_and_reported)
 {
-	open_dfuse("stm32f405", "stall-on-request=GETSTATUS:4");
+	open_dfuse("stm32f405", "stall-on-request=GETSTATUS:4", 0);
 	add_app(0x08000000, 40000);
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
@@ -294,7 +160,7 @@ END_TEST
 
 START_TEST(test_timed_out_get_status_is_retried_within_the_deadline)
 {
-	open_dfuse("stm32f405", "timeout-on-request=GETSTATUS:3");
+	open_dfuse("stm32f405", "timeout-on-request=GETSTATUS:3", 0);
 	add_app(0x08000000, 20000);
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
@@ -306,7 +172,7 @@ END_TEST
 START_TEST(test_stalled_set_address_is_sent_again)
 {
 	/* DNLOAD 1: erase, 2: Set Address */
-	open_dfuse("stm32f405", "stall-on-request=DNLOAD:2");
+	open_dfuse("stm32f405", "stall-on-request=DNLOAD:2", 0);
 	add_app(0x08000000, 8000);
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
@@ -318,7 +184,7 @@ END_TEST
 START_TEST(test_lost_data_block_gets_a_fresh_set_address)
 {
 	/* DNLOAD 1: erase, 2: Set Address, 3: block 2, 4: block 3 */
-	open_dfuse("stm32f405", "timeout-on-request=DNLOAD:4");
+	open_dfuse("stm32f405", "timeout-on-request=DNLOAD:4", 0);
 	add_app(0x08000000, 8000);
 	ck_assert_int_eq(download(), 0);
 	dump();
@@ -336,7 +202,7 @@ END_TEST
 START_TEST(test_block_that_arrived_is_not_sent_twice)
 {
 	/* the device takes block 3, the host sees IO: GET_STATUS says dfuDNBUSY */
-	open_dfuse("stm32l476", NULL); /* ECC flash: a second write would fail */
+	open_dfuse("stm32l476", NULL, 0); /* ECC flash: a second write would fail */
 	add_app(0x08000000, 8000);
 	inject(DFU_REQ_DNLOAD, 4, 1, DFU_E_USB_IO, "LIBUSB_ERROR_IO");
 	inj.process_first = true;
@@ -351,7 +217,7 @@ START_TEST(test_device_error_after_a_stall_is_cleared_and_the_block_resent)
 {
 	/* a strict device goes to dfuERROR/errSTALLEDPKT with the stall (here: the
 	 * G474 stalls the oversized block the injector sends in its place) */
-	open_dfuse("stm32g474", NULL);
+	open_dfuse("stm32g474", NULL, 0);
 	add_app(0x08000000, 5000);
 	/* DNLOAD 1-3: the 2 KiB pages, 4: Set Address, 5: block 2, 6: block 3 */
 	inject(DFU_REQ_DNLOAD, 6, 1, DFU_E_USB_PIPE, "LIBUSB_ERROR_PIPE");
@@ -371,7 +237,7 @@ START_TEST(test_lost_get_status_answer_of_a_strict_device_resends_the_command)
 {
 	/* the GET_STATUS after the erase is processed and then lost; the
 	 * device answers the next one normally */
-	open_dfuse("stm32f405", NULL);
+	open_dfuse("stm32f405", NULL, 0);
 	add_app(0x08000000, 4000);
 	inject(DFU_REQ_GETSTATUS, 3, 1, DFU_E_USB_IO, "LIBUSB_ERROR_IO");
 	inj.process_first = true;
@@ -383,7 +249,7 @@ END_TEST
 
 START_TEST(test_retries_are_bounded)
 {
-	open_dfuse("stm32f405", NULL);
+	open_dfuse("stm32f405", NULL, 0);
 	add_app(0x08000000, 4000);
 	/* GET_STATUS 2 is the first poll of the erase */
 	inject(DFU_REQ_GETSTATUS, 2, 100, DFU_E_USB_PIPE, "LIBUSB_ERROR_PIPE");
@@ -399,7 +265,7 @@ END_TEST
 
 START_TEST(test_device_verdict_is_not_retried)
 {
-	open_dfuse("stm32f405", "rdp=1");
+	open_dfuse("stm32f405", "rdp=1", 0);
 	add_app(0x08000000, 4000);
 	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
 	ck_assert_uint_eq(err.status, DFU_STATUS_ERR_VENDOR);
@@ -411,7 +277,7 @@ END_TEST
 
 START_TEST(test_read_unprotect_and_leave_are_not_retried)
 {
-	open_dfuse("stm32f405", "stall-on-request=DNLOAD:1");
+	open_dfuse("stm32f405", "stall-on-request=DNLOAD:1", 0);
 	ck_assert_int_eq(dfuse_read_unprotect(dev, &res, &err), DFU_E_USB_PIPE);
 	ck_assert_uint_eq(res.retries, 0);
 	ck_assert_uint_eq(n_req[DFU_REQ_DNLOAD], 1);
@@ -420,8 +286,8 @@ END_TEST
 
 START_TEST(test_plain_dfu_block_is_resent_only_from_dnload_idle)
 {
-	open_generic("stall-on-request=DNLOAD:3");
-	add_pattern(0, 3000);
+	open_generic("generic", "stall-on-request=DNLOAD:3");
+	add_pattern(0, 3000, 0);
 	ck_assert_int_eq(download(), 0);
 	ck_assert_uint_eq(res.retries, 1);
 	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_IDLE);
@@ -434,7 +300,7 @@ START_TEST(test_fail_every_second_run_recovers_by_reset)
 {
 	char path[64];
 
-	open_dfuse("stm32f405", "fail-every-second-run");
+	open_dfuse("stm32f405", "fail-every-second-run", 0);
 	add_app(0x08000000, 20000);
 	ck_assert_int_eq(download(), 0); /* run 1 */
 	dfu_dev_close(dev);
@@ -460,7 +326,7 @@ START_TEST(test_recover_fails_cleanly_when_the_device_is_gone)
 {
 	uint64_t t0;
 
-	open_dfuse("stm32f405", "disconnect-at-byte=100");
+	open_dfuse("stm32f405", "disconnect-at-byte=100", 0);
 	add_app(0x08000000, 4000);
 	ck_assert_int_eq(download(), DFU_E_USB_NODEV);
 	ck_assert(!dfu_error_wants_reset(&err));
@@ -484,7 +350,7 @@ END_TEST
 
 START_TEST(test_stuck_dnbusy_names_operation_and_cause)
 {
-	open_dfuse("stm32f405", "stuck-dnbusy");
+	open_dfuse("stm32f405", "stuck-dnbusy", 0);
 	add_app(0x08000000, 4000);
 	ck_assert_int_eq(download(), DFU_E_DEADLINE);
 	ck_assert_ptr_nonnull(strstr(err.message, "DfuSe erase page 0x08000000"));
@@ -499,7 +365,7 @@ END_TEST
 /* The U5 runs an erase inside the GET_STATUS: a stuck one is never answered. */
 START_TEST(test_unanswered_erase_says_the_sector_is_undefined_and_resumable)
 {
-	open_dfuse("stm32u5", "stuck-dnbusy");
+	open_dfuse("stm32u5", "stuck-dnbusy", 0);
 	add_app(0x08000000, 4000);
 	ck_assert_int_eq(download(), DFU_E_USB_TIMEOUT);
 	ck_assert_ptr_nonnull(strstr(err.op, "DfuSe erase page 0x08000000"));
@@ -515,8 +381,8 @@ END_TEST
 
 START_TEST(test_h7_bank2_erase_names_the_rom_erratum)
 {
-	open_dfuse("stm32h743", "stuck-dnbusy=0x08100000");
-	add_pattern(0x08100000, 1000);
+	open_dfuse("stm32h743", "stuck-dnbusy=0x08100000", 0);
+	add_pattern(0x08100000, 1000, 0x08100000);
 	opts.timeout_ms = 3000;
 	ck_assert_int_eq(download(), DFU_E_DEADLINE);
 	assert_cause("h7-bank2-erase");
@@ -527,7 +393,7 @@ END_TEST
 
 START_TEST(test_zero_poll_timeout_forever_names_the_firmware)
 {
-	open_dfuse("stm32f405", "zero-poll-timeout,stuck-dnbusy");
+	open_dfuse("stm32f405", "zero-poll-timeout,stuck-dnbusy", 0);
 	add_app(0x08000000, 4000);
 	opts.timeout_ms = 2000;
 	ck_assert_int_eq(download(), DFU_E_DEADLINE);
@@ -539,7 +405,7 @@ END_TEST
 
 START_TEST(test_slow_f4_mass_erase_suggests_a_longer_timeout)
 {
-	open_dfuse("stm32f405", "busy=repeat");
+	open_dfuse("stm32f405", "busy=repeat", 0);
 	add_app(0x08000000, 4000);
 	opts.mass_erase = true;
 	opts.timeout_ms = 1500;
@@ -556,7 +422,7 @@ END_TEST
 
 START_TEST(test_disconnect_mid_download_says_what_the_flash_holds_and_resumes)
 {
-	open_dfuse("stm32f405", "disconnect-at-byte=20000");
+	open_dfuse("stm32f405", "disconnect-at-byte=20000", 0);
 	add_app(0x08000000, 40000);
 	ck_assert_int_eq(download(), DFU_E_USB_NODEV);
 	assert_cause("gone-mid-download");
@@ -582,7 +448,7 @@ END_TEST
 START_TEST(test_verdict_after_writing_describes_the_flash_but_is_not_resumable)
 {
 	/* the second erase fails: the first (the vector-table sector) is done */
-	open_dfuse("stm32f405", "faulty-page=0x08004000:4");
+	open_dfuse("stm32f405", "faulty-page=0x08004000:4", 0);
 	add_app(0x08000000, 20000);
 	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
 	assert_cause("erase-failed");
@@ -635,7 +501,7 @@ END_TEST
 
 START_TEST(test_cause_target_dfuse)
 {
-	open_dfuse("stm32f405", "faulty-page=0x08000000:1");
+	open_dfuse("stm32f405", "faulty-page=0x08000000:1", 0);
 	add_app(0x08000000, 4000);
 	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
 	assert_cause("target-dfuse");
@@ -661,7 +527,7 @@ START_TEST(test_cause_unsupported_dfuse_command)
 	struct dfu_status_reply st;
 	struct dfu_op op;
 
-	open_dfuse("stm32f405", NULL);
+	open_dfuse("stm32f405", NULL, 0);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
 	dfu_op_init(&op, 0, "DfuSe erase page (command 0x55)");
 	ck_assert_int_eq(dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, cmd, 1, 0, &err), 1);
@@ -673,7 +539,7 @@ END_TEST
 
 START_TEST(test_cause_timeout_after_retries)
 {
-	open_dfuse("stm32f405", NULL);
+	open_dfuse("stm32f405", NULL, 0);
 	add_app(0x08000000, 4000);
 	/* GET_STATUS 4 is the first poll of the Set Address, after the erase */
 	inject(DFU_REQ_GETSTATUS, 4, 100, DFU_E_USB_TIMEOUT, "LIBUSB_ERROR_TIMEOUT");
@@ -686,7 +552,7 @@ END_TEST
 
 START_TEST(test_cause_io_after_retries)
 {
-	open_dfuse("stm32f405", NULL);
+	open_dfuse("stm32f405", NULL, 0);
 	add_app(0x08000000, 4000);
 	inject(DFU_REQ_DNLOAD, 3, 100, DFU_E_USB_IO, "LIBUSB_ERROR_IO");
 	ck_assert_int_eq(download(), DFU_E_USB_IO);
@@ -697,7 +563,7 @@ END_TEST
 
 START_TEST(test_cause_overflow)
 {
-	open_dfuse("stm32f405", NULL);
+	open_dfuse("stm32f405", NULL, 0);
 	add_app(0x08000000, 4000);
 	inject(DFU_REQ_GETSTATUS, 3, 100, DFU_E_USB_OVERFLOW, "LIBUSB_ERROR_OVERFLOW");
 	ck_assert_int_eq(download(), DFU_E_USB_OVERFLOW);
@@ -710,7 +576,7 @@ START_TEST(test_cause_gone_outside_a_download)
 	struct dfu_op op;
 	struct dfu_status_reply st;
 
-	open_dfuse("stm32f405", NULL);
+	open_dfuse("stm32f405", NULL, 0);
 	inject(DFU_REQ_GETSTATUS, 1, 100, DFU_E_USB_NODEV, "LIBUSB_ERROR_NO_DEVICE");
 	dfu_op_init(&op, -1, "GET_STATUS");
 	ck_assert_int_eq(dfu_get_status(dev, &op, 0, &st, &err), DFU_E_USB_NODEV);
@@ -778,7 +644,7 @@ static void assert_verdict(uint8_t status, const char *op, const char *id)
 START_TEST(test_cause_write_failed)
 {
 	/* DNLOAD 1: erase, 2: Set Address, 3: block 2 */
-	open_dfuse("stm32f405", "status-on-request=DNLOAD:3=3");
+	open_dfuse("stm32f405", "status-on-request=DNLOAD:3=3", 0);
 	add_app(0x08000000, 4000);
 	assert_verdict(DFU_STATUS_ERR_WRITE, "DfuSe write block 2", "write-failed");
 	ck_assert_uint_eq(res.retries, 0);
@@ -788,7 +654,7 @@ END_TEST
 
 START_TEST(test_cause_prog_failed)
 {
-	open_dfuse("stm32l476", "status-on-request=DNLOAD:3=6");
+	open_dfuse("stm32l476", "status-on-request=DNLOAD:3=6", 0);
 	add_app(0x08000000, 1000);
 	assert_verdict(DFU_STATUS_ERR_PROG, "DfuSe write block 2", "prog-failed");
 }
@@ -797,8 +663,8 @@ END_TEST
 START_TEST(test_cause_verify_failed)
 {
 	/* plain DFU: DNLOAD 1 is block 0, 2 is block 1 */
-	open_generic("status-on-request=DNLOAD:2=7");
-	add_pattern(0, 3000);
+	open_generic("generic", "status-on-request=DNLOAD:2=7");
+	add_pattern(0, 3000, 0);
 	assert_verdict(DFU_STATUS_ERR_VERIFY, "download block 1", "verify-failed");
 }
 END_TEST
@@ -806,7 +672,7 @@ END_TEST
 START_TEST(test_cause_erase_check)
 {
 	/* the sector is not blank after the erase (rusefi #8803) */
-	open_dfuse("stm32f405", "faulty-page=0x08000000:5");
+	open_dfuse("stm32f405", "faulty-page=0x08000000:5", 0);
 	add_app(0x08000000, 4000);
 	assert_verdict(DFU_STATUS_ERR_CHECK_ERASED, "DfuSe erase page 0x08000000", "erase-check");
 	ck_assert_uint_eq(simtest_state(sim).dfu_status, DFU_STATUS_ERR_CHECK_ERASED);
@@ -816,8 +682,8 @@ END_TEST
 START_TEST(test_cause_address_past_the_end_of_a_plain_device)
 {
 	/* 128 KiB of flash behind the generic device: one block more is refused */
-	open_generic(NULL);
-	add_pattern(0, 128 * 1024 + 64);
+	open_generic("generic", NULL);
+	add_pattern(0, 128 * 1024 + 64, 0);
 	assert_verdict(DFU_STATUS_ERR_ADDRESS, "download block 2048", "address");
 }
 END_TEST
@@ -825,8 +691,8 @@ END_TEST
 START_TEST(test_cause_notdone_at_manifestation)
 {
 	/* 3000 bytes: blocks 0..46, then the zero-length DNLOAD 48 */
-	open_generic("status-on-request=DNLOAD:48=9");
-	add_pattern(0, 3000);
+	open_generic("generic", "status-on-request=DNLOAD:48=9");
+	add_pattern(0, 3000, 0);
 	assert_verdict(DFU_STATUS_ERR_NOTDONE, "manifest", "notdone");
 }
 END_TEST
@@ -834,15 +700,15 @@ END_TEST
 START_TEST(test_cause_firmware_at_manifestation)
 {
 	/* the device checks the image it got and finds no valid firmware */
-	open_generic("status-on-request=DNLOAD:48=10");
-	add_pattern(0, 3000);
+	open_generic("generic", "status-on-request=DNLOAD:48=10");
+	add_pattern(0, 3000, 0);
 	assert_verdict(DFU_STATUS_ERR_FIRMWARE, "manifest", "firmware");
 }
 END_TEST
 
 START_TEST(test_cause_usb_reset_seen)
 {
-	open_dfuse("stm32f405", "status-on-request=DNLOAD:3=12");
+	open_dfuse("stm32f405", "status-on-request=DNLOAD:3=12", 0);
 	add_app(0x08000000, 4000);
 	assert_verdict(DFU_STATUS_ERR_USBR, "DfuSe write block 2", "usb-reset-seen");
 	ck_assert(dfu_error_wants_reset(&err));
@@ -851,7 +717,7 @@ END_TEST
 
 START_TEST(test_cause_power_on_reset)
 {
-	open_dfuse("stm32f405", "status-on-request=DNLOAD:1=13");
+	open_dfuse("stm32f405", "status-on-request=DNLOAD:1=13", 0);
 	add_app(0x08000000, 4000);
 	assert_verdict(DFU_STATUS_ERR_POR, "DfuSe erase page 0x08000000", "power-on-reset");
 	ck_assert(dfu_error_wants_reset(&err));
@@ -860,24 +726,24 @@ END_TEST
 
 START_TEST(test_cause_stalledpkt_on_a_plain_device)
 {
-	open_generic("status-on-request=DNLOAD:3=15");
-	add_pattern(0, 3000);
+	open_generic("generic", "status-on-request=DNLOAD:3=15");
+	add_pattern(0, 3000, 0);
 	assert_verdict(DFU_STATUS_ERR_STALLEDPKT, "download block 2", "stalledpkt");
 }
 END_TEST
 
 START_TEST(test_cause_target_on_a_plain_device)
 {
-	open_generic("status-on-request=DNLOAD:1=1");
-	add_pattern(0, 3000);
+	open_generic("generic", "status-on-request=DNLOAD:1=1");
+	add_pattern(0, 3000, 0);
 	assert_verdict(DFU_STATUS_ERR_TARGET, "download block 0", "target");
 }
 END_TEST
 
 START_TEST(test_cause_vendor_on_a_plain_device)
 {
-	open_generic("status-on-request=DNLOAD:1=11");
-	add_pattern(0, 3000);
+	open_generic("generic", "status-on-request=DNLOAD:1=11");
+	add_pattern(0, 3000, 0);
 	assert_verdict(DFU_STATUS_ERR_VENDOR, "download block 0", "vendor");
 }
 END_TEST
@@ -890,7 +756,7 @@ START_TEST(test_cause_dfuse_command_to_a_plain_dfu_bootloader)
 	struct dfu_status_reply st;
 	struct dfu_op op;
 
-	open_generic("busy=stall");
+	open_generic("generic", "busy=stall");
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
 	dfu_op_init_at(&op, 0, 0x08000000, "DfuSe Set Address 0x08000000");
 	ck_assert_int_eq(dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, cmd, sizeof(cmd), 0, &err), 5);
@@ -937,7 +803,7 @@ START_TEST(test_stalled_first_get_status_is_retried_not_run_time_mode)
 {
 	struct dfu_idle_report rep;
 
-	open_dfuse("stm32f405", "stall-on-request=GETSTATUS:1");
+	open_dfuse("stm32f405", "stall-on-request=GETSTATUS:1", 0);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, &rep, &err), 0);
 	ck_assert(!rep.stall_as_idle);
 	add_app(0x08000000, 8000);
@@ -948,7 +814,7 @@ END_TEST
 
 START_TEST(test_dfu_mode_get_status_stalling_always_is_a_protocol_error)
 {
-	open_dfuse("stm32f405", NULL);
+	open_dfuse("stm32f405", NULL, 0);
 	inject(DFU_REQ_GETSTATUS, 1, 100, DFU_E_USB_PIPE, "LIBUSB_ERROR_PIPE");
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), DFU_E_PROTOCOL);
 	ck_assert_str_eq(err.code, "dfu.status_stalled");
@@ -960,7 +826,7 @@ END_TEST
 START_TEST(test_timed_out_dnload_restarts_the_deadline)
 {
 	/* DNLOAD 3: the third erase; its lost time must not eat the erase deadline */
-	open_dfuse("stm32f405", "zero-poll-timeout,timeout-on-request=DNLOAD:3");
+	open_dfuse("stm32f405", "zero-poll-timeout,timeout-on-request=DNLOAD:3", 0);
 	add_app(0x08000000, 40000);
 	ck_assert_int_eq(download(), 0);
 	dump();
@@ -973,7 +839,7 @@ START_TEST(test_stalled_clrstatus_at_start_is_retried)
 {
 	struct dfu_idle_report rep;
 
-	open_dfuse("gd32vf103", "stall-on-request=CLRSTATUS:1");
+	open_dfuse("gd32vf103", "stall-on-request=CLRSTATUS:1", 0);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, &rep, &err), 0);
 	ck_assert(rep.cleared);
 	ck_assert_uint_ge(n_req[DFU_REQ_CLRSTATUS], 2);
@@ -988,7 +854,7 @@ START_TEST(test_manifest_wait_reset_at_start_is_reset_and_reopened)
 	new_sim("generic-intolerant", NULL);
 	simtest_detach(ctx);
 	open_alt(0);
-	add_pattern(0, 2048);
+	add_pattern(0, 2048, 0);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
 	ck_assert_int_eq(download(), 0);
 	ck_assert_uint_eq(simtest_state(sim).dfu_state, DFU_STATE_DFU_MANIFEST_WAIT_RESET);
@@ -1020,16 +886,14 @@ START_TEST(test_transient_upload_failures_are_retried)
 		struct dfu_image *back = NULL;
 
 		if (f) {
-			teardown();
+			simtest_teardown();
+			simtest_setup();
 			setup();
 		}
-		open_dfuse("stm32f405", faults[f]);
+		open_dfuse("stm32f405", faults[f], 0);
 		add_app(0x08000000, 40000);
 		ck_assert_int_eq(download(), 0);
-		opts.have_address = true;
-		opts.address = 0x08000000;
-		opts.have_length = true;
-		opts.length = 40000;
+		set_upload_range(0x08000000, 40000);
 		dfu_error_clear(&err);
 		ck_assert_msg(dfu_dev_upload(dev, &opts, &back, &res, &err) == 0, "%s: %s",
 			      faults[f], err.message);
@@ -1043,8 +907,8 @@ END_TEST
  * and opts set to read those 4 KiB back. */
 static void plain_device_holding_4k(const char *faults)
 {
-	open_generic(faults);
-	add_pattern(0, 4096);
+	open_generic("generic", faults);
+	add_pattern(0, 4096, 0);
 	ck_assert_int_eq(download(), 0);
 	dfu_error_clear(&err);
 	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
@@ -1090,7 +954,7 @@ END_TEST
 
 START_TEST(test_absurd_transfer_size_is_refused_before_erasing)
 {
-	open_dfuse("stm32f405", "transfer-size=65535");
+	open_dfuse("stm32f405", "transfer-size=65535", 0);
 	add_app(0x08000000, 8000);
 	ck_assert_int_eq(download(), DFU_E_INVAL);
 	ck_assert_str_eq(err.code, "dfu.transfer_size");
@@ -1103,7 +967,7 @@ END_TEST
 
 static TCase *tc(Suite *s, const char *name)
 {
-	return test_tcase(s, name, setup, teardown, 60);
+	return simtest_tcase(s, name, setup, NULL, 60);
 }
 
 int main(void)
