@@ -440,7 +440,7 @@ START_TEST(test_open_without_permission_names_the_udev_rule)
 }
 END_TEST
 
-/* ---- matching (dfu-util.md 1.1) --------------------------------------------------------- */
+/* ---- matching: dfu-util's filters -d, -S, -p, -n, -c, -i, -a (dfu-util(1)) -------------- */
 
 START_TEST(test_no_filter_lists_every_alt_of_every_device)
 {

@@ -33,7 +33,7 @@ static int parse(const char *s)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Real strings (device-model.md 3.3)                                       */
+/* Real strings: what devices report (public dfu-util -l, lsusb -v output)  */
 
 struct want_seg {
 	uint32_t start, count, size;

@@ -83,7 +83,7 @@ static void assert_str_or_null(const char *got, const char *want, const char *wh
 		ck_assert_msg(strcmp(got, want) == 0, "%s: got '%s', want '%s'", what, got, want);
 }
 
-/* --- dfu-util command lines from real scripts (user-needs.md 5.1) ---------- */
+/* --- dfu-util command lines from public flashing scripts and READMEs ----- */
 
 struct compat_case {
 	const char *argv[16];

@@ -118,7 +118,8 @@ static void dfuse_cmd(const uint8_t *cmd, uint16_t len)
 	ck_assert_uint_eq(st[4], DFU_STATE_DFU_DNLOAD_IDLE);
 }
 
-/* DfuSe leave (UM0424, device-model.md §1.8): Set Address, zero-length DNLOAD, GET_STATUS. */
+/* DfuSe leave (UM0424; AN3156: executed at the GET_STATUS after the zero-length DNLOAD):
+ * Set Address, zero-length DNLOAD, GET_STATUS. */
 static int dfuse_leave(void)
 {
 	static const uint8_t set_addr[5] = { 0x21, 0x00, 0x00, 0x00, 0x08 };
@@ -245,7 +246,8 @@ END_TEST
 
 START_TEST(test_enumerate_skips_a_device_that_is_not_on_the_bus)
 {
-	/* RDP level 2 disables the ROM: the chip never enumerates (device-model.md §2.1) */
+	/* RDP level 2 disables boot from system memory (RM0090, read protection):
+	 * the ROM bootloader never runs, so the chip never enumerates */
 	add_dev("stm32f405", "rdp=2");
 	add_dev("generic", NULL);
 	start();
@@ -346,7 +348,9 @@ START_TEST(test_a_held_request_advances_the_clock_by_the_hold)
 	ck_assert_int_eq(ctl(DFU_RT_OUT, DFU_REQ_DNLOAD, 0, (uint8_t *)erase, 5, 0), 5);
 	ck_assert_int_eq(get_status(st), 6);
 	ck_assert_uint_eq(st[4], DFU_STATE_DFU_DNBUSY);
-	/* polled at once: the F4 ROM NAKs until the erase is done (device-model.md §1.7) */
+	/* polled at once, the F4 ROM model holds its answer until the erase is done:
+	 * ST's USB device library erases in the interrupt of the first GET_STATUS, and
+	 * pydfu, which polls without waiting, works on the F4 ROM */
 	before = vc.now_us;
 	ck_assert_int_eq(get_status(st), 6);
 	ck_assert_uint_eq(st[4], DFU_STATE_DFU_DNLOAD_IDLE);
@@ -519,7 +523,9 @@ END_TEST
 
 START_TEST(test_status_stage_lost_in_a_leave_maps_to_io)
 {
-	/* ST HAL: DFU_Leave() resets in the GET_STATUS data stage (device-model.md §1.8) */
+	/* ST HAL (usbd_dfu.c): DFU_Leave() runs when the GET_STATUS data stage is
+	 * sent and resets the chip before the status stage (stm32-mw-usb-device
+	 * issue 23) */
 	open_one("stm32f405", "leave=vanish-during-status");
 	ck_assert_int_eq(dfuse_leave(), DFU_E_USB_IO);
 	ck_assert_str_eq(usb_name, "LIBUSB_ERROR_IO");
