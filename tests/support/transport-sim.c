@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The in-process transport: the virtual devices of src/sim on a virtual clock, shaped
- * as libusb would show them (usb-emulation.md §3-6), so that the protocol code runs
- * unchanged in tests.  It never sleeps; it does not own the sim devices.
+ * as libusb shows a usbfs device (STALL as LIBUSB_ERROR_PIPE, an unanswered
+ * request as TIMEOUT, an unplug as NO_DEVICE, a device that re-enumerated
+ * under a handle as NOT_FOUND), so that the protocol code runs unchanged in
+ * tests.  It never sleeps; it does not own the sim devices.
  */
 #include "config.h"
 
@@ -198,7 +200,8 @@ static int parse_descriptors(const uint8_t *buf, size_t len, struct dfu_usb_devi
 
 	/*
 	 * The ST ROM and HAL put the functional descriptor after the last alt only
-	 * (device-model.md §0.4); dfu-util's find_descriptor() then finds it for
+	 * (ST's usbd_dfu.c configuration descriptor); dfu-util's find_descriptor() then
+ * finds it for
 	 * every alt.  Take it from another alt of the same interface, else the
 	 * first one anywhere in the configuration.
 	 */
@@ -261,7 +264,8 @@ static bool handle_current(struct sim_handle *h)
 
 /*
  * One control transfer through the device model.  Outcomes as libusb reports
- * them for the usbfs front end (usb-emulation.md §3):
+ * them for a usbfs device (the URB status -EPIPE, -ENOENT after libusb cancels a
+ * timed-out URB, -ESHUTDOWN after an unplug):
  *   SIM_STALL → PIPE;  SIM_GONE (also a stale generation) → NO_DEVICE;
  *   SIM_TIMEOUT → TIMEOUT, after the virtual clock moved by the whole timeout,
  *   as a real host waits that long before cancelling;
@@ -367,7 +371,8 @@ static int sim_set_alt(struct dfu_handle *dh, uint8_t interface, uint8_t alt, co
 }
 
 /* USBDEVFS_RESET: a device that re-enumerates as something else answers ENODEV,
- * which libusb reports as NOT_FOUND (usb-emulation.md §4). */
+ * which libusb reports as NOT_FOUND (libusb's op_reset_device() in
+ * os/linux_usbfs.c). */
 static int sim_reset(struct dfu_handle *dh, const char **usb_name)
 {
 	struct sim_handle *h = (struct sim_handle *)dh;
