@@ -58,17 +58,25 @@ static inline uint8_t *test_corpus_load(const char *name, size_t *len)
  * Corpus cases.  Check cannot skip a single test, and automake keeps one
  * result per program, so a corpus case must never run without the corpus:
  * it would return early and be counted as a pass.  The cases that read the
- * corpus therefore go into a test case of their own, made here: when the
- * corpus is absent that test case is not made (NULL), so its cases are neither
- * run nor counted, and the log says so.  The program's other cases still run
- * and decide its result; test_run_suite() exits 77 (automake SKIP) when no
- * case ran at all, i.e. every case the program has reads the corpus.  Inside a
+ * corpus therefore go into a test case of their own named "corpus", made
+ * here, and `make check` runs them as a test of their own:
+ *   - the suites run with DFUFLASH_CORPUS_CASES=skip: the corpus case is not
+ *     made, and the suite's result is that of its other cases;
+ *   - tests/cli/corpus-cases.sh runs each suite with CK_RUN_CASE=corpus: with
+ *     the corpus absent the case is not made, no case runs, test_run_suite()
+ *     exits 77 and automake reports SKIP.
+ * Run by hand (variable unset), a suite runs all of its cases.  Inside a
  * corpus case the corpus is present, so a file that cannot be read fails.
  */
 static inline TCase *test_corpus_tcase(Suite *s, SFun setup, SFun teardown, double timeout)
 {
+	const char *mode = getenv("DFUFLASH_CORPUS_CASES");
 	TCase *t;
 
+	if (mode && strcmp(mode, "skip") == 0) {
+		printf("corpus cases left out: tests/cli/corpus-cases.sh runs them\n");
+		return NULL;
+	}
 	if (!test_corpus_dir()) {
 		printf("SKIP: corpus cases not run: shared corpus not found (DFUFLASH_CORPUS=%s)\n",
 		       getenv("DFUFLASH_CORPUS") ? getenv("DFUFLASH_CORPUS") : "unset");
