@@ -161,6 +161,13 @@ static void utf8_copy(const uint8_t *p, size_t n, char *out, size_t cap)
 	}
 }
 
+/* How a string descriptor's bytes are encoded: UTF-16LE as USB 2.0 9.6.7
+ * says, or UTF-8 on devices that get it wrong (serial_encoding()). */
+enum str_encoding {
+	STR_UTF16LE,
+	STR_UTF8,
+};
+
 /*
  * Read string @index in @langid into @out as UTF-8.  Returns 0 (with *state
  * set when the descriptor was damaged but something could be kept) or the
@@ -168,7 +175,8 @@ static void utf8_copy(const uint8_t *p, size_t n, char *out, size_t cap)
  * device sent are kept as far as they go (pyusb raises there, §5 item 9).
  */
 static int read_string(struct dfu_ctx *ctx, struct dfu_handle *h, uint8_t index, uint16_t langid,
-		       bool utf8, char *out, size_t cap, const char **state, const char **usb_name)
+		       enum str_encoding enc, char *out, size_t cap, const char **state,
+		       const char **usb_name)
 {
 	uint8_t buf[255];
 	size_t use, payload;
@@ -190,7 +198,7 @@ static int read_string(struct dfu_ctx *ctx, struct dfu_handle *h, uint8_t index,
 		use = (size_t)r;
 	}
 	payload = use - 2;
-	if (utf8) {
+	if (enc == STR_UTF8) {
 		utf8_copy(buf + 2, payload, out, cap);
 		return 0;
 	}
@@ -245,7 +253,8 @@ struct str_reader {
  * (wrong-langid: STALL) is retried in 0x0409 and then used for the rest.
  * Returns the state of this string ("ok" or why not).
  */
-static const char *str_read(struct str_reader *sr, uint8_t index, bool utf8, char *out, size_t cap)
+static const char *str_read(struct str_reader *sr, uint8_t index, enum str_encoding enc, char *out,
+			    size_t cap)
 {
 	const char *st = STATE_OK;
 	const char *usb_name = NULL;
@@ -254,9 +263,9 @@ static const char *str_read(struct str_reader *sr, uint8_t index, bool utf8, cha
 	out[0] = '\0';
 	if (index == 0)
 		return STATE_OK;
-	r = read_string(sr->ctx, sr->h, index, sr->langid, utf8, out, cap, &st, &usb_name);
+	r = read_string(sr->ctx, sr->h, index, sr->langid, enc, out, cap, &st, &usb_name);
 	if (r == DFU_E_USB_PIPE && !sr->langid_checked && sr->langid != LANGID_EN_US) {
-		r = read_string(sr->ctx, sr->h, index, LANGID_EN_US, utf8, out, cap, &st,
+		r = read_string(sr->ctx, sr->h, index, LANGID_EN_US, enc, out, cap, &st,
 				&usb_name);
 		if (r >= 0) {
 			dfu_log(sr->ctx, DFU_LOG_DEBUG,
@@ -419,9 +428,9 @@ static void info_fill_usb(struct dfu_if_info *i, const struct dfu_usb_device *d,
 }
 
 /* GD32VF103 sends its serial in UTF-8 (dfu-util QUIRK_UTF8_SERIAL). */
-static bool serial_is_utf8(const struct dfu_usb_device *d)
+static enum str_encoding serial_encoding(const struct dfu_usb_device *d)
 {
-	return d->vid == 0x28e9 && d->pid == 0x0189;
+	return d->vid == 0x28e9 && d->pid == 0x0189 ? STR_UTF8 : STR_UTF16LE;
 }
 
 static void open_failed(struct dfu_if_info *infos, size_t n, int r, const char *usb_name,
@@ -488,11 +497,11 @@ static void read_strings(struct dfu_ctx *ctx, const struct dfu_usb_device *d,
 			    d->alts[j].alt == infos[k].alt)
 				i_interface[k] = d->alts[j].i_interface;
 		infos[k].strings_state =
-			str_read(&sr, i_interface[k], false, infos[k].name, sizeof(infos[k].name));
+			str_read(&sr, i_interface[k], STR_UTF16LE, infos[k].name, sizeof(infos[k].name));
 	}
-	state_note(&dev_state, str_read(&sr, d->i_serial, serial_is_utf8(d), serial, sizeof(serial)));
-	state_note(&dev_state, str_read(&sr, d->i_product, false, product, sizeof(product)));
-	state_note(&dev_state, str_read(&sr, d->i_manufacturer, false, manufacturer,
+	state_note(&dev_state, str_read(&sr, d->i_serial, serial_encoding(d), serial, sizeof(serial)));
+	state_note(&dev_state, str_read(&sr, d->i_product, STR_UTF16LE, product, sizeof(product)));
+	state_note(&dev_state, str_read(&sr, d->i_manufacturer, STR_UTF16LE, manufacturer,
 					 sizeof(manufacturer)));
 	h->ops->close(h);
 
