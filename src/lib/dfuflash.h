@@ -779,15 +779,6 @@ static inline uint32_t dfu_otp_area_size(const struct dfu_otp_layout *l)
 	return l->n_blocks * l->block_size + l->n_blocks;
 }
 
-/* What an OTP write would do (dfu_otp_check). */
-struct dfu_otp_plan {
-	uint32_t blocks_written;       /* bit i: data block i gets new bytes */
-	uint32_t locks_written;        /* bit i: lock byte i gets programmed */
-	uint32_t blocks_locked_before; /* bit i: block i is locked already */
-	uint32_t bytes_changed;        /* bytes that differ from @cur */
-	uint32_t first_change;         /* address of the first of them */
-};
-
 /* Option bytes (optbytes.c) ------------------------------------------------ */
 
 enum dfu_ob_family {

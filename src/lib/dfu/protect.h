@@ -33,6 +33,15 @@ void dfuse_classify_rdp(const struct dfu_dev *dev, bool vendor_at_start, struct 
 int dfu_reopen(struct dfu_ctx *ctx, const struct dfu_if_info *was, int alt, uint32_t timeout_ms,
 	       struct dfu_dev **out, struct dfu_error *e);
 
+/* What an OTP write would do (dfu_otp_check). */
+struct dfu_otp_plan {
+	uint32_t blocks_written;       /* bit i: data block i gets new bytes */
+	uint32_t locks_written;        /* bit i: lock byte i gets programmed */
+	uint32_t blocks_locked_before; /* bit i: block i is locked already */
+	uint32_t bytes_changed;        /* bytes that differ from @cur */
+	uint32_t first_change;         /* address of the first of them */
+};
+
 /*
  * Check an OTP write before anything is sent: @cur holds @len bytes of the
  * device from @address (the whole area of @l when @l is non-NULL), the image
