@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The device commands: list, flash, read, verify, erase, leave, detach, in
- * both spellings (dfu-util's options and dfuflash's command words, parsed by
- * options.c).  This file picks the device and the alt setting, renders logs
- * and progress, and maps results to exit codes; the protocol is the library's.
+ * The device commands' shared plumbing: the context with its log, progress
+ * and trace callbacks, device and alt selection, what several commands share
+ * (loading the input, reading with recovery, confirming the application),
+ * the result and the dispatch by mode.  The commands are cmd-*.c.
  */
 #include "config.h"
 
@@ -16,26 +16,10 @@
 #include <unistd.h>
 
 #include "cmd-protect.h"
+#include "device-run.h"
 #include "macro.h"
 #include "options.h"
 #include "tool.h"
-
-struct run {
-	struct tool_ctx *tool;
-	struct tool_options *o;
-	struct dfu_ctx *ctx;
-	FILE *trace;
-	bool progress_tty;
-	int progress_last; /* percent shown last, -1 = none */
-	int progress_count; /* size-unknown progress: 64 KiB steps shown */
-	const char *progress_phase;
-	struct dfu_flash_result res;
-	bool have_res;
-	char object[96]; /* "0483:df11 at 1-1" for messages */
-	bool dfu_ids_derived; /* native mode copied -d's run-time ids to DFU mode */
-	char cmdline[1024];   /* this command, shell-quoted, for "re-run to resume" */
-	bool recovered;       /* the device was reset and the download repeated once */
-};
 
 /* --- logs and progress --------------------------------------------------- */
 
@@ -201,7 +185,7 @@ static void format_cmdline(char *out, size_t cap, int argc, char **argv)
 
 /* --- errors ---------------------------------------------------------------- */
 
-static int fail(struct run *r, int err, const struct dfu_error *e)
+int fail(struct run *r, int err, const struct dfu_error *e)
 {
 	tool_report(r->object[0] ? r->object : "dfuflash", e);
 	if (e->resumable && r->cmdline[0])
@@ -211,7 +195,7 @@ static int fail(struct run *r, int err, const struct dfu_error *e)
 	return tool_exit_for(err);
 }
 
-static void set_object(struct run *r, const struct dfu_if_info *i)
+void set_object(struct run *r, const struct dfu_if_info *i)
 {
 	snprintf(r->object, sizeof(r->object), "%04x:%04x at %s", i->vid, i->pid, i->path);
 }
@@ -352,7 +336,7 @@ static int alt_for_address(const struct dfu_if_info *list, size_t n, uint32_t ad
 }
 
 /* Index into @list of the alt to use for @want_alt (-1: choose). */
-static int pick_alt(struct run *r, const struct dfu_if_info *list, size_t n, int want_alt,
+int pick_alt(struct run *r, const struct dfu_if_info *list, size_t n, int want_alt,
 		    bool have_addr, uint32_t addr)
 {
 	int first = -1, k;
@@ -379,7 +363,7 @@ static int pick_alt(struct run *r, const struct dfu_if_info *list, size_t n, int
 	return first;
 }
 
-static int open_alt(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev)
+int open_alt(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev)
 {
 	struct dfu_idle_report rep = { 0 };
 	struct dfu_error e = { 0 };
@@ -408,7 +392,7 @@ static int open_alt(struct run *r, const struct dfu_if_info *info, struct dfu_de
  * means the jump went wrong, which is an error whether or not --wait-app
  * was given.  Nothing at all is only an error with --wait-app.
  */
-static int confirm_app(struct run *r, const struct dfu_if_info *was)
+int confirm_app(struct run *r, const struct dfu_if_info *was)
 {
 	struct dfu_if_info *back = NULL;
 	struct dfu_error e = { 0 };
@@ -453,7 +437,7 @@ static int confirm_app(struct run *r, const struct dfu_if_info *was)
 
 /* A raw binary on a DfuSe device without -s: the start of the alt's first
  * writable segment (said out loud). */
-static int place_raw(struct run *r, struct dfu_image *img, const struct dfu_if_info *info)
+int place_raw(struct run *r, struct dfu_image *img, const struct dfu_if_info *info)
 {
 	struct dfu_error e = { 0 };
 	int ret;
@@ -489,27 +473,7 @@ static int place_raw(struct run *r, struct dfu_image *img, const struct dfu_if_i
 	return TOOL_EXIT_DATAERR;
 }
 
-static int check_suffix_ids(struct run *r, const struct dfu_image *img, const struct dfu_if_info *info)
-{
-	const struct dfu_suffix *s = &img->suffix;
-
-	if (!s->present)
-		return 0;
-	if ((s->id_vendor == 0xffff || s->id_vendor == info->vid) &&
-	    (s->id_product == 0xffff || s->id_product == info->pid))
-		return 0;
-	if (r->o->flash.force) {
-		tool_warn("%s: file is for %04x:%04x, device is %04x:%04x: going on (--force)",
-			  r->o->download_path, s->id_vendor, s->id_product, info->vid, info->pid);
-		return 0;
-	}
-	tool_err("%s: the DFU suffix says the file is for %04x:%04x, but the device is %04x:%04x",
-		 r->o->download_path, s->id_vendor, s->id_product, info->vid, info->pid);
-	tool_hint("use the firmware built for this device, or give --force if you are sure");
-	return TOOL_EXIT_DATAERR;
-}
-
-static int load_input(struct run *r, struct dfu_image **img)
+int load_input(struct run *r, struct dfu_image **img)
 {
 	struct dfu_parse_opts po = { .format = r->o->format };
 	int ret;
@@ -530,157 +494,12 @@ static int load_input(struct run *r, struct dfu_image **img)
 	return 0;
 }
 
-/* The distinct alt tags of a DfuSe image, in order; DFU_ALT_NONE: untagged. */
-static size_t image_alts(const struct dfu_image *img, int alts[256])
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < img->n_segments && n < 256; i++)
-		if (n == 0 || alts[n - 1] != img->segments[i].alt)
-			alts[n++] = img->segments[i].alt;
-	return n;
-}
-
-static void add_result(struct dfu_flash_result *sum, const struct dfu_flash_result *one)
-{
-	sum->bytes_written += one->bytes_written;
-	sum->bytes_read += one->bytes_read;
-	sum->sectors_erased += one->sectors_erased;
-	sum->verified = one->verified;
-	sum->left = one->left;
-	sum->app_seen = one->app_seen;
-	sum->have_jump = one->have_jump;
-	sum->jump_address = one->jump_address;
-	sum->retries += one->retries;
-	sum->elapsed_ms += one->elapsed_ms;
-	if (one->mismatch && !sum->mismatch) {
-		sum->mismatch = true;
-		sum->mismatch_address = one->mismatch_address;
-	}
-	sum->mismatch_count += one->mismatch_count;
-	for (uint32_t i = 0; i < one->n_retry_log && sum->n_retry_log < DFU_RETRY_LOG_MAX; i++)
-		memcpy(sum->retry_log[sum->n_retry_log++], one->retry_log[i],
-		       sizeof(sum->retry_log[0]));
-}
-
-static int do_download(struct run *r, struct dfu_if_info *list, size_t n)
-{
-	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
-	int alts[256];
-	size_t nalts;
-	int ret;
-
-	ret = load_input(r, &img);
-	if (ret)
-		return ret;
-	nalts = image_alts(img, alts);
-	for (size_t a = 0; a < nalts; a++) {
-		_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-		struct dfu_flash_opts fo;
-		struct dfu_flash_result one = { 0 };
-		struct dfu_error e = { 0 };
-		uint32_t low = 0;
-		int k;
-
-		dfu_image_span(img, false, alts[a], &low, NULL);
-		k = pick_alt(r, list, n, alts[a] == DFU_ALT_NONE ? -1 : alts[a], img->address_from_file, low);
-		if (k < 0) {
-			tool_err("%s: the file has data for alt %d, which the device does not have",
-				 r->o->download_path, alts[a]);
-			return TOOL_EXIT_DATAERR;
-		}
-		ret = check_suffix_ids(r, img, &list[k]);
-		if (ret)
-			return ret;
-		ret = place_raw(r, img, &list[k]);
-		if (ret)
-			return ret;
-		fo = r->o->flash; /* place_raw may have set the address */
-		ret = open_alt(r, &list[k], &dev);
-		if (ret)
-			return ret;
-		/* several targets: leave only after the last one */
-		if (a + 1 < nalts)
-			fo.leave = false;
-		if (nalts > 1)
-			tool_msg(r->tool, "alt %u (\"%s\"):", list[k].alt,
-				 list[k].layout ? list[k].layout->name : list[k].name);
-		ret = dfu_dev_download(dev, img, &fo, &one, &e);
-		if (ret < 0 && !r->recovered && dfu_error_wants_reset(&e)) {
-			/* a device that fails every second run until re-plugged, a stuck
-			 * state, a link that failed also when retried: one USB reset of
-			 * the same device, then the whole download once more */
-			struct dfu_error re = { 0 };
-
-			r->recovered = true;
-			/* the failed attempt counts with its retries, not its bytes */
-			r->res.retries += one.retries;
-			for (uint32_t i = 0; i < one.n_retry_log && r->res.n_retry_log < DFU_RETRY_LOG_MAX; i++)
-				memcpy(r->res.retry_log[r->res.n_retry_log++], one.retry_log[i],
-				       sizeof(one.retry_log[0]));
-			dfu_flash_result_note_retry(&r->res, "%s: %s, USB reset, download repeated",
-						    e.op[0] ? e.op : "download",
-						    e.have_state ? dfu_status_name(e.status)
-								 : e.usb_name ? e.usb_name
-									      : dfu_strerror(e.err));
-			tool_msg(r->tool, "%s: %s: resetting the device and trying once more",
-				 r->object, e.message);
-			if (dfu_dev_recover(&dev, &re) == 0) {
-				memset(&one, 0, sizeof(one));
-				dfu_error_clear(&e);
-				ret = dfu_dev_download(dev, img, &fo, &one, &e);
-				if (ret == 0)
-					tool_msg(r->tool,
-						 "%s: recovered: the device was reset (USB reset) and "
-						 "opened again at %s; the download was repeated",
-						 r->object, list[k].path);
-			} else {
-				tool_report(r->object, &re);
-			}
-		}
-		add_result(&r->res, &one);
-		r->have_res = true;
-		if (ret < 0)
-			return fail(r, ret, &e);
-		/* option bytes: wait for the reset and confirm; OTP: show the result */
-		ret = cmd_after_download(r->tool, r->ctx, r->o, &list[k], img, &one, &dev, &r->res);
-		if (ret)
-			return ret;
-		if (a + 1 == nalts && fo.leave) {
-			dfu_dev_close(TAKE_PTR(dev));
-			ret = confirm_app(r, &list[k]);
-			if (ret)
-				return ret;
-		}
-	}
-	if (r->o->compat && !r->o->quiet && !r->o->json) {
-		printf("Download done.\nFile downloaded successfully\n");
-		if (r->o->flash.leave)
-			printf("Submitting leave request...\n");
-	}
-	tool_msg(r->tool, "%s: %llu bytes written%s%s", r->object,
-		 (unsigned long long)r->res.bytes_written, r->res.verified ? ", verified" : "",
-		 r->res.left ? (r->res.app_seen ? ", application started" : ", left DFU mode") : "");
-	return 0;
-}
-
-static enum dfu_format output_format(const char *path)
-{
-	const char *dot = strrchr(path, '.');
-	enum dfu_format f;
-
-	if (dot && !strchr(dot, '/') && dfu_format_from_name(dot + 1, &f) == 0 &&
-	    f != DFU_FORMAT_AUTO && f != DFU_FORMAT_ELF)
-		return f;
-	return DFU_FORMAT_BIN;
-}
-
 /*
  * dfu_dev_upload, and once per run (as do_download): after a failure that
  * wants a reset (a device that fails every second run until re-plugged, a
  * stuck state), one USB reset of the same device and the read once more.
  */
-static int upload_recover(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev,
+int upload_recover(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev,
 			  const struct dfu_flash_opts *fo, struct dfu_image **img,
 			  struct dfu_flash_result *res, struct dfu_error *e)
 {
@@ -718,128 +537,6 @@ static int upload_recover(struct run *r, const struct dfu_if_info *info, struct 
 			 "%s; the read was repeated",
 			 r->object, info->path);
 	return ret;
-}
-
-static int do_upload(struct run *r, struct dfu_if_info *list, size_t n)
-{
-	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
-	struct dfu_write_opts w = { .format = output_format(r->o->upload_path) };
-	struct dfu_buf out = { 0 };
-	struct dfu_error e = { 0 };
-	int k, ret;
-
-	/* refuse before touching the device, as dfu-util's O_EXCL does */
-	if (!r->o->flash.force && access(r->o->upload_path, F_OK) == 0) {
-		tool_err("%s: file exists; not overwriting it", r->o->upload_path);
-		tool_hint("give --force to replace it, or another name");
-		return TOOL_EXIT_CANTCREAT;
-	}
-	k = pick_alt(r, list, n, -1, r->o->flash.have_address, r->o->flash.address);
-	if (k < 0) {
-		tool_err("no DFU-mode interface to read from");
-		return TOOL_EXIT_NODEVICE;
-	}
-	ret = open_alt(r, &list[k], &dev);
-	if (ret)
-		return ret;
-	ret = upload_recover(r, &list[k], &dev, &r->o->flash, &img, &r->res, &e);
-	r->have_res = true;
-	if (ret < 0)
-		return fail(r, ret, &e);
-	w.vid = list[k].vid;
-	w.pid = list[k].pid;
-	w.bcd_device = list[k].bcd_device;
-	w.bcd_dfu = w.format == DFU_FORMAT_DFUSE ? 0x011a : 0x0100;
-	w.alt = list[k].alt;
-	w.target_name = list[k].layout ? list[k].layout->name : NULL;
-	ret = dfu_image_write(img, &w, &out, &e);
-	if (ret < 0) {
-		dfu_buf_release(&out);
-		tool_report(r->o->upload_path, &e);
-		return tool_exit_for(ret);
-	}
-	ret = tool_write_file(r->o->upload_path, out.data, out.len, r->o->flash.force);
-	dfu_buf_release(&out);
-	if (ret == 0)
-		tool_msg(r->tool, "%s: %llu bytes read into %s", r->object,
-			 (unsigned long long)r->res.bytes_read, r->o->upload_path);
-	if (ret == 0 && r->o->upload_size && r->res.bytes_read < r->o->upload_size)
-		tool_warn("%s: the device ended the read after %llu bytes, fewer than the %u "
-			  "expected (-Z): the device had no more to send (a plain DFU device "
-			  "ends the read where its firmware ends)",
-			  r->object, (unsigned long long)r->res.bytes_read, r->o->upload_size);
-	return ret;
-}
-
-/* Read back every segment of the file and compare; writes nothing. */
-static int do_verify(struct run *r, struct dfu_if_info *list, size_t n)
-{
-	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
-	int ret;
-
-	ret = load_input(r, &img);
-	if (ret)
-		return ret;
-	for (size_t s = 0; s < img->n_segments; s++) {
-		_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-		_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
-		const struct dfu_segment *seg = &img->segments[s];
-		struct dfu_flash_opts fo = r->o->flash;
-		struct dfu_flash_result one = { 0 };
-		struct dfu_error e = { 0 };
-		int k;
-
-		if (s == 0 || seg->alt != img->segments[s - 1].alt) {
-			k = pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt,
-				     img->address_from_file, seg->address);
-			if (k < 0) {
-				tool_err("%s: no DFU-mode alt %d to verify against", r->o->download_path, seg->alt);
-				return TOOL_EXIT_DATAERR;
-			}
-			if (s == 0) {
-				ret = place_raw(r, img, &list[k]);
-				if (ret)
-					return ret;
-			}
-		} else {
-			k = pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt, true, seg->address);
-		}
-		ret = open_alt(r, &list[k], &dev);
-		if (ret)
-			return ret;
-		fo.have_address = true;
-		fo.address = seg->address;
-		fo.have_length = true;
-		fo.length = (uint32_t)seg->length;
-		ret = upload_recover(r, &list[k], &dev, &fo, &back, &one, &e);
-		r->res.bytes_read += one.bytes_read;
-		r->have_res = true;
-		if (ret < 0)
-			return fail(r, ret, &e);
-		for (size_t i = 0; i < seg->length; i++) {
-			uint8_t b;
-
-			if (dfu_image_read(back, DFU_ALT_NONE, seg->address + (uint32_t)i, &b, 1, 0) == 1 &&
-			    b == seg->data[i])
-				continue;
-			if (!r->res.mismatch) {
-				r->res.mismatch = true;
-				r->res.mismatch_address = seg->address + (uint32_t)i;
-			}
-			r->res.mismatch_count++;
-		}
-	}
-	if (r->res.mismatch) {
-		tool_err("%s: verify failed: %llu byte%s differ, the first at 0x%08x", r->object,
-			 (unsigned long long)r->res.mismatch_count, r->res.mismatch_count == 1 ? "" : "s",
-			 r->res.mismatch_address);
-		return TOOL_EXIT_VERIFY;
-	}
-	r->res.verified = true;
-	tool_msg(r->tool, "%s: %llu bytes verified: the device holds %s", r->object,
-		 (unsigned long long)r->res.bytes_read, r->o->download_path);
-	return 0;
 }
 
 static int do_simple(struct run *r, struct dfu_if_info *list, size_t n)
@@ -933,145 +630,6 @@ static int do_reset(struct run *r, struct dfu_if_info *list, size_t n)
 	}
 	dfu_if_info_free(fresh, nf);
 	(void)n;
-	return 0;
-}
-
-/* "1-10.2" after "1-9": compare port paths number by number */
-static int path_cmp(const char *a, const char *b)
-{
-	while (*a && *b) {
-		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
-			unsigned long x = strtoul(a, (char **)&a, 10), y = strtoul(b, (char **)&b, 10);
-
-			if (x != y)
-				return x < y ? -1 : 1;
-			continue;
-		}
-		if (*a != *b)
-			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-		a++;
-		b++;
-	}
-	return *a ? 1 : *b ? -1 : 0;
-}
-
-/* Listing order: by port (bus, then path), then interface and alt, so the
- * same devices always list the same way whatever libusb's order. */
-static int if_info_cmp(const void *pa, const void *pb)
-{
-	const struct dfu_if_info *a = pa, *b = pb;
-	int c = path_cmp(a->path, b->path);
-
-	if (c)
-		return c;
-	if (a->interface != b->interface)
-		return a->interface < b->interface ? -1 : 1;
-	return a->alt < b->alt ? -1 : a->alt > b->alt;
-}
-
-static int do_list(struct run *r)
-{
-	struct dfu_if_info *list = NULL;
-	struct dfu_error e = { 0 };
-	size_t n = 0;
-	char line[1024];
-	int ret;
-
-	if (r->o->wait)
-		ret = dfu_wait_for(r->ctx, &r->o->match, NULL, r->o->wait_s * 1000u, &list, &n, &e);
-	else
-		ret = dfu_list(r->ctx, &r->o->match, &list, &n, &e);
-	if (ret < 0 && ret != DFU_E_NODEVICE)
-		return fail(r, ret, &e);
-	if (n > 1)
-		qsort(list, n, sizeof(*list), if_info_cmp);
-	if (r->o->json) {
-		struct json_out j;
-
-		json_begin(&j, stdout);
-		json_arr_open(&j, NULL);
-		for (size_t i = 0; i < n; i++) {
-			const struct dfu_if_info *f = &list[i];
-
-			json_obj_open(&j, NULL);
-			json_uint(&j, "vid", f->vid);
-			json_uint(&j, "pid", f->pid);
-			json_uint(&j, "bcdDevice", f->bcd_device);
-			json_uint(&j, "busnum", f->bus);
-			json_uint(&j, "devnum", f->devnum);
-			json_str(&j, "path", f->path);
-			json_str(&j, "serial", f->serial);
-			json_str(&j, "manufacturer", f->manufacturer);
-			json_str(&j, "product", f->product);
-			json_str(&j, "strings", f->strings_state);
-			json_str(&j, "mode", f->dfu_mode ? "dfu" : "runtime");
-			json_uint(&j, "configuration", f->config);
-			json_uint(&j, "interface", f->interface);
-			json_uint(&j, "alt", f->alt);
-			json_str(&j, "alt_name", f->name);
-			json_uint(&j, "dfu_version", f->bcd_dfu);
-			json_obj_open(&j, "attributes");
-			json_bool(&j, "can_download", f->attributes & DFU_ATTR_CAN_DNLOAD);
-			json_bool(&j, "can_upload", f->attributes & DFU_ATTR_CAN_UPLOAD);
-			json_bool(&j, "manifestation_tolerant", f->attributes & DFU_ATTR_MANIFEST_TOLERANT);
-			json_bool(&j, "will_detach", f->attributes & DFU_ATTR_WILL_DETACH);
-			json_obj_close(&j);
-			json_uint(&j, "detach_timeout_ms", f->detach_timeout_ms);
-			json_uint(&j, "transfer_size", f->transfer_size);
-			if (f->layout) {
-				json_obj_open(&j, "dfuse_layout");
-				json_str(&j, "name", f->layout->name);
-				json_arr_open(&j, "segments");
-				for (size_t s = 0; s < f->layout->n_segments; s++) {
-					const struct dfuse_layout_segment *g = &f->layout->segments[s];
-
-					json_obj_open(&j, NULL);
-					json_uint(&j, "start", g->start);
-					json_uint(&j, "page_size", g->size);
-					json_uint(&j, "count", g->count);
-					json_bool(&j, "readable", g->attr & DFUSE_ATTR_READABLE);
-					json_bool(&j, "erasable", g->attr & DFUSE_ATTR_ERASABLE);
-					json_bool(&j, "writable", g->attr & DFUSE_ATTR_WRITABLE);
-					json_obj_close(&j);
-				}
-				json_arr_close(&j);
-				json_obj_close(&j);
-			} else {
-				json_null(&j, "dfuse_layout");
-			}
-			if (f->open_err)
-				json_str(&j, "error", f->open_error);
-			else
-				json_null(&j, "error");
-			json_obj_close(&j);
-		}
-		json_arr_close(&j);
-		json_end(&j);
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			const struct dfu_if_info *f = &list[i];
-
-			dfu_if_info_format_line(f, line, sizeof(line));
-			puts(line);
-			if (f->open_err)
-				fprintf(stderr, "dfuflash: %04x:%04x at %s: %s\n", f->vid, f->pid, f->path,
-					f->open_error);
-			if (r->o->verbose && f->layout) {
-				for (size_t s = 0; s < f->layout->n_segments; s++) {
-					const struct dfuse_layout_segment *g = &f->layout->segments[s];
-
-					printf("    0x%08x..0x%08llx %4u x %7u bytes %c%c%c\n", g->start,
-					       (unsigned long long)g->end - 1, g->count, g->size,
-					       g->attr & DFUSE_ATTR_READABLE ? 'r' : '-',
-					       g->attr & DFUSE_ATTR_ERASABLE ? 'e' : '-',
-					       g->attr & DFUSE_ATTR_WRITABLE ? 'w' : '-');
-				}
-			}
-			if (r->o->verbose && f->strings_state && strcmp(f->strings_state, "ok") != 0)
-				printf("    strings: %s\n", f->strings_state);
-		}
-	}
-	dfu_if_info_free(list, n);
 	return 0;
 }
 

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * `dfuflash read OUT`, dfu-util's -U: read the device into a file whose
+ * format follows its name.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "device-run.h"
+#include "macro.h"
+#include "tool.h"
+
+static enum dfu_format output_format(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	enum dfu_format f;
+
+	if (dot && !strchr(dot, '/') && dfu_format_from_name(dot + 1, &f) == 0 &&
+	    f != DFU_FORMAT_AUTO && f != DFU_FORMAT_ELF)
+		return f;
+	return DFU_FORMAT_BIN;
+}
+
+int do_upload(struct run *r, struct dfu_if_info *list, size_t n)
+{
+	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
+	struct dfu_write_opts w = { .format = output_format(r->o->upload_path) };
+	struct dfu_buf out = { 0 };
+	struct dfu_error e = { 0 };
+	int k, ret;
+
+	/* refuse before touching the device, as dfu-util's O_EXCL does */
+	if (!r->o->flash.force && access(r->o->upload_path, F_OK) == 0) {
+		tool_err("%s: file exists; not overwriting it", r->o->upload_path);
+		tool_hint("give --force to replace it, or another name");
+		return TOOL_EXIT_CANTCREAT;
+	}
+	k = pick_alt(r, list, n, -1, r->o->flash.have_address, r->o->flash.address);
+	if (k < 0) {
+		tool_err("no DFU-mode interface to read from");
+		return TOOL_EXIT_NODEVICE;
+	}
+	ret = open_alt(r, &list[k], &dev);
+	if (ret)
+		return ret;
+	ret = upload_recover(r, &list[k], &dev, &r->o->flash, &img, &r->res, &e);
+	r->have_res = true;
+	if (ret < 0)
+		return fail(r, ret, &e);
+	w.vid = list[k].vid;
+	w.pid = list[k].pid;
+	w.bcd_device = list[k].bcd_device;
+	w.bcd_dfu = w.format == DFU_FORMAT_DFUSE ? 0x011a : 0x0100;
+	w.alt = list[k].alt;
+	w.target_name = list[k].layout ? list[k].layout->name : NULL;
+	ret = dfu_image_write(img, &w, &out, &e);
+	if (ret < 0) {
+		dfu_buf_release(&out);
+		tool_report(r->o->upload_path, &e);
+		return tool_exit_for(ret);
+	}
+	ret = tool_write_file(r->o->upload_path, out.data, out.len, r->o->flash.force);
+	dfu_buf_release(&out);
+	if (ret == 0)
+		tool_msg(r->tool, "%s: %llu bytes read into %s", r->object,
+			 (unsigned long long)r->res.bytes_read, r->o->upload_path);
+	if (ret == 0 && r->o->upload_size && r->res.bytes_read < r->o->upload_size)
+		tool_warn("%s: the device ended the read after %llu bytes, fewer than the %u "
+			  "expected (-Z): the device had no more to send (a plain DFU device "
+			  "ends the read where its firmware ends)",
+			  r->object, (unsigned long long)r->res.bytes_read, r->o->upload_size);
+	return ret;
+}
