@@ -379,6 +379,22 @@ int open_alt(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev
 	return 0;
 }
 
+/*
+ * For the commands without data (erase, leave, -R alone): the alt of -a,
+ * else the one whose memory map holds --jump's address, else the first
+ * DFU-mode alt; opened and brought to dfuIDLE.  *k is its index in @list.
+ */
+int open_command_alt(struct run *r, const struct dfu_if_info *list, size_t n,
+		     struct dfu_dev **dev, int *k)
+{
+	*k = pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
+	if (*k < 0) {
+		tool_err("no DFU-mode interface");
+		return TOOL_EXIT_NODEVICE;
+	}
+	return open_alt(r, &list[*k], dev);
+}
+
 /* --- the operations --------------------------------------------------------- */
 
 /* Without --wait-app, look this long for the application after a leave: long
@@ -539,99 +555,6 @@ int upload_recover(struct run *r, const struct dfu_if_info *info, struct dfu_dev
 	return ret;
 }
 
-static int do_simple(struct run *r, struct dfu_if_info *list, size_t n)
-{
-	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-	struct dfu_error e = { 0 };
-	int k, ret = 0;
-
-	k = pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
-	if (k < 0 && r->o->mode == TOOL_MODE_DETACH)
-		k = 0;
-	if (k < 0) {
-		tool_err("no DFU-mode interface");
-		return TOOL_EXIT_NODEVICE;
-	}
-	if (r->o->mode == TOOL_MODE_DETACH) {
-		set_object(r, &list[k]);
-		ret = dfu_dev_open(r->ctx, &list[k], &dev, &e);
-		if (ret == 0)
-			ret = dfu_dev_detach(dev, &e);
-		if (ret < 0)
-			return fail(r, ret, &e);
-		tool_msg(r->tool, "%s: detached", r->object);
-		return 0;
-	}
-	ret = open_alt(r, &list[k], &dev);
-	if (ret)
-		return ret;
-	switch (r->o->mode) {
-	case TOOL_MODE_ERASE: {
-		/* (erase --unprotect was handled by cmd_unprotect, which erases) */
-		_cleanup_(dfu_image_freep) struct dfu_image *none = NULL;
-		struct dfu_flash_opts fo = r->o->flash;
-
-		if (dfu_image_new(DFU_FORMAT_BIN, &none) < 0)
-			return TOOL_EXIT_SOFTWARE;
-		none->address_from_file = true;
-		fo.mass_erase = true;
-		ret = dfu_dev_download(dev, none, &fo, &r->res, &e);
-		r->have_res = true;
-		if (ret < 0)
-			return fail(r, ret, &e);
-		tool_msg(r->tool, "%s: mass erase done", r->object);
-		break;
-	}
-	case TOOL_MODE_LEAVE:
-		ret = dfu_dev_leave(dev, NULL, &r->o->flash, &r->res, &e);
-		r->have_res = true;
-		if (ret < 0)
-			return fail(r, ret, &e);
-		dfu_dev_close(TAKE_PTR(dev));
-		ret = confirm_app(r, &list[k]);
-		if (ret)
-			return ret;
-		tool_msg(r->tool, "%s: %s", r->object,
-			 r->res.app_seen ? "left DFU mode: application started" : "left DFU mode");
-		break;
-	case TOOL_MODE_RESET:
-		break;
-	default:
-		return TOOL_EXIT_SOFTWARE;
-	}
-	return 0;
-}
-
-/* After a successful operation: -R. */
-static int do_reset(struct run *r, struct dfu_if_info *list, size_t n)
-{
-	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-	struct dfu_if_info *fresh = NULL;
-	struct dfu_error e = { 0 };
-	size_t nf = 0;
-	int ret;
-
-	/* the device may have left already (leave, manifestation): fine */
-	if (dfu_list(r->ctx, &r->o->match, &fresh, &nf, &e) < 0 || nf == 0) {
-		dfu_if_info_free(fresh, nf);
-		return 0;
-	}
-	for (size_t i = 0; i < nf; i++) {
-		if (strcmp(fresh[i].path, list[0].path) != 0)
-			continue;
-		ret = dfu_dev_open(r->ctx, &fresh[i], &dev, &e);
-		if (ret == 0)
-			ret = dfu_dev_reset(dev, &e);
-		dfu_if_info_free(fresh, nf);
-		if (ret < 0 && ret != DFU_E_USB_NODEV)
-			return fail(r, ret, &e);
-		tool_msg(r->tool, "%s: reset", r->object);
-		return 0;
-	}
-	dfu_if_info_free(fresh, nf);
-	(void)n;
-	return 0;
-}
 
 static void print_result(struct run *r, int code)
 {
@@ -712,8 +635,20 @@ static int run_device(struct run *r)
 	case TOOL_MODE_VERIFY:
 		ret = do_verify(r, list, n);
 		break;
+	case TOOL_MODE_ERASE:
+		ret = do_erase(r, list, n);
+		break;
+	case TOOL_MODE_LEAVE:
+		ret = do_leave(r, list, n);
+		break;
+	case TOOL_MODE_DETACH:
+		ret = do_detach(r, list, n);
+		break;
+	case TOOL_MODE_RESET:
+		ret = do_reset_alone(r, list, n);
+		break;
 	default:
-		ret = do_simple(r, list, n);
+		ret = TOOL_EXIT_SOFTWARE;
 		break;
 	}
 	if (ret == 0 && r->o->reset && !r->res.left)

@@ -38,6 +38,8 @@ void set_object(struct run *r, const struct dfu_if_info *i);
 int pick_alt(struct run *r, const struct dfu_if_info *list, size_t n, int want_alt,
 	     bool have_addr, uint32_t addr);
 int open_alt(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev);
+int open_command_alt(struct run *r, const struct dfu_if_info *list, size_t n,
+		     struct dfu_dev **dev, int *k);
 int confirm_app(struct run *r, const struct dfu_if_info *was);
 int place_raw(struct run *r, struct dfu_image *img, const struct dfu_if_info *info);
 int load_input(struct run *r, struct dfu_image **img);
@@ -50,3 +52,9 @@ int do_download(struct run *r, struct dfu_if_info *list, size_t n);
 int do_upload(struct run *r, struct dfu_if_info *list, size_t n);
 int do_verify(struct run *r, struct dfu_if_info *list, size_t n);
 int do_list(struct run *r);
+int do_erase(struct run *r, struct dfu_if_info *list, size_t n);
+int do_leave(struct run *r, struct dfu_if_info *list, size_t n);
+int do_detach(struct run *r, struct dfu_if_info *list, size_t n);
+int do_reset_alone(struct run *r, struct dfu_if_info *list, size_t n);
+/* after a command: -R */
+int do_reset(struct run *r, struct dfu_if_info *list, size_t n);

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * `dfuflash detach`, dfu-util's -e alone: send DFU_DETACH (DFU 1.1 §5.1) to
+ * a run-time device and leave the re-enumeration to the user.
+ */
+#include "config.h"
+
+#include "device-run.h"
+#include "macro.h"
+#include "tool.h"
+
+int do_detach(struct run *r, struct dfu_if_info *list, size_t n)
+{
+	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+	struct dfu_error e = { 0 };
+	int k, ret;
+
+	k = pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
+	/* a run-time device has no DFU-mode alt: its first interface */
+	if (k < 0)
+		k = 0;
+	set_object(r, &list[k]);
+	ret = dfu_dev_open(r->ctx, &list[k], &dev, &e);
+	if (ret == 0)
+		ret = dfu_dev_detach(dev, &e);
+	if (ret < 0)
+		return fail(r, ret, &e);
+	tool_msg(r->tool, "%s: detached", r->object);
+	return 0;
+}

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * dfu-util's -R: a USB reset of the device, after any other command, or
+ * alone (dfu-util refuses -R alone; here it opens the device, brings it to
+ * dfuIDLE and resets it).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "device-run.h"
+#include "macro.h"
+#include "tool.h"
+
+/* -R alone: open the device; the reset follows as after any command. */
+int do_reset_alone(struct run *r, struct dfu_if_info *list, size_t n)
+{
+	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+	int k;
+
+	return open_command_alt(r, list, n, &dev, &k);
+}
+
+/* After a successful operation: -R. */
+int do_reset(struct run *r, struct dfu_if_info *list, size_t n)
+{
+	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+	struct dfu_if_info *fresh = NULL;
+	struct dfu_error e = { 0 };
+	size_t nf = 0;
+	int ret;
+
+	/* the device may have left already (leave, manifestation): fine */
+	if (dfu_list(r->ctx, &r->o->match, &fresh, &nf, &e) < 0 || nf == 0) {
+		dfu_if_info_free(fresh, nf);
+		return 0;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		if (strcmp(fresh[i].path, list[0].path) != 0)
+			continue;
+		ret = dfu_dev_open(r->ctx, &fresh[i], &dev, &e);
+		if (ret == 0)
+			ret = dfu_dev_reset(dev, &e);
+		dfu_if_info_free(fresh, nf);
+		if (ret < 0 && ret != DFU_E_USB_NODEV)
+			return fail(r, ret, &e);
+		tool_msg(r->tool, "%s: reset", r->object);
+		return 0;
+	}
+	dfu_if_info_free(fresh, nf);
+	(void)n;
+	return 0;
+}
