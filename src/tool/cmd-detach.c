@@ -9,22 +9,22 @@
 #include "macro.h"
 #include "tool.h"
 
-int do_detach(struct run *r, struct dfu_if_info *list, size_t n)
+int cmd_detach(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_error e = { 0 };
 	int k, ret;
 
-	k = pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
+	k = tool_run_pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
 	/* a run-time device has no DFU-mode alt: its first interface */
 	if (k < 0)
 		k = 0;
-	set_object(r, &list[k]);
+	tool_run_set_object(r, &list[k]);
 	ret = dfu_dev_open(r->ctx, &list[k], &dev, &e);
 	if (ret == 0)
 		ret = dfu_dev_detach(dev, &e);
 	if (ret < 0)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	tool_msg(r->tool, "%s: detached", r->object);
 	return 0;
 }

@@ -10,7 +10,7 @@
 #include "macro.h"
 #include "tool.h"
 
-int do_erase(struct run *r, struct dfu_if_info *list, size_t n)
+int cmd_erase(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	_cleanup_(dfu_image_freep) struct dfu_image *none = NULL;
@@ -18,7 +18,7 @@ int do_erase(struct run *r, struct dfu_if_info *list, size_t n)
 	struct dfu_error e = { 0 };
 	int k, ret;
 
-	ret = open_command_alt(r, list, n, &dev, &k);
+	ret = tool_run_open_command_alt(r, list, n, &dev, &k);
 	if (ret)
 		return ret;
 	if (dfu_image_new(DFU_FORMAT_BIN, &none) < 0)
@@ -28,7 +28,7 @@ int do_erase(struct run *r, struct dfu_if_info *list, size_t n)
 	ret = dfu_dev_download(dev, none, &fo, &r->res, &e);
 	r->have_res = true;
 	if (ret < 0)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	tool_msg(r->tool, "%s: mass erase done", r->object);
 	return 0;
 }

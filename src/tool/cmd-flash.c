@@ -13,7 +13,7 @@
 #include "macro.h"
 #include "tool.h"
 
-static int check_suffix_ids(struct run *r, const struct dfu_image *img, const struct dfu_if_info *info)
+static int check_suffix_ids(struct tool_run *r, const struct dfu_image *img, const struct dfu_if_info *info)
 {
 	const struct dfu_suffix *s = &img->suffix;
 
@@ -66,14 +66,14 @@ static void add_result(struct dfu_flash_result *sum, const struct dfu_flash_resu
 		       sizeof(sum->retry_log[0]));
 }
 
-int do_download(struct run *r, struct dfu_if_info *list, size_t n)
+int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
 	int alts[256];
 	size_t nalts;
 	int ret;
 
-	ret = load_input(r, &img);
+	ret = tool_run_load_input(r, &img);
 	if (ret)
 		return ret;
 	nalts = image_alts(img, alts);
@@ -86,7 +86,7 @@ int do_download(struct run *r, struct dfu_if_info *list, size_t n)
 		int k;
 
 		dfu_image_span(img, false, alts[a], &low, NULL);
-		k = pick_alt(r, list, n, alts[a] == DFU_ALT_NONE ? -1 : alts[a], img->address_from_file, low);
+		k = tool_run_pick_alt(r, list, n, alts[a] == DFU_ALT_NONE ? -1 : alts[a], img->address_from_file, low);
 		if (k < 0) {
 			tool_err("%s: the file has data for alt %d, which the device does not have",
 				 r->o->download_path, alts[a]);
@@ -95,11 +95,11 @@ int do_download(struct run *r, struct dfu_if_info *list, size_t n)
 		ret = check_suffix_ids(r, img, &list[k]);
 		if (ret)
 			return ret;
-		ret = place_raw(r, img, &list[k]);
+		ret = tool_run_place_raw(r, img, &list[k]);
 		if (ret)
 			return ret;
-		fo = r->o->flash; /* place_raw may have set the address */
-		ret = open_alt(r, &list[k], &dev);
+		fo = r->o->flash; /* tool_run_place_raw may have set the address */
+		ret = tool_run_open_alt(r, &list[k], &dev);
 		if (ret)
 			return ret;
 		/* several targets: leave only after the last one */
@@ -144,14 +144,14 @@ int do_download(struct run *r, struct dfu_if_info *list, size_t n)
 		add_result(&r->res, &one);
 		r->have_res = true;
 		if (ret < 0)
-			return fail(r, ret, &e);
+			return tool_run_fail(r, ret, &e);
 		/* option bytes: wait for the reset and confirm; OTP: show the result */
 		ret = cmd_after_download(r->tool, r->ctx, r->o, &list[k], img, &one, &dev, &r->res);
 		if (ret)
 			return ret;
 		if (a + 1 == nalts && fo.leave) {
 			dfu_dev_close(TAKE_PTR(dev));
-			ret = confirm_app(r, &list[k]);
+			ret = tool_run_confirm_app(r, &list[k]);
 			if (ret)
 				return ret;
 		}

@@ -9,21 +9,21 @@
 #include "macro.h"
 #include "tool.h"
 
-int do_leave(struct run *r, struct dfu_if_info *list, size_t n)
+int cmd_leave(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_error e = { 0 };
 	int k, ret;
 
-	ret = open_command_alt(r, list, n, &dev, &k);
+	ret = tool_run_open_command_alt(r, list, n, &dev, &k);
 	if (ret)
 		return ret;
 	ret = dfu_dev_leave(dev, NULL, &r->o->flash, &r->res, &e);
 	r->have_res = true;
 	if (ret < 0)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	dfu_dev_close(TAKE_PTR(dev));
-	ret = confirm_app(r, &list[k]);
+	ret = tool_run_confirm_app(r, &list[k]);
 	if (ret)
 		return ret;
 	tool_msg(r->tool, "%s: %s", r->object,

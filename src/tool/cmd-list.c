@@ -44,7 +44,7 @@ static int if_info_cmp(const void *pa, const void *pb)
 	return a->alt < b->alt ? -1 : a->alt > b->alt;
 }
 
-int do_list(struct run *r)
+int cmd_list(struct tool_run *r)
 {
 	struct dfu_if_info *list = NULL;
 	struct dfu_error e = { 0 };
@@ -57,7 +57,7 @@ int do_list(struct run *r)
 	else
 		ret = dfu_list(r->ctx, &r->o->match, &list, &n, &e);
 	if (ret < 0 && ret != DFU_E_NODEVICE)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	if (n > 1)
 		qsort(list, n, sizeof(*list), if_info_cmp);
 	if (r->o->json) {

@@ -23,7 +23,7 @@ static enum dfu_format output_format(const char *path)
 	return DFU_FORMAT_BIN;
 }
 
-int do_upload(struct run *r, struct dfu_if_info *list, size_t n)
+int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
@@ -38,18 +38,18 @@ int do_upload(struct run *r, struct dfu_if_info *list, size_t n)
 		tool_hint("give --force to replace it, or another name");
 		return TOOL_EXIT_CANTCREAT;
 	}
-	k = pick_alt(r, list, n, -1, r->o->flash.have_address, r->o->flash.address);
+	k = tool_run_pick_alt(r, list, n, -1, r->o->flash.have_address, r->o->flash.address);
 	if (k < 0) {
 		tool_err("no DFU-mode interface to read from");
 		return TOOL_EXIT_NODEVICE;
 	}
-	ret = open_alt(r, &list[k], &dev);
+	ret = tool_run_open_alt(r, &list[k], &dev);
 	if (ret)
 		return ret;
-	ret = upload_recover(r, &list[k], &dev, &r->o->flash, &img, &r->res, &e);
+	ret = tool_run_upload(r, &list[k], &dev, &r->o->flash, &img, &r->res, &e);
 	r->have_res = true;
 	if (ret < 0)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	w.vid = list[k].vid;
 	w.pid = list[k].pid;
 	w.bcd_device = list[k].bcd_device;

@@ -13,16 +13,16 @@
 #include "tool.h"
 
 /* -R alone: open the device; the reset follows as after any command. */
-int do_reset_alone(struct run *r, struct dfu_if_info *list, size_t n)
+int cmd_reset(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	int k;
 
-	return open_command_alt(r, list, n, &dev, &k);
+	return tool_run_open_command_alt(r, list, n, &dev, &k);
 }
 
 /* After a successful operation: -R. */
-int do_reset(struct run *r, struct dfu_if_info *list, size_t n)
+int tool_run_reset(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_if_info *fresh = NULL;
@@ -43,7 +43,7 @@ int do_reset(struct run *r, struct dfu_if_info *list, size_t n)
 			ret = dfu_dev_reset(dev, &e);
 		dfu_if_info_free(fresh, nf);
 		if (ret < 0 && ret != DFU_E_USB_NODEV)
-			return fail(r, ret, &e);
+			return tool_run_fail(r, ret, &e);
 		tool_msg(r->tool, "%s: reset", r->object);
 		return 0;
 	}

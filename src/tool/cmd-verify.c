@@ -10,12 +10,12 @@
 #include "tool.h"
 
 /* Read back every segment of the file and compare; writes nothing. */
-int do_verify(struct run *r, struct dfu_if_info *list, size_t n)
+int cmd_verify(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
 	int ret;
 
-	ret = load_input(r, &img);
+	ret = tool_run_load_input(r, &img);
 	if (ret)
 		return ret;
 	for (size_t s = 0; s < img->n_segments; s++) {
@@ -28,32 +28,32 @@ int do_verify(struct run *r, struct dfu_if_info *list, size_t n)
 		int k;
 
 		if (s == 0 || seg->alt != img->segments[s - 1].alt) {
-			k = pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt,
+			k = tool_run_pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt,
 				     img->address_from_file, seg->address);
 			if (k < 0) {
 				tool_err("%s: no DFU-mode alt %d to verify against", r->o->download_path, seg->alt);
 				return TOOL_EXIT_DATAERR;
 			}
 			if (s == 0) {
-				ret = place_raw(r, img, &list[k]);
+				ret = tool_run_place_raw(r, img, &list[k]);
 				if (ret)
 					return ret;
 			}
 		} else {
-			k = pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt, true, seg->address);
+			k = tool_run_pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt, true, seg->address);
 		}
-		ret = open_alt(r, &list[k], &dev);
+		ret = tool_run_open_alt(r, &list[k], &dev);
 		if (ret)
 			return ret;
 		fo.have_address = true;
 		fo.address = seg->address;
 		fo.have_length = true;
 		fo.length = (uint32_t)seg->length;
-		ret = upload_recover(r, &list[k], &dev, &fo, &back, &one, &e);
+		ret = tool_run_upload(r, &list[k], &dev, &fo, &back, &one, &e);
 		r->res.bytes_read += one.bytes_read;
 		r->have_res = true;
 		if (ret < 0)
-			return fail(r, ret, &e);
+			return tool_run_fail(r, ret, &e);
 		for (size_t i = 0; i < seg->length; i++) {
 			uint8_t b;
 

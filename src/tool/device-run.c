@@ -25,7 +25,7 @@
 
 static void on_log(void *ud, enum dfu_log_level level, const char *msg)
 {
-	struct run *r = ud;
+	struct tool_run *r = ud;
 
 	if (r->o->quiet || (int)level > r->o->verbose)
 		return;
@@ -38,7 +38,7 @@ static void on_log(void *ud, enum dfu_log_level level, const char *msg)
 
 static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
 {
-	struct run *r = ud;
+	struct tool_run *r = ud;
 	int pct;
 
 	if (r->tool->progress_off)
@@ -109,7 +109,7 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 
 static void on_trace(void *ud, const struct dfu_trace_rec *t)
 {
-	struct run *r = ud;
+	struct tool_run *r = ud;
 	char hex[2 * TRACE_DATA_MAX + 1];
 	size_t n = MIN(t->data_len, (size_t)TRACE_DATA_MAX);
 	struct timespec ts;
@@ -185,7 +185,7 @@ static void format_cmdline(char *out, size_t cap, int argc, char **argv)
 
 /* --- errors ---------------------------------------------------------------- */
 
-int fail(struct run *r, int err, const struct dfu_error *e)
+int tool_run_fail(struct tool_run *r, int err, const struct dfu_error *e)
 {
 	tool_report(r->object[0] ? r->object : "dfuflash", e);
 	if (e->resumable && r->cmdline[0])
@@ -195,7 +195,7 @@ int fail(struct run *r, int err, const struct dfu_error *e)
 	return tool_exit_for(err);
 }
 
-void set_object(struct run *r, const struct dfu_if_info *i)
+void tool_run_set_object(struct tool_run *r, const struct dfu_if_info *i)
 {
 	snprintf(r->object, sizeof(r->object), "%04x:%04x at %s", i->vid, i->pid, i->path);
 }
@@ -213,7 +213,7 @@ static void print_candidates(const struct dfu_if_info *list, size_t n)
 }
 
 /* Exactly one physical device must match; its alts stay in *list. */
-static int one_device(struct run *r, struct dfu_if_info **list, size_t *n)
+static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 {
 	size_t dev = (*list)[0].device_index;
 
@@ -231,7 +231,7 @@ static int one_device(struct run *r, struct dfu_if_info **list, size_t *n)
 	if ((*list)[0].open_err) {
 		const struct dfu_if_info *i = &(*list)[0];
 
-		set_object(r, i);
+		tool_run_set_object(r, i);
 		if (r->o->compat)
 			fprintf(stderr, "Cannot open DFU device %04x:%04x found on devnum %u\n", i->vid,
 				i->pid, i->devnum);
@@ -241,7 +241,7 @@ static int one_device(struct run *r, struct dfu_if_info **list, size_t *n)
 	return 0;
 }
 
-static int find_devices(struct run *r, const struct dfu_match *m, struct dfu_if_info **list,
+static int find_devices(struct tool_run *r, const struct dfu_match *m, struct dfu_if_info **list,
 			size_t *n)
 {
 	struct dfu_error e = { 0 };
@@ -260,7 +260,7 @@ static int find_devices(struct run *r, const struct dfu_match *m, struct dfu_if_
 		return r->o->compat ? TOOL_EXIT_IOERR : TOOL_EXIT_NODEVICE;
 	}
 	if (ret < 0)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	return 0;
 }
 
@@ -276,7 +276,7 @@ static bool any_dfu_mode(const struct dfu_if_info *list, size_t n)
  * A run-time device: DETACH, then wait for the same device (by path, then
  * serial) to come back in DFU mode, and list it again with the filters.
  */
-static int detach_to_dfu(struct run *r, struct dfu_if_info **list, size_t *n)
+static int detach_to_dfu(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_if_info same = (*list)[0];
@@ -286,14 +286,14 @@ static int detach_to_dfu(struct run *r, struct dfu_if_info **list, size_t *n)
 	size_t nb = 0;
 	int ret;
 
-	set_object(r, &same);
+	tool_run_set_object(r, &same);
 	tool_msg(r->tool, "%s: run-time mode: detaching to DFU mode", r->object);
 	ret = dfu_dev_open(r->ctx, &(*list)[0], &dev, &e);
 	if (ret < 0)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	ret = dfu_dev_detach(dev, &e);
 	if (ret < 0)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	dfu_dev_close(TAKE_PTR(dev));
 	/* the DFU-mode personality: the run-time half of -d/-S no longer applies,
 	 * and the device number changes with the re-enumeration (we follow the
@@ -336,7 +336,7 @@ static int alt_for_address(const struct dfu_if_info *list, size_t n, uint32_t ad
 }
 
 /* Index into @list of the alt to use for @want_alt (-1: choose). */
-int pick_alt(struct run *r, const struct dfu_if_info *list, size_t n, int want_alt,
+int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n, int want_alt,
 		    bool have_addr, uint32_t addr)
 {
 	int first = -1, k;
@@ -363,19 +363,19 @@ int pick_alt(struct run *r, const struct dfu_if_info *list, size_t n, int want_a
 	return first;
 }
 
-int open_alt(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev)
+int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev)
 {
 	struct dfu_idle_report rep = { 0 };
 	struct dfu_error e = { 0 };
 	int ret;
 
-	set_object(r, info);
+	tool_run_set_object(r, info);
 	ret = dfu_dev_open(r->ctx, info, dev, &e);
 	if (ret < 0)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	ret = dfu_dev_ensure_idle(*dev, &rep, &e);
 	if (ret < 0)
-		return fail(r, ret, &e);
+		return tool_run_fail(r, ret, &e);
 	return 0;
 }
 
@@ -384,15 +384,15 @@ int open_alt(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev
  * else the one whose memory map holds --jump's address, else the first
  * DFU-mode alt; opened and brought to dfuIDLE.  *k is its index in @list.
  */
-int open_command_alt(struct run *r, const struct dfu_if_info *list, size_t n,
+int tool_run_open_command_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n,
 		     struct dfu_dev **dev, int *k)
 {
-	*k = pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
+	*k = tool_run_pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
 	if (*k < 0) {
 		tool_err("no DFU-mode interface");
 		return TOOL_EXIT_NODEVICE;
 	}
-	return open_alt(r, &list[*k], dev);
+	return tool_run_open_alt(r, &list[*k], dev);
 }
 
 /* --- the operations --------------------------------------------------------- */
@@ -408,7 +408,7 @@ int open_command_alt(struct run *r, const struct dfu_if_info *list, size_t n,
  * means the jump went wrong, which is an error whether or not --wait-app
  * was given.  Nothing at all is only an error with --wait-app.
  */
-int confirm_app(struct run *r, const struct dfu_if_info *was)
+int tool_run_confirm_app(struct tool_run *r, const struct dfu_if_info *was)
 {
 	struct dfu_if_info *back = NULL;
 	struct dfu_error e = { 0 };
@@ -453,7 +453,7 @@ int confirm_app(struct run *r, const struct dfu_if_info *was)
 
 /* A raw binary on a DfuSe device without -s: the start of the alt's first
  * writable segment (said out loud). */
-int place_raw(struct run *r, struct dfu_image *img, const struct dfu_if_info *info)
+int tool_run_place_raw(struct tool_run *r, struct dfu_image *img, const struct dfu_if_info *info)
 {
 	struct dfu_error e = { 0 };
 	int ret;
@@ -489,7 +489,7 @@ int place_raw(struct run *r, struct dfu_image *img, const struct dfu_if_info *in
 	return TOOL_EXIT_DATAERR;
 }
 
-int load_input(struct run *r, struct dfu_image **img)
+int tool_run_load_input(struct tool_run *r, struct dfu_image **img)
 {
 	struct dfu_parse_opts po = { .format = r->o->format };
 	int ret;
@@ -511,11 +511,11 @@ int load_input(struct run *r, struct dfu_image **img)
 }
 
 /*
- * dfu_dev_upload, and once per run (as do_download): after a failure that
+ * dfu_dev_upload, and once per run (as cmd_flash): after a failure that
  * wants a reset (a device that fails every second run until re-plugged, a
  * stuck state), one USB reset of the same device and the read once more.
  */
-int upload_recover(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev,
+int tool_run_upload(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev,
 			  const struct dfu_flash_opts *fo, struct dfu_image **img,
 			  struct dfu_flash_result *res, struct dfu_error *e)
 {
@@ -556,7 +556,7 @@ int upload_recover(struct run *r, const struct dfu_if_info *info, struct dfu_dev
 }
 
 
-static void print_result(struct run *r, int code)
+static void print_result(struct tool_run *r, int code)
 {
 	struct json_out j;
 
@@ -594,21 +594,21 @@ static void print_result(struct run *r, int code)
 	json_end(&j);
 }
 
-static int run_device(struct run *r)
+static int run_device(struct tool_run *r)
 {
 	struct dfu_if_info *list = NULL;
 	size_t n = 0;
 	int ret;
 
 	if (r->o->mode == TOOL_MODE_LIST)
-		return do_list(r);
+		return cmd_list(r);
 	ret = find_devices(r, &r->o->match, &list, &n);
 	if (ret)
 		goto out;
 	ret = one_device(r, &list, &n);
 	if (ret)
 		goto out;
-	set_object(r, &list[0]);
+	tool_run_set_object(r, &list[0]);
 	if (!any_dfu_mode(list, n) && r->o->mode != TOOL_MODE_DETACH) {
 		ret = detach_to_dfu(r, &list, &n);
 		if (ret)
@@ -624,35 +624,35 @@ static int run_device(struct run *r)
 	}
 	switch (r->o->mode) {
 	case TOOL_MODE_DOWNLOAD:
-		ret = do_download(r, list, n);
+		ret = cmd_flash(r, list, n);
 		break;
 	case TOOL_MODE_READ_OPTIONS:
 		ret = cmd_read_options(r->tool, r->ctx, r->o, list, n);
 		break;
 	case TOOL_MODE_UPLOAD:
-		ret = do_upload(r, list, n);
+		ret = cmd_read(r, list, n);
 		break;
 	case TOOL_MODE_VERIFY:
-		ret = do_verify(r, list, n);
+		ret = cmd_verify(r, list, n);
 		break;
 	case TOOL_MODE_ERASE:
-		ret = do_erase(r, list, n);
+		ret = cmd_erase(r, list, n);
 		break;
 	case TOOL_MODE_LEAVE:
-		ret = do_leave(r, list, n);
+		ret = cmd_leave(r, list, n);
 		break;
 	case TOOL_MODE_DETACH:
-		ret = do_detach(r, list, n);
+		ret = cmd_detach(r, list, n);
 		break;
 	case TOOL_MODE_RESET:
-		ret = do_reset_alone(r, list, n);
+		ret = cmd_reset(r, list, n);
 		break;
 	default:
 		ret = TOOL_EXIT_SOFTWARE;
 		break;
 	}
 	if (ret == 0 && r->o->reset && !r->res.left)
-		ret = do_reset(r, list, n);
+		ret = tool_run_reset(r, list, n);
 out:
 	dfu_if_info_free(list, n);
 	return ret;
@@ -662,7 +662,7 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 {
 	struct tool_options o;
 	struct dfu_error e = { 0 };
-	struct run r = { .tool = tctx, .o = &o, .progress_last = -1 };
+	struct tool_run r = { .tool = tctx, .o = &o, .progress_last = -1 };
 	int ret;
 
 	ret = tool_options_parse(argc, argv, &o);

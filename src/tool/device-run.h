@@ -15,7 +15,7 @@
 #include "options.h"
 #include "tool.h"
 
-struct run {
+struct tool_run {
 	struct tool_ctx *tool;
 	struct tool_options *o;
 	struct dfu_ctx *ctx;
@@ -32,29 +32,45 @@ struct run {
 	bool recovered;       /* the device was reset and the download repeated once */
 };
 
-/* device-run.c */
-int fail(struct run *r, int err, const struct dfu_error *e);
-void set_object(struct run *r, const struct dfu_if_info *i);
-int pick_alt(struct run *r, const struct dfu_if_info *list, size_t n, int want_alt,
-	     bool have_addr, uint32_t addr);
-int open_alt(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev);
-int open_command_alt(struct run *r, const struct dfu_if_info *list, size_t n,
-		     struct dfu_dev **dev, int *k);
-int confirm_app(struct run *r, const struct dfu_if_info *was);
-int place_raw(struct run *r, struct dfu_image *img, const struct dfu_if_info *info);
-int load_input(struct run *r, struct dfu_image **img);
-int upload_recover(struct run *r, const struct dfu_if_info *info, struct dfu_dev **dev,
-		   const struct dfu_flash_opts *fo, struct dfu_image **img,
-		   struct dfu_flash_result *res, struct dfu_error *e);
+/* --- device-run.c ------------------------------------------------------- */
 
-/* the commands */
-int do_download(struct run *r, struct dfu_if_info *list, size_t n);
-int do_upload(struct run *r, struct dfu_if_info *list, size_t n);
-int do_verify(struct run *r, struct dfu_if_info *list, size_t n);
-int do_list(struct run *r);
-int do_erase(struct run *r, struct dfu_if_info *list, size_t n);
-int do_leave(struct run *r, struct dfu_if_info *list, size_t n);
-int do_detach(struct run *r, struct dfu_if_info *list, size_t n);
-int do_reset_alone(struct run *r, struct dfu_if_info *list, size_t n);
-/* after a command: -R */
-int do_reset(struct run *r, struct dfu_if_info *list, size_t n);
+/* Print the library error against r->object (and, when the download can be
+ * resumed, the command line that completes it); return the exit code. */
+int tool_run_fail(struct tool_run *r, int err, const struct dfu_error *e);
+/* Name @i in r->object ("0483:df11 at 1-1") for later messages. */
+void tool_run_set_object(struct tool_run *r, const struct dfu_if_info *i);
+/* Index into @list of the DFU-mode alt @want_alt (-1: -a's, else the one
+ * whose memory map holds @addr when @have_addr, else the first); -1 if none. */
+int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n, int want_alt,
+		      bool have_addr, uint32_t addr);
+/* Open @info into *dev (caller closes it) and bring it to dfuIDLE. */
+int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev);
+/* erase, leave, -R alone: pick the alt (--jump's address decides), open it;
+ * *k is its index in @list. */
+int tool_run_open_command_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n,
+			      struct dfu_dev **dev, int *k);
+/* After a leave: did the application come back on the port of @was? */
+int tool_run_confirm_app(struct tool_run *r, const struct dfu_if_info *was);
+/* A raw binary without an address: rebase @img to the first writable
+ * segment of @info's memory map (and record it in r->o->flash). */
+int tool_run_place_raw(struct tool_run *r, struct dfu_image *img, const struct dfu_if_info *info);
+/* Load the -D / FILE argument into *img (caller frees it). */
+int tool_run_load_input(struct tool_run *r, struct dfu_image **img);
+/* dfu_dev_upload(), with one USB reset and retry per run after a failure
+ * that wants it; returns the library's result (>= 0 or a dfu_err). */
+int tool_run_upload(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev,
+		    const struct dfu_flash_opts *fo, struct dfu_image **img,
+		    struct dfu_flash_result *res, struct dfu_error *e);
+
+/* --- the commands, one file each ------------------------------------------ */
+
+int cmd_list(struct tool_run *r);                                       /* cmd-list.c */
+int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n);  /* cmd-flash.c */
+int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n);   /* cmd-read.c */
+int cmd_verify(struct tool_run *r, struct dfu_if_info *list, size_t n); /* cmd-verify.c */
+int cmd_erase(struct tool_run *r, struct dfu_if_info *list, size_t n);  /* cmd-erase.c */
+int cmd_leave(struct tool_run *r, struct dfu_if_info *list, size_t n);  /* cmd-leave.c */
+int cmd_detach(struct tool_run *r, struct dfu_if_info *list, size_t n); /* cmd-detach.c */
+/* cmd-reset.c: -R alone, and -R after another command */
+int cmd_reset(struct tool_run *r, struct dfu_if_info *list, size_t n);
+int tool_run_reset(struct tool_run *r, struct dfu_if_info *list, size_t n);
