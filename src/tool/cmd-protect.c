@@ -279,8 +279,7 @@ static void decode_and_show(const struct tool_options *o, const char *object,
 	show_option_bytes(o, object, list, n, &ob, s->data, decoded);
 }
 
-int cmd_read_options(struct tool_ctx *tool, struct dfu_ctx *ctx, const struct tool_options *o,
-		     const struct dfu_if_info *list, size_t n)
+int cmd_read_options(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	_cleanup_(dfu_image_freep) struct dfu_image *up = NULL;
@@ -304,22 +303,22 @@ int cmd_read_options(struct tool_ctx *tool, struct dfu_ctx *ctx, const struct to
 		return TOOL_EXIT_NODEVICE;
 	}
 	object_of(object, sizeof(object), &list[k]);
-	ret = dfu_dev_open(ctx, &list[k], &dev, &e);
+	ret = dfu_dev_open(r->ctx, &list[k], &dev, &e);
 	if (ret == 0)
 		ret = dfu_dev_ensure_idle(dev, &rep, &e);
 	if (ret == 0) {
 		fo.have_address = true;
 		fo.address = list[k].layout->segments[0].start;
-		fo.timeout_ms = o->flash.timeout_ms;
-		tool->progress_off = true;
+		fo.timeout_ms = r->o->flash.timeout_ms;
+		r->tool->progress_off = true;
 		ret = dfu_dev_upload(dev, &fo, &up, &res, &e);
-		tool->progress_off = false;
+		r->tool->progress_off = false;
 	}
 	if (ret < 0) {
 		tool_report(object, &e);
 		return tool_exit_for(ret);
 	}
-	decode_and_show(o, object, list, n, up);
+	decode_and_show(r->o, object, list, n, up);
 	return 0;
 }
 

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Read-out protection, option bytes and OTP in the CLI (cmd-protect.c),
- * called from cmd-device.c.  Each returns 0 or an exit code after printing
- * the error.
+ * called from device-run.c and cmd-flash.c.  Each returns 0 or an exit code
+ * after printing the error.
  */
 #pragma once
 
 #include <stddef.h>
 
+#include "device-run.h"
 #include "dfuflash.h"
 #include "options.h"
 #include "tool.h"
@@ -24,8 +25,7 @@ int cmd_unprotect(struct tool_ctx *tool, struct dfu_ctx *ctx, struct tool_option
 
 /* `dfuflash read-options [--json]`: read the "Option Bytes" alt and decode it
  * (RDP level, WRP sectors, BOR, user bits, boot configuration). */
-int cmd_read_options(struct tool_ctx *tool, struct dfu_ctx *ctx, const struct tool_options *o,
-		     const struct dfu_if_info *list, size_t n);
+int cmd_read_options(struct tool_run *r, struct dfu_if_info *list, size_t n);
 
 /*
  * After a successful dfu_dev_download() to alt @info (device *dev, still

@@ -594,14 +594,53 @@ static void print_result(struct tool_run *r, int code)
 	json_end(&j);
 }
 
+/*
+ * The device commands, by the mode options.c made of either spelling.  A
+ * command runs on the alts of the one device selected, after a run-time
+ * device was detached to DFU mode and after --unprotect.
+ */
+struct device_cmd {
+	enum tool_mode mode;
+	int (*run)(struct tool_run *r, struct dfu_if_info *list, size_t n);
+	/* instead of run: runs without selecting a device */
+	int (*run_unselected)(struct tool_run *r);
+	/* a run-time device is not detached first (the command does that) */
+	bool keeps_runtime;
+	/* with --unprotect, Read Unprotect did it all (it mass-erases) */
+	bool done_by_unprotect;
+};
+
+static const struct device_cmd device_cmds[] = {
+	{ .mode = TOOL_MODE_LIST, .run_unselected = cmd_list },
+	{ .mode = TOOL_MODE_DOWNLOAD, .run = cmd_flash },
+	{ .mode = TOOL_MODE_UPLOAD, .run = cmd_read },
+	{ .mode = TOOL_MODE_VERIFY, .run = cmd_verify },
+	{ .mode = TOOL_MODE_ERASE, .run = cmd_erase, .done_by_unprotect = true },
+	{ .mode = TOOL_MODE_LEAVE, .run = cmd_leave },
+	{ .mode = TOOL_MODE_DETACH, .run = cmd_detach, .keeps_runtime = true },
+	{ .mode = TOOL_MODE_RESET, .run = cmd_reset },
+	{ .mode = TOOL_MODE_READ_OPTIONS, .run = cmd_read_options },
+};
+
+static const struct device_cmd *device_cmd_for(enum tool_mode mode)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(device_cmds); i++)
+		if (device_cmds[i].mode == mode)
+			return &device_cmds[i];
+	return NULL;
+}
+
 static int run_device(struct tool_run *r)
 {
+	const struct device_cmd *cmd = device_cmd_for(r->o->mode);
 	struct dfu_if_info *list = NULL;
 	size_t n = 0;
 	int ret;
 
-	if (r->o->mode == TOOL_MODE_LIST)
-		return cmd_list(r);
+	if (!cmd)
+		return TOOL_EXIT_SOFTWARE;
+	if (cmd->run_unselected)
+		return cmd->run_unselected(r);
 	ret = find_devices(r, &r->o->match, &list, &n);
 	if (ret)
 		goto out;
@@ -609,7 +648,7 @@ static int run_device(struct tool_run *r)
 	if (ret)
 		goto out;
 	tool_run_set_object(r, &list[0]);
-	if (!any_dfu_mode(list, n) && r->o->mode != TOOL_MODE_DETACH) {
+	if (!any_dfu_mode(list, n) && !cmd->keeps_runtime) {
 		ret = detach_to_dfu(r, &list, &n);
 		if (ret)
 			goto out;
@@ -619,38 +658,10 @@ static int run_device(struct tool_run *r)
 	if (r->o->flash.unprotect) {
 		ret = cmd_unprotect(r->tool, r->ctx, r->o, &list, &n, &r->res);
 		r->have_res = true;
-		if (ret || r->o->mode == TOOL_MODE_ERASE)
+		if (ret || cmd->done_by_unprotect)
 			goto out;
 	}
-	switch (r->o->mode) {
-	case TOOL_MODE_DOWNLOAD:
-		ret = cmd_flash(r, list, n);
-		break;
-	case TOOL_MODE_READ_OPTIONS:
-		ret = cmd_read_options(r->tool, r->ctx, r->o, list, n);
-		break;
-	case TOOL_MODE_UPLOAD:
-		ret = cmd_read(r, list, n);
-		break;
-	case TOOL_MODE_VERIFY:
-		ret = cmd_verify(r, list, n);
-		break;
-	case TOOL_MODE_ERASE:
-		ret = cmd_erase(r, list, n);
-		break;
-	case TOOL_MODE_LEAVE:
-		ret = cmd_leave(r, list, n);
-		break;
-	case TOOL_MODE_DETACH:
-		ret = cmd_detach(r, list, n);
-		break;
-	case TOOL_MODE_RESET:
-		ret = cmd_reset(r, list, n);
-		break;
-	default:
-		ret = TOOL_EXIT_SOFTWARE;
-		break;
-	}
+	ret = cmd->run(r, list, n);
 	if (ret == 0 && r->o->reset && !r->res.left)
 		ret = tool_run_reset(r, list, n);
 out:

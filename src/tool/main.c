@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * dfuflash: the command dispatcher.  `image ...` goes to cmd-image.c;
- * everything else, dfu-util's options included, to cmd-device.c.  This file
- * is the only place that exits.
+ * everything else, dfu-util's options included, to device-run.c, which
+ * dispatches the device commands (cmd-*.c) by mode.  This file is the only
+ * place that exits.
  */
 #include "config.h"
 
@@ -42,6 +43,32 @@ void tool_usage(FILE *f)
 	fputs("\nSee dfuflash(1).\n", f);
 }
 
+static int cmd_help(struct tool_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	tool_usage(stdout);
+	return 0;
+}
+
+static int cmd_version(struct tool_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	printf("dfuflash %s\n", DFUFLASH_VERSION);
+	return 0;
+}
+
+/* The words that must come first; anything else is a device command line
+ * (cmd_device), in dfuflash's words or dfu-util's options. */
+static const struct tool_cmd commands[] = {
+	{ "image", cmd_image, "work on firmware files: info, convert, suffix, layout" },
+	{ "help", cmd_help, "the whole help text" },
+	{ "version", cmd_version, "the version of dfuflash" },
+};
+
 int main(int argc, char **argv)
 {
 	struct tool_ctx ctx = { .prog = "dfuflash" };
@@ -49,16 +76,9 @@ int main(int argc, char **argv)
 
 	ctx.as_dfu_util = strcmp(base, "dfu-util") == 0;
 
-	if (argc >= 2 && strcmp(argv[1], "image") == 0)
-		return cmd_image(&ctx, argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "help") == 0) {
-		tool_usage(stdout);
-		return 0;
-	}
-	if (argc >= 2 && strcmp(argv[1], "version") == 0) {
-		printf("dfuflash %s\n", DFUFLASH_VERSION);
-		return 0;
-	}
+	for (size_t i = 0; argc >= 2 && i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(&ctx, argc - 1, argv + 1);
 	if (argc < 2) {
 		tool_usage(stderr);
 		return TOOL_EXIT_USAGE;

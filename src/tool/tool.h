@@ -97,7 +97,7 @@ bool tool_parse_u8(const char *opt, const char *s, uint8_t *out);
 
 /* cmd-image.c */
 int cmd_image(struct tool_ctx *ctx, int argc, char **argv);
-/* cmd-device.c: everything that is not `image`, in both spellings */
+/* device-run.c: everything that is not `image`, in both spellings */
 int cmd_device(struct tool_ctx *ctx, int argc, char **argv);
 /* main.c: the whole help text */
 void tool_usage(FILE *f);
