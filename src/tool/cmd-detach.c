@@ -12,7 +12,7 @@
 int cmd_detach(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	int k, ret;
 
 	k = tool_run_pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);

@@ -13,7 +13,8 @@
 #include "macro.h"
 #include "tool.h"
 
-static int check_suffix_ids(struct tool_run *r, const struct dfu_image *img, const struct dfu_if_info *info)
+static int check_suffix_ids(struct tool_run *r, const struct dfu_image *img,
+			    const struct dfu_if_info *info)
 {
 	const struct dfu_suffix *s = &img->suffix;
 
@@ -80,13 +81,14 @@ int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	for (size_t a = 0; a < nalts; a++) {
 		_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 		struct dfu_flash_opts fo;
-		struct dfu_flash_result one = { 0 };
-		struct dfu_error e = { 0 };
+		struct dfu_flash_result one = {0};
+		struct dfu_error e = {0};
 		uint32_t low = 0;
 		int k;
 
 		dfu_image_span(img, false, alts[a], &low, NULL);
-		k = tool_run_pick_alt(r, list, n, alts[a] == DFU_ALT_NONE ? -1 : alts[a], img->address_from_file, low);
+		k = tool_run_pick_alt(r, list, n, alts[a] == DFU_ALT_NONE ? -1 : alts[a],
+				      img->address_from_file, low);
 		if (k < 0) {
 			tool_err("%s: the file has data for alt %d, which the device does not have",
 				 r->o->download_path, alts[a]);
@@ -113,19 +115,20 @@ int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n)
 			/* a device that fails every second run until re-plugged, a stuck
 			 * state, a link that failed also when retried: one USB reset of
 			 * the same device, then the whole download once more */
-			struct dfu_error re = { 0 };
+			struct dfu_error re = {0};
 
 			r->recovered = true;
 			/* the failed attempt counts with its retries, not its bytes */
 			r->res.retries += one.retries;
-			for (uint32_t i = 0; i < one.n_retry_log && r->res.n_retry_log < DFU_RETRY_LOG_MAX; i++)
+			for (uint32_t i = 0;
+			     i < one.n_retry_log && r->res.n_retry_log < DFU_RETRY_LOG_MAX; i++)
 				memcpy(r->res.retry_log[r->res.n_retry_log++], one.retry_log[i],
 				       sizeof(one.retry_log[0]));
 			dfu_flash_result_note_retry(&r->res, "%s: %s, USB reset, download repeated",
 						    e.op[0] ? e.op : "download",
 						    e.have_state ? dfu_status_name(e.status)
-								 : e.usb_name ? e.usb_name
-									      : dfu_strerror(e.err));
+						    : e.usb_name ? e.usb_name
+								 : dfu_strerror(e.err));
 			tool_msg(r->tool, "%s: %s: resetting the device and trying once more",
 				 r->object, e.message);
 			if (dfu_dev_recover(&dev, &re) == 0) {
@@ -133,10 +136,11 @@ int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n)
 				dfu_error_clear(&e);
 				ret = dfu_dev_download(dev, img, &fo, &one, &e);
 				if (ret == 0)
-					tool_msg(r->tool,
-						 "%s: recovered: the device was reset (USB reset) and "
-						 "opened again at %s; the download was repeated",
-						 r->object, list[k].path);
+					tool_msg(
+					    r->tool,
+					    "%s: recovered: the device was reset (USB reset) and "
+					    "opened again at %s; the download was repeated",
+					    r->object, list[k].path);
 			} else {
 				tool_report(r->object, &re);
 			}
@@ -163,6 +167,7 @@ int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	}
 	tool_msg(r->tool, "%s: %llu bytes written%s%s", r->object,
 		 (unsigned long long)r->res.bytes_written, r->res.verified ? ", verified" : "",
-		 r->res.left ? (r->res.app_seen ? ", application started" : ", left DFU mode") : "");
+		 r->res.left ? (r->res.app_seen ? ", application started" : ", left DFU mode")
+			     : "");
 	return 0;
 }

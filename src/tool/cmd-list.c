@@ -16,7 +16,8 @@ static int path_cmp(const char *a, const char *b)
 {
 	while (*a && *b) {
 		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
-			unsigned long x = strtoul(a, (char **)&a, 10), y = strtoul(b, (char **)&b, 10);
+			unsigned long x = strtoul(a, (char **)&a, 10),
+				      y = strtoul(b, (char **)&b, 10);
 
 			if (x != y)
 				return x < y ? -1 : 1;
@@ -47,7 +48,7 @@ static int if_info_cmp(const void *pa, const void *pb)
 int cmd_list(struct tool_run *r)
 {
 	struct dfu_if_info *list = NULL;
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	size_t n = 0;
 	char line[1024];
 	int ret;
@@ -88,7 +89,8 @@ int cmd_list(struct tool_run *r)
 			json_obj_open(&j, "attributes");
 			json_bool(&j, "can_download", f->attributes & DFU_ATTR_CAN_DNLOAD);
 			json_bool(&j, "can_upload", f->attributes & DFU_ATTR_CAN_UPLOAD);
-			json_bool(&j, "manifestation_tolerant", f->attributes & DFU_ATTR_MANIFEST_TOLERANT);
+			json_bool(&j, "manifestation_tolerant",
+				  f->attributes & DFU_ATTR_MANIFEST_TOLERANT);
 			json_bool(&j, "will_detach", f->attributes & DFU_ATTR_WILL_DETACH);
 			json_obj_close(&j);
 			json_uint(&j, "detach_timeout_ms", f->detach_timeout_ms);
@@ -98,7 +100,8 @@ int cmd_list(struct tool_run *r)
 				json_str(&j, "name", f->layout->name);
 				json_arr_open(&j, "segments");
 				for (size_t s = 0; s < f->layout->n_segments; s++) {
-					const struct dfuse_layout_segment *g = &f->layout->segments[s];
+					const struct dfuse_layout_segment *g =
+					    &f->layout->segments[s];
 
 					json_obj_open(&j, NULL);
 					json_uint(&j, "start", g->start);
@@ -129,20 +132,22 @@ int cmd_list(struct tool_run *r)
 			dfu_if_info_format_line(f, line, sizeof(line));
 			puts(line);
 			if (f->open_err)
-				fprintf(stderr, "dfuflash: %04x:%04x at %s: %s\n", f->vid, f->pid, f->path,
-					f->open_error);
+				fprintf(stderr, "dfuflash: %04x:%04x at %s: %s\n", f->vid, f->pid,
+					f->path, f->open_error);
 			if (r->o->verbose && f->layout) {
 				for (size_t s = 0; s < f->layout->n_segments; s++) {
-					const struct dfuse_layout_segment *g = &f->layout->segments[s];
+					const struct dfuse_layout_segment *g =
+					    &f->layout->segments[s];
 
-					printf("    0x%08x..0x%08llx %4u x %7u bytes %c%c%c\n", g->start,
-					       (unsigned long long)g->end - 1, g->count, g->size,
-					       g->attr & DFUSE_ATTR_READABLE ? 'r' : '-',
+					printf("    0x%08x..0x%08llx %4u x %7u bytes %c%c%c\n",
+					       g->start, (unsigned long long)g->end - 1, g->count,
+					       g->size, g->attr & DFUSE_ATTR_READABLE ? 'r' : '-',
 					       g->attr & DFUSE_ATTR_ERASABLE ? 'e' : '-',
 					       g->attr & DFUSE_ATTR_WRITABLE ? 'w' : '-');
 				}
 			}
-			if (r->o->verbose && f->strings_state && strcmp(f->strings_state, "ok") != 0)
+			if (r->o->verbose && f->strings_state &&
+			    strcmp(f->strings_state, "ok") != 0)
 				printf("    strings: %s\n", f->strings_state);
 		}
 	}

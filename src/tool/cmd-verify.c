@@ -23,15 +23,16 @@ int cmd_verify(struct tool_run *r, struct dfu_if_info *list, size_t n)
 		_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
 		const struct dfu_segment *seg = &img->segments[s];
 		struct dfu_flash_opts fo = r->o->flash;
-		struct dfu_flash_result one = { 0 };
-		struct dfu_error e = { 0 };
+		struct dfu_flash_result one = {0};
+		struct dfu_error e = {0};
 		int k;
 
 		if (s == 0 || seg->alt != img->segments[s - 1].alt) {
 			k = tool_run_pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt,
-				     img->address_from_file, seg->address);
+					      img->address_from_file, seg->address);
 			if (k < 0) {
-				tool_err("%s: no DFU-mode alt %d to verify against", r->o->download_path, seg->alt);
+				tool_err("%s: no DFU-mode alt %d to verify against",
+					 r->o->download_path, seg->alt);
 				return TOOL_EXIT_DATAERR;
 			}
 			if (s == 0) {
@@ -40,7 +41,8 @@ int cmd_verify(struct tool_run *r, struct dfu_if_info *list, size_t n)
 					return ret;
 			}
 		} else {
-			k = tool_run_pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt, true, seg->address);
+			k = tool_run_pick_alt(r, list, n, seg->alt == DFU_ALT_NONE ? -1 : seg->alt,
+					      true, seg->address);
 		}
 		ret = tool_run_open_alt(r, &list[k], &dev);
 		if (ret)
@@ -57,7 +59,8 @@ int cmd_verify(struct tool_run *r, struct dfu_if_info *list, size_t n)
 		for (size_t i = 0; i < seg->length; i++) {
 			uint8_t b;
 
-			if (dfu_image_read(back, DFU_ALT_NONE, seg->address + (uint32_t)i, &b, 1, 0) == 1 &&
+			if (dfu_image_read(back, DFU_ALT_NONE, seg->address + (uint32_t)i, &b, 1,
+					   0) == 1 &&
 			    b == seg->data[i])
 				continue;
 			if (!r->res.mismatch) {
@@ -69,8 +72,8 @@ int cmd_verify(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	}
 	if (r->res.mismatch) {
 		tool_err("%s: verify failed: %llu byte%s differ, the first at 0x%08x", r->object,
-			 (unsigned long long)r->res.mismatch_count, r->res.mismatch_count == 1 ? "" : "s",
-			 r->res.mismatch_address);
+			 (unsigned long long)r->res.mismatch_count,
+			 r->res.mismatch_count == 1 ? "" : "s", r->res.mismatch_address);
 		return TOOL_EXIT_VERIFY;
 	}
 	r->res.verified = true;

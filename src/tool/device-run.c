@@ -158,7 +158,8 @@ static void format_cmdline(char *out, size_t cap, int argc, char **argv)
 
 		for (const char *p = a; *p; p++)
 			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-				    "-_./:=,@+%", *p))
+				    "-_./:=,@+%",
+				    *p))
 				plain = false;
 		if (i)
 			out[len++] = ' ';
@@ -220,8 +221,10 @@ static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 	for (size_t i = 1; i < *n; i++) {
 		if ((*list)[i].device_index != dev) {
 			if (r->o->compat)
-				fputs("More than one DFU capable USB device found! Try `--list' and specify "
-				      "the serial number or disconnect all but one device\n", stderr);
+				fputs("More than one DFU capable USB device found! Try `--list' "
+				      "and specify "
+				      "the serial number or disconnect all but one device\n",
+				      stderr);
 			tool_err("more than one DFU device matches:");
 			print_candidates(*list, *n);
 			tool_hint("pick one with -p PATH (the path=\"...\" shown) or -S SERIAL");
@@ -233,8 +236,8 @@ static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 
 		tool_run_set_object(r, i);
 		if (r->o->compat)
-			fprintf(stderr, "Cannot open DFU device %04x:%04x found on devnum %u\n", i->vid,
-				i->pid, i->devnum);
+			fprintf(stderr, "Cannot open DFU device %04x:%04x found on devnum %u\n",
+				i->vid, i->pid, i->devnum);
 		tool_err("%s: cannot open the device: %s", r->object, i->open_error);
 		return tool_exit_for(i->open_err);
 	}
@@ -244,7 +247,7 @@ static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 static int find_devices(struct tool_run *r, const struct dfu_match *m, struct dfu_if_info **list,
 			size_t *n)
 {
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	int ret;
 
 	if (r->o->wait)
@@ -255,8 +258,9 @@ static int find_devices(struct tool_run *r, const struct dfu_match *m, struct df
 		if (r->o->compat) /* the words scripts grep for (user-needs 5.2) */
 			fputs("No DFU capable USB device available\n", stderr);
 		tool_err("no DFU device found%s", r->o->wait ? " before the --wait timeout" : "");
-		tool_hint("`dfuflash list` shows what is connected; check -d/-p/-S/-a, the cable and, "
-			  "for a run-time device, that its firmware offers DFU");
+		tool_hint(
+		    "`dfuflash list` shows what is connected; check -d/-p/-S/-a, the cable and, "
+		    "for a run-time device, that its firmware offers DFU");
 		return r->o->compat ? TOOL_EXIT_IOERR : TOOL_EXIT_NODEVICE;
 	}
 	if (ret < 0)
@@ -281,7 +285,7 @@ static int detach_to_dfu(struct tool_run *r, struct dfu_if_info **list, size_t *
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_if_info same = (*list)[0];
 	struct dfu_if_info *back = NULL;
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	struct dfu_match m = r->o->match;
 	size_t nb = 0;
 	int ret;
@@ -309,7 +313,8 @@ static int detach_to_dfu(struct tool_run *r, struct dfu_if_info **list, size_t *
 		tool_err("%s: the device did not come back in DFU mode within %u s after DETACH",
 			 r->object, r->o->detach_delay_s);
 		tool_hint("raise the wait with -E SECONDS; some boards need a button or BOOT0 pin; "
-			  "if -v shows the DETACH request stalled, the firmware does not offer DFU detach");
+			  "if -v shows the DETACH request stalled, the firmware does not offer DFU "
+			  "detach");
 		return tool_exit_for(ret == DFU_E_NODEVICE ? DFU_E_NODEVICE : ret);
 	}
 	dfu_if_info_free(*list, *n);
@@ -337,7 +342,7 @@ static int alt_for_address(const struct dfu_if_info *list, size_t n, uint32_t ad
 
 /* Index into @list of the alt to use for @want_alt (-1: choose). */
 int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n, int want_alt,
-		    bool have_addr, uint32_t addr)
+		      bool have_addr, uint32_t addr)
 {
 	int first = -1, k;
 
@@ -365,8 +370,8 @@ int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t
 
 int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev)
 {
-	struct dfu_idle_report rep = { 0 };
-	struct dfu_error e = { 0 };
+	struct dfu_idle_report rep = {0};
+	struct dfu_error e = {0};
 	int ret;
 
 	tool_run_set_object(r, info);
@@ -385,7 +390,7 @@ int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct
  * DFU-mode alt; opened and brought to dfuIDLE.  *k is its index in @list.
  */
 int tool_run_open_command_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n,
-		     struct dfu_dev **dev, int *k)
+			      struct dfu_dev **dev, int *k)
 {
 	*k = tool_run_pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
 	if (*k < 0) {
@@ -411,12 +416,13 @@ int tool_run_open_command_alt(struct tool_run *r, const struct dfu_if_info *list
 int tool_run_confirm_app(struct tool_run *r, const struct dfu_if_info *was)
 {
 	struct dfu_if_info *back = NULL;
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	struct dfu_if_info same = *was;
 	struct dfu_match any;
 	bool asked = r->o->flash.wait_app;
-	uint32_t ms = asked ? (r->o->flash.wait_app_ms ? r->o->flash.wait_app_ms : APP_WINDOW_ASKED_MS)
-			    : APP_WINDOW_DEFAULT_MS;
+	uint32_t ms =
+	    asked ? (r->o->flash.wait_app_ms ? r->o->flash.wait_app_ms : APP_WINDOW_ASKED_MS)
+		  : APP_WINDOW_DEFAULT_MS;
 	size_t n = 0;
 	int ret;
 
@@ -431,7 +437,8 @@ int tool_run_confirm_app(struct tool_run *r, const struct dfu_if_info *was)
 			return 0;
 		tool_err("%s: left DFU mode, but no USB device came back on port %s within %u ms",
 			 r->object, was->path, ms);
-		tool_hint("the application may have no USB interface (then drop --wait-app), or it did not start");
+		tool_hint("the application may have no USB interface (then drop --wait-app), or it "
+			  "did not start");
 		return TOOL_EXIT_NOAPP;
 	}
 	if (any_dfu_mode(back, n)) {
@@ -439,11 +446,14 @@ int tool_run_confirm_app(struct tool_run *r, const struct dfu_if_info *was)
 		tool_err("%s: the device came back as the DFU bootloader, not as the application",
 			 r->object);
 		if (r->res.have_jump)
-			tool_hint("the ROM jumped to 0x%08x and reset: check the address with `dfuflash image info`, "
-				  "that BOOT0 is low, and that the image starts with its vector table; --jump ADDR overrides",
+			tool_hint("the ROM jumped to 0x%08x and reset: check the address with "
+				  "`dfuflash image info`, "
+				  "that BOOT0 is low, and that the image starts with its vector "
+				  "table; --jump ADDR overrides",
 				  r->res.jump_address);
 		else
-			tool_hint("check that BOOT0 is low and that the image starts with its vector table");
+			tool_hint("check that BOOT0 is low and that the image starts with its "
+				  "vector table");
 		return TOOL_EXIT_NOAPP;
 	}
 	r->res.app_seen = true;
@@ -455,14 +465,15 @@ int tool_run_confirm_app(struct tool_run *r, const struct dfu_if_info *was)
  * writable segment (said out loud). */
 int tool_run_place_raw(struct tool_run *r, struct dfu_image *img, const struct dfu_if_info *info)
 {
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	int ret;
 
 	if (img->address_from_file || r->o->flash.have_address)
 		return 0;
 	if (!info->layout) {
 		if (info->bcd_dfu == 0x011a) {
-			tool_err("%s: a raw binary needs an address and the device's memory map is unknown",
+			tool_err("%s: a raw binary needs an address and the device's memory map is "
+				 "unknown",
 				 r->o->download_path);
 			tool_hint("give one with -s ADDRESS (e.g. -s 0x08000000) or --address");
 			return TOOL_EXIT_USAGE;
@@ -480,7 +491,9 @@ int tool_run_place_raw(struct tool_run *r, struct dfu_image *img, const struct d
 			}
 			r->o->flash.have_address = true;
 			r->o->flash.address = s->start;
-			tool_msg(r->tool, "%s: raw binary, no address given: writing it at 0x%08x, the start of \"%s\"",
+			tool_msg(r->tool,
+				 "%s: raw binary, no address given: writing it at 0x%08x, the "
+				 "start of \"%s\"",
 				 r->o->download_path, s->start, info->layout->name);
 			return 0;
 		}
@@ -491,7 +504,7 @@ int tool_run_place_raw(struct tool_run *r, struct dfu_image *img, const struct d
 
 int tool_run_load_input(struct tool_run *r, struct dfu_image **img)
 {
-	struct dfu_parse_opts po = { .format = r->o->format };
+	struct dfu_parse_opts po = {.format = r->o->format};
 	int ret;
 
 	if (r->o->flash.have_address) {
@@ -516,10 +529,10 @@ int tool_run_load_input(struct tool_run *r, struct dfu_image **img)
  * stuck state), one USB reset of the same device and the read once more.
  */
 int tool_run_upload(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev,
-			  const struct dfu_flash_opts *fo, struct dfu_image **img,
-			  struct dfu_flash_result *res, struct dfu_error *e)
+		    const struct dfu_flash_opts *fo, struct dfu_image **img,
+		    struct dfu_flash_result *res, struct dfu_error *e)
 {
-	struct dfu_error re = { 0 };
+	struct dfu_error re = {0};
 	char why[200];
 	unsigned retries;
 	int ret;
@@ -529,8 +542,7 @@ int tool_run_upload(struct tool_run *r, const struct dfu_if_info *info, struct d
 		return ret;
 	r->recovered = true;
 	retries = res->retries;
-	snprintf(why, sizeof(why), "%s: %s, USB reset, read repeated",
-		 e->op[0] ? e->op : "upload",
+	snprintf(why, sizeof(why), "%s: %s, USB reset, read repeated", e->op[0] ? e->op : "upload",
 		 e->have_state ? dfu_status_name(e->status)
 		 : e->usb_name ? e->usb_name
 			       : dfu_strerror(e->err));
@@ -554,7 +566,6 @@ int tool_run_upload(struct tool_run *r, const struct dfu_if_info *info, struct d
 			 r->object, info->path);
 	return ret;
 }
-
 
 static void print_result(struct tool_run *r, int code)
 {
@@ -611,15 +622,15 @@ struct device_cmd {
 };
 
 static const struct device_cmd device_cmds[] = {
-	{ .mode = TOOL_MODE_LIST, .run_unselected = cmd_list },
-	{ .mode = TOOL_MODE_DOWNLOAD, .run = cmd_flash },
-	{ .mode = TOOL_MODE_UPLOAD, .run = cmd_read },
-	{ .mode = TOOL_MODE_VERIFY, .run = cmd_verify },
-	{ .mode = TOOL_MODE_ERASE, .run = cmd_erase, .done_by_unprotect = true },
-	{ .mode = TOOL_MODE_LEAVE, .run = cmd_leave },
-	{ .mode = TOOL_MODE_DETACH, .run = cmd_detach, .keeps_runtime = true },
-	{ .mode = TOOL_MODE_RESET, .run = cmd_reset },
-	{ .mode = TOOL_MODE_READ_OPTIONS, .run = cmd_read_options },
+    {.mode = TOOL_MODE_LIST, .run_unselected = cmd_list},
+    {.mode = TOOL_MODE_DOWNLOAD, .run = cmd_flash},
+    {.mode = TOOL_MODE_UPLOAD, .run = cmd_read},
+    {.mode = TOOL_MODE_VERIFY, .run = cmd_verify},
+    {.mode = TOOL_MODE_ERASE, .run = cmd_erase, .done_by_unprotect = true},
+    {.mode = TOOL_MODE_LEAVE, .run = cmd_leave},
+    {.mode = TOOL_MODE_DETACH, .run = cmd_detach, .keeps_runtime = true},
+    {.mode = TOOL_MODE_RESET, .run = cmd_reset},
+    {.mode = TOOL_MODE_READ_OPTIONS, .run = cmd_read_options},
 };
 
 static const struct device_cmd *device_cmd_for(enum tool_mode mode)
@@ -672,8 +683,8 @@ out:
 int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 {
 	struct tool_options o;
-	struct dfu_error e = { 0 };
-	struct tool_run r = { .tool = tctx, .o = &o, .progress_last = -1 };
+	struct dfu_error e = {0};
+	struct tool_run r = {.tool = tctx, .o = &o, .progress_last = -1};
 	int ret;
 
 	ret = tool_options_parse(argc, argv, &o);
@@ -693,7 +704,8 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 		goto done;
 	case TOOL_MODE_NONE:
 		tool_err("nothing to do");
-		tool_hint("give a command (list, flash FILE, read OUT, ...) or dfu-util's -l, -D, -U; see --help");
+		tool_hint("give a command (list, flash FILE, read OUT, ...) or dfu-util's -l, -D, "
+			  "-U; see --help");
 		ret = TOOL_EXIT_USAGE;
 		goto done;
 	default:

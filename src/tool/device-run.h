@@ -21,15 +21,15 @@ struct tool_run {
 	struct dfu_ctx *ctx;
 	FILE *trace;
 	bool progress_tty;
-	int progress_last; /* percent shown last, -1 = none */
+	int progress_last;  /* percent shown last, -1 = none */
 	int progress_count; /* size-unknown progress: 64 KiB steps shown */
 	const char *progress_phase;
 	struct dfu_flash_result res;
 	bool have_res;
-	char object[96]; /* "0483:df11 at 1-1" for messages */
+	char object[96];      /* "0483:df11 at 1-1" for messages */
 	bool dfu_ids_derived; /* native mode copied -d's run-time ids to DFU mode */
 	char cmdline[1024];   /* this command, shell-quoted, for "re-run to resume" */
-	bool recovered;       /* the device was reset and the download repeated once */
+	bool recovered;	      /* the device was reset and the download repeated once */
 };
 
 /* --- device-run.c ------------------------------------------------------- */
@@ -64,12 +64,12 @@ int tool_run_upload(struct tool_run *r, const struct dfu_if_info *info, struct d
 
 /* --- the commands, one file each ------------------------------------------ */
 
-int cmd_list(struct tool_run *r);                                       /* cmd-list.c */
-int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n);  /* cmd-flash.c */
-int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n);   /* cmd-read.c */
+int cmd_list(struct tool_run *r);					/* cmd-list.c */
+int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n);	/* cmd-flash.c */
+int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n);	/* cmd-read.c */
 int cmd_verify(struct tool_run *r, struct dfu_if_info *list, size_t n); /* cmd-verify.c */
-int cmd_erase(struct tool_run *r, struct dfu_if_info *list, size_t n);  /* cmd-erase.c */
-int cmd_leave(struct tool_run *r, struct dfu_if_info *list, size_t n);  /* cmd-leave.c */
+int cmd_erase(struct tool_run *r, struct dfu_if_info *list, size_t n);	/* cmd-erase.c */
+int cmd_leave(struct tool_run *r, struct dfu_if_info *list, size_t n);	/* cmd-leave.c */
 int cmd_detach(struct tool_run *r, struct dfu_if_info *list, size_t n); /* cmd-detach.c */
 /* cmd-reset.c: -R alone, and -R after another command */
 int cmd_reset(struct tool_run *r, struct dfu_if_info *list, size_t n);
