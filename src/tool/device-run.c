@@ -255,7 +255,8 @@ static int find_devices(struct tool_run *r, const struct dfu_match *m, struct df
 	else
 		ret = dfu_list(r->ctx, m, list, n, &e);
 	if (ret == DFU_E_NODEVICE || (ret == 0 && *n == 0)) {
-		if (r->o->compat) /* the words scripts grep for (user-needs 5.2) */
+		/* dfu-util 0.11's words: scripts grep for them */
+		if (r->o->compat)
 			fputs("No DFU capable USB device available\n", stderr);
 		tool_err("no DFU device found%s", r->o->wait ? " before the --wait timeout" : "");
 		tool_hint(
@@ -696,7 +697,8 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 		tool_usage(stdout);
 		goto done;
 	case TOOL_MODE_VERSION:
-		/* scripts branch on `dfu-util -V`'s first line (user-needs 5.2) */
+		/* scripts branch on `dfu-util -V`'s first line (one drops :will-reset
+		 * when it reads 0.9): as dfu-util, name the level we accept first */
 		if (tctx->as_dfu_util)
 			printf("dfu-util 0.11 (dfuflash %s)\n", DFUFLASH_VERSION);
 		else
