@@ -45,12 +45,121 @@ static int if_info_cmp(const void *pa, const void *pb)
 	return a->alt < b->alt ? -1 : a->alt > b->alt;
 }
 
+/* The DfuSe memory map of one alt, or null. */
+static void json_layout(struct json_out *j, const struct dfuse_layout *l)
+{
+	if (!l) {
+		json_null(j, "dfuse_layout");
+		return;
+	}
+	json_obj_open(j, "dfuse_layout");
+	json_str(j, "name", l->name);
+	json_arr_open(j, "segments");
+	for (size_t s = 0; s < l->n_segments; s++) {
+		const struct dfuse_layout_segment *g = &l->segments[s];
+
+		json_obj_open(j, NULL);
+		json_uint(j, "start", g->start);
+		json_uint(j, "page_size", g->size);
+		json_uint(j, "count", g->count);
+		json_bool(j, "readable", g->attr & DFUSE_ATTR_READABLE);
+		json_bool(j, "erasable", g->attr & DFUSE_ATTR_ERASABLE);
+		json_bool(j, "writable", g->attr & DFUSE_ATTR_WRITABLE);
+		json_obj_close(j);
+	}
+	json_arr_close(j);
+	json_obj_close(j);
+}
+
+/* One interface (alt setting) as a JSON object. */
+static void json_interface(struct json_out *j, const struct dfu_if_info *f)
+{
+	json_obj_open(j, NULL);
+	json_uint(j, "vid", f->vid);
+	json_uint(j, "pid", f->pid);
+	json_uint(j, "bcdDevice", f->bcd_device);
+	json_uint(j, "busnum", f->bus);
+	json_uint(j, "devnum", f->devnum);
+	json_str(j, "path", f->path);
+	json_str(j, "serial", f->serial);
+	json_str(j, "manufacturer", f->manufacturer);
+	json_str(j, "product", f->product);
+	json_str(j, "strings", f->strings_state);
+	json_str(j, "mode", f->dfu_mode ? "dfu" : "runtime");
+	json_uint(j, "configuration", f->config);
+	json_uint(j, "interface", f->interface);
+	json_uint(j, "alt", f->alt);
+	json_str(j, "alt_name", f->name);
+	json_uint(j, "dfu_version", f->bcd_dfu);
+	json_obj_open(j, "attributes");
+	json_bool(j, "can_download", f->attributes & DFU_ATTR_CAN_DNLOAD);
+	json_bool(j, "can_upload", f->attributes & DFU_ATTR_CAN_UPLOAD);
+	json_bool(j, "manifestation_tolerant", f->attributes & DFU_ATTR_MANIFEST_TOLERANT);
+	json_bool(j, "will_detach", f->attributes & DFU_ATTR_WILL_DETACH);
+	json_obj_close(j);
+	json_uint(j, "detach_timeout_ms", f->detach_timeout_ms);
+	json_uint(j, "transfer_size", f->transfer_size);
+	json_layout(j, f->layout);
+	if (f->open_err)
+		json_str(j, "error", f->open_error);
+	else
+		json_null(j, "error");
+	json_obj_close(j);
+}
+
+/* --json: one array of every interface on stdout. */
+static void list_json(const struct dfu_if_info *list, size_t n)
+{
+	struct json_out j;
+
+	json_begin(&j, stdout);
+	json_arr_open(&j, NULL);
+	for (size_t i = 0; i < n; i++)
+		json_interface(&j, &list[i]);
+	json_arr_close(&j);
+	json_end(&j);
+}
+
+/* -v: the memory map under the line of its alt. */
+static void print_layout(const struct dfuse_layout *l)
+{
+	for (size_t s = 0; s < l->n_segments; s++) {
+		const struct dfuse_layout_segment *g = &l->segments[s];
+
+		printf("    0x%08x..0x%08llx %4u x %7u bytes %c%c%c\n", g->start,
+		       (unsigned long long)g->end - 1, g->count, g->size,
+		       g->attr & DFUSE_ATTR_READABLE ? 'r' : '-',
+		       g->attr & DFUSE_ATTR_ERASABLE ? 'e' : '-',
+		       g->attr & DFUSE_ATTR_WRITABLE ? 'w' : '-');
+	}
+}
+
+/* dfu-util's lines ("Found DFU: [0483:df11] ..."), with -v the memory map
+ * and unreadable strings below each. */
+static void list_text(const struct tool_run *r, const struct dfu_if_info *list, size_t n)
+{
+	char line[1024];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct dfu_if_info *f = &list[i];
+
+		dfu_if_info_format_line(f, line, sizeof(line));
+		puts(line);
+		if (f->open_err)
+			fprintf(stderr, "dfuflash: %04x:%04x at %s: %s\n", f->vid, f->pid, f->path,
+				f->open_error);
+		if (r->o->verbose && f->layout)
+			print_layout(f->layout);
+		if (r->o->verbose && f->strings_state && strcmp(f->strings_state, "ok") != 0)
+			printf("    strings: %s\n", f->strings_state);
+	}
+}
+
 int cmd_list(struct tool_run *r)
 {
 	struct dfu_if_info *list = NULL;
 	struct dfu_error e = {0};
 	size_t n = 0;
-	char line[1024];
 	int ret;
 
 	if (r->o->wait)
@@ -61,96 +170,10 @@ int cmd_list(struct tool_run *r)
 		return tool_run_fail(r, ret, &e);
 	if (n > 1)
 		qsort(list, n, sizeof(*list), if_info_cmp);
-	if (r->o->json) {
-		struct json_out j;
-
-		json_begin(&j, stdout);
-		json_arr_open(&j, NULL);
-		for (size_t i = 0; i < n; i++) {
-			const struct dfu_if_info *f = &list[i];
-
-			json_obj_open(&j, NULL);
-			json_uint(&j, "vid", f->vid);
-			json_uint(&j, "pid", f->pid);
-			json_uint(&j, "bcdDevice", f->bcd_device);
-			json_uint(&j, "busnum", f->bus);
-			json_uint(&j, "devnum", f->devnum);
-			json_str(&j, "path", f->path);
-			json_str(&j, "serial", f->serial);
-			json_str(&j, "manufacturer", f->manufacturer);
-			json_str(&j, "product", f->product);
-			json_str(&j, "strings", f->strings_state);
-			json_str(&j, "mode", f->dfu_mode ? "dfu" : "runtime");
-			json_uint(&j, "configuration", f->config);
-			json_uint(&j, "interface", f->interface);
-			json_uint(&j, "alt", f->alt);
-			json_str(&j, "alt_name", f->name);
-			json_uint(&j, "dfu_version", f->bcd_dfu);
-			json_obj_open(&j, "attributes");
-			json_bool(&j, "can_download", f->attributes & DFU_ATTR_CAN_DNLOAD);
-			json_bool(&j, "can_upload", f->attributes & DFU_ATTR_CAN_UPLOAD);
-			json_bool(&j, "manifestation_tolerant",
-				  f->attributes & DFU_ATTR_MANIFEST_TOLERANT);
-			json_bool(&j, "will_detach", f->attributes & DFU_ATTR_WILL_DETACH);
-			json_obj_close(&j);
-			json_uint(&j, "detach_timeout_ms", f->detach_timeout_ms);
-			json_uint(&j, "transfer_size", f->transfer_size);
-			if (f->layout) {
-				json_obj_open(&j, "dfuse_layout");
-				json_str(&j, "name", f->layout->name);
-				json_arr_open(&j, "segments");
-				for (size_t s = 0; s < f->layout->n_segments; s++) {
-					const struct dfuse_layout_segment *g =
-					    &f->layout->segments[s];
-
-					json_obj_open(&j, NULL);
-					json_uint(&j, "start", g->start);
-					json_uint(&j, "page_size", g->size);
-					json_uint(&j, "count", g->count);
-					json_bool(&j, "readable", g->attr & DFUSE_ATTR_READABLE);
-					json_bool(&j, "erasable", g->attr & DFUSE_ATTR_ERASABLE);
-					json_bool(&j, "writable", g->attr & DFUSE_ATTR_WRITABLE);
-					json_obj_close(&j);
-				}
-				json_arr_close(&j);
-				json_obj_close(&j);
-			} else {
-				json_null(&j, "dfuse_layout");
-			}
-			if (f->open_err)
-				json_str(&j, "error", f->open_error);
-			else
-				json_null(&j, "error");
-			json_obj_close(&j);
-		}
-		json_arr_close(&j);
-		json_end(&j);
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			const struct dfu_if_info *f = &list[i];
-
-			dfu_if_info_format_line(f, line, sizeof(line));
-			puts(line);
-			if (f->open_err)
-				fprintf(stderr, "dfuflash: %04x:%04x at %s: %s\n", f->vid, f->pid,
-					f->path, f->open_error);
-			if (r->o->verbose && f->layout) {
-				for (size_t s = 0; s < f->layout->n_segments; s++) {
-					const struct dfuse_layout_segment *g =
-					    &f->layout->segments[s];
-
-					printf("    0x%08x..0x%08llx %4u x %7u bytes %c%c%c\n",
-					       g->start, (unsigned long long)g->end - 1, g->count,
-					       g->size, g->attr & DFUSE_ATTR_READABLE ? 'r' : '-',
-					       g->attr & DFUSE_ATTR_ERASABLE ? 'e' : '-',
-					       g->attr & DFUSE_ATTR_WRITABLE ? 'w' : '-');
-				}
-			}
-			if (r->o->verbose && f->strings_state &&
-			    strcmp(f->strings_state, "ok") != 0)
-				printf("    strings: %s\n", f->strings_state);
-		}
-	}
+	if (r->o->json)
+		list_json(list, n);
+	else
+		list_text(r, list, n);
 	dfu_if_info_free(list, n);
 	return 0;
 }
