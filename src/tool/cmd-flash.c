@@ -67,6 +67,113 @@ static void add_result(struct dfu_flash_result *sum, const struct dfu_flash_resu
 		       sizeof(sum->retry_log[0]));
 }
 
+/*
+ * dfu_dev_download, and once per run after a failure that wants a reset (a
+ * device that fails every second run until re-plugged, a stuck state, a link
+ * that failed also when retried): one USB reset of the same device, then the
+ * whole download once more.
+ */
+static int download_recover(struct tool_run *r, const struct dfu_if_info *info,
+			    struct dfu_dev **dev, const struct dfu_image *img,
+			    const struct dfu_flash_opts *fo, struct dfu_flash_result *one,
+			    struct dfu_error *e)
+{
+	struct dfu_error re = {0};
+	int ret;
+
+	ret = dfu_dev_download(*dev, img, fo, one, e);
+	if (ret >= 0 || r->recovered || !dfu_error_wants_reset(e))
+		return ret;
+	r->recovered = true;
+	/* the failed attempt counts with its retries, not its bytes */
+	r->res.retries += one->retries;
+	for (uint32_t i = 0; i < one->n_retry_log && r->res.n_retry_log < DFU_RETRY_LOG_MAX; i++)
+		memcpy(r->res.retry_log[r->res.n_retry_log++], one->retry_log[i],
+		       sizeof(one->retry_log[0]));
+	dfu_flash_result_note_retry(&r->res, "%s: %s, USB reset, download repeated",
+				    e->op[0] ? e->op : "download",
+				    e->have_state ? dfu_status_name(e->status)
+				    : e->usb_name ? e->usb_name
+						  : dfu_strerror(e->err));
+	tool_msg(r->tool, "%s: %s: resetting the device and trying once more", r->object,
+		 e->message);
+	if (dfu_dev_recover(dev, &re) != 0) {
+		tool_report(r->object, &re);
+		return ret;
+	}
+	memset(one, 0, sizeof(*one));
+	dfu_error_clear(e);
+	ret = dfu_dev_download(*dev, img, fo, one, e);
+	if (ret == 0)
+		tool_msg(r->tool,
+			 "%s: recovered: the device was reset (USB reset) and opened again at %s; "
+			 "the download was repeated",
+			 r->object, info->path);
+	return ret;
+}
+
+/* *k: the alt for the data tagged @alt, checked against the file's DFU
+ * suffix, with a raw binary placed in its memory map. */
+static int target_alt(struct tool_run *r, struct dfu_if_info *list, size_t n, struct dfu_image *img,
+		      int alt, int *k)
+{
+	uint32_t low = 0;
+	int ret;
+
+	dfu_image_span(img, false, alt, &low, NULL);
+	*k = tool_run_pick_alt(r, list, n, alt == DFU_ALT_NONE ? -1 : alt, img->address_from_file,
+			       low);
+	if (*k < 0) {
+		tool_err("%s: the file has data for alt %d, which the device does not have",
+			 r->o->download_path, alt);
+		return TOOL_EXIT_DATAERR;
+	}
+	ret = check_suffix_ids(r, img, &list[*k]);
+	if (ret)
+		return ret;
+	return tool_run_place_raw(r, img, &list[*k]);
+}
+
+/* Write the data tagged @alt, target @index of @count in the file; leave
+ * (when asked) after the last one only. */
+static int flash_target(struct tool_run *r, struct dfu_if_info *list, size_t n,
+			struct dfu_image *img, int alt, size_t index, size_t count)
+{
+	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
+	struct dfu_flash_opts fo;
+	struct dfu_flash_result one = {0};
+	struct dfu_error e = {0};
+	int k, ret;
+
+	ret = target_alt(r, list, n, img, alt, &k);
+	if (ret)
+		return ret;
+	fo = r->o->flash; /* tool_run_place_raw may have set the address */
+	ret = tool_run_open_alt(r, &list[k], &dev);
+	if (ret)
+		return ret;
+	/* several targets: leave only after the last one */
+	if (index + 1 < count)
+		fo.leave = false;
+	if (count > 1)
+		tool_msg(r->tool, "alt %u (\"%s\"):", list[k].alt,
+			 list[k].layout ? list[k].layout->name : list[k].name);
+	ret = download_recover(r, &list[k], &dev, img, &fo, &one, &e);
+	add_result(&r->res, &one);
+	r->have_res = true;
+	if (ret < 0)
+		return tool_run_fail(r, ret, &e);
+	/* option bytes: wait for the reset and confirm; OTP: show the result */
+	ret = cmd_after_download(r->tool, r->ctx, r->o, &list[k], img, &one, &dev, &r->res);
+	if (ret)
+		return ret;
+	if (index + 1 == count && fo.leave) {
+		dfu_dev_close(TAKE_PTR(dev));
+		return tool_run_confirm_app(r, &list[k]);
+	}
+	return 0;
+}
+
 int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
@@ -79,86 +186,9 @@ int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n)
 		return ret;
 	nalts = image_alts(img, alts);
 	for (size_t a = 0; a < nalts; a++) {
-		_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-		struct dfu_flash_opts fo;
-		struct dfu_flash_result one = {0};
-		struct dfu_error e = {0};
-		uint32_t low = 0;
-		int k;
-
-		dfu_image_span(img, false, alts[a], &low, NULL);
-		k = tool_run_pick_alt(r, list, n, alts[a] == DFU_ALT_NONE ? -1 : alts[a],
-				      img->address_from_file, low);
-		if (k < 0) {
-			tool_err("%s: the file has data for alt %d, which the device does not have",
-				 r->o->download_path, alts[a]);
-			return TOOL_EXIT_DATAERR;
-		}
-		ret = check_suffix_ids(r, img, &list[k]);
+		ret = flash_target(r, list, n, img, alts[a], a, nalts);
 		if (ret)
 			return ret;
-		ret = tool_run_place_raw(r, img, &list[k]);
-		if (ret)
-			return ret;
-		fo = r->o->flash; /* tool_run_place_raw may have set the address */
-		ret = tool_run_open_alt(r, &list[k], &dev);
-		if (ret)
-			return ret;
-		/* several targets: leave only after the last one */
-		if (a + 1 < nalts)
-			fo.leave = false;
-		if (nalts > 1)
-			tool_msg(r->tool, "alt %u (\"%s\"):", list[k].alt,
-				 list[k].layout ? list[k].layout->name : list[k].name);
-		ret = dfu_dev_download(dev, img, &fo, &one, &e);
-		if (ret < 0 && !r->recovered && dfu_error_wants_reset(&e)) {
-			/* a device that fails every second run until re-plugged, a stuck
-			 * state, a link that failed also when retried: one USB reset of
-			 * the same device, then the whole download once more */
-			struct dfu_error re = {0};
-
-			r->recovered = true;
-			/* the failed attempt counts with its retries, not its bytes */
-			r->res.retries += one.retries;
-			for (uint32_t i = 0;
-			     i < one.n_retry_log && r->res.n_retry_log < DFU_RETRY_LOG_MAX; i++)
-				memcpy(r->res.retry_log[r->res.n_retry_log++], one.retry_log[i],
-				       sizeof(one.retry_log[0]));
-			dfu_flash_result_note_retry(&r->res, "%s: %s, USB reset, download repeated",
-						    e.op[0] ? e.op : "download",
-						    e.have_state ? dfu_status_name(e.status)
-						    : e.usb_name ? e.usb_name
-								 : dfu_strerror(e.err));
-			tool_msg(r->tool, "%s: %s: resetting the device and trying once more",
-				 r->object, e.message);
-			if (dfu_dev_recover(&dev, &re) == 0) {
-				memset(&one, 0, sizeof(one));
-				dfu_error_clear(&e);
-				ret = dfu_dev_download(dev, img, &fo, &one, &e);
-				if (ret == 0)
-					tool_msg(
-					    r->tool,
-					    "%s: recovered: the device was reset (USB reset) and "
-					    "opened again at %s; the download was repeated",
-					    r->object, list[k].path);
-			} else {
-				tool_report(r->object, &re);
-			}
-		}
-		add_result(&r->res, &one);
-		r->have_res = true;
-		if (ret < 0)
-			return tool_run_fail(r, ret, &e);
-		/* option bytes: wait for the reset and confirm; OTP: show the result */
-		ret = cmd_after_download(r->tool, r->ctx, r->o, &list[k], img, &one, &dev, &r->res);
-		if (ret)
-			return ret;
-		if (a + 1 == nalts && fo.leave) {
-			dfu_dev_close(TAKE_PTR(dev));
-			ret = tool_run_confirm_app(r, &list[k]);
-			if (ret)
-				return ret;
-		}
 	}
 	if (r->o->compat && !r->o->quiet && !r->o->json) {
 		printf("Download done.\nFile downloaded successfully\n");
