@@ -103,109 +103,155 @@ static const char image_usage[] =
 	"  -q, --quiet       print errors only\n"
 	"  --json            machine-readable output on stdout\n";
 
+/* --format --address --max-size --max-span --vector-base: reading the input. */
+static int input_option(int c, const char *arg, struct image_opts *o)
+{
+	uint32_t v;
+
+	switch (c) {
+	case OPT_FORMAT:
+		if (dfu_format_from_name(arg, &o->parse.format) < 0) {
+			tool_err("--format '%s': unknown format", arg);
+			tool_hint("formats: bin, dfu, dfuse, hex, srec, elf");
+			return TOOL_EXIT_USAGE;
+		}
+		break;
+	case OPT_ADDRESS:
+		if (!tool_parse_u32("--address", arg, &o->parse.base))
+			return TOOL_EXIT_USAGE;
+		o->parse.have_base = true;
+		break;
+	case OPT_MAX_SIZE:
+		if (!tool_parse_u32("--max-size", arg, &v))
+			return TOOL_EXIT_USAGE;
+		o->parse.limits.max_bytes = v ? v : 1;
+		break;
+	case OPT_MAX_SPAN:
+		if (!tool_parse_u32("--max-span", arg, &v))
+			return TOOL_EXIT_USAGE;
+		o->parse.limits.max_span = v ? v : 1;
+		break;
+	case OPT_VECTOR_BASE:
+		if (!tool_parse_u32("--vector-base", arg, &o->vt_base))
+			return TOOL_EXIT_USAGE;
+		o->have_vt_base = true;
+		break;
+	}
+	return 0;
+}
+
+/* --vid --pid --did --spec: the DFU suffix that convert and suffix write. */
+static int suffix_option(int c, const char *arg, struct image_opts *o)
+{
+	switch (c) {
+	case OPT_VID:
+		if (!tool_parse_hex16("--vid", arg, &o->vid))
+			return TOOL_EXIT_USAGE;
+		o->have_vid = true;
+		break;
+	case OPT_PID:
+		if (!tool_parse_hex16("--pid", arg, &o->pid))
+			return TOOL_EXIT_USAGE;
+		o->have_pid = true;
+		break;
+	case OPT_DID:
+		if (!tool_parse_hex16("--did", arg, &o->did))
+			return TOOL_EXIT_USAGE;
+		o->have_did = true;
+		break;
+	case OPT_SPEC:
+		if (!tool_parse_hex16("--spec", arg, &o->spec))
+			return TOOL_EXIT_USAGE;
+		if (o->spec != 0x0100 && o->spec != 0x011a) {
+			tool_err("--spec '%s': bcdDFU must be 0100 (DFU 1.0/1.1) or 011a (DfuSe)", arg);
+			return TOOL_EXIT_USAGE;
+		}
+		o->have_spec = true;
+		break;
+	}
+	return 0;
+}
+
+/* --to --alt --target-name --fill: the rest of what convert writes. */
+static int output_option(int c, const char *arg, struct image_opts *o)
+{
+	switch (c) {
+	case OPT_TO:
+		if (dfu_format_from_name(arg, &o->to) < 0 || o->to == DFU_FORMAT_AUTO ||
+		    o->to == DFU_FORMAT_ELF) {
+			tool_err("--to '%s': cannot write that format", arg);
+			tool_hint("output formats: bin, hex, srec, dfu, dfuse");
+			return TOOL_EXIT_USAGE;
+		}
+		o->have_to = true;
+		break;
+	case OPT_ALT:
+		if (!tool_parse_u8("--alt", arg, &o->alt))
+			return TOOL_EXIT_USAGE;
+		o->have_alt = true;
+		break;
+	case OPT_TARGET_NAME:
+		if (strlen(arg) > 254) {
+			tool_err("--target-name: at most 254 characters (UM0391 szTargetName)");
+			return TOOL_EXIT_USAGE;
+		}
+		o->target_name = arg;
+		break;
+	case OPT_FILL:
+		if (!tool_parse_u8("--fill", arg, &o->fill))
+			return TOOL_EXIT_USAGE;
+		o->have_fill = true;
+		break;
+	}
+	return 0;
+}
+
+/* Returns 0, an exit code, or -1 after --help. */
 static int parse_image_opts(struct tool_ctx *ctx, int argc, char **argv, struct image_opts *o)
 {
-	int c;
+	int c, ret;
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "q", image_long_opts, NULL)) != -1) {
-		uint32_t v;
-
 		switch (c) {
 		case 'q':
 			ctx->quiet = true;
-			break;
+			continue;
 		case OPT_JSON:
 			o->json = true;
-			break;
-		case OPT_FORMAT:
-			if (dfu_format_from_name(optarg, &o->parse.format) < 0) {
-				tool_err("--format '%s': unknown format", optarg);
-				tool_hint("formats: bin, dfu, dfuse, hex, srec, elf");
-				return TOOL_EXIT_USAGE;
-			}
-			break;
-		case OPT_TO:
-			if (dfu_format_from_name(optarg, &o->to) < 0 || o->to == DFU_FORMAT_AUTO ||
-			    o->to == DFU_FORMAT_ELF) {
-				tool_err("--to '%s': cannot write that format", optarg);
-				tool_hint("output formats: bin, hex, srec, dfu, dfuse");
-				return TOOL_EXIT_USAGE;
-			}
-			o->have_to = true;
-			break;
-		case OPT_ADDRESS:
-			if (!tool_parse_u32("--address", optarg, &o->parse.base))
-				return TOOL_EXIT_USAGE;
-			o->parse.have_base = true;
-			break;
-		case OPT_VID:
-			if (!tool_parse_hex16("--vid", optarg, &o->vid))
-				return TOOL_EXIT_USAGE;
-			o->have_vid = true;
-			break;
-		case OPT_PID:
-			if (!tool_parse_hex16("--pid", optarg, &o->pid))
-				return TOOL_EXIT_USAGE;
-			o->have_pid = true;
-			break;
-		case OPT_DID:
-			if (!tool_parse_hex16("--did", optarg, &o->did))
-				return TOOL_EXIT_USAGE;
-			o->have_did = true;
-			break;
-		case OPT_SPEC:
-			if (!tool_parse_hex16("--spec", optarg, &o->spec))
-				return TOOL_EXIT_USAGE;
-			if (o->spec != 0x0100 && o->spec != 0x011a) {
-				tool_err("--spec '%s': bcdDFU must be 0100 (DFU 1.0/1.1) or 011a (DfuSe)", optarg);
-				return TOOL_EXIT_USAGE;
-			}
-			o->have_spec = true;
-			break;
-		case OPT_ALT:
-			if (!tool_parse_u8("--alt", optarg, &o->alt))
-				return TOOL_EXIT_USAGE;
-			o->have_alt = true;
-			break;
-		case OPT_TARGET_NAME:
-			if (strlen(optarg) > 254) {
-				tool_err("--target-name: at most 254 characters (UM0391 szTargetName)");
-				return TOOL_EXIT_USAGE;
-			}
-			o->target_name = optarg;
-			break;
-		case OPT_FILL:
-			if (!tool_parse_u8("--fill", optarg, &o->fill))
-				return TOOL_EXIT_USAGE;
-			o->have_fill = true;
-			break;
+			continue;
 		case OPT_FORCE:
 			o->force = true;
-			break;
-		case OPT_MAX_SIZE:
-			if (!tool_parse_u32("--max-size", optarg, &v))
-				return TOOL_EXIT_USAGE;
-			o->parse.limits.max_bytes = v ? v : 1;
-			break;
-		case OPT_MAX_SPAN:
-			if (!tool_parse_u32("--max-span", optarg, &v))
-				return TOOL_EXIT_USAGE;
-			o->parse.limits.max_span = v ? v : 1;
-			break;
-		case OPT_VECTOR_BASE:
-			if (!tool_parse_u32("--vector-base", optarg, &o->vt_base))
-				return TOOL_EXIT_USAGE;
-			o->have_vt_base = true;
-			break;
+			continue;
 		case OPT_HELP:
 			fputs(image_usage, stdout);
 			return -1;
+		case OPT_FORMAT:
+		case OPT_ADDRESS:
+		case OPT_MAX_SIZE:
+		case OPT_MAX_SPAN:
+		case OPT_VECTOR_BASE:
+			ret = input_option(c, optarg, o);
+			break;
+		case OPT_VID:
+		case OPT_PID:
+		case OPT_DID:
+		case OPT_SPEC:
+			ret = suffix_option(c, optarg, o);
+			break;
+		case OPT_TO:
+		case OPT_ALT:
+		case OPT_TARGET_NAME:
+		case OPT_FILL:
+			ret = output_option(c, optarg, o);
+			break;
 		default:
 			fputs(image_usage, stderr);
 			return TOOL_EXIT_USAGE;
 		}
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -345,17 +391,8 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 		printf("  warning:       %s\n", img->warnings[i]);
 }
 
-static void info_json(struct json_out *j, const char *path, const struct dfu_image *img,
-		      const struct image_opts *o)
+static void json_segments(struct json_out *j, const struct dfu_image *img)
 {
-	struct dfu_vector_table vt;
-	uint32_t low;
-	uint64_t high;
-
-	json_str(j, "file", path);
-	json_bool(j, "valid", true);
-	json_str(j, "format", dfu_format_name(img->format));
-	json_str(j, "address_source", img->address_from_file ? "file" : "assumed");
 	json_arr_open(j, "segments");
 	for (size_t i = 0; i < img->n_segments; i++) {
 		const struct dfu_segment *s = &img->segments[i];
@@ -371,73 +408,86 @@ static void info_json(struct json_out *j, const char *path, const struct dfu_ima
 		json_obj_close(j);
 	}
 	json_arr_close(j);
-	if (dfu_image_span(img, true, DFU_ALT_NONE, &low, &high)) {
-		json_obj_open(j, "span");
-		json_uint(j, "low", low);
-		json_uint(j, "high_exclusive", high);
-		json_uint(j, "data_bytes", dfu_image_data_bytes(img));
-		json_obj_close(j);
-	}
-	if (img->start.kind == DFU_START_NONE) {
+}
+
+static void json_start_address(struct json_out *j, const struct dfu_start *start)
+{
+	if (start->kind == DFU_START_NONE) {
 		json_null(j, "start_address");
-	} else {
-		json_obj_open(j, "start_address");
-		json_str(j, "type", start_type_name(&img->start));
-		json_uint(j, "linear", img->start.linear);
-		if (img->start.kind == DFU_START_IHEX_CS_IP) {
-			json_uint(j, "cs", img->start.cs);
-			json_uint(j, "ip", img->start.ip);
-		}
-		json_obj_close(j);
+		return;
 	}
-	if (!img->suffix.present) {
+	json_obj_open(j, "start_address");
+	json_str(j, "type", start_type_name(start));
+	json_uint(j, "linear", start->linear);
+	if (start->kind == DFU_START_IHEX_CS_IP) {
+		json_uint(j, "cs", start->cs);
+		json_uint(j, "ip", start->ip);
+	}
+	json_obj_close(j);
+}
+
+static void json_suffix(struct json_out *j, const struct dfu_suffix *suffix)
+{
+	if (!suffix->present) {
 		json_null(j, "dfu_suffix");
-	} else {
-		json_obj_open(j, "dfu_suffix");
-		json_uint(j, "bLength", img->suffix.length);
-		json_uint(j, "bcdDFU", img->suffix.bcd_dfu);
-		json_uint(j, "bcdDevice", img->suffix.bcd_device);
-		json_uint(j, "idProduct", img->suffix.id_product);
-		json_uint(j, "idVendor", img->suffix.id_vendor);
-		json_hex32(j, "dwCRC", img->suffix.crc);
+		return;
+	}
+	json_obj_open(j, "dfu_suffix");
+	json_uint(j, "bLength", suffix->length);
+	json_uint(j, "bcdDFU", suffix->bcd_dfu);
+	json_uint(j, "bcdDevice", suffix->bcd_device);
+	json_uint(j, "idProduct", suffix->id_product);
+	json_uint(j, "idVendor", suffix->id_vendor);
+	json_hex32(j, "dwCRC", suffix->crc);
+	json_obj_close(j);
+}
+
+static void json_dfuse_target(struct json_out *j, const struct dfuse_target *tg)
+{
+	json_obj_open(j, NULL);
+	json_uint(j, "alt", tg->alt);
+	json_uint(j, "named", tg->named_raw);
+	json_str(j, "name", tg->name);
+	json_uint(j, "target_size", tg->target_size);
+	json_arr_open(j, "elements");
+	for (size_t k = 0; k < tg->n_elements; k++) {
+		json_obj_open(j, NULL);
+		json_uint(j, "address", tg->elements[k].address);
+		json_uint(j, "length", tg->elements[k].size);
+		json_hex32(j, "crc32", tg->elements[k].crc32);
 		json_obj_close(j);
 	}
+	json_arr_close(j);
+	json_obj_close(j);
+}
+
+static void json_dfuse(struct json_out *j, const struct dfu_image *img)
+{
 	if (img->format != DFU_FORMAT_DFUSE) {
 		json_null(j, "dfuse");
-	} else {
-		json_obj_open(j, "dfuse");
-		json_uint(j, "bVersion", img->dfuse_version);
-		json_uint(j, "image_size", img->dfuse_image_size);
-		json_uint(j, "targets_count", img->n_targets);
-		json_arr_open(j, "targets");
-		for (size_t t = 0; t < img->n_targets; t++) {
-			const struct dfuse_target *tg = &img->targets[t];
-
-			json_obj_open(j, NULL);
-			json_uint(j, "alt", tg->alt);
-			json_uint(j, "named", tg->named_raw);
-			json_str(j, "name", tg->name);
-			json_uint(j, "target_size", tg->target_size);
-			json_arr_open(j, "elements");
-			for (size_t k = 0; k < tg->n_elements; k++) {
-				json_obj_open(j, NULL);
-				json_uint(j, "address", tg->elements[k].address);
-				json_uint(j, "length", tg->elements[k].size);
-				json_hex32(j, "crc32", tg->elements[k].crc32);
-				json_obj_close(j);
-			}
-			json_arr_close(j);
-			json_obj_close(j);
-		}
-		json_arr_close(j);
-		json_obj_close(j);
+		return;
 	}
+	json_obj_open(j, "dfuse");
+	json_uint(j, "bVersion", img->dfuse_version);
+	json_uint(j, "image_size", img->dfuse_image_size);
+	json_uint(j, "targets_count", img->n_targets);
+	json_arr_open(j, "targets");
+	for (size_t t = 0; t < img->n_targets; t++)
+		json_dfuse_target(j, &img->targets[t]);
+	json_arr_close(j);
+	json_obj_close(j);
+}
+
+/* Intel HEX and S-record: records, line endings, case; ELF: its header. */
+static void json_format_details(struct json_out *j, const struct dfu_image *img)
+{
 	if (img->format == DFU_FORMAT_IHEX || img->format == DFU_FORMAT_SREC) {
 		json_obj_open(j, img->format == DFU_FORMAT_IHEX ? "ihex" : "srec");
 		json_uint(j, "records", img->text.records);
 		json_uint(j, "data_records", img->text.data_records);
 		json_str(j, "line_endings", eol_name(img->text.eol));
-		json_str(j, "case", img->text.lower_case ? (img->text.upper_case ? "mixed" : "lower") : "upper");
+		json_str(j, "case",
+			 img->text.lower_case ? (img->text.upper_case ? "mixed" : "lower") : "upper");
 		if (img->text.srec_header)
 			json_str(j, "header", img->text.srec_header);
 		json_obj_close(j);
@@ -451,20 +501,52 @@ static void info_json(struct json_out *j, const char *path, const struct dfu_ima
 		json_uint(j, "load_segments", img->elf.n_load);
 		json_obj_close(j);
 	}
-	if (dfu_image_vector_table(img, o->have_vt_base, o->vt_base, NULL, 0, &vt) == 0 &&
-	    vt.verdict != DFU_VT_NO_DATA) {
-		json_obj_open(j, "vector_table");
-		json_uint(j, "address", vt.address);
-		json_uint(j, "initial_sp", vt.initial_sp);
-		json_uint(j, "reset_vector", vt.reset_vector);
-		json_bool(j, "reset_thumb_bit", vt.thumb);
-		json_bool(j, "reset_in_image", vt.reset_in_image);
-		json_bool(j, "plausible", vt.verdict == DFU_VT_PLAUSIBLE);
-		json_str(j, "verdict", dfu_vt_verdict_str(vt.verdict));
-		json_obj_close(j);
-	} else {
+}
+
+static void json_vector_table(struct json_out *j, const struct dfu_image *img,
+			      const struct image_opts *o)
+{
+	struct dfu_vector_table vt;
+
+	if (dfu_image_vector_table(img, o->have_vt_base, o->vt_base, NULL, 0, &vt) != 0 ||
+	    vt.verdict == DFU_VT_NO_DATA) {
 		json_null(j, "vector_table");
+		return;
 	}
+	json_obj_open(j, "vector_table");
+	json_uint(j, "address", vt.address);
+	json_uint(j, "initial_sp", vt.initial_sp);
+	json_uint(j, "reset_vector", vt.reset_vector);
+	json_bool(j, "reset_thumb_bit", vt.thumb);
+	json_bool(j, "reset_in_image", vt.reset_in_image);
+	json_bool(j, "plausible", vt.verdict == DFU_VT_PLAUSIBLE);
+	json_str(j, "verdict", dfu_vt_verdict_str(vt.verdict));
+	json_obj_close(j);
+}
+
+static void info_json(struct json_out *j, const char *path, const struct dfu_image *img,
+		      const struct image_opts *o)
+{
+	uint32_t low;
+	uint64_t high;
+
+	json_str(j, "file", path);
+	json_bool(j, "valid", true);
+	json_str(j, "format", dfu_format_name(img->format));
+	json_str(j, "address_source", img->address_from_file ? "file" : "assumed");
+	json_segments(j, img);
+	if (dfu_image_span(img, true, DFU_ALT_NONE, &low, &high)) {
+		json_obj_open(j, "span");
+		json_uint(j, "low", low);
+		json_uint(j, "high_exclusive", high);
+		json_uint(j, "data_bytes", dfu_image_data_bytes(img));
+		json_obj_close(j);
+	}
+	json_start_address(j, &img->start);
+	json_suffix(j, &img->suffix);
+	json_dfuse(j, img);
+	json_format_details(j, img);
+	json_vector_table(j, img, o);
 	json_arr_open(j, "warnings");
 	for (size_t i = 0; i < img->n_warnings; i++)
 		json_str(j, NULL, img->warnings[i]);
@@ -641,13 +723,108 @@ static int image_convert(struct tool_ctx *ctx, int argc, char **argv, const stru
 
 /* --- suffix ------------------------------------------------------------- */
 
+/* The file as read, and what dfu_suffix_parse() made of it. */
+struct suffix_file {
+	const char *path;
+	uint8_t *data;
+	size_t len;
+	int parsed; /* dfu_suffix_parse(): 1 = suffix, 0 = none, < 0 = broken */
+	struct dfu_suffix s;
+	struct dfu_error e;
+};
+
+/* bLength of a broken suffix, when it is plausible; else 0. */
+static size_t broken_suffix_length(const struct suffix_file *f)
+{
+	if (f->len >= 16 && f->data[f->len - 5] >= 16 && f->data[f->len - 5] <= f->len)
+		return f->data[f->len - 5];
+	return 0;
+}
+
+static int suffix_check(const struct suffix_file *f)
+{
+	if (f->parsed < 0) {
+		tool_report(f->path, &f->e);
+		return TOOL_EXIT_DATAERR;
+	}
+	if (f->parsed == 0) {
+		tool_err("%s: no DFU suffix", f->path);
+		return TOOL_EXIT_FAILURE;
+	}
+	printf("%s: DFU suffix ok: bcdDFU %04x, vendor %04x, product %04x, device %04x, "
+	       "bLength %u, dwCRC %08x\n",
+	       f->path, f->s.bcd_dfu, f->s.id_vendor, f->s.id_product, f->s.bcd_device, f->s.length,
+	       f->s.crc);
+	return 0;
+}
+
+static int suffix_delete(struct tool_ctx *ctx, const struct suffix_file *f,
+			 const struct image_opts *o)
+{
+	size_t cut = f->s.length;
+	int ret;
+
+	if (f->parsed < 0) {
+		tool_report(f->path, &f->e);
+		if (!o->force) {
+			tool_hint("give --force to cut the last bLength bytes anyway");
+			return TOOL_EXIT_DATAERR;
+		}
+		cut = broken_suffix_length(f);
+		if (!cut)
+			return TOOL_EXIT_DATAERR;
+	} else if (f->parsed == 0) {
+		tool_err("%s: has no DFU suffix to delete", f->path);
+		return TOOL_EXIT_DATAERR;
+	}
+	ret = tool_write_file(f->path, f->data, f->len - cut, true);
+	if (ret == 0)
+		tool_msg(ctx, "%s: DFU suffix (%u bytes) removed", f->path, (unsigned)cut);
+	return ret;
+}
+
+static int suffix_add(struct tool_ctx *ctx, const struct suffix_file *f,
+		      const struct image_opts *o)
+{
+	uint16_t vid = o->have_vid ? o->vid : 0xffff, pid = o->have_pid ? o->pid : 0xffff;
+	uint16_t did = o->have_did ? o->did : 0xffff, spec = o->have_spec ? o->spec : 0x0100;
+	uint8_t suffix[DFU_SUFFIX_LEN];
+	struct dfu_buf b = {0};
+	size_t payload = f->len;
+	int ret;
+
+	if (f->parsed != 0) {
+		if (!o->force) {
+			if (f->parsed < 0)
+				tool_report(f->path, &f->e);
+			else
+				tool_err("%s: already has a DFU suffix", f->path);
+			tool_hint("give --force to replace it");
+			return TOOL_EXIT_DATAERR;
+		}
+		payload = f->len - (f->parsed > 0 ? f->s.length : broken_suffix_length(f));
+	}
+	dfu_suffix_build(f->data, payload, did, pid, vid, spec, suffix);
+	if (dfu_buf_append(&b, f->data, payload) < 0 ||
+	    dfu_buf_append(&b, suffix, sizeof(suffix)) < 0) {
+		dfu_buf_release(&b);
+		tool_err("out of memory");
+		return TOOL_EXIT_SOFTWARE;
+	}
+	ret = tool_write_file(f->path, b.data, b.len, true);
+	dfu_buf_release(&b);
+	if (ret == 0)
+		tool_msg(ctx,
+			 "%s: DFU suffix added (vendor %04x, product %04x, device %04x, bcdDFU %04x)",
+			 f->path, vid, pid, did, spec);
+	return ret;
+}
+
 static int image_suffix(struct tool_ctx *ctx, int argc, char **argv, const struct image_opts *o)
 {
 	_cleanup_free_ uint8_t *data = NULL;
-	struct dfu_error e = { 0 };
-	struct dfu_suffix s;
-	const char *op, *path;
-	size_t len = 0;
+	struct suffix_file f = {0};
+	const char *op;
 	int ret;
 
 	if (argc - optind != 2) {
@@ -656,85 +833,21 @@ static int image_suffix(struct tool_ctx *ctx, int argc, char **argv, const struc
 		return TOOL_EXIT_USAGE;
 	}
 	op = argv[optind];
-	path = argv[optind + 1];
+	f.path = argv[optind + 1];
 	if (strcmp(op, "add") && strcmp(op, "check") && strcmp(op, "delete")) {
 		tool_err("image suffix: unknown operation '%s' (add, check or delete)", op);
 		return TOOL_EXIT_USAGE;
 	}
-	ret = tool_read_file(path, &data, &len);
+	ret = tool_read_file(f.path, &data, &f.len);
 	if (ret)
 		return ret;
-	ret = dfu_suffix_parse(data, len, &s, &e);
-
-	if (strcmp(op, "check") == 0) {
-		if (ret < 0) {
-			tool_report(path, &e);
-			return TOOL_EXIT_DATAERR;
-		}
-		if (ret == 0) {
-			tool_err("%s: no DFU suffix", path);
-			return TOOL_EXIT_FAILURE;
-		}
-		printf("%s: DFU suffix ok: bcdDFU %04x, vendor %04x, product %04x, device %04x, "
-		       "bLength %u, dwCRC %08x\n",
-		       path, s.bcd_dfu, s.id_vendor, s.id_product, s.bcd_device, s.length, s.crc);
-		return 0;
-	}
-	if (strcmp(op, "delete") == 0) {
-		if (ret < 0) {
-			tool_report(path, &e);
-			if (!o->force) {
-				tool_hint("give --force to cut the last bLength bytes anyway");
-				return TOOL_EXIT_DATAERR;
-			}
-			if (len < 16 || data[len - 5] < 16 || data[len - 5] > len)
-				return TOOL_EXIT_DATAERR;
-			s.length = data[len - 5];
-		} else if (ret == 0) {
-			tool_err("%s: has no DFU suffix to delete", path);
-			return TOOL_EXIT_DATAERR;
-		}
-		ret = tool_write_file(path, data, len - s.length, true);
-		if (ret == 0)
-			tool_msg(ctx, "%s: DFU suffix (%u bytes) removed", path, s.length);
-		return ret;
-	}
-	/* add */
-	{
-		uint8_t suffix[DFU_SUFFIX_LEN];
-		struct dfu_buf b = { 0 };
-		size_t payload = len;
-
-		if (ret != 0) {
-			if (!o->force) {
-				if (ret < 0)
-					tool_report(path, &e);
-				else
-					tool_err("%s: already has a DFU suffix", path);
-				tool_hint("give --force to replace it");
-				return TOOL_EXIT_DATAERR;
-			}
-			if (ret > 0)
-				payload = len - s.length;
-			else if (len >= 16 && data[len - 5] >= 16 && data[len - 5] <= len)
-				payload = len - data[len - 5];
-		}
-		dfu_suffix_build(data, payload, o->have_did ? o->did : 0xffff,
-				 o->have_pid ? o->pid : 0xffff, o->have_vid ? o->vid : 0xffff,
-				 o->have_spec ? o->spec : 0x0100, suffix);
-		if (dfu_buf_append(&b, data, payload) < 0 || dfu_buf_append(&b, suffix, sizeof(suffix)) < 0) {
-			dfu_buf_release(&b);
-			tool_err("out of memory");
-			return TOOL_EXIT_SOFTWARE;
-		}
-		ret = tool_write_file(path, b.data, b.len, true);
-		dfu_buf_release(&b);
-		if (ret == 0)
-			tool_msg(ctx, "%s: DFU suffix added (vendor %04x, product %04x, device %04x, bcdDFU %04x)",
-				 path, o->have_vid ? o->vid : 0xffff, o->have_pid ? o->pid : 0xffff,
-				 o->have_did ? o->did : 0xffff, o->have_spec ? o->spec : 0x0100);
-		return ret;
-	}
+	f.data = data;
+	f.parsed = dfu_suffix_parse(data, f.len, &f.s, &f.e);
+	if (strcmp(op, "check") == 0)
+		return suffix_check(&f);
+	if (strcmp(op, "delete") == 0)
+		return suffix_delete(ctx, &f, o);
+	return suffix_add(ctx, &f, o);
 }
 
 /* --- layout ------------------------------------------------------------- */
