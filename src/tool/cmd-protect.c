@@ -148,101 +148,120 @@ static void print_hex(FILE *f, const uint8_t *d, size_t len)
 		fprintf(f, "%s%02x", i ? " " : "", d[i]);
 }
 
-static void show_option_bytes(const struct tool_options *o, const char *object,
-			      const struct dfu_if_info *list, size_t n,
-			      const struct dfu_option_bytes *ob, const uint8_t *raw, bool decoded)
+/* Option bytes as read, to show. */
+struct ob_view {
+	const char *object;
+	const struct dfu_if_info *list; /* for the addresses of the WRP sectors */
+	size_t n;
+	const struct dfu_option_bytes *ob;
+	const uint8_t *raw;
+	bool decoded; /* false: ob holds only base, len and family_name */
+};
+
+static void json_wrp(struct json_out *j, const struct ob_view *v)
 {
-	char hex[3 * 256 + 1] = "";
+	const struct dfu_option_bytes *ob = v->ob;
 
-	for (size_t i = 0, used = 0; i < ob->len && i < 256; i++)
-		used += (size_t)snprintf(hex + used, sizeof(hex) - used, "%s%02x", i ? " " : "",
-					 raw[i]);
-	if (o->json) {
-		struct json_out j;
+	json_bool(j, "pcrop_mode", ob->pcrop_mode);
+	json_arr_open(j, "wrp_sectors");
+	for (unsigned i = 0; i < ob->wrp_bits; i++) {
+		uint32_t a;
 
-		json_begin(&j, stdout);
-		json_obj_open(&j, NULL);
-		json_str(&j, "event", "option_bytes");
-		json_str(&j, "device", object);
-		json_uint(&j, "address", ob->base);
-		json_uint(&j, "length", ob->len);
-		json_str(&j, "family", ob->family_name);
-		json_str(&j, "raw", hex);
-		if (decoded && ob->have_rdp) {
-			json_int(&j, "rdp_level", ob->rdp_level);
-			json_uint(&j, "rdp_byte", ob->rdp_raw);
-		}
-		if (decoded && ob->have_wrp) {
-			json_bool(&j, "pcrop_mode", ob->pcrop_mode);
-			json_arr_open(&j, "wrp_sectors");
-			for (unsigned i = 0; i < ob->wrp_bits; i++) {
-				uint32_t a;
-
-				if (!(ob->wrp_mask & (1u << i)))
-					continue;
-				json_obj_open(&j, NULL);
-				json_uint(&j, "index", i);
-				if (sector_address(list, n, i, &a, NULL))
-					json_uint(&j, "address", a);
-				json_obj_close(&j);
-			}
-			json_arr_close(&j);
-			json_arr_open(&j, "wrp_page_ranges");
-			for (unsigned i = 0; i < ob->n_wrp_ranges; i++) {
-				json_obj_open(&j, NULL);
-				json_uint(&j, "first", ob->wrp_first[i]);
-				json_uint(&j, "last", ob->wrp_last[i]);
-				json_obj_close(&j);
-			}
-			json_arr_close(&j);
-		}
-		if (decoded && ob->have_bor) {
-			json_int(&j, "bor_level", ob->bor_level);
-			json_str(&j, "bor", ob->bor_text);
-		}
-		if (decoded && ob->have_user) {
-			json_str(&j, "watchdog", ob->wdg_sw ? "software" : "hardware");
-			json_bool(&j, "reset_on_stop", !ob->nrst_stop);
-			json_bool(&j, "reset_on_standby", !ob->nrst_stdby);
-		}
-		if (decoded)
-			json_str(&j, "boot", ob->boot);
-		if (ob->complement_error)
-			json_uint(&j, "complement_mismatch_at", ob->complement_at);
-		json_obj_close(&j);
-		json_end(&j);
-		return;
+		if (!(ob->wrp_mask & (1u << i)))
+			continue;
+		json_obj_open(j, NULL);
+		json_uint(j, "index", i);
+		if (sector_address(v->list, v->n, i, &a, NULL))
+			json_uint(j, "address", a);
+		json_obj_close(j);
 	}
-	printf("%s: option bytes at 0x%08x (%zu bytes, %s)\n", object, ob->base, ob->len,
+	json_arr_close(j);
+	json_arr_open(j, "wrp_page_ranges");
+	for (unsigned i = 0; i < ob->n_wrp_ranges; i++) {
+		json_obj_open(j, NULL);
+		json_uint(j, "first", ob->wrp_first[i]);
+		json_uint(j, "last", ob->wrp_last[i]);
+		json_obj_close(j);
+	}
+	json_arr_close(j);
+}
+
+static void json_option_bytes(const struct ob_view *v, const char *hex)
+{
+	const struct dfu_option_bytes *ob = v->ob;
+	struct json_out j;
+
+	json_begin(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "event", "option_bytes");
+	json_str(&j, "device", v->object);
+	json_uint(&j, "address", ob->base);
+	json_uint(&j, "length", ob->len);
+	json_str(&j, "family", ob->family_name);
+	json_str(&j, "raw", hex);
+	if (v->decoded && ob->have_rdp) {
+		json_int(&j, "rdp_level", ob->rdp_level);
+		json_uint(&j, "rdp_byte", ob->rdp_raw);
+	}
+	if (v->decoded && ob->have_wrp)
+		json_wrp(&j, v);
+	if (v->decoded && ob->have_bor) {
+		json_int(&j, "bor_level", ob->bor_level);
+		json_str(&j, "bor", ob->bor_text);
+	}
+	if (v->decoded && ob->have_user) {
+		json_str(&j, "watchdog", ob->wdg_sw ? "software" : "hardware");
+		json_bool(&j, "reset_on_stop", !ob->nrst_stop);
+		json_bool(&j, "reset_on_standby", !ob->nrst_stdby);
+	}
+	if (v->decoded)
+		json_str(&j, "boot", ob->boot);
+	if (ob->complement_error)
+		json_uint(&j, "complement_mismatch_at", ob->complement_at);
+	json_obj_close(&j);
+	json_end(&j);
+}
+
+/* "write protection: sector 0 (0x08000000), pages 4..7" or "none". */
+static void print_wrp(const struct ob_view *v)
+{
+	const struct dfu_option_bytes *ob = v->ob;
+	bool any = false;
+
+	printf("  %s ", ob->pcrop_mode ? "PCROP (SPRMOD):  " : "write protection:");
+	for (unsigned i = 0; i < ob->wrp_bits; i++) {
+		uint32_t a;
+
+		if (!(ob->wrp_mask & (1u << i)))
+			continue;
+		if (sector_address(v->list, v->n, i, &a, NULL))
+			printf("%ssector %u (0x%08x)", any ? ", " : "", i, a);
+		else
+			printf("%ssector %u", any ? ", " : "", i);
+		any = true;
+	}
+	for (unsigned i = 0; i < ob->n_wrp_ranges; i++) {
+		printf("%spages %u..%u", any ? ", " : "", ob->wrp_first[i], ob->wrp_last[i]);
+		any = true;
+	}
+	printf("%s\n", any ? "" : "none");
+}
+
+static void print_option_bytes(const struct ob_view *v, const char *hex)
+{
+	const struct dfu_option_bytes *ob = v->ob;
+
+	printf("%s: option bytes at 0x%08x (%zu bytes, %s)\n", v->object, ob->base, ob->len,
 	       ob->family_name);
 	printf("  raw:              %s\n", hex);
-	if (!decoded)
+	if (!v->decoded)
 		return;
 	if (ob->have_rdp)
 		printf("  read protection:  level %d (RDP byte 0x%02x)%s\n", ob->rdp_level, ob->rdp_raw,
 		       ob->rdp_level == 1 ? ": flash cannot be read; --unprotect mass-erases it"
 					  : "");
-	if (ob->have_wrp) {
-		bool any = false;
-
-		printf("  %s ", ob->pcrop_mode ? "PCROP (SPRMOD):  " : "write protection:");
-		for (unsigned i = 0; i < ob->wrp_bits; i++) {
-			uint32_t a;
-
-			if (!(ob->wrp_mask & (1u << i)))
-				continue;
-			if (sector_address(list, n, i, &a, NULL))
-				printf("%ssector %u (0x%08x)", any ? ", " : "", i, a);
-			else
-				printf("%ssector %u", any ? ", " : "", i);
-			any = true;
-		}
-		for (unsigned i = 0; i < ob->n_wrp_ranges; i++) {
-			printf("%spages %u..%u", any ? ", " : "", ob->wrp_first[i], ob->wrp_last[i]);
-			any = true;
-		}
-		printf("%s\n", any ? "" : "none");
-	}
+	if (ob->have_wrp)
+		print_wrp(v);
 	if (ob->have_bor)
 		printf("  brown-out reset:  %s\n", ob->bor_text);
 	if (ob->have_user) {
@@ -257,26 +276,40 @@ static void show_option_bytes(const struct tool_options *o, const char *object,
 		       ob->complement_at);
 }
 
+static void show_option_bytes(const struct tool_options *o, const struct ob_view *v)
+{
+	char hex[3 * 256 + 1] = "";
+
+	for (size_t i = 0, used = 0; i < v->ob->len && i < 256; i++)
+		used += (size_t)snprintf(hex + used, sizeof(hex) - used, "%s%02x", i ? " " : "",
+					 v->raw[i]);
+	if (o->json)
+		json_option_bytes(v, hex);
+	else
+		print_option_bytes(v, hex);
+}
+
 /* Decode and show option bytes read from the device. */
 static void decode_and_show(const struct tool_options *o, const char *object,
 			    const struct dfu_if_info *list, size_t n, const struct dfu_image *up)
 {
 	struct dfu_option_bytes ob;
 	const struct dfu_segment *s = up->n_segments ? &up->segments[0] : NULL;
+	struct ob_view v = { .object = object, .list = list, .n = n, .ob = &ob };
 	unsigned sectors = 0;
-	bool decoded;
 
 	if (!s)
 		return;
 	sector_address(list, n, 0, NULL, &sectors);
-	decoded = dfu_option_bytes_decode(s->address, s->data, s->length, sectors, &ob, NULL) == 0;
-	if (!decoded) {
+	v.raw = s->data;
+	v.decoded = dfu_option_bytes_decode(s->address, s->data, s->length, sectors, &ob, NULL) == 0;
+	if (!v.decoded) {
 		memset(&ob, 0, sizeof(ob));
 		ob.base = s->address;
 		ob.len = s->length;
 		ob.family_name = "unknown layout: not decoded";
 	}
-	show_option_bytes(o, object, list, n, &ob, s->data, decoded);
+	show_option_bytes(o, &v);
 }
 
 int cmd_read_options(struct tool_run *r, struct dfu_if_info *list, size_t n)
