@@ -468,13 +468,113 @@ static void unknown_modifier(const char *label, const char *arg, const char *p, 
 		tool_hint(DFUSE_MODS_HINT);
 }
 
+/* util_parse_u64() of the @n bytes at @p: -EINVAL when too long for a number. */
+static int token_u32(const char *p, size_t n, uint64_t *v)
+{
+	char buf[64];
+
+	if (n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return util_parse_u64(buf, UINT32_MAX, v);
+}
+
+/* The first token of -s: the address (strict, decimal or 0x). */
+static bool dfuse_address(struct parse_state *st, const char *arg, const char *p, size_t n,
+			  struct dfu_flash_opts *f)
+{
+	uint64_t v;
+	int r = token_u32(p, n, &v);
+
+	if (r < 0) {
+		tool_err("%s '%s': address '%.*s' %s", st->label, arg, (int)n, p,
+			 r == -ERANGE ? "is above 0xffffffff" : "is not a number");
+		tool_hint(NUMBER_HINT "; e.g. -s 0x08000000:leave");
+		return false;
+	}
+	if (st->src.address) {
+		tool_err("%s '%s': address given twice (also by %s)", st->label, arg, st->src.address);
+		return false;
+	}
+	f->have_address = true;
+	f->address = (uint32_t)v;
+	st->src.address = "the -s address";
+	return true;
+}
+
+/* dfu-util: any numeric token after the address is the upload length. */
+static bool dfuse_length(struct parse_state *st, const char *arg, const char *p, size_t n,
+			 struct dfu_flash_opts *f)
+{
+	uint64_t v;
+	int r = token_u32(p, n, &v);
+
+	if (r < 0 || v == 0) {
+		tool_err("%s '%s': length '%.*s' %s", st->label, arg, (int)n, p,
+			 r == -ERANGE ? "is above 0xffffffff"
+			 : r < 0      ? "is not a number"
+				      : "is zero");
+		if (r == -EINVAL)
+			tool_hint(NUMBER_HINT);
+		return false;
+	}
+	if (st->src.length) {
+		tool_err("%s '%s': length given twice (also by %s)", st->label, arg, st->src.length);
+		return false;
+	}
+	f->have_length = true;
+	f->length = (uint32_t)v;
+	st->src.length = "the -s length";
+	return true;
+}
+
+/* A modifier of -s, matched whole. */
+static bool dfuse_modifier(struct parse_state *st, const char *arg, const char *p, size_t n,
+			   struct dfu_flash_opts *f)
+{
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(dfuse_mods); k++)
+		if (strlen(dfuse_mods[k]) == n && strncmp(dfuse_mods[k], p, n) == 0)
+			break;
+	switch (k) {
+	case MOD_LEAVE:
+		f->leave = true;
+		st->src.leave = st->src.leave ? st->src.leave : "-s :leave";
+		break;
+	case MOD_MASS_ERASE:
+		f->mass_erase = st->s_mass_erase = true;
+		st->src.mass_erase = "-s :mass-erase";
+		break;
+	case MOD_UNPROTECT:
+		f->unprotect = st->s_unprotect = true;
+		st->src.unprotect = "-s :unprotect";
+		break;
+	case MOD_WILL_RESET:
+		f->will_reset = true;
+		st->src.will_reset = "-s :will-reset";
+		break;
+	case MOD_FORCE:
+		f->force = true;
+		st->src.force = st->src.force ? st->src.force : "-s :force";
+		break;
+	case MOD_FAST:
+		/* dfu-util 0.12's "skip needless poll waits": always so here */
+		break;
+	default:
+		unknown_modifier(st->label, arg, p, n);
+		return false;
+	}
+	return true;
+}
+
 /*
  * "[ADDRESS][:token]...": the address (strict, decimal or 0x) comes first,
  * tokens are whole words or a length; empty tokens are skipped.
  */
 static bool parse_dfuse(struct parse_state *st, const char *arg, struct tool_options *o)
 {
-	struct dfu_flash_opts *f = &o->flash;
 	const char *p = arg;
 	bool first = true;
 
@@ -483,90 +583,18 @@ static bool parse_dfuse(struct parse_state *st, const char *arg, struct tool_opt
 	for (;; first = false) {
 		const char *end = strchr(p, ':');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
-		char buf[64];
-		uint64_t v;
-		int r = -EINVAL;
+		bool ok;
 
 		if (n == 0)
-			goto next;
-		if (n < sizeof(buf)) {
-			memcpy(buf, p, n);
-			buf[n] = '\0';
-		}
-		if (first) {
-			if (n < sizeof(buf))
-				r = util_parse_u64(buf, UINT32_MAX, &v);
-			if (r < 0) {
-				tool_err("%s '%s': address '%.*s' %s", st->label, arg, (int)n, p,
-					 r == -ERANGE ? "is above 0xffffffff" : "is not a number");
-				tool_hint(NUMBER_HINT "; e.g. -s 0x08000000:leave");
-				return false;
-			}
-			if (st->src.address) {
-				tool_err("%s '%s': address given twice (also by %s)", st->label, arg,
-					 st->src.address);
-				return false;
-			}
-			f->have_address = true;
-			f->address = (uint32_t)v;
-			st->src.address = "the -s address";
-		} else if (*p >= '0' && *p <= '9') {
-			/* dfu-util: any numeric token after the address is the upload length */
-			if (n < sizeof(buf))
-				r = util_parse_u64(buf, UINT32_MAX, &v);
-			if (r < 0 || v == 0) {
-				tool_err("%s '%s': length '%.*s' %s", st->label, arg, (int)n, p,
-					 r == -ERANGE ? "is above 0xffffffff"
-					 : r < 0      ? "is not a number"
-						      : "is zero");
-				if (r == -EINVAL)
-					tool_hint(NUMBER_HINT);
-				return false;
-			}
-			if (st->src.length) {
-				tool_err("%s '%s': length given twice (also by %s)", st->label, arg,
-					 st->src.length);
-				return false;
-			}
-			f->have_length = true;
-			f->length = (uint32_t)v;
-			st->src.length = "the -s length";
-		} else {
-			size_t k;
-
-			for (k = 0; k < ARRAY_SIZE(dfuse_mods); k++)
-				if (strlen(dfuse_mods[k]) == n && strncmp(dfuse_mods[k], p, n) == 0)
-					break;
-			switch (k) {
-			case MOD_LEAVE:
-				f->leave = true;
-				st->src.leave = st->src.leave ? st->src.leave : "-s :leave";
-				break;
-			case MOD_MASS_ERASE:
-				f->mass_erase = st->s_mass_erase = true;
-				st->src.mass_erase = "-s :mass-erase";
-				break;
-			case MOD_UNPROTECT:
-				f->unprotect = st->s_unprotect = true;
-				st->src.unprotect = "-s :unprotect";
-				break;
-			case MOD_WILL_RESET:
-				f->will_reset = true;
-				st->src.will_reset = "-s :will-reset";
-				break;
-			case MOD_FORCE:
-				f->force = true;
-				st->src.force = st->src.force ? st->src.force : "-s :force";
-				break;
-			case MOD_FAST:
-				/* dfu-util 0.12's "skip needless poll waits": always so here */
-				break;
-			default:
-				unknown_modifier(st->label, arg, p, n);
-				return false;
-			}
-		}
-next:
+			ok = true; /* "-s :leave", "-s 0x08000000::leave" */
+		else if (first)
+			ok = dfuse_address(st, arg, p, n, &o->flash);
+		else if (*p >= '0' && *p <= '9')
+			ok = dfuse_length(st, arg, p, n, &o->flash);
+		else
+			ok = dfuse_modifier(st, arg, p, n, &o->flash);
+		if (!ok)
+			return false;
 		if (!end)
 			return true;
 		p = end + 1;
@@ -634,43 +662,12 @@ static void bad_option(int c, char **argv)
 
 /* --- one option ------------------------------------------------------------ */
 
-/* Returns 0, an exit code, or -1 for "stop: -h". */
-static int option(struct parse_state *st, int c, char *arg, struct tool_options *o, char **argv)
+/* -d -p -n -c -i -a -S: which device and interface. */
+static int selection_option(struct parse_state *st, int c, const char *arg, struct tool_options *o)
 {
-	struct dfu_flash_opts *f = &o->flash;
 	uint32_t v;
 
-	if (c == 1)
-		return word(st, arg) ? 0 : TOOL_EXIT_USAGE;
-	if (c == '?' || c == ':') {
-		bad_option(c, argv);
-		return TOOL_EXIT_USAGE;
-	}
-	if (arg && !once(st, c, arg))
-		return TOOL_EXIT_USAGE;
 	switch (c) {
-	case 'h':
-		o->mode = TOOL_MODE_HELP;
-		return -1;
-	case 'V':
-		st->version = true;
-		break;
-	case 'v':
-		o->verbose++;
-		break;
-	case 'q':
-		o->quiet = true;
-		break;
-	case 'l':
-		st->opt_l = o->list = true;
-		break;
-	case 'e':
-		st->opt_e = o->detach = true;
-		break;
-	case 'E':
-		if (!number_u32(st, arg, 0, TOOL_SECONDS_MAX, &o->detach_delay_s))
-			return TOOL_EXIT_USAGE;
-		break;
 	case 'd':
 		if (!parse_device(st, arg, &o->match))
 			return TOOL_EXIT_USAGE;
@@ -702,10 +699,30 @@ static int option(struct parse_state *st, int c, char *arg, struct tool_options 
 		break;
 	case 'S':
 		return parse_serial(arg, o);
+	}
+	return 0;
+}
+
+/* dfu-util's other options: -l -e -E -U -Z -D -R -s -w -t. */
+static int dfu_util_option(struct parse_state *st, int c, const char *arg, struct tool_options *o)
+{
+	uint32_t v;
+
+	switch (c) {
+	case 'l':
+		st->opt_l = o->list = true;
+		break;
+	case 'e':
+		st->opt_e = o->detach = true;
+		break;
+	case 'E':
+		if (!number_u32(st, arg, 0, TOOL_SECONDS_MAX, &o->detach_delay_s))
+			return TOOL_EXIT_USAGE;
+		break;
 	case 't':
 		if (!number_u32(st, arg, 0, 0xffff, &v))
 			return TOOL_EXIT_USAGE;
-		f->transfer_size = (uint16_t)v;
+		o->flash.transfer_size = (uint16_t)v;
 		break;
 	case 'U':
 		st->opt_U = true;
@@ -733,6 +750,20 @@ static int option(struct parse_state *st, int c, char *arg, struct tool_options 
 		if (arg && !number_u32(st, arg, 0, TOOL_SECONDS_MAX, &o->wait_s))
 			return TOOL_EXIT_USAGE;
 		break;
+	default:
+		tool_err("internal error: option %d not handled", c);
+		return TOOL_EXIT_SOFTWARE;
+	}
+	return 0;
+}
+
+/* --address --length --jump --wait-app --timeout: the native options with a value. */
+static int native_value_option(struct parse_state *st, int c, const char *arg,
+			       struct dfu_flash_opts *f)
+{
+	uint32_t v;
+
+	switch (c) {
 	case OPT_ADDRESS:
 		if (!number_u32(st, arg, 0, UINT32_MAX, &f->address))
 			return TOOL_EXIT_USAGE;
@@ -753,15 +784,38 @@ static int option(struct parse_state *st, int c, char *arg, struct tool_options 
 		f->have_length = true;
 		st->src.length = "--length";
 		break;
-	case OPT_LEAVE:
-		f->leave = true;
-		st->src.leave = "--leave";
-		break;
 	case OPT_JUMP:
 		if (!number_u32(st, arg, 0, UINT32_MAX, &f->jump))
 			return TOOL_EXIT_USAGE;
 		f->have_jump = true;
 		st->src.jump = "--jump";
+		break;
+	case OPT_WAIT_APP:
+		f->wait_app = true;
+		st->src.wait_app = "--wait-app";
+		if (arg) {
+			if (!number_u32(st, arg, 1, TOOL_SECONDS_MAX, &v))
+				return TOOL_EXIT_USAGE;
+			f->wait_app_ms = v * 1000;
+		}
+		break;
+	case OPT_TIMEOUT:
+		if (!number_u32(st, arg, 1, TOOL_SECONDS_MAX * 1000u, &f->timeout_ms))
+			return TOOL_EXIT_USAGE;
+		st->src.timeout = "--timeout";
+		break;
+	}
+	return 0;
+}
+
+/* --leave --mass-erase --unprotect --will-reset --force --verify: as the -s
+ * modifiers, and --verify. */
+static void native_flag_option(struct parse_state *st, int c, struct dfu_flash_opts *f)
+{
+	switch (c) {
+	case OPT_LEAVE:
+		f->leave = true;
+		st->src.leave = "--leave";
 		break;
 	case OPT_MASS_ERASE:
 		f->mass_erase = true;
@@ -783,20 +837,14 @@ static int option(struct parse_state *st, int c, char *arg, struct tool_options 
 		f->verify = true;
 		st->src.verify = "--verify";
 		break;
-	case OPT_WAIT_APP:
-		f->wait_app = true;
-		st->src.wait_app = "--wait-app";
-		if (arg) {
-			if (!number_u32(st, arg, 1, TOOL_SECONDS_MAX, &v))
-				return TOOL_EXIT_USAGE;
-			f->wait_app_ms = v * 1000;
-		}
-		break;
-	case OPT_TIMEOUT:
-		if (!number_u32(st, arg, 1, TOOL_SECONDS_MAX * 1000u, &f->timeout_ms))
-			return TOOL_EXIT_USAGE;
-		st->src.timeout = "--timeout";
-		break;
+	}
+}
+
+/* --json --progress --format --trace --otp: output and input of the CLI. */
+static int native_tool_option(struct parse_state *st, int c, const char *arg,
+			      struct tool_options *o)
+{
+	switch (c) {
 	case OPT_JSON:
 		o->json = true;
 		break;
@@ -840,6 +888,63 @@ static int option(struct parse_state *st, int c, char *arg, struct tool_options 
 		return TOOL_EXIT_SOFTWARE;
 	}
 	return 0;
+}
+
+/* Returns 0, an exit code, or -1 for "stop: -h". */
+static int option(struct parse_state *st, int c, char *arg, struct tool_options *o, char **argv)
+{
+	if (c == 1)
+		return word(st, arg) ? 0 : TOOL_EXIT_USAGE;
+	if (c == '?' || c == ':') {
+		bad_option(c, argv);
+		return TOOL_EXIT_USAGE;
+	}
+	if (arg && !once(st, c, arg))
+		return TOOL_EXIT_USAGE;
+	switch (c) {
+	case 'h':
+		o->mode = TOOL_MODE_HELP;
+		return -1;
+	case 'V':
+		st->version = true;
+		return 0;
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	case 'd':
+	case 'p':
+	case 'n':
+	case 'c':
+	case 'i':
+	case 'a':
+	case 'S':
+		return selection_option(st, c, arg, o);
+	case OPT_ADDRESS:
+	case OPT_LENGTH:
+	case OPT_JUMP:
+	case OPT_WAIT_APP:
+	case OPT_TIMEOUT:
+		return native_value_option(st, c, arg, &o->flash);
+	case OPT_LEAVE:
+	case OPT_MASS_ERASE:
+	case OPT_UNPROTECT:
+	case OPT_WILL_RESET:
+	case OPT_FORCE:
+	case OPT_VERIFY:
+		native_flag_option(st, c, &o->flash);
+		return 0;
+	case OPT_JSON:
+	case OPT_PROGRESS:
+	case OPT_FORMAT:
+	case OPT_TRACE:
+	case OPT_OTP:
+		return native_tool_option(st, c, arg, o);
+	default:
+		return dfu_util_option(st, c, arg, o);
+	}
 }
 
 /* --- the whole line ---------------------------------------------------------- */
