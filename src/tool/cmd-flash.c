@@ -117,12 +117,12 @@ static int download_recover(struct tool_run *r, const struct dfu_if_info *info,
 static int target_alt(struct tool_run *r, struct dfu_if_info *list, size_t n, struct dfu_image *img,
 		      int alt, int *k)
 {
-	uint32_t low = 0;
+	struct tool_alt_want want = {.alt = alt == DFU_ALT_NONE ? -1 : alt,
+				     .have_address = img->address_from_file};
 	int ret;
 
-	dfu_image_span(img, false, alt, &low, NULL);
-	*k = tool_run_pick_alt(r, list, n, alt == DFU_ALT_NONE ? -1 : alt, img->address_from_file,
-			       low);
+	dfu_image_span(img, false, alt, &want.address, NULL);
+	*k = tool_run_pick_alt(r, list, n, &want);
 	if (*k < 0) {
 		tool_err("%s: the file has data for alt %d, which the device does not have",
 			 r->o->download_path, alt);

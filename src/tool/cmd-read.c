@@ -30,6 +30,8 @@ int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	struct dfu_write_opts w = {.format = output_format(r->o->upload_path)};
 	struct dfu_buf out = {0};
 	struct dfu_error e = {0};
+	const struct tool_alt_want want = {
+	    .alt = -1, .have_address = r->o->flash.have_address, .address = r->o->flash.address};
 	int k, ret;
 
 	/* refuse before touching the device, as dfu-util's O_EXCL does */
@@ -38,7 +40,7 @@ int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 		tool_hint("give --force to replace it, or another name");
 		return TOOL_EXIT_CANTCREAT;
 	}
-	k = tool_run_pick_alt(r, list, n, -1, r->o->flash.have_address, r->o->flash.address);
+	k = tool_run_pick_alt(r, list, n, &want);
 	if (k < 0) {
 		tool_err("no DFU-mode interface to read from");
 		return TOOL_EXIT_NODEVICE;

@@ -341,29 +341,29 @@ static int alt_for_address(const struct dfu_if_info *list, size_t n, uint32_t ad
 	return -1;
 }
 
-/* Index into @list of the alt to use for @want_alt (-1: choose). */
-int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n, int want_alt,
-		      bool have_addr, uint32_t addr)
+/* Index into @list of the alt to use for @want (alt -1: choose). */
+int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n,
+		      const struct tool_alt_want *want)
 {
 	int first = -1, k;
 
 	for (size_t i = 0; i < n; i++) {
 		if (!list[i].dfu_mode)
 			continue;
-		if (want_alt >= 0 && list[i].alt != want_alt)
+		if (want->alt >= 0 && list[i].alt != want->alt)
 			continue;
 		if (first < 0)
 			first = (int)i;
 	}
 	if (first < 0)
 		return -1;
-	if (want_alt >= 0 || r->o->match.alt >= 0 || r->o->match.alt_name)
+	if (want->alt >= 0 || r->o->match.alt >= 0 || r->o->match.alt_name)
 		return first;
 	/* no -a: the alt whose memory map holds the data, else the first */
-	if (have_addr && (k = alt_for_address(list, n, addr)) >= 0) {
+	if (want->have_address && (k = alt_for_address(list, n, want->address)) >= 0) {
 		if (k != first)
 			tool_msg(r->tool, "using alt %u (\"%s\"), whose memory map holds 0x%08x",
-				 list[k].alt, list[k].layout->name, addr);
+				 list[k].alt, list[k].layout->name, want->address);
 		return k;
 	}
 	return first;
@@ -393,7 +393,10 @@ int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct
 int tool_run_open_command_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n,
 			      struct dfu_dev **dev, int *k)
 {
-	*k = tool_run_pick_alt(r, list, n, -1, r->o->flash.have_jump, r->o->flash.jump);
+	const struct tool_alt_want want = {
+	    .alt = -1, .have_address = r->o->flash.have_jump, .address = r->o->flash.jump};
+
+	*k = tool_run_pick_alt(r, list, n, &want);
 	if (*k < 0) {
 		tool_err("no DFU-mode interface");
 		return TOOL_EXIT_NODEVICE;

@@ -39,10 +39,15 @@ struct tool_run {
 int tool_run_fail(struct tool_run *r, int err, const struct dfu_error *e);
 /* Name @i in r->object ("0483:df11 at 1-1") for later messages. */
 void tool_run_set_object(struct tool_run *r, const struct dfu_if_info *i);
-/* Index into @list of the DFU-mode alt @want_alt (-1: -a's, else the one
- * whose memory map holds @addr when @have_addr, else the first); -1 if none. */
-int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n, int want_alt,
-		      bool have_addr, uint32_t addr);
+/* The alt a command asks tool_run_pick_alt() for. */
+struct tool_alt_want {
+	int alt;	   /* bAlternateSetting, or -1: -a's, else by address, else the first */
+	bool have_address; /* the data starts at @address: prefer the alt that holds it */
+	uint32_t address;
+};
+/* Index into @list of the DFU-mode alt @want names; -1 if none. */
+int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n,
+		      const struct tool_alt_want *want);
 /* Open @info into *dev (caller closes it) and bring it to dfuIDLE. */
 int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev);
 /* erase, leave, -R alone: pick the alt (--jump's address decides), open it;
