@@ -714,7 +714,10 @@ static int image_convert(struct tool_ctx *ctx, int argc, char **argv, const stru
 		dfu_buf_release(&out);
 		return tool_exit_for(ret);
 	}
-	ret = tool_write_file(outp, out.data, out.len, o->force);
+	if (o->force)
+		ret = tool_replace_file(outp, out.data, out.len);
+	else
+		ret = tool_write_file(outp, out.data, out.len);
 	if (ret == 0)
 		tool_msg(ctx, "%s: %s, %zu bytes written", outp, format_long_name(w.format), out.len);
 	dfu_buf_release(&out);
@@ -777,7 +780,7 @@ static int suffix_delete(struct tool_ctx *ctx, const struct suffix_file *f,
 		tool_err("%s: has no DFU suffix to delete", f->path);
 		return TOOL_EXIT_DATAERR;
 	}
-	ret = tool_write_file(f->path, f->data, f->len - cut, true);
+	ret = tool_replace_file(f->path, f->data, f->len - cut);
 	if (ret == 0)
 		tool_msg(ctx, "%s: DFU suffix (%u bytes) removed", f->path, (unsigned)cut);
 	return ret;
@@ -811,7 +814,7 @@ static int suffix_add(struct tool_ctx *ctx, const struct suffix_file *f,
 		tool_err("out of memory");
 		return TOOL_EXIT_SOFTWARE;
 	}
-	ret = tool_write_file(f->path, b.data, b.len, true);
+	ret = tool_replace_file(f->path, b.data, b.len);
 	dfu_buf_release(&b);
 	if (ret == 0)
 		tool_msg(ctx,

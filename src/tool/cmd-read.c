@@ -64,7 +64,10 @@ int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 		tool_report(r->o->upload_path, &e);
 		return tool_exit_for(ret);
 	}
-	ret = tool_write_file(r->o->upload_path, out.data, out.len, r->o->flash.force);
+	if (r->o->flash.force)
+		ret = tool_replace_file(r->o->upload_path, out.data, out.len);
+	else
+		ret = tool_write_file(r->o->upload_path, out.data, out.len);
 	dfu_buf_release(&out);
 	if (ret == 0)
 		tool_msg(r->tool, "%s: %llu bytes read into %s", r->object,

@@ -134,27 +134,20 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int tool_write_file(const char *path, const uint8_t *data, size_t len, bool force)
+/*
+ * Write through a temporary file in the same directory and rename(2) it
+ * over @path.  @old: the file replaced (its mode is kept), or NULL.
+ */
+static int write_atomically(const char *path, const uint8_t *data, size_t len,
+			    const struct stat *old)
 {
 	_cleanup_free_ char *dircopy = strdup(path);
 	char tmp[PATH_MAX];
-	struct stat st;
 	mode_t mode = 0666;
-	bool exists;
 	int fd, r;
 
 	if (!dircopy)
 		return TOOL_EXIT_SOFTWARE;
-	exists = stat(path, &st) == 0;
-	if (exists && !force) {
-		tool_err("%s: file exists; not overwriting it", path);
-		tool_hint("give --force to replace it");
-		return TOOL_EXIT_CANTCREAT;
-	}
-	if (exists && !S_ISREG(st.st_mode)) {
-		tool_err("%s: exists and is not a regular file", path);
-		return TOOL_EXIT_CANTCREAT;
-	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dirname(dircopy),
 			     strrchr(path, '/') ? strrchr(path, '/') + 1 : path) >= sizeof(tmp)) {
 		tool_err("%s: path too long", path);
@@ -165,8 +158,8 @@ int tool_write_file(const char *path, const uint8_t *data, size_t len, bool forc
 		tool_err("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
 		return TOOL_EXIT_CANTCREAT;
 	}
-	if (exists) {
-		mode = st.st_mode & 07777;
+	if (old) {
+		mode = old->st_mode & 07777;
 	} else {
 		mode_t mask = umask(0);
 
@@ -185,11 +178,35 @@ int tool_write_file(const char *path, const uint8_t *data, size_t len, bool forc
 	if (r < 0) {
 		unlink(tmp);
 		tool_err("%s: cannot write: %s", path, strerror(-r));
-		if (exists)
+		if (old)
 			tool_hint("the existing file was left unchanged");
 		return TOOL_EXIT_CANTCREAT;
 	}
 	return 0;
+}
+
+int tool_write_file(const char *path, const uint8_t *data, size_t len)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0) {
+		tool_err("%s: file exists; not overwriting it", path);
+		tool_hint("give --force to replace it");
+		return TOOL_EXIT_CANTCREAT;
+	}
+	return write_atomically(path, data, len, NULL);
+}
+
+int tool_replace_file(const char *path, const uint8_t *data, size_t len)
+{
+	struct stat st;
+	bool exists = stat(path, &st) == 0;
+
+	if (exists && !S_ISREG(st.st_mode)) {
+		tool_err("%s: exists and is not a regular file", path);
+		return TOOL_EXIT_CANTCREAT;
+	}
+	return write_atomically(path, data, len, exists ? &st : NULL);
 }
 
 bool tool_parse_u32(const char *opt, const char *s, uint32_t *out)

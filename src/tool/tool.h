@@ -85,10 +85,12 @@ int tool_read_file(const char *path, uint8_t **data, size_t *len);
 /*
  * Write @len bytes to @path through a temporary file in the same directory
  * and rename(2), so a reader never sees half a file and a failure leaves the
- * old file untouched.  An existing @path is replaced only with @force (its
- * mode is kept).  Returns 0 or an exit code after printing the error.
+ * old file untouched.  tool_write_file() refuses an existing @path (the
+ * hint names --force); tool_replace_file() replaces it, keeping its mode.
+ * Both return 0 or an exit code after printing the error.
  */
-int tool_write_file(const char *path, const uint8_t *data, size_t len, bool force);
+int tool_write_file(const char *path, const uint8_t *data, size_t len);
+int tool_replace_file(const char *path, const uint8_t *data, size_t len);
 
 /* Strict number options: print an error naming the option and return false. */
 bool tool_parse_u32(const char *opt, const char *s, uint32_t *out);
