@@ -288,9 +288,16 @@ static bool id_part(const struct parse_state *st, const char *arg, const char *w
 	return false;
 }
 
+/* What the ids of one half of -d are called in messages. */
+struct id_names {
+	const char *vendor, *product;
+};
+static const struct id_names runtime_ids = { "vendor id", "product id" };
+static const struct id_names dfu_ids = { "DFU-mode vendor id", "DFU-mode product id" };
+
 /* "VID[:PID]" of @n bytes at @p; missing parts take the defaults. */
-static bool id_half(const struct parse_state *st, const char *arg, bool dfu, const char *p, size_t n,
-		    int *vid, int *pid)
+static bool id_half(const struct parse_state *st, const char *arg, const struct id_names *names,
+		    const char *p, size_t n, int *vid, int *pid)
 {
 	const char *colon = memchr(p, ':', n);
 
@@ -300,11 +307,9 @@ static bool id_half(const struct parse_state *st, const char *arg, bool dfu, con
 		return false;
 	}
 	if (!colon)
-		return id_part(st, arg, dfu ? "DFU-mode vendor id" : "vendor id", p, n, *vid, vid);
-	return id_part(st, arg, dfu ? "DFU-mode vendor id" : "vendor id", p, (size_t)(colon - p), *vid,
-		       vid) &&
-	       id_part(st, arg, dfu ? "DFU-mode product id" : "product id", colon + 1,
-		       n - (size_t)(colon + 1 - p), *pid, pid);
+		return id_part(st, arg, names->vendor, p, n, *vid, vid);
+	return id_part(st, arg, names->vendor, p, (size_t)(colon - p), *vid, vid) &&
+	       id_part(st, arg, names->product, colon + 1, n - (size_t)(colon + 1 - p), *pid, pid);
 }
 
 static void id_fill(struct dfu_id_match *h, int vid, int pid)
@@ -340,13 +345,13 @@ static bool parse_device(const struct parse_state *st, const char *arg, struct d
 	if (comma == arg) {
 		rt_vid = rt_pid = ID_NONE;
 	} else {
-		if (!id_half(st, arg, false, arg, comma ? (size_t)(comma - arg) : strlen(arg), &rt_vid,
-			     &rt_pid))
+		if (!id_half(st, arg, &runtime_ids, arg, comma ? (size_t)(comma - arg) : strlen(arg),
+			     &rt_vid, &rt_pid))
 			return false;
 		dfu_vid = rt_vid;
 		dfu_pid = rt_pid;
 	}
-	if (comma && !id_half(st, arg, true, comma + 1, strlen(comma + 1), &dfu_vid, &dfu_pid))
+	if (comma && !id_half(st, arg, &dfu_ids, comma + 1, strlen(comma + 1), &dfu_vid, &dfu_pid))
 		return false;
 	id_fill(&m->runtime, rt_vid, rt_pid);
 	if (comma)
