@@ -10,56 +10,7 @@
 #include <string.h>
 
 #include "macro.h"
-#include "options.h"
 #include "tool.h"
-
-void tool_usage(FILE *f)
-{
-	fputs("Usage: dfuflash COMMAND [OPTIONS...]\n"
-	      "       dfuflash [dfu-util options]\n"
-	      "\n"
-	      "dfuflash flashes and reads USB DFU 1.1 and ST DfuSe devices and works on\n"
-	      "their firmware files (raw binary, DFU suffix, DfuSe .dfu, Intel HEX,\n"
-	      "S-record, ELF).  It accepts dfu-util's command line: replace `dfu-util`\n"
-	      "by `dfuflash` in a script.\n"
-	      "\n"
-	      "Commands:\n"
-	      "  list                 list DFU devices (dfu-util -l)\n"
-	      "  flash FILE           write FILE to the device (dfu-util -D)\n"
-	      "  read OUT             read the device into OUT (dfu-util -U)\n"
-	      "  verify FILE          compare the device with FILE\n"
-	      "  erase                mass-erase the device\n"
-	      "  leave                leave DFU mode and start the application\n"
-	      "  detach               send DFU_DETACH to a run-time device\n"
-	      "  read-options         show the option bytes: read/write protection,\n"
-	      "                       brown-out level, boot configuration\n"
-	      "  image ...            work on firmware files: info, convert, suffix,\n"
-	      "                       layout (`dfuflash image --help`)\n"
-	      "\n",
-	      f);
-	tool_options_usage(f);
-	fputc('\n', f);
-	tool_print_exit_codes(f);
-	fputs("\nSee dfuflash(1).\n", f);
-}
-
-static int cmd_help(struct tool_ctx *ctx, int argc, char **argv)
-{
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	tool_usage(stdout);
-	return 0;
-}
-
-static int cmd_version(struct tool_ctx *ctx, int argc, char **argv)
-{
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	printf("dfuflash %s\n", DFUFLASH_VERSION);
-	return 0;
-}
 
 /* The words that must come first; anything else is a device command line
  * (cmd_device), in dfuflash's words or dfu-util's options. */

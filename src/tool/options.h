@@ -101,8 +101,5 @@ int tool_options_parse(int argc, char **argv, struct tool_options *o);
 /* Free what tool_options_parse() allocated; accepts NULL; idempotent. */
 void tool_options_release(struct tool_options *o);
 
-/* Help text for the device commands and options (both spellings). */
-void tool_options_usage(FILE *f);
-
 /* "download", "upload", ...: for messages and --json. */
 const char *tool_mode_name(enum tool_mode m);

@@ -101,5 +101,9 @@ bool tool_parse_u8(const char *opt, const char *s, uint8_t *out);
 int cmd_image(struct tool_ctx *ctx, int argc, char **argv);
 /* device-run.c: everything that is not `image`, in both spellings */
 int cmd_device(struct tool_ctx *ctx, int argc, char **argv);
-/* main.c: the whole help text */
+/* cmd-help.c: `help` and `version`; the whole help text, and the part on
+ * the device commands and options (both spellings) */
+int cmd_help(struct tool_ctx *ctx, int argc, char **argv);
+int cmd_version(struct tool_ctx *ctx, int argc, char **argv);
 void tool_usage(FILE *f);
+void tool_options_usage(FILE *f);
