@@ -20,7 +20,7 @@
 
 enum tool_mode {
 	TOOL_MODE_NONE = 0,
-	TOOL_MODE_HELP,     /* -h: print tool_options_usage() on stdout, exit 0 */
+	TOOL_MODE_HELP,     /* -h: print tool_usage() on stdout, exit 0 */
 	TOOL_MODE_VERSION,  /* -V: print the version, exit 0 */
 	TOOL_MODE_LIST,     /* -l, `list` */
 	TOOL_MODE_DOWNLOAD, /* -D FILE, `flash FILE` */
