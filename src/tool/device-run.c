@@ -221,10 +221,10 @@ static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 	for (size_t i = 1; i < *n; i++) {
 		if ((*list)[i].device_index != dev) {
 			if (r->o->compat)
-				fputs("More than one DFU capable USB device found! Try `--list' "
-				      "and specify "
-				      "the serial number or disconnect all but one device\n",
-				      stderr);
+				fputs(
+				    "More than one DFU capable USB device found! Try `--list' and "
+				    "specify the serial number or disconnect all but one device\n",
+				    stderr);
 			tool_err("more than one DFU device matches:");
 			print_candidates(*list, *n);
 			tool_hint("pick one with -p PATH (the path=\"...\" shown) or -S SERIAL");
@@ -259,9 +259,8 @@ static int find_devices(struct tool_run *r, const struct dfu_match *m, struct df
 		if (r->o->compat)
 			fputs("No DFU capable USB device available\n", stderr);
 		tool_err("no DFU device found%s", r->o->wait ? " before the --wait timeout" : "");
-		tool_hint(
-		    "`dfuflash list` shows what is connected; check -d/-p/-S/-a, the cable and, "
-		    "for a run-time device, that its firmware offers DFU");
+		tool_hint("`dfuflash list` shows what is connected; check -d/-p/-S/-a, the cable "
+			  "and, for a run-time device, that its firmware offers DFU");
 		return r->o->compat ? TOOL_EXIT_IOERR : TOOL_EXIT_NODEVICE;
 	}
 	if (ret < 0)
@@ -451,9 +450,8 @@ int tool_run_confirm_app(struct tool_run *r, const struct dfu_if_info *was)
 			 r->object);
 		if (r->res.have_jump)
 			tool_hint("the ROM jumped to 0x%08x and reset: check the address with "
-				  "`dfuflash image info`, "
-				  "that BOOT0 is low, and that the image starts with its vector "
-				  "table; --jump ADDR overrides",
+				  "`dfuflash image info`, that BOOT0 is low, and that the image "
+				  "starts with its vector table; --jump ADDR overrides",
 				  r->res.jump_address);
 		else
 			tool_hint("check that BOOT0 is low and that the image starts with its "
@@ -476,8 +474,8 @@ int tool_run_place_raw(struct tool_run *r, struct dfu_image *img, const struct d
 		return 0;
 	if (!info->layout) {
 		if (info->bcd_dfu == 0x011a) {
-			tool_err("%s: a raw binary needs an address and the device's memory map is "
-				 "unknown",
+			tool_err("%s: a raw binary needs an address and the device's memory "
+				 "map is unknown",
 				 r->o->download_path);
 			tool_hint("give one with -s ADDRESS (e.g. -s 0x08000000) or --address");
 			return TOOL_EXIT_USAGE;
