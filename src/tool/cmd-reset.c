@@ -21,8 +21,8 @@ int cmd_reset(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	return tool_run_open_command_alt(r, list, n, &dev, &k);
 }
 
-/* After a successful operation: -R. */
-int tool_run_reset(struct tool_run *r, struct dfu_if_info *list, size_t n)
+/* After a successful operation: -R, on the device whose alts are @list. */
+int tool_run_reset(struct tool_run *r, const struct dfu_if_info *list)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_if_info *fresh = NULL;
@@ -48,6 +48,5 @@ int tool_run_reset(struct tool_run *r, struct dfu_if_info *list, size_t n)
 		return 0;
 	}
 	dfu_if_info_free(fresh, nf);
-	(void)n;
 	return 0;
 }

@@ -676,7 +676,7 @@ static int run_device(struct tool_run *r)
 	}
 	ret = cmd->run(r, list, n);
 	if (ret == 0 && r->o->reset && !r->res.left)
-		ret = tool_run_reset(r, list, n);
+		ret = tool_run_reset(r, list);
 out:
 	dfu_if_info_free(list, n);
 	return ret;

@@ -78,4 +78,4 @@ int cmd_leave(struct tool_run *r, struct dfu_if_info *list, size_t n);	/* cmd-le
 int cmd_detach(struct tool_run *r, struct dfu_if_info *list, size_t n); /* cmd-detach.c */
 /* cmd-reset.c: -R alone, and -R after another command */
 int cmd_reset(struct tool_run *r, struct dfu_if_info *list, size_t n);
-int tool_run_reset(struct tool_run *r, struct dfu_if_info *list, size_t n);
+int tool_run_reset(struct tool_run *r, const struct dfu_if_info *list);
