@@ -403,7 +403,7 @@ int tool_run_open_command_alt(struct tool_run *r, const struct dfu_if_info *list
 	return tool_run_open_alt(r, &list[*k], dev);
 }
 
-/* --- the operations --------------------------------------------------------- */
+/* --- shared by several commands ------------------------------------------- */
 
 /* Without --wait-app, look this long for the application after a leave: long
  * enough for a ROM jump and a fresh enumeration, short enough to go unnoticed. */
@@ -569,6 +569,9 @@ int tool_run_upload(struct tool_run *r, const struct dfu_if_info *info, struct d
 	return ret;
 }
 
+/* --- the result, the command table and the run ------------------------------ */
+
+/* --json: the result object closing every device command but list. */
 static void print_result(struct tool_run *r, int code)
 {
 	struct json_out j;
