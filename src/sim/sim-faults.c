@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,209 +114,413 @@ static int parse_u32(const char *v, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* ---- token values ----------------------------------------------------------------------
+ * Each setter parses the value of one token (NULL when the token has no '=') into the
+ * configuration and returns 0, or -ERANGE for a missing, superfluous or bad value. */
+
+static const char *const busy_names[] = { "nak", "stall", "repeat", "strict", NULL };
+static const char *const clr_names[] = { "st", "strict", "lenient", NULL };
+static const char *const leave_names[] = { "answer-then-vanish", "vanish-during-status",
+					   "vanish-before-status", "stay", "needs-set-address", NULL };
+static const char *const jump_names[] = { "vector-table", "entry-point", "system-reset", NULL };
+static const char *const oversize_names[] = { "stall", "truncate", NULL };
+static const char *const langid_names[] = { "", "empty", "stall", "fail-first", NULL };
+static const char *const state_names[] = { "dnload-idle", "upload-idle", "dnbusy", NULL };
+static const uint8_t state_values[] = { SIM_DFU_DNLOAD_IDLE, SIM_DFU_UPLOAD_IDLE, SIM_DFU_DNBUSY };
+
+static bool has_value(const char *v)
+{
+	return v && *v;
+}
+
+/* @v among @names (see pick()); -1 for no value or an unknown one. */
+static int pick_value(const char *v, const char *const *names)
+{
+	return v ? pick(v, names) : -1;
+}
+
+/* "N": fail the Nth request (N >= 1). */
+static int parse_count(const char *v, uint64_t *out)
+{
+	uint64_t n;
+
+	if (!has_value(v) || util_parse_u64(v, UINT32_MAX, &n) < 0 || n == 0)
+		return -ERANGE;
+	*out = n;
+	return 0;
+}
+
+/* A bStatus value 1..15 (errTARGET..errSTALLEDPKT, DFU 1.1 §6.1.2). */
+static int parse_status(const char *v, uint8_t *out)
+{
+	uint32_t x;
+
+	if (parse_u32(v, 15, &x) < 0 || !x)
+		return -ERANGE;
+	*out = (uint8_t)x;
+	return 0;
+}
+
+static int set_stall_on(struct sim_config *c, const char *v)
+{
+	return parse_count(v, &c->stall_on);
+}
+
+static int set_timeout_on(struct sim_config *c, const char *v)
+{
+	return parse_count(v, &c->timeout_on);
+}
+
+static int set_stall_on_request(struct sim_config *c, const char *v)
+{
+	if (!has_value(v) || parse_request(v, &c->stall_req, &c->stall_req_k) < 0)
+		return -ERANGE;
+	return 0;
+}
+
+static int set_timeout_on_request(struct sim_config *c, const char *v)
+{
+	if (!has_value(v) || parse_request(v, &c->timeout_req, &c->timeout_req_k) < 0)
+		return -ERANGE;
+	return 0;
+}
+
+/* NAME[:K]=STATUS: the value holds the second '=' */
+static int set_status_on_request(struct sim_config *c, const char *v)
+{
+	char req[32];
+	const char *eq = v ? strrchr(v, '=') : NULL;
+	uint32_t x = 0;
+
+	if (!eq || eq == v || (size_t)(eq - v) >= sizeof(req) || parse_u32(eq + 1, 15, &x) < 0 ||
+	    !x)
+		return -ERANGE;
+	snprintf(req, sizeof(req), "%.*s", (int)(eq - v), v);
+	if (parse_request(req, &c->status_req, &c->status_req_k) < 0)
+		return -ERANGE;
+	c->status_req_status = (uint8_t)x;
+	return 0;
+}
+
+static int set_disconnect_at_byte(struct sim_config *c, const char *v)
+{
+	if (!has_value(v) || util_parse_u64(v, UINT32_MAX, &c->disconnect_at_byte) < 0)
+		return -ERANGE;
+	c->disconnect_at_byte_set = true;
+	return 0;
+}
+
+static int set_busy_longer(struct sim_config *c, const char *v)
+{
+	char *end;
+	double f;
+
+	c->busy_factor = 10.0;
+	if (!v)
+		return 0;
+	f = strtod(v, &end);
+	if (*end || !(f >= 1.0 && f <= 1e6))
+		return -ERANGE;
+	c->busy_factor = f;
+	return 0;
+}
+
+static int set_stuck_dnbusy(struct sim_config *c, const char *v)
+{
+	c->stuck = true;
+	c->stuck_from = 0;
+	if (v && parse_u32(v, UINT32_MAX, &c->stuck_from) < 0)
+		return -ERANGE;
+	return 0;
+}
+
+static int set_busy(struct sim_config *c, const char *v)
+{
+	int i = pick_value(v, busy_names);
+
+	if (i < 0)
+		return -ERANGE;
+	c->busy = (enum sim_busy_mode)i;
+	return 0;
+}
+
+/* ADDR[:STATUS]; no status: the profile's default */
+static int set_faulty_page(struct sim_config *c, const char *v)
+{
+	char addr[32];
+	const char *colon;
+	uint32_t x = 0, st = 0;
+
+	if (!has_value(v) || c->n_faulty == SIM_MAX_FAULTY)
+		return -ERANGE;
+	colon = strchr(v, ':');
+	snprintf(addr, sizeof(addr), "%.*s", colon ? (int)(colon - v) : (int)strlen(v), v);
+	if (parse_u32(addr, UINT32_MAX, &x) < 0 ||
+	    (colon && (parse_u32(colon + 1, 15, &st) < 0 || !st)))
+		return -ERANGE;
+	c->faulty[c->n_faulty] = x;
+	c->faulty_status[c->n_faulty++] = (uint8_t)st; /* 0: the profile's default */
+	return 0;
+}
+
+static int set_wrp(struct sim_config *c, const char *v)
+{
+	uint32_t x;
+
+	if (c->n_wrp == SIM_MAX_WRP || parse_u32(v, UINT32_MAX, &x) < 0)
+		return -ERANGE;
+	c->wrp[c->n_wrp++] = x;
+	return 0;
+}
+
+static int set_rdp(struct sim_config *c, const char *v)
+{
+	uint32_t x;
+
+	if (parse_u32(v, 2, &x) < 0)
+		return -ERANGE;
+	c->rdp = (int)x;
+	return 0;
+}
+
+static int set_set_address_rdp(struct sim_config *c, const char *v)
+{
+	if (!v || (strcmp(v, "fail") && strcmp(v, "ok")))
+		return -ERANGE;
+	c->set_address_rdp_fails = strcmp(v, "fail") == 0;
+	return 0;
+}
+
+static int set_prog_fail_status(struct sim_config *c, const char *v)
+{
+	return parse_status(v, &c->prog_fail_status);
+}
+
+static int set_block_size(struct sim_config *c, const char *v)
+{
+	if (!v || (strcmp(v, "descriptor") && strcmp(v, "wlength")))
+		return -ERANGE;
+	c->block_size_wlength = strcmp(v, "wlength") == 0;
+	return 0;
+}
+
+static int set_start_in_error(struct sim_config *c, const char *v)
+{
+	return parse_status(v, &c->start_error);
+}
+
+static int set_start_in_state(struct sim_config *c, const char *v)
+{
+	int i = pick_value(v, state_names);
+
+	if (i < 0)
+		return -ERANGE;
+	c->start_state = state_values[i];
+	return 0;
+}
+
+static int set_clrstatus(struct sim_config *c, const char *v)
+{
+	int i = pick_value(v, clr_names);
+
+	if (i < 0)
+		return -ERANGE;
+	c->clr = (enum sim_clr_mode)i;
+	return 0;
+}
+
+static int set_no_langid(struct sim_config *c, const char *v)
+{
+	int i = pick(v ? v : "", langid_names);
+
+	if (i < 0)
+		return -ERANGE;
+	c->langid = i == 0 ? SIM_LANGID_EMPTY : (enum sim_langid_fault)i;
+	return 0;
+}
+
+static int set_serial(struct sim_config *c, const char *v)
+{
+	if (!has_value(v) || strlen(v) > SIM_SERIAL_MAX)
+		return -ERANGE;
+	for (const char *s = v; *s; s++)
+		if (*s < 0x21 || *s > 0x7e)
+			return -ERANGE;
+	snprintf(c->serial, sizeof(c->serial), "%s", v);
+	return 0;
+}
+
+static int set_transfer_size(struct sim_config *c, const char *v)
+{
+	uint32_t x;
+
+	if (parse_u32(v, 0xFFFF, &x) < 0)
+		return -ERANGE;
+	c->fd_transfer_size = (uint16_t)x;
+	/* 0 and 0xFFFF are descriptor bugs; the device keeps its real buffer */
+	if (x != 0 && x != 0xFFFF)
+		c->block_size = (uint16_t)x;
+	return 0;
+}
+
+static int set_oversize_wlength(struct sim_config *c, const char *v)
+{
+	int i = pick_value(v, oversize_names);
+
+	if (i < 0)
+		return -ERANGE;
+	c->oversize = (enum sim_oversize)i;
+	return 0;
+}
+
+static int set_functional_descriptor(struct sim_config *c, const char *v)
+{
+	uint32_t x;
+
+	if (parse_u32(v, 9, &x) < 0 || (x != 7 && x != 9))
+		return -ERANGE;
+	c->fd_length = (uint8_t)x;
+	return 0;
+}
+
+static int set_leave(struct sim_config *c, const char *v)
+{
+	int i = pick_value(v, leave_names);
+
+	if (i < 0)
+		return -ERANGE;
+	c->leave = (enum sim_leave)i;
+	return 0;
+}
+
+static int set_jump(struct sim_config *c, const char *v)
+{
+	int i = pick_value(v, jump_names);
+
+	if (i < 0)
+		return -ERANGE;
+	c->jump = (enum sim_jump)i;
+	return 0;
+}
+
+static int set_app(struct sim_config *c, const char *v)
+{
+	if (!v || (strcmp(v, "runtime") && strcmp(v, "gone")))
+		return -ERANGE;
+	c->app_gone = strcmp(v, "gone") == 0;
+	return 0;
+}
+
+static int set_boot0(struct sim_config *c, const char *v)
+{
+	if (!v || parse_bool(v, &c->boot0) < 0)
+		return -ERANGE;
+	return 0;
+}
+
+static int set_reenum_delay_ms(struct sim_config *c, const char *v)
+{
+	uint32_t x;
+
+	if (parse_u32(v, 600000, &x) < 0)
+		return -ERANGE;
+	c->reenum_us = x * 1000u;
+	return 0;
+}
+
+/* An on/off bmAttributes @bit, in DFU mode and at run time alike. */
+static int set_attribute_bit(struct sim_config *c, const char *v, uint8_t bit)
+{
+	bool on;
+
+	if (!v || parse_bool(v, &on) < 0)
+		return -ERANGE;
+	c->fd_attributes = (uint8_t)(on ? c->fd_attributes | bit : c->fd_attributes & ~bit);
+	c->app_fd_attributes =
+	    (uint8_t)(on ? c->app_fd_attributes | bit : c->app_fd_attributes & ~bit);
+	return 0;
+}
+
+/* bitManifestationTolerant, DFU 1.1 §4.1.3 */
+static int set_manifest_tolerant(struct sim_config *c, const char *v)
+{
+	return set_attribute_bit(c, v, 0x04);
+}
+
+/* bitWillDetach, DFU 1.1 §4.1.3 */
+static int set_will_detach(struct sim_config *c, const char *v)
+{
+	return set_attribute_bit(c, v, 0x08);
+}
+
+/* ---- token dispatch --------------------------------------------------------------------- */
+
+/* Tokens that take no value and switch one bool on. */
+static const struct {
+	const char *key;
+	size_t offset; /* of the bool in struct sim_config */
+} flag_tokens[] = {
+	{ "zero-poll-timeout", offsetof(struct sim_config, zero_poll) },
+	{ "skip-dnbusy", offsetof(struct sim_config, skip_dnbusy) },
+	{ "unprotect-fails", offsetof(struct sim_config, unprotect_fails) },
+	{ "fail-every-second-run", offsetof(struct sim_config, fail_every_second_run) },
+	{ "wrong-langid", offsetof(struct sim_config, wrong_langid) },
+	{ "bad-strings", offsetof(struct sim_config, bad_strings) },
+	{ "identical-alt-names", offsetof(struct sim_config, identical_alt_names) },
+};
+
+/* Tokens whose value a setter parses. */
+static const struct {
+	const char *key;
+	int (*set)(struct sim_config *c, const char *v);
+} value_tokens[] = {
+	{ "stall-on", set_stall_on },
+	{ "timeout-on", set_timeout_on },
+	{ "stall-on-request", set_stall_on_request },
+	{ "timeout-on-request", set_timeout_on_request },
+	{ "status-on-request", set_status_on_request },
+	{ "disconnect-at-byte", set_disconnect_at_byte },
+	{ "busy-longer", set_busy_longer },
+	{ "stuck-dnbusy", set_stuck_dnbusy },
+	{ "busy", set_busy },
+	{ "faulty-page", set_faulty_page },
+	{ "wrp", set_wrp },
+	{ "rdp", set_rdp },
+	{ "set-address-rdp", set_set_address_rdp },
+	{ "prog-fail-status", set_prog_fail_status },
+	{ "block-size", set_block_size },
+	{ "start-in-error", set_start_in_error },
+	{ "start-in-state", set_start_in_state },
+	{ "clrstatus", set_clrstatus },
+	{ "no-langid", set_no_langid },
+	{ "serial", set_serial },
+	{ "transfer-size", set_transfer_size },
+	{ "oversize-wlength", set_oversize_wlength },
+	{ "functional-descriptor", set_functional_descriptor },
+	{ "leave", set_leave },
+	{ "jump", set_jump },
+	{ "app", set_app },
+	{ "boot0", set_boot0 },
+	{ "reenum-delay-ms", set_reenum_delay_ms },
+	{ "manifest-tolerant", set_manifest_tolerant },
+	{ "will-detach", set_will_detach },
+};
+
 /* Apply one token; -EINVAL for an unknown name, -ERANGE for a bad value. */
 static int apply_token(struct sim_config *c, const char *key, const char *v)
 {
-	static const char *const busy_names[] = { "nak", "stall", "repeat", "strict", NULL };
-	static const char *const clr_names[] = { "st", "strict", "lenient", NULL };
-	static const char *const leave_names[] = { "answer-then-vanish", "vanish-during-status",
-						   "vanish-before-status", "stay", "needs-set-address", NULL };
-	static const char *const jump_names[] = { "vector-table", "entry-point", "system-reset", NULL };
-	static const char *const oversize_names[] = { "stall", "truncate", NULL };
-	static const char *const langid_names[] = { "", "empty", "stall", "fail-first", NULL };
-	static const char *const state_names[] = { "dnload-idle", "upload-idle", "dnbusy", NULL };
-	static const uint8_t state_values[] = { SIM_DFU_DNLOAD_IDLE, SIM_DFU_UPLOAD_IDLE, SIM_DFU_DNBUSY };
-	uint32_t x = 0;
-	int i;
-
-#define NEED_VALUE()                 \
-	do {                         \
-		if (!v || !*v)       \
-			return -ERANGE; \
-	} while (0)
-#define NO_VALUE()              \
-	do {                    \
-		if (v)          \
-			return -ERANGE; \
-	} while (0)
-
-	if (strcmp(key, "stall-on") == 0 || strcmp(key, "timeout-on") == 0) {
-		uint64_t n;
-
-		NEED_VALUE();
-		if (util_parse_u64(v, UINT32_MAX, &n) < 0 || n == 0)
-			return -ERANGE;
-		*(key[0] == 's' ? &c->stall_on : &c->timeout_on) = n;
-	} else if (strcmp(key, "stall-on-request") == 0) {
-		NEED_VALUE();
-		if (parse_request(v, &c->stall_req, &c->stall_req_k) < 0)
-			return -ERANGE;
-	} else if (strcmp(key, "timeout-on-request") == 0) {
-		NEED_VALUE();
-		if (parse_request(v, &c->timeout_req, &c->timeout_req_k) < 0)
-			return -ERANGE;
-	} else if (strcmp(key, "status-on-request") == 0) {
-		/* NAME[:K]=STATUS: the value holds the second '=' */
-		char req[32];
-		const char *eq = v ? strrchr(v, '=') : NULL;
-
-		if (!eq || eq == v || (size_t)(eq - v) >= sizeof(req) || parse_u32(eq + 1, 15, &x) < 0 || !x)
-			return -ERANGE;
-		snprintf(req, sizeof(req), "%.*s", (int)(eq - v), v);
-		if (parse_request(req, &c->status_req, &c->status_req_k) < 0)
-			return -ERANGE;
-		c->status_req_status = (uint8_t)x;
-	} else if (strcmp(key, "disconnect-at-byte") == 0) {
-		NEED_VALUE();
-		if (util_parse_u64(v, UINT32_MAX, &c->disconnect_at_byte) < 0)
-			return -ERANGE;
-		c->disconnect_at_byte_set = true;
-	} else if (strcmp(key, "busy-longer") == 0) {
-		c->busy_factor = 10.0;
-		if (v) {
-			char *end;
-			double f = strtod(v, &end);
-
-			if (*end || !(f >= 1.0 && f <= 1e6))
+	for (size_t i = 0; i < ARRAY_SIZE(flag_tokens); i++) {
+		if (strcmp(key, flag_tokens[i].key) == 0) {
+			if (v)
 				return -ERANGE;
-			c->busy_factor = f;
+			*(bool *)((char *)c + flag_tokens[i].offset) = true;
+			return 0;
 		}
-	} else if (strcmp(key, "zero-poll-timeout") == 0) {
-		NO_VALUE();
-		c->zero_poll = true;
-	} else if (strcmp(key, "stuck-dnbusy") == 0) {
-		c->stuck = true;
-		c->stuck_from = 0;
-		if (v && parse_u32(v, UINT32_MAX, &c->stuck_from) < 0)
-			return -ERANGE;
-	} else if (strcmp(key, "busy") == 0) {
-		if (!v || (i = pick(v, busy_names)) < 0)
-			return -ERANGE;
-		c->busy = (enum sim_busy_mode)i;
-	} else if (strcmp(key, "skip-dnbusy") == 0) {
-		NO_VALUE();
-		c->skip_dnbusy = true;
-	} else if (strcmp(key, "faulty-page") == 0) {
-		char addr[32];
-		const char *colon;
-		uint32_t st = 0;
-
-		NEED_VALUE();
-		if (c->n_faulty == SIM_MAX_FAULTY)
-			return -ERANGE;
-		colon = strchr(v, ':');
-		snprintf(addr, sizeof(addr), "%.*s", colon ? (int)(colon - v) : (int)strlen(v), v);
-		if (parse_u32(addr, UINT32_MAX, &x) < 0 || (colon && (parse_u32(colon + 1, 15, &st) < 0 || !st)))
-			return -ERANGE;
-		c->faulty[c->n_faulty] = x;
-		c->faulty_status[c->n_faulty++] = (uint8_t)st; /* 0: the profile's default */
-	} else if (strcmp(key, "wrp") == 0) {
-		if (c->n_wrp == SIM_MAX_WRP || parse_u32(v, UINT32_MAX, &x) < 0)
-			return -ERANGE;
-		c->wrp[c->n_wrp++] = x;
-	} else if (strcmp(key, "rdp") == 0) {
-		if (parse_u32(v, 2, &x) < 0)
-			return -ERANGE;
-		c->rdp = (int)x;
-	} else if (strcmp(key, "set-address-rdp") == 0) {
-		if (!v || (strcmp(v, "fail") && strcmp(v, "ok")))
-			return -ERANGE;
-		c->set_address_rdp_fails = strcmp(v, "fail") == 0;
-	} else if (strcmp(key, "unprotect-fails") == 0) {
-		NO_VALUE();
-		c->unprotect_fails = true;
-	} else if (strcmp(key, "prog-fail-status") == 0) {
-		if (parse_u32(v, 15, &x) < 0 || !x)
-			return -ERANGE;
-		c->prog_fail_status = (uint8_t)x;
-	} else if (strcmp(key, "block-size") == 0) {
-		if (!v || (strcmp(v, "descriptor") && strcmp(v, "wlength")))
-			return -ERANGE;
-		c->block_size_wlength = strcmp(v, "wlength") == 0;
-	} else if (strcmp(key, "start-in-error") == 0) {
-		if (parse_u32(v, 15, &x) < 0 || !x)
-			return -ERANGE;
-		c->start_error = (uint8_t)x;
-	} else if (strcmp(key, "start-in-state") == 0) {
-		if (!v || (i = pick(v, state_names)) < 0)
-			return -ERANGE;
-		c->start_state = state_values[i];
-	} else if (strcmp(key, "fail-every-second-run") == 0) {
-		NO_VALUE();
-		c->fail_every_second_run = true;
-	} else if (strcmp(key, "clrstatus") == 0) {
-		if (!v || (i = pick(v, clr_names)) < 0)
-			return -ERANGE;
-		c->clr = (enum sim_clr_mode)i;
-	} else if (strcmp(key, "no-langid") == 0) {
-		if ((i = pick(v ? v : "", langid_names)) < 0)
-			return -ERANGE;
-		c->langid = i == 0 ? SIM_LANGID_EMPTY : (enum sim_langid_fault)i;
-	} else if (strcmp(key, "wrong-langid") == 0) {
-		NO_VALUE();
-		c->wrong_langid = true;
-	} else if (strcmp(key, "bad-strings") == 0) {
-		NO_VALUE();
-		c->bad_strings = true;
-	} else if (strcmp(key, "identical-alt-names") == 0) {
-		NO_VALUE();
-		c->identical_alt_names = true;
-	} else if (strcmp(key, "serial") == 0) {
-		NEED_VALUE();
-		if (strlen(v) > SIM_SERIAL_MAX)
-			return -ERANGE;
-		for (const char *s = v; *s; s++)
-			if (*s < 0x21 || *s > 0x7e)
-				return -ERANGE;
-		snprintf(c->serial, sizeof(c->serial), "%s", v);
-	} else if (strcmp(key, "transfer-size") == 0) {
-		if (parse_u32(v, 0xFFFF, &x) < 0)
-			return -ERANGE;
-		c->fd_transfer_size = (uint16_t)x;
-		/* 0 and 0xFFFF are descriptor bugs; the device keeps its real buffer */
-		if (x != 0 && x != 0xFFFF)
-			c->block_size = (uint16_t)x;
-	} else if (strcmp(key, "oversize-wlength") == 0) {
-		if (!v || (i = pick(v, oversize_names)) < 0)
-			return -ERANGE;
-		c->oversize = (enum sim_oversize)i;
-	} else if (strcmp(key, "functional-descriptor") == 0) {
-		if (parse_u32(v, 9, &x) < 0 || (x != 7 && x != 9))
-			return -ERANGE;
-		c->fd_length = (uint8_t)x;
-	} else if (strcmp(key, "leave") == 0) {
-		if (!v || (i = pick(v, leave_names)) < 0)
-			return -ERANGE;
-		c->leave = (enum sim_leave)i;
-	} else if (strcmp(key, "jump") == 0) {
-		if (!v || (i = pick(v, jump_names)) < 0)
-			return -ERANGE;
-		c->jump = (enum sim_jump)i;
-	} else if (strcmp(key, "app") == 0) {
-		if (!v || (strcmp(v, "runtime") && strcmp(v, "gone")))
-			return -ERANGE;
-		c->app_gone = strcmp(v, "gone") == 0;
-	} else if (strcmp(key, "boot0") == 0) {
-		if (!v || parse_bool(v, &c->boot0) < 0)
-			return -ERANGE;
-	} else if (strcmp(key, "reenum-delay-ms") == 0) {
-		if (parse_u32(v, 600000, &x) < 0)
-			return -ERANGE;
-		c->reenum_us = x * 1000u;
-	} else if (strcmp(key, "manifest-tolerant") == 0 || strcmp(key, "will-detach") == 0) {
-		bool on;
-		uint8_t bit = key[0] == 'm' ? 0x04 : 0x08;
-
-		if (!v || parse_bool(v, &on) < 0)
-			return -ERANGE;
-		c->fd_attributes = (uint8_t)(on ? c->fd_attributes | bit : c->fd_attributes & ~bit);
-		c->app_fd_attributes = (uint8_t)(on ? c->app_fd_attributes | bit : c->app_fd_attributes & ~bit);
-	} else {
-		return -EINVAL;
 	}
-	return 0;
-#undef NEED_VALUE
-#undef NO_VALUE
+	for (size_t i = 0; i < ARRAY_SIZE(value_tokens); i++)
+		if (strcmp(key, value_tokens[i].key) == 0)
+			return value_tokens[i].set(c, v);
+	return -EINVAL;
 }
 
 int sim_config_init(struct sim_config *c, const struct sim_profile *p, const char *faults, char *errbuf,
