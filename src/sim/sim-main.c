@@ -99,89 +99,109 @@ static int parse_flash_in(const char *arg, struct flash_in *out)
 	return 0;
 }
 
-/* Returns -1 to continue, or an exit status. */
-static int parse_args(int argc, char **argv, struct sim_opts *o)
+enum { OPT_FLASH_IN = 256, OPT_FLASH_OUT, OPT_LOG, OPT_TIME_SCALE, OPT_DEVICES, OPT_HOLD, OPT_LIST };
+
+static const struct option longopts[] = {
+	{ "profile", required_argument, NULL, 'p' },
+	{ "fault", required_argument, NULL, 'f' },
+	{ "flash-in", required_argument, NULL, OPT_FLASH_IN },
+	{ "flash-out", required_argument, NULL, OPT_FLASH_OUT },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
+	{ "devices", required_argument, NULL, OPT_DEVICES },
+	{ "hold", no_argument, NULL, OPT_HOLD },
+	{ "list-profiles", no_argument, NULL, OPT_LIST },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+/* The option parsers below return -1 to continue, or an exit status. */
+
+static int add_flash_in(const char *arg, struct sim_opts *o)
 {
-	enum { OPT_FLASH_IN = 256, OPT_FLASH_OUT, OPT_LOG, OPT_TIME_SCALE, OPT_DEVICES, OPT_HOLD, OPT_LIST };
-	static const struct option longopts[] = {
-		{ "profile", required_argument, NULL, 'p' },
-		{ "fault", required_argument, NULL, 'f' },
-		{ "flash-in", required_argument, NULL, OPT_FLASH_IN },
-		{ "flash-out", required_argument, NULL, OPT_FLASH_OUT },
-		{ "log", required_argument, NULL, OPT_LOG },
-		{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
-		{ "devices", required_argument, NULL, OPT_DEVICES },
-		{ "hold", no_argument, NULL, OPT_HOLD },
-		{ "list-profiles", no_argument, NULL, OPT_LIST },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "+p:f:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			o->profile = optarg;
-			break;
-		case 'f':
-			if (o->faults->len)
-				g_string_append_c(o->faults, ',');
-			g_string_append(o->faults, optarg);
-			break;
-		case OPT_FLASH_IN:
-			o->flash_in = g_renew(struct flash_in, o->flash_in, o->n_flash_in + 1);
-			if (parse_flash_in(optarg, &o->flash_in[o->n_flash_in]) < 0) {
-				fprintf(stderr, "dfuflash-sim: --flash-in '%s': expected FILE@ADDRESS\n", optarg);
-				return EX_USAGE;
-			}
-			o->n_flash_in++;
-			break;
-		case OPT_FLASH_OUT:
-			o->flash_out = optarg;
-			break;
-		case OPT_LOG:
-			o->log = optarg;
-			break;
-		case OPT_TIME_SCALE: {
-			char *end = NULL;
-
-			errno = 0;
-			o->time_scale = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(o->time_scale) || o->time_scale < 0) {
-				fprintf(stderr, "dfuflash-sim: --time-scale '%s': expected a number >= 0\n", optarg);
-				return EX_USAGE;
-			}
-			break;
-		}
-		case OPT_DEVICES: {
-			uint32_t n;
-
-			if (util_parse_u32(optarg, &n) < 0 || n < 1 || n > MAX_DEVICES) {
-				fprintf(stderr, "dfuflash-sim: --devices '%s': expected 1 to %d\n", optarg, MAX_DEVICES);
-				return EX_USAGE;
-			}
-			o->devices = n;
-			break;
-		}
-		case OPT_HOLD:
-			o->hold = true;
-			break;
-		case OPT_LIST:
-			list_profiles();
-			return EX_OK;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			printf("dfuflash-sim %s\n", DFUFLASH_VERSION);
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
+	o->flash_in = g_renew(struct flash_in, o->flash_in, o->n_flash_in + 1);
+	if (parse_flash_in(arg, &o->flash_in[o->n_flash_in]) < 0) {
+		fprintf(stderr, "dfuflash-sim: --flash-in '%s': expected FILE@ADDRESS\n", arg);
+		return EX_USAGE;
 	}
-	o->command = argv + optind;
+	o->n_flash_in++;
+	return -1;
+}
+
+static int parse_time_scale(const char *arg, struct sim_opts *o)
+{
+	char *end = NULL;
+
+	errno = 0;
+	o->time_scale = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(o->time_scale) || o->time_scale < 0) {
+		fprintf(stderr, "dfuflash-sim: --time-scale '%s': expected a number >= 0\n", arg);
+		return EX_USAGE;
+	}
+	return -1;
+}
+
+static int parse_devices(const char *arg, struct sim_opts *o)
+{
+	uint32_t n;
+
+	if (util_parse_u32(arg, &n) < 0 || n < 1 || n > MAX_DEVICES) {
+		fprintf(stderr, "dfuflash-sim: --devices '%s': expected 1 to %d\n", arg,
+			MAX_DEVICES);
+		return EX_USAGE;
+	}
+	o->devices = n;
+	return -1;
+}
+
+/* Option @c with argument @arg, as getopt_long() returned them. */
+static int parse_option(int c, const char *arg, struct sim_opts *o)
+{
+	switch (c) {
+	case 'p':
+		o->profile = arg;
+		return -1;
+	case 'f':
+		if (o->faults->len)
+			g_string_append_c(o->faults, ',');
+		g_string_append(o->faults, arg);
+		return -1;
+	case OPT_FLASH_IN:
+		return add_flash_in(arg, o);
+	case OPT_FLASH_OUT:
+		o->flash_out = arg;
+		return -1;
+	case OPT_LOG:
+		o->log = arg;
+		return -1;
+	case OPT_TIME_SCALE:
+		return parse_time_scale(arg, o);
+	case OPT_DEVICES:
+		return parse_devices(arg, o);
+	case OPT_HOLD:
+		o->hold = true;
+		return -1;
+	case OPT_LIST:
+		list_profiles();
+		return EX_OK;
+	case 'h':
+		usage(stdout);
+		return EX_OK;
+	case 'V':
+		printf("dfuflash-sim %s\n", DFUFLASH_VERSION);
+		return EX_OK;
+	default:
+		usage(stderr);
+		return EX_USAGE;
+	}
+}
+
+/* What the options leave to check: COMMAND against --hold, the profile, the faults. */
+static int check_args(const struct sim_opts *o)
+{
+	char errbuf[256] = "";
+
 	if (o->hold == (*o->command != NULL)) {
 		fprintf(stderr, "dfuflash-sim: %s\n",
 			o->hold ? "--hold takes no COMMAND" : "no COMMAND given (put it after --)");
@@ -189,20 +209,32 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		return EX_USAGE;
 	}
 	if (!sim_profile_description(o->profile)) {
-		fprintf(stderr, "dfuflash-sim: unknown profile '%s' (see --list-profiles)\n", o->profile);
+		fprintf(stderr, "dfuflash-sim: unknown profile '%s' (see --list-profiles)\n",
+			o->profile);
 		return EX_USAGE;
 	}
-	{
-		char errbuf[256] = "";
-
-		if (sim_faults_check(o->faults->str, errbuf, sizeof(errbuf)) < 0) {
-			fprintf(stderr, "dfuflash-sim: --fault: %s\n", errbuf[0] ? errbuf : "invalid fault string");
-			fprintf(stderr, "hint: tokens are separated by commas or blanks; FAULTS in "
-					"dfuflash-sim(1) lists each one and its values\n");
-			return EX_USAGE;
-		}
+	if (sim_faults_check(o->faults->str, errbuf, sizeof(errbuf)) < 0) {
+		fprintf(stderr, "dfuflash-sim: --fault: %s\n",
+			errbuf[0] ? errbuf : "invalid fault string");
+		fprintf(stderr, "hint: tokens are separated by commas or blanks; FAULTS in "
+				"dfuflash-sim(1) lists each one and its values\n");
+		return EX_USAGE;
 	}
 	return -1;
+}
+
+/* Returns -1 to continue, or an exit status. */
+static int parse_args(int argc, char **argv, struct sim_opts *o)
+{
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+p:f:hV", longopts, NULL)) != -1) {
+		r = parse_option(c, optarg, o);
+		if (r >= 0)
+			return r;
+	}
+	o->command = argv + optind;
+	return check_args(o);
 }
 
 /*
@@ -346,16 +378,193 @@ static char *flash_out_name(const char *base, unsigned index)
 	return index == 0 ? g_strdup(base) : g_strdup_printf("%s.%u", base, index + 1);
 }
 
+/* What main() sets up for the run and tears down after it. */
+struct testbed {
+	struct sim_device *devs[MAX_DEVICES];
+	struct log_sink sinks[MAX_DEVICES];
+	FILE *out_files[MAX_DEVICES];
+	FILE *log;
+	struct sim_usbfs *bus;
+	struct run_ctx run;
+};
+
+/* The setup steps below return 0, or an exit status. */
+
+/* --log and --flash-out files: created before anything runs, so that a bad path fails early. */
+static int open_outputs(const struct sim_opts *o, struct testbed *tb)
+{
+	if (o->log) {
+		tb->log = fopen(o->log, "we");
+		if (!tb->log) {
+			fprintf(stderr, "dfuflash-sim: cannot create '%s': %s\n", o->log,
+				strerror(errno));
+			return EX_CANTCREAT;
+		}
+	}
+	for (unsigned i = 0; o->flash_out && i < o->devices; i++) {
+		g_autofree char *name = flash_out_name(o->flash_out, i);
+
+		tb->out_files[i] = fopen(name, "we");
+		if (!tb->out_files[i]) {
+			fprintf(stderr, "dfuflash-sim: cannot create '%s': %s\n", name,
+				strerror(errno));
+			return EX_CANTCREAT;
+		}
+	}
+	return 0;
+}
+
+static int create_devices(const struct sim_opts *o, struct testbed *tb)
+{
+	char errbuf[256] = "";
+
+	for (unsigned i = 0; i < o->devices; i++) {
+		g_autofree char *faults = device_faults(o->faults->str, i + 1);
+		struct sim_options so = {
+		    .time_scale = o->time_scale,
+		    .faults = faults,
+		    .clock = {.now_us = sim_usbfs_clock_us},
+		    .errbuf = errbuf,
+		    .errbuf_size = sizeof(errbuf),
+		};
+		int r;
+
+		if (tb->log) {
+			tb->sinks[i] =
+			    (struct log_sink){.f = tb->log, .index = i + 1, .tag = o->devices > 1};
+			so.log_fn = log_line;
+			so.log_ctx = &tb->sinks[i];
+		}
+		r = sim_device_new(o->profile, &so, &tb->devs[i]);
+		if (r < 0) {
+			fprintf(stderr, "dfuflash-sim: cannot create a %s device: %s\n", o->profile,
+				errbuf[0] ? errbuf : strerror(-r));
+			return r == -ENOMEM ? EX_OSERR : EX_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* --flash-in: the same bytes into every device. */
+static int load_flash_in(const struct sim_opts *o, struct testbed *tb)
+{
+	for (size_t k = 0; k < o->n_flash_in; k++) {
+		g_autofree uint8_t *buf = NULL;
+		size_t len = 0;
+		int ret = read_file(o->flash_in[k].file, &buf, &len);
+
+		if (ret)
+			return ret;
+		for (unsigned i = 0; i < o->devices; i++) {
+			if (sim_device_mem_write(tb->devs[i], o->flash_in[k].address, buf, len) <
+			    0) {
+				fprintf(stderr,
+					"dfuflash-sim: --flash-in '%s': %zu bytes at 0x%08x do not "
+					"fit in one memory region of %s\n",
+					o->flash_in[k].file, len, o->flash_in[k].address,
+					o->profile);
+				return EX_DATAERR;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The umockdev testbed serving the devices, and the main loop that ends on a signal. */
+static int start_bus(const struct sim_opts *o, struct testbed *tb)
+{
+	char errbuf[256] = "";
+
+	if (sim_usbfs_new(tb->devs, o->devices, &tb->bus, errbuf, sizeof(errbuf)) < 0) {
+		fprintf(stderr, "dfuflash-sim: cannot set up the umockdev testbed: %s\n", errbuf);
+		return EX_UNAVAILABLE;
+	}
+	tb->run.loop = g_main_loop_new(NULL, FALSE);
+	tb->run.hold = o->hold;
+	g_unix_signal_add(SIGINT, on_signal, &tb->run);
+	g_unix_signal_add(SIGTERM, on_signal, &tb->run);
+	g_unix_signal_add(SIGHUP, on_signal, &tb->run);
+	return 0;
+}
+
+/* --hold: print the environment that reaches the bus, then serve until a signal. */
+static int hold_bus(const struct sim_opts *o, struct testbed *tb)
+{
+	printf("UMOCKDEV_DIR=%s; export UMOCKDEV_DIR;\n"
+	       "LD_PRELOAD=%s; export LD_PRELOAD;\n",
+	       sim_usbfs_root(tb->bus), PRELOAD_LIB);
+	fflush(stdout);
+	fprintf(stderr, "dfuflash-sim: %u %s device(s) ready; stop with SIGINT or SIGTERM\n",
+		o->devices, o->profile);
+	g_main_loop_run(tb->run.loop);
+	return 0;
+}
+
+/* Start COMMAND; 0, or 127 (not found) / 126 (cannot run) as a shell says. */
+static int spawn_command(const struct sim_opts *o, struct testbed *tb)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!g_spawn_async(NULL, o->command, NULL,
+			   G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+			       G_SPAWN_CHILD_INHERITS_STDIN,
+			   NULL, NULL, &tb->run.child, &err)) {
+		fprintf(stderr, "dfuflash-sim: cannot run '%s': %s\n", o->command[0], err->message);
+		return g_error_matches(err, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT) ? 127 : 126;
+	}
+	tb->run.child_running = true;
+	g_child_watch_add(tb->run.child, on_child_exit, &tb->run);
+	return 0;
+}
+
+/* Serve until COMMAND ends; returns its exit status. */
+static int wait_command(struct testbed *tb)
+{
+	g_main_loop_run(tb->run.loop);
+	return exit_status_of(tb->run.status);
+}
+
+/* --flash-out: dump every device; returns @ret, or the first failure when @ret is 0. */
+static int dump_flash_out(const struct sim_opts *o, struct testbed *tb, int ret)
+{
+	sim_usbfs_lock(tb->bus);
+	for (unsigned i = 0; i < o->devices; i++) {
+		g_autofree char *name = flash_out_name(o->flash_out, i);
+		int r = dump_flash(tb->devs[i], tb->out_files[i], name);
+
+		if (r && !ret)
+			ret = r;
+	}
+	sim_usbfs_unlock(tb->bus);
+	return ret;
+}
+
+static void testbed_release(struct testbed *tb)
+{
+	sim_usbfs_free(tb->bus);
+	if (tb->run.loop)
+		g_main_loop_unref(tb->run.loop);
+	for (unsigned i = 0; i < MAX_DEVICES; i++) {
+		sim_device_free(tb->devs[i]);
+		if (tb->out_files[i])
+			fclose(tb->out_files[i]);
+	}
+	if (tb->log)
+		fclose(tb->log);
+}
+
+static void sim_opts_release(struct sim_opts *o)
+{
+	for (size_t k = 0; k < o->n_flash_in; k++)
+		g_free(o->flash_in[k].file);
+	g_free(o->flash_in);
+	g_string_free(o->faults, TRUE);
+}
+
 int main(int argc, char **argv)
 {
-	struct sim_opts o = { .profile = "stm32f405", .time_scale = 1.0, .devices = 1 };
-	struct sim_device *devs[MAX_DEVICES] = { NULL };
-	struct log_sink sinks[MAX_DEVICES];
-	FILE *out_files[MAX_DEVICES] = { NULL };
-	FILE *log = NULL;
-	struct sim_usbfs *bus = NULL;
-	struct run_ctx run = { 0 };
-	char errbuf[256] = "";
+	struct sim_opts o = {.profile = "stm32f405", .time_scale = 1.0, .devices = 1};
+	struct testbed tb = {0};
 	int ret;
 
 	o.faults = g_string_new(NULL);
@@ -369,131 +578,30 @@ int main(int argc, char **argv)
 	 * inherit the slack */
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 
-	if (o.log) {
-		log = fopen(o.log, "we");
-		if (!log) {
-			fprintf(stderr, "dfuflash-sim: cannot create '%s': %s\n", o.log, strerror(errno));
-			ret = EX_CANTCREAT;
-			goto out;
-		}
-	}
-	for (unsigned i = 0; o.flash_out && i < o.devices; i++) {
-		g_autofree char *name = flash_out_name(o.flash_out, i);
-
-		out_files[i] = fopen(name, "we");
-		if (!out_files[i]) {
-			fprintf(stderr, "dfuflash-sim: cannot create '%s': %s\n", name, strerror(errno));
-			ret = EX_CANTCREAT;
-			goto out;
-		}
-	}
-
-	for (unsigned i = 0; i < o.devices; i++) {
-		g_autofree char *faults = device_faults(o.faults->str, i + 1);
-		struct sim_options so = {
-			.time_scale = o.time_scale,
-			.faults = faults,
-			.clock = { .now_us = sim_usbfs_clock_us },
-			.errbuf = errbuf,
-			.errbuf_size = sizeof(errbuf),
-		};
-		int r;
-
-		if (log) {
-			sinks[i] = (struct log_sink){ .f = log, .index = i + 1, .tag = o.devices > 1 };
-			so.log_fn = log_line;
-			so.log_ctx = &sinks[i];
-		}
-		r = sim_device_new(o.profile, &so, &devs[i]);
-		if (r < 0) {
-			fprintf(stderr, "dfuflash-sim: cannot create a %s device: %s\n", o.profile,
-				errbuf[0] ? errbuf : strerror(-r));
-			ret = r == -ENOMEM ? EX_OSERR : EX_USAGE;
-			goto out;
-		}
-	}
-
-	for (size_t k = 0; k < o.n_flash_in; k++) {
-		g_autofree uint8_t *buf = NULL;
-		size_t len = 0;
-
-		ret = read_file(o.flash_in[k].file, &buf, &len);
-		if (ret)
-			goto out;
-		for (unsigned i = 0; i < o.devices; i++) {
-			if (sim_device_mem_write(devs[i], o.flash_in[k].address, buf, len) < 0) {
-				fprintf(stderr,
-					"dfuflash-sim: --flash-in '%s': %zu bytes at 0x%08x do not fit in one memory region of %s\n",
-					o.flash_in[k].file, len, o.flash_in[k].address, o.profile);
-				ret = EX_DATAERR;
-				goto out;
-			}
-		}
-	}
-
-	ret = sim_usbfs_new(devs, o.devices, &bus, errbuf, sizeof(errbuf));
-	if (ret < 0) {
-		fprintf(stderr, "dfuflash-sim: cannot set up the umockdev testbed: %s\n", errbuf);
-		ret = EX_UNAVAILABLE;
+	ret = open_outputs(&o, &tb);
+	if (ret)
 		goto out;
-	}
-
-	run.loop = g_main_loop_new(NULL, FALSE);
-	run.hold = o.hold;
-	g_unix_signal_add(SIGINT, on_signal, &run);
-	g_unix_signal_add(SIGTERM, on_signal, &run);
-	g_unix_signal_add(SIGHUP, on_signal, &run);
+	ret = create_devices(&o, &tb);
+	if (ret)
+		goto out;
+	ret = load_flash_in(&o, &tb);
+	if (ret)
+		goto out;
+	ret = start_bus(&o, &tb);
+	if (ret)
+		goto out;
 	if (o.hold) {
-		printf("UMOCKDEV_DIR=%s; export UMOCKDEV_DIR;\n"
-		       "LD_PRELOAD=%s; export LD_PRELOAD;\n",
-		       sim_usbfs_root(bus), PRELOAD_LIB);
-		fflush(stdout);
-		fprintf(stderr, "dfuflash-sim: %u %s device(s) ready; stop with SIGINT or SIGTERM\n", o.devices,
-			o.profile);
-		g_main_loop_run(run.loop);
-		ret = 0;
+		ret = hold_bus(&o, &tb);
 	} else {
-		g_autoptr(GError) err = NULL;
-
-		if (!g_spawn_async(NULL, o.command, NULL,
-				   G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CHILD_INHERITS_STDIN,
-				   NULL, NULL, &run.child, &err)) {
-			fprintf(stderr, "dfuflash-sim: cannot run '%s': %s\n", o.command[0], err->message);
-			ret = g_error_matches(err, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT) ? 127 : 126;
-			goto out;
-		}
-		run.child_running = true;
-		g_child_watch_add(run.child, on_child_exit, &run);
-		g_main_loop_run(run.loop);
-		ret = exit_status_of(run.status);
+		ret = spawn_command(&o, &tb);
+		if (ret)
+			goto out; /* nothing ran: no --flash-out dump */
+		ret = wait_command(&tb);
 	}
-
-	if (o.flash_out) {
-		sim_usbfs_lock(bus);
-		for (unsigned i = 0; i < o.devices; i++) {
-			g_autofree char *name = flash_out_name(o.flash_out, i);
-			int r = dump_flash(devs[i], out_files[i], name);
-
-			if (r && !ret)
-				ret = r;
-		}
-		sim_usbfs_unlock(bus);
-	}
-
+	if (o.flash_out)
+		ret = dump_flash_out(&o, &tb, ret);
 out:
-	sim_usbfs_free(bus);
-	if (run.loop)
-		g_main_loop_unref(run.loop);
-	for (unsigned i = 0; i < MAX_DEVICES; i++) {
-		sim_device_free(devs[i]);
-		if (out_files[i])
-			fclose(out_files[i]);
-	}
-	if (log)
-		fclose(log);
-	for (size_t k = 0; k < o.n_flash_in; k++)
-		g_free(o.flash_in[k].file);
-	g_free(o.flash_in);
-	g_string_free(o.faults, TRUE);
+	testbed_release(&tb);
+	sim_opts_release(&o);
 	return ret;
 }
