@@ -664,45 +664,101 @@ static struct ioctl_result ok(long res)
 	return (struct ioctl_result){ .res = res, .err = 0 };
 }
 
-static struct ioctl_result do_submit(struct sim_usbfs *u, struct usbfs_client *c, UMockdevIoctlData *arg)
+/*
+ * Resolve the URB of a SUBMITURB into *@urb_d and its buffer (the SETUP packet, then
+ * the data stage) into *@buf_d, and parse the SETUP packet into @setup.  Returns 0,
+ * or the errno the kernel would fail the ioctl with.
+ */
+static int submit_resolve(const struct usbfs_node *n, UMockdevIoctlData *arg,
+			  UMockdevIoctlData **urb_d, UMockdevIoctlData **buf_d,
+			  struct sim_setup *setup)
+{
+	struct usbdevfs_urb *urb;
+
+	*urb_d = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_urb), NULL);
+	if (!*urb_d)
+		return EFAULT;
+	urb = (struct usbdevfs_urb *)(*urb_d)->data;
+	if (n->gone)
+		return ENODEV;
+	if (urb->type != USBDEVFS_URB_TYPE_CONTROL || (urb->endpoint & 0x7f) != 0)
+		return ENOENT; /* endpoint 0 is the only one */
+	if (urb->buffer_length < 8)
+		return EINVAL;
+	*buf_d = umockdev_ioctl_data_resolve(*urb_d, G_STRUCT_OFFSET(struct usbdevfs_urb, buffer),
+					     (gsize)urb->buffer_length, NULL);
+	if (!*buf_d)
+		return EFAULT;
+	sim_setup_parse((*buf_d)->data, setup);
+	if ((size_t)urb->buffer_length < 8u + setup->wLength)
+		return EINVAL;
+	return 0;
+}
+
+/* A pending URB for @t: IN data goes to its own buffer, OUT data comes from @out_data. */
+static struct pending_urb *pending_new(struct sim_transfer *t, const uint8_t *out_data)
+{
+	struct pending_urb *p = g_new0(struct pending_urb, 1);
+
+	if (t->setup.bmRequestType & 0x80) {
+		p->in = g_malloc(MAX(t->setup.wLength, 1u));
+		t->in_buf = p->in;
+		t->in_cap = t->setup.wLength;
+	} else {
+		t->out_data = out_data;
+	}
+	return p;
+}
+
+/* Fill @p's completion from the device's answer @r to @t at @now.  Returns 0, or EINVAL
+ * for an answer no URB can carry. */
+static int pending_complete(struct sim_usbfs *u, struct pending_urb *p, int r,
+			    const struct sim_transfer *t, uint64_t now)
+{
+	bool in = t->setup.bmRequestType & 0x80;
+
+	p->ready_at = now + t->delay_us;
+	switch (r) {
+	case SIM_OK:
+		p->actual = in ? t->in_len : t->setup.wLength;
+		return 0;
+	case SIM_STALL:
+		p->status = -EPIPE;
+		u->stats.stalls++;
+		return 0;
+	case SIM_TIMEOUT:
+		p->ready_at = NEVER; /* until libusb's timeout discards it */
+		return 0;
+	case SIM_GONE:
+		p->status = -ESHUTDOWN;
+		p->ready_at = now;
+		return 0;
+	case SIM_GONE_AFTER_DATA:
+		/* the data stage made it, the status stage did not */
+		p->status = -EPROTO;
+		p->actual = t->in_len;
+		p->ready_at = now;
+		return 0;
+	default:
+		return EINVAL;
+	}
+}
+
+static struct ioctl_result do_submit(struct sim_usbfs *u, struct usbfs_client *c,
+				     UMockdevIoctlData *arg)
 {
 	g_autoptr(UMockdevIoctlData) urb_d = NULL;
 	g_autoptr(UMockdevIoctlData) buf_d = NULL;
 	struct usbfs_node *n = c->node;
-	struct usbdevfs_urb *urb;
-	struct sim_transfer t = { 0 };
+	struct sim_transfer t = {0};
 	struct pending_urb *p;
 	uint64_t now;
-	bool in;
-	int r;
+	int r, err;
 
-	urb_d = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_urb), NULL);
-	if (!urb_d)
-		return fail(EFAULT);
-	urb = (struct usbdevfs_urb *)urb_d->data;
-	if (n->gone)
-		return fail(ENODEV);
-	if (urb->type != USBDEVFS_URB_TYPE_CONTROL || (urb->endpoint & 0x7f) != 0)
-		return fail(ENOENT); /* endpoint 0 is the only one */
-	if (urb->buffer_length < 8)
-		return fail(EINVAL);
-	buf_d = umockdev_ioctl_data_resolve(urb_d, G_STRUCT_OFFSET(struct usbdevfs_urb, buffer),
-					    (gsize)urb->buffer_length, NULL);
-	if (!buf_d)
-		return fail(EFAULT);
-	sim_setup_parse(buf_d->data, &t.setup);
-	if ((size_t)urb->buffer_length < 8u + t.setup.wLength)
-		return fail(EINVAL);
-	in = t.setup.bmRequestType & 0x80;
-
-	p = g_new0(struct pending_urb, 1);
-	if (in) {
-		p->in = g_malloc(MAX(t.setup.wLength, 1u));
-		t.in_buf = p->in;
-		t.in_cap = t.setup.wLength;
-	} else {
-		t.out_data = buf_d->data + 8;
-	}
+	err = submit_resolve(n, arg, &urb_d, &buf_d, &t.setup);
+	if (err)
+		return fail(err);
+	p = pending_new(&t, buf_d->data + 8);
 
 	g_rec_mutex_lock(&u->lock);
 	if (n->gone) {
@@ -714,32 +770,11 @@ static struct ioctl_result do_submit(struct sim_usbfs *u, struct usbfs_client *c
 	r = sim_device_submit(n->port->dev, &t);
 	now = now_us();
 	u->stats.control_transfers++;
-	p->ready_at = now + t.delay_us;
-	switch (r) {
-	case SIM_OK:
-		p->actual = in ? t.in_len : t.setup.wLength;
-		break;
-	case SIM_STALL:
-		p->status = -EPIPE;
-		u->stats.stalls++;
-		break;
-	case SIM_TIMEOUT:
-		p->ready_at = NEVER; /* until libusb's timeout discards it */
-		break;
-	case SIM_GONE:
-		p->status = -ESHUTDOWN;
-		p->ready_at = now;
-		break;
-	case SIM_GONE_AFTER_DATA:
-		/* the data stage made it, the status stage did not */
-		p->status = -EPROTO;
-		p->actual = t.in_len;
-		p->ready_at = now;
-		break;
-	default:
+	err = pending_complete(u, p, r, &t, now);
+	if (err) {
 		g_rec_mutex_unlock(&u->lock);
 		pending_free(p);
-		return fail(EINVAL);
+		return fail(err);
 	}
 	p->urb = g_object_ref(urb_d);
 	p->buf = g_object_ref(buf_d);
@@ -883,41 +918,138 @@ static struct ioctl_result do_control(struct sim_usbfs *u, struct usbfs_client *
 	}
 }
 
-static struct ioctl_result do_simple(struct sim_usbfs *u, struct usbfs_client *c, UMockdevIoctlClient *client,
-				     unsigned long request, UMockdevIoctlData *arg)
+static struct ioctl_result get_capabilities(UMockdevIoctlData *arg)
 {
-	g_autoptr(UMockdevIoctlData) d = NULL;
-	struct usbfs_node *n = c->node;
-	struct ioctl_result res = ok(0);
-	int r;
+	g_autoptr(UMockdevIoctlData) d =
+	    umockdev_ioctl_data_resolve(arg, 0, sizeof(uint32_t), NULL);
 
+	if (!d)
+		return fail(EFAULT);
+	/* not CAP_MMAP: libusb would mmap the fd */
+	*(uint32_t *)d->data = USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION |
+			       USBDEVFS_CAP_NO_PACKET_SIZE_LIM | USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
+	return ok(0);
+}
+
+/* The size of the argument @request points to, or 0 when the handler reads none. */
+static gsize simple_arg_size(unsigned long request)
+{
 	switch ((unsigned int)request) {
-	case USBDEVFS_GET_CAPABILITIES:
-		d = umockdev_ioctl_data_resolve(arg, 0, sizeof(uint32_t), NULL);
-		if (!d)
-			return fail(EFAULT);
-		/* not CAP_MMAP: libusb would mmap the fd */
-		*(uint32_t *)d->data = USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION |
-				       USBDEVFS_CAP_NO_PACKET_SIZE_LIM | USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
-		return res;
 	case USBDEVFS_CLAIMINTERFACE:
 	case USBDEVFS_RELEASEINTERFACE:
 	case USBDEVFS_DISCONNECT_CLAIM:
 	case USBDEVFS_SETINTERFACE:
 	case USBDEVFS_SETCONFIGURATION:
 	case USBDEVFS_CONNECTINFO:
-		d = umockdev_ioctl_data_resolve(arg, 0,
-						request == (unsigned long)USBDEVFS_SETINTERFACE ? sizeof(struct usbdevfs_setinterface) :
-						request == (unsigned long)USBDEVFS_CONNECTINFO ? sizeof(struct usbdevfs_connectinfo) :
-						request == (unsigned long)USBDEVFS_DISCONNECT_CLAIM ?
-										    sizeof(struct usbdevfs_disconnect_claim) :
-										    sizeof(uint32_t),
-						NULL);
+		if (request == (unsigned long)USBDEVFS_SETINTERFACE)
+			return sizeof(struct usbdevfs_setinterface);
+		if (request == (unsigned long)USBDEVFS_CONNECTINFO)
+			return sizeof(struct usbdevfs_connectinfo);
+		if (request == (unsigned long)USBDEVFS_DISCONNECT_CLAIM)
+			return sizeof(struct usbdevfs_disconnect_claim);
+		return sizeof(uint32_t);
+	default:
+		return 0;
+	}
+}
+
+/* The handlers below run under u->lock, with the node present. */
+
+static struct ioctl_result release_interface(struct usbfs_node *n, UMockdevIoctlClient *client,
+					     uint32_t iface)
+{
+	if (iface < MAX_IFACES && n->claim[iface] == client)
+		n->claim[iface] = NULL;
+	else
+		return fail(EINVAL);
+	return ok(0);
+}
+
+/* SET_INTERFACE and SET_CONFIGURATION: a stall is the kernel's EINVAL. */
+static struct ioctl_result standard_result(int r)
+{
+	return r < 0 ? fail(r == -EPIPE ? EINVAL : -r) : ok(0);
+}
+
+static struct ioctl_result set_interface(struct sim_usbfs *u, struct usbfs_node *n,
+					 const struct usbdevfs_setinterface *si)
+{
+	return standard_result(
+	    standard_request(u, n, 0x01, 0x0B, (uint16_t)si->altsetting, (uint16_t)si->interface));
+}
+
+static struct ioctl_result set_configuration(struct sim_usbfs *u, struct usbfs_node *n, int32_t cfg)
+{
+	return standard_result(standard_request(u, n, 0x00, 0x09, cfg < 0 ? 0 : (uint16_t)cfg, 0));
+}
+
+static struct ioctl_result reset_device(struct sim_usbfs *u, struct usbfs_node *n)
+{
+	/* a reset that changes the descriptors makes the kernel re-enumerate and
+	 * answer ENODEV, which libusb reports as NOT_FOUND (§4) */
+	int r = sim_device_usb_reset(n->port->dev);
+
+	pump_all(u, now_us());
+	kick(u);
+	return r == 0 ? ok(0) : fail(ENODEV);
+}
+
+/* @d: the argument resolved as simple_arg_size() says. */
+static struct ioctl_result simple_request(struct sim_usbfs *u, struct usbfs_node *n,
+					  UMockdevIoctlClient *client, unsigned long request,
+					  UMockdevIoctlData *d)
+{
+	int r;
+
+	switch ((unsigned int)request) {
+	case USBDEVFS_CLAIMINTERFACE:
+	case USBDEVFS_DISCONNECT_CLAIM:
+		r = claim(u, n, client, *(uint32_t *)d->data);
+		return r < 0 ? fail(-r) : ok(0);
+	case USBDEVFS_RELEASEINTERFACE:
+		return release_interface(n, client, *(uint32_t *)d->data);
+	case USBDEVFS_SETINTERFACE:
+		return set_interface(u, n, (struct usbdevfs_setinterface *)d->data);
+	case USBDEVFS_SETCONFIGURATION:
+		return set_configuration(u, n, *(int32_t *)d->data);
+	case USBDEVFS_RESET:
+		return reset_device(u, n);
+	case USBDEVFS_CONNECTINFO: {
+		struct usbdevfs_connectinfo *ci = (struct usbdevfs_connectinfo *)d->data;
+
+		ci->devnum = n->devnum;
+		ci->slow = 0;
+		return ok(0);
+	}
+	case USBDEVFS_GET_SPEED:
+		return ok(USB_SPEED_FULL);
+	case USBDEVFS_CLEAR_HALT:
+	case USBDEVFS_RESETEP:
+		return ok(0);
+	case USBDEVFS_GETDRIVER:
+	case USBDEVFS_IOCTL:
+		return fail(ENODATA); /* no kernel driver bound */
+	default:
+		return fail(ENOTTY);
+	}
+}
+
+static struct ioctl_result do_simple(struct sim_usbfs *u, struct usbfs_client *c,
+				     UMockdevIoctlClient *client, unsigned long request,
+				     UMockdevIoctlData *arg)
+{
+	g_autoptr(UMockdevIoctlData) d = NULL;
+	struct usbfs_node *n = c->node;
+	struct ioctl_result res;
+	gsize size;
+
+	if ((unsigned int)request == USBDEVFS_GET_CAPABILITIES)
+		return get_capabilities(arg);
+	size = simple_arg_size(request);
+	if (size) {
+		d = umockdev_ioctl_data_resolve(arg, 0, size, NULL);
 		if (!d)
 			return fail(EFAULT);
-		break;
-	default:
-		break;
 	}
 
 	g_rec_mutex_lock(&u->lock);
@@ -925,64 +1057,7 @@ static struct ioctl_result do_simple(struct sim_usbfs *u, struct usbfs_client *c
 		g_rec_mutex_unlock(&u->lock);
 		return fail(ENODEV);
 	}
-	switch ((unsigned int)request) {
-	case USBDEVFS_CLAIMINTERFACE:
-	case USBDEVFS_DISCONNECT_CLAIM:
-		r = claim(u, n, client, *(uint32_t *)d->data);
-		res = r < 0 ? fail(-r) : ok(0);
-		break;
-	case USBDEVFS_RELEASEINTERFACE: {
-		uint32_t iface = *(uint32_t *)d->data;
-
-		if (iface < MAX_IFACES && n->claim[iface] == client)
-			n->claim[iface] = NULL;
-		else
-			res = fail(EINVAL);
-		break;
-	}
-	case USBDEVFS_SETINTERFACE: {
-		struct usbdevfs_setinterface *si = (struct usbdevfs_setinterface *)d->data;
-
-		r = standard_request(u, n, 0x01, 0x0B, (uint16_t)si->altsetting, (uint16_t)si->interface);
-		res = r < 0 ? fail(r == -EPIPE ? EINVAL : -r) : ok(0);
-		break;
-	}
-	case USBDEVFS_SETCONFIGURATION: {
-		int32_t cfg = *(int32_t *)d->data;
-
-		r = standard_request(u, n, 0x00, 0x09, cfg < 0 ? 0 : (uint16_t)cfg, 0);
-		res = r < 0 ? fail(r == -EPIPE ? EINVAL : -r) : ok(0);
-		break;
-	}
-	case USBDEVFS_RESET:
-		/* a reset that changes the descriptors makes the kernel re-enumerate and
-		 * answer ENODEV, which libusb reports as NOT_FOUND (§4) */
-		r = sim_device_usb_reset(n->port->dev);
-		pump_all(u, now_us());
-		kick(u);
-		res = r == 0 ? ok(0) : fail(ENODEV);
-		break;
-	case USBDEVFS_CONNECTINFO: {
-		struct usbdevfs_connectinfo *ci = (struct usbdevfs_connectinfo *)d->data;
-
-		ci->devnum = n->devnum;
-		ci->slow = 0;
-		break;
-	}
-	case USBDEVFS_GET_SPEED:
-		res = ok(USB_SPEED_FULL);
-		break;
-	case USBDEVFS_CLEAR_HALT:
-	case USBDEVFS_RESETEP:
-		break;
-	case USBDEVFS_GETDRIVER:
-	case USBDEVFS_IOCTL:
-		res = fail(ENODATA); /* no kernel driver bound */
-		break;
-	default:
-		res = fail(ENOTTY);
-		break;
-	}
+	res = simple_request(u, n, client, request, d);
 	g_rec_mutex_unlock(&u->lock);
 	return res;
 }
