@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,30 +326,27 @@ static void tick(struct sim_device *d, uint64_t now)
 
 /* ---- life cycle ------------------------------------------------------------------------- */
 
-int sim_device_new(const char *profile, const struct sim_options *opts, struct sim_device **out)
+/* The message for a failed sim_device_new(), when the caller gave a buffer. */
+static void report(const struct sim_options *opts, const char *fmt, ...) _printf_format_(2, 3);
+static void report(const struct sim_options *opts, const char *fmt, ...)
 {
-	const struct sim_profile *p = sim_profile_find(profile);
-	struct sim_device *d;
-	uint32_t vector = 0, entry = 0;
-	enum sim_mode mode;
-	int r;
+	va_list ap;
 
-	if (!out)
-		return -EINVAL;
-	*out = NULL;
-	if (!p) {
-		if (opts && opts->errbuf && opts->errbuf_size)
-			snprintf(opts->errbuf, opts->errbuf_size, "unknown profile '%s'", profile ? profile : "(null)");
-		return -ENOENT;
-	}
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->p = p;
-	r = sim_config_init(&d->cfg, p, opts ? opts->faults : NULL, opts ? opts->errbuf : NULL,
-			    opts ? opts->errbuf_size : 0);
+	if (!opts || !opts->errbuf || !opts->errbuf_size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(opts->errbuf, opts->errbuf_size, fmt, ap);
+	va_end(ap);
+}
+
+/* The option-dependent parts of a new device: configuration, clock, log sink. */
+static int apply_options(struct sim_device *d, const struct sim_options *opts)
+{
+	int r = sim_config_init(&d->cfg, d->p, opts ? opts->faults : NULL,
+				opts ? opts->errbuf : NULL, opts ? opts->errbuf_size : 0);
+
 	if (r < 0)
-		goto fail;
+		return r;
 	d->clock.now_us = real_clock;
 	if (opts && opts->clock.now_us)
 		d->clock = opts->clock;
@@ -357,42 +355,52 @@ int sim_device_new(const char *profile, const struct sim_options *opts, struct s
 		d->log_fn = opts->log_fn;
 		d->log_ctx = opts->log_ctx;
 	}
-	r = sim_memory_init(&d->mem, p);
-	if (r < 0)
-		goto fail;
-	d->op.data = calloc(1, MAX(d->cfg.block_size, p->transfer_size) + 1u);
-	if (!d->op.data) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (d->cfg.rdp >= 0) {
-		/* rdp=N: program the RDP option byte, so Read Unprotect can clear it */
-		struct sim_region *ob = ob_region(d);
+	return 0;
+}
 
-		if (ob && p->ob_rdp_offset >= 0)
-			ob->data[p->ob_rdp_offset] = d->cfg.rdp == 0 ? p->ob_rdp_level0 : d->cfg.rdp == 1 ? 0x55 : 0xCC;
-	}
+/* rdp=N: program the RDP option byte, so Read Unprotect can clear it */
+static void program_rdp(struct sim_device *d)
+{
+	const struct sim_profile *p = d->p;
+	struct sim_region *ob = ob_region(d);
+
+	if (ob && p->ob_rdp_offset >= 0)
+		ob->data[p->ob_rdp_offset] = d->cfg.rdp == 0   ? p->ob_rdp_level0
+					     : d->cfg.rdp == 1 ? 0x55
+							       : 0xCC;
+}
+
+/* faulty-page=ADDR[:STATUS]: mark the sectors; -EINVAL for one outside the memory. */
+static int mark_faulty_sectors(struct sim_device *d, const struct sim_options *opts)
+{
 	for (unsigned i = 0; i < d->cfg.n_faulty; i++) {
 		struct sim_region *fr = sim_memory_find(&d->mem, d->cfg.faulty[i], 1);
 		struct sim_sector *fs = fr ? sim_region_sector(fr, d->cfg.faulty[i]) : NULL;
 
 		if (!fs) {
-			if (opts && opts->errbuf && opts->errbuf_size)
-				snprintf(opts->errbuf, opts->errbuf_size, "faulty-page=0x%08x is outside the memory",
-					 (unsigned)d->cfg.faulty[i]);
-			r = -EINVAL;
-			goto fail;
+			report(opts, "faulty-page=0x%08x is outside the memory",
+			       (unsigned)d->cfg.faulty[i]);
+			return -EINVAL;
 		}
 		/* §5 item 3: errVENDOR as rusefi #8803 saw on an ST ROM; errERASE elsewhere */
 		fs->faulty_status = d->cfg.faulty_status[i] ? d->cfg.faulty_status[i]
-				    : p->dfuse		    ? SIM_ERR_VENDOR
+				    : d->p->dfuse	    ? SIM_ERR_VENDOR
 							    : SIM_ERR_ERASE;
 	}
+	return 0;
+}
+
+/* The first power-on: connect in whatever mode the chip boots into. */
+static void power_on(struct sim_device *d)
+{
+	uint32_t vector = 0, entry = 0;
+	enum sim_mode mode;
+
 	d->reconnect_at = NEVER;
 	d->detach_until = NEVER;
 	d->first_start = true;
 	/* a generic device ships with a valid application and starts in run-time mode */
-	d->fw_valid = p->starts_in_runtime;
+	d->fw_valid = d->p->starts_in_runtime;
 	mode = power_on_mode(d, &vector, &entry);
 	if (mode == SIM_MODE_RUNTIME) {
 		d->state = SIM_APP_IDLE;
@@ -401,6 +409,42 @@ int sim_device_new(const char *profile, const struct sim_options *opts, struct s
 		d->app_entry = entry;
 	}
 	connect_now(d, mode, sim_now(d), "power-on");
+}
+
+int sim_device_new(const char *profile, const struct sim_options *opts, struct sim_device **out)
+{
+	const struct sim_profile *p = sim_profile_find(profile);
+	struct sim_device *d;
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!p) {
+		report(opts, "unknown profile '%s'", profile ? profile : "(null)");
+		return -ENOENT;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->p = p;
+	r = apply_options(d, opts);
+	if (r < 0)
+		goto fail;
+	r = sim_memory_init(&d->mem, p);
+	if (r < 0)
+		goto fail;
+	d->op.data = calloc(1, MAX(d->cfg.block_size, p->transfer_size) + 1u);
+	if (!d->op.data) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (d->cfg.rdp >= 0)
+		program_rdp(d);
+	r = mark_faulty_sectors(d, opts);
+	if (r < 0)
+		goto fail;
+	power_on(d);
 	*out = d;
 	return 0;
 fail:
