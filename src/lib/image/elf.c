@@ -275,167 +275,250 @@ static long earlier_load(const struct phdr *ph, size_t n, uint32_t addr)
 	return -1;
 }
 
+/* What the ELF header says about the program header table and the entry point. */
+struct elf_phdrs {
+	uint64_t entry;
+	uint64_t phoff, phnum;
+	uint16_t phentsize;
+	size_t phdr_len; /* the size of one header for this class */
+};
+
+static int check_header_size(const struct elf_file *f, struct dfu_error *e)
+{
+	size_t ehdr_len = f->is64 ? EHDR64_LEN : EHDR32_LEN;
+	char where[DFU_WHERE_LEN];
+
+	if (f->len >= ehdr_len)
+		return 0;
+	dfu_where_offset(where, f->len);
+	return dfu_error_set(e, DFU_E_FORMAT, "elf.truncated", where,
+			     "file of %zu bytes is shorter than the %zu-byte ELF header", f->len,
+			     ehdr_len);
+}
+
+static int check_machine(const struct elf_file *f, struct dfu_error *e)
+{
+	uint16_t machine = rd16(f, 18);
+	int mi = machine_index(machine);
+	char where[DFU_WHERE_LEN];
+
+	if (mi >= 0 && machines[mi].firmware)
+		return 0;
+	dfu_where_offset(where, 18);
+	dfu_error_set(e, DFU_E_UNSUPPORTED, "elf.unsupported_machine", where,
+		      "e_machine %u (%s) is not a firmware target", machine,
+		      mi < 0 ? "unknown" : machines[mi].name);
+	dfu_error_hint(e, "firmware machines: ARM, AVR, AVR32, RISC-V, MSP430, Xtensa, 8051, ARC, "
+			  "PowerPC, SuperH, M68K, MIPS, TriCore, RX, RL78, V850, NDS32");
+	return DFU_E_UNSUPPORTED;
+}
+
+/* Keep the header fields the image reports, and read the program header table's place. */
+static void read_header(const struct elf_file *f, struct dfu_image *img, struct elf_phdrs *h)
+{
+	img->elf.elf_class = f->is64 ? 64 : 32;
+	img->elf.big_endian = f->be;
+	img->elf.machine = rd16(f, 18);
+	img->elf.type = rd16(f, 16);
+	img->elf.flags = rd32(f, f->is64 ? 48 : 36);
+	img->address_from_file = true;
+	h->entry = rdword(f, 24);
+	h->phoff = rdword(f, f->is64 ? 32 : 28);
+	h->phentsize = rd16(f, f->is64 ? 54 : 42);
+	h->phnum = rd16(f, f->is64 ? 56 : 44);
+	h->phdr_len = f->is64 ? PHDR64_LEN : PHDR32_LEN;
+}
+
+/* gABI: PN_XNUM in e_phnum means the count is sh_info of section 0. */
+static int resolve_phnum(const struct elf_file *f, struct elf_phdrs *h, struct dfu_error *e)
+{
+	char where[DFU_WHERE_LEN];
+	struct shdr s0;
+	uint64_t shoff;
+
+	if (h->phnum != PN_XNUM)
+		return 0;
+	shoff = rdword(f, f->is64 ? 40 : 32);
+	if (shoff == 0 || !in_file(shoff, f->is64 ? SHDR64_LEN : SHDR32_LEN, f->len)) {
+		dfu_where_offset(where, f->is64 ? 56 : 44);
+		return dfu_error_set(e, DFU_E_FORMAT, "elf.bad_header", where,
+				     "e_phnum is PN_XNUM but section header 0 is missing");
+	}
+	read_shdr(f, shoff, &s0);
+	h->phnum = s0.info;
+	return 0;
+}
+
+/* The program header table exists, has entries of a sane size, and lies inside the file. */
+static int check_phdr_table(const struct elf_file *f, const struct elf_phdrs *h,
+			    struct dfu_error *e)
+{
+	char where[DFU_WHERE_LEN];
+
+	if (h->phnum == 0 || h->phoff == 0)
+		return dfu_error_set(
+		    e, DFU_E_FORMAT, "elf.no_load_segments", NULL,
+		    "no program headers, so nothing to load (a relocatable object?)");
+	if (h->phentsize < h->phdr_len) {
+		dfu_where_offset(where, f->is64 ? 54 : 42);
+		return dfu_error_set(e, DFU_E_FORMAT, "elf.bad_header", where,
+				     "e_phentsize %u is smaller than a program header (%zu)",
+				     h->phentsize, h->phdr_len);
+	}
+	if (h->phoff > f->len || h->phnum > (f->len - h->phoff) / h->phentsize) {
+		dfu_where_offset(where, h->phoff);
+		return dfu_error_set(e, DFU_E_FORMAT, "elf.truncated", where,
+				     "%llu program headers of %u bytes at offset %llu run past the "
+				     "end of the %zu-byte file",
+				     (unsigned long long)h->phnum, h->phentsize,
+				     (unsigned long long)h->phoff, f->len);
+	}
+	return 0;
+}
+
+/* The program headers, widened; caller frees *@out. */
+static int read_phdrs(const struct elf_file *f, const struct elf_phdrs *h, struct phdr **out,
+		      struct dfu_error *e)
+{
+	struct phdr *ph = calloc((size_t)h->phnum, sizeof(*ph));
+
+	if (!ph)
+		return dfu_error_set(e, DFU_E_NOMEM, "elf.nomem", NULL, "out of memory");
+	for (size_t k = 0; k < h->phnum; k++)
+		read_phdr(f, h->phoff + k * h->phentsize, &ph[k]);
+	*out = ph;
+	return 0;
+}
+
+/* What loading the PT_LOAD segments needs. */
+struct elf_load {
+	const struct elf_file *f;
+	const struct elf_phdrs *h;
+	const struct phdr *ph;
+	struct dfu_image *img;
+	const struct dfu_limits *limits;
+	struct dfu_error *e;
+};
+
+/* The file data of program header @k, PT_LOAD number @idx (with data), into the image. */
+static int load_segment(const struct elf_load *ld, size_t k, long idx)
+{
+	const struct phdr *p = &ld->ph[k];
+	struct dfu_error *e = ld->e;
+	struct dfu_error sub = {0};
+	char where[DFU_WHERE_LEN];
+	uint32_t conflict = 0;
+	int r;
+
+	dfu_where_offset(where, ld->h->phoff + k * ld->h->phentsize);
+	if (p->filesz > p->memsz)
+		return dfu_error_set(e, DFU_E_FORMAT, "elf.bad_header", where,
+				     "PT_LOAD %ld p_filesz %llu is larger than p_memsz %llu", idx,
+				     (unsigned long long)p->filesz, (unsigned long long)p->memsz);
+	if (!in_file(p->offset, p->filesz, ld->f->len))
+		return dfu_error_set(e, DFU_E_FORMAT, "elf.truncated", where,
+				     "PT_LOAD %ld data (offset %llu, %llu bytes) outside the file",
+				     idx, (unsigned long long)p->offset,
+				     (unsigned long long)p->filesz);
+	if (p->paddr >= ADDR_SPACE || p->filesz > ADDR_SPACE - p->paddr)
+		return dfu_error_set(
+		    e, DFU_E_RANGE, "elf.address_overflow", where,
+		    "PT_LOAD %ld: %llu bytes at p_paddr 0x%llx run past the 32-bit address space",
+		    idx, (unsigned long long)p->filesz, (unsigned long long)p->paddr);
+	r = dfu_image_add(ld->img, DFU_ALT_NONE, (uint32_t)p->paddr, ld->f->buf + p->offset,
+			  (size_t)p->filesz, ld->limits, &conflict, &sub);
+	if (r == DFU_E_CONFLICT) {
+		long other = earlier_load(ld->ph, k, conflict);
+
+		return dfu_error_set(
+		    e, r, "elf.overlap", where,
+		    "PT_LOAD %ld and PT_LOAD %ld both load 0x%08x with different bytes", other, idx,
+		    conflict);
+	}
+	if (r < 0)
+		return dfu_error_set(e, r, sub.code, where, "PT_LOAD %ld: %s", idx, sub.message);
+	return 0;
+}
+
+/* Every PT_LOAD with file data; at least one must have some. */
+static int load_segments(const struct elf_load *ld)
+{
+	size_t n_data = 0;
+	long n_load = 0;
+	int r;
+
+	for (size_t k = 0; k < ld->h->phnum; k++) {
+		long idx;
+
+		if (ld->ph[k].type != PT_LOAD)
+			continue;
+		idx = n_load++;
+		/* Bytes past p_filesz are zero-filled RAM (.bss), not flash. */
+		if (ld->ph[k].filesz == 0)
+			continue;
+		r = load_segment(ld, k, idx);
+		if (r < 0)
+			return r;
+		n_data++;
+	}
+	ld->img->elf.n_load = (size_t)n_load;
+	if (n_data == 0)
+		return dfu_error_set(ld->e, DFU_E_FORMAT, "elf.no_load_segments", NULL,
+				     "none of the %ld PT_LOAD program headers has file data",
+				     n_load);
+	return 0;
+}
+
+/* gABI: e_entry 0 means the file has no entry point.  Returns 0 or DFU_E_NOMEM. */
+static int keep_entry(struct dfu_image *img, uint64_t entry)
+{
+	if (entry == 0)
+		return 0;
+	if (entry < ADDR_SPACE) {
+		img->start.kind = DFU_START_ELF_ENTRY;
+		img->start.linear = (uint32_t)entry;
+		return 0;
+	}
+	return dfu_image_warn(img, "e_entry 0x%llx is above 4 GiB: no start address kept",
+			      (unsigned long long)entry);
+}
+
 int dfu_elf_parse(const uint8_t *buf, size_t len, struct dfu_image *img,
 		  const struct dfu_limits *limits, struct dfu_error *e)
 {
-	struct elf_file f = { .buf = buf, .len = len };
-	char where[DFU_WHERE_LEN];
-	size_t ehdr_len, phdr_len;
-	uint64_t phoff, phnum, entry;
-	uint16_t machine, phentsize;
-	struct phdr *ph = NULL;
-	size_t n_data = 0;
-	long n_load = 0;
-	int mi, r;
+	struct elf_file f = {.buf = buf, .len = len};
+	_cleanup_free_ struct phdr *ph = NULL;
+	struct elf_phdrs h = {0};
+	struct elf_load ld;
+	int r;
 
 	r = check_ident(&f, e);
 	if (r < 0)
 		return r;
 	f.is64 = buf[EI_CLASS] == ELFCLASS64;
 	f.be = buf[EI_DATA] == ELFDATA2MSB;
-	ehdr_len = f.is64 ? EHDR64_LEN : EHDR32_LEN;
-	phdr_len = f.is64 ? PHDR64_LEN : PHDR32_LEN;
-	if (len < ehdr_len) {
-		dfu_where_offset(where, len);
-		return dfu_error_set(e, DFU_E_FORMAT, "elf.truncated", where,
-				     "file of %zu bytes is shorter than the %zu-byte ELF header", len,
-				     ehdr_len);
-	}
-
-	machine = rd16(&f, 18);
-	mi = machine_index(machine);
-	if (mi < 0 || !machines[mi].firmware) {
-		dfu_where_offset(where, 18);
-		dfu_error_set(e, DFU_E_UNSUPPORTED, "elf.unsupported_machine", where,
-			      "e_machine %u (%s) is not a firmware target", machine,
-			      mi < 0 ? "unknown" : machines[mi].name);
-		dfu_error_hint(e, "firmware machines: ARM, AVR, AVR32, RISC-V, MSP430, Xtensa, 8051, ARC, "
-				  "PowerPC, SuperH, M68K, MIPS, TriCore, RX, RL78, V850, NDS32");
-		return DFU_E_UNSUPPORTED;
-	}
-
-	img->elf.elf_class = f.is64 ? 64 : 32;
-	img->elf.big_endian = f.be;
-	img->elf.machine = machine;
-	img->elf.type = rd16(&f, 16);
-	img->elf.flags = rd32(&f, f.is64 ? 48 : 36);
-	img->address_from_file = true;
-	entry = rdword(&f, 24);
-	phoff = rdword(&f, f.is64 ? 32 : 28);
-	phentsize = rd16(&f, f.is64 ? 54 : 42);
-	phnum = rd16(&f, f.is64 ? 56 : 44);
-
-	/* gABI: PN_XNUM in e_phnum means the count is sh_info of section 0. */
-	if (phnum == PN_XNUM) {
-		uint64_t shoff = rdword(&f, f.is64 ? 40 : 32);
-		struct shdr s0;
-
-		if (shoff == 0 || !in_file(shoff, f.is64 ? SHDR64_LEN : SHDR32_LEN, len)) {
-			dfu_where_offset(where, f.is64 ? 56 : 44);
-			return dfu_error_set(e, DFU_E_FORMAT, "elf.bad_header", where,
-					     "e_phnum is PN_XNUM but section header 0 is missing");
-		}
-		read_shdr(&f, shoff, &s0);
-		phnum = s0.info;
-	}
-	if (phnum == 0 || phoff == 0)
-		return dfu_error_set(e, DFU_E_FORMAT, "elf.no_load_segments", NULL,
-				     "no program headers, so nothing to load (a relocatable object?)");
-	if (phentsize < phdr_len) {
-		dfu_where_offset(where, f.is64 ? 54 : 42);
-		return dfu_error_set(e, DFU_E_FORMAT, "elf.bad_header", where,
-				     "e_phentsize %u is smaller than a program header (%zu)", phentsize,
-				     phdr_len);
-	}
-	if (phoff > len || phnum > (len - phoff) / phentsize) {
-		dfu_where_offset(where, phoff);
-		return dfu_error_set(e, DFU_E_FORMAT, "elf.truncated", where,
-				     "%llu program headers of %u bytes at offset %llu run past the end of the %zu-byte file",
-				     (unsigned long long)phnum, phentsize, (unsigned long long)phoff,
-				     len);
-	}
-
-	ph = calloc((size_t)phnum, sizeof(*ph));
-	if (!ph)
-		return dfu_error_set(e, DFU_E_NOMEM, "elf.nomem", NULL, "out of memory");
-	for (size_t k = 0; k < phnum; k++)
-		read_phdr(&f, phoff + k * phentsize, &ph[k]);
-
-	for (size_t k = 0; k < phnum; k++) {
-		const struct phdr *p = &ph[k];
-		struct dfu_error sub = { 0 };
-		uint32_t conflict = 0;
-		long idx;
-
-		if (p->type != PT_LOAD)
-			continue;
-		idx = n_load++;
-		/* Bytes past p_filesz are zero-filled RAM (.bss), not flash. */
-		if (p->filesz == 0)
-			continue;
-		dfu_where_offset(where, phoff + k * phentsize);
-		if (p->filesz > p->memsz) {
-			r = dfu_error_set(e, DFU_E_FORMAT, "elf.bad_header", where,
-					  "PT_LOAD %ld p_filesz %llu is larger than p_memsz %llu", idx,
-					  (unsigned long long)p->filesz, (unsigned long long)p->memsz);
-			goto out;
-		}
-		if (!in_file(p->offset, p->filesz, len)) {
-			r = dfu_error_set(e, DFU_E_FORMAT, "elf.truncated", where,
-					  "PT_LOAD %ld data (offset %llu, %llu bytes) outside the file", idx,
-					  (unsigned long long)p->offset, (unsigned long long)p->filesz);
-			goto out;
-		}
-		if (p->paddr >= ADDR_SPACE || p->filesz > ADDR_SPACE - p->paddr) {
-			r = dfu_error_set(e, DFU_E_RANGE, "elf.address_overflow", where,
-					  "PT_LOAD %ld: %llu bytes at p_paddr 0x%llx run past the 32-bit address space",
-					  idx, (unsigned long long)p->filesz, (unsigned long long)p->paddr);
-			goto out;
-		}
-		r = dfu_image_add(img, DFU_ALT_NONE, (uint32_t)p->paddr, buf + p->offset,
-				  (size_t)p->filesz, limits, &conflict, &sub);
-		if (r == DFU_E_CONFLICT) {
-			long other = earlier_load(ph, k, conflict);
-
-			r = dfu_error_set(e, r, "elf.overlap", where,
-					  "PT_LOAD %ld and PT_LOAD %ld both load 0x%08x with different bytes",
-					  other, idx, conflict);
-			goto out;
-		}
-		if (r < 0) {
-			r = dfu_error_set(e, r, sub.code, where, "PT_LOAD %ld: %s", idx, sub.message);
-			goto out;
-		}
-		n_data++;
-	}
-	img->elf.n_load = (size_t)n_load;
-	if (n_data == 0) {
-		r = dfu_error_set(e, DFU_E_FORMAT, "elf.no_load_segments", NULL,
-				  "none of the %ld PT_LOAD program headers has file data", n_load);
-		goto out;
-	}
-
-	/* gABI: e_entry 0 means the file has no entry point. */
-	if (entry != 0) {
-		if (entry < ADDR_SPACE) {
-			img->start.kind = DFU_START_ELF_ENTRY;
-			img->start.linear = (uint32_t)entry;
-		} else {
-			r = dfu_image_warn(img, "e_entry 0x%llx is above 4 GiB: no start address kept",
-					   (unsigned long long)entry);
-			if (r < 0)
-				goto nomem;
-		}
-	}
-
-	r = find_section_base(&f, img, ph, (size_t)phnum);
+	r = check_header_size(&f, e);
 	if (r < 0)
-		goto nomem;
-	r = 0;
-	goto out;
-nomem:
-	r = dfu_error_set(e, DFU_E_NOMEM, "elf.nomem", NULL, "out of memory");
-out:
-	free(ph);
-	return r;
+		return r;
+	r = check_machine(&f, e);
+	if (r < 0)
+		return r;
+	read_header(&f, img, &h);
+	r = resolve_phnum(&f, &h, e);
+	if (r < 0)
+		return r;
+	r = check_phdr_table(&f, &h, e);
+	if (r < 0)
+		return r;
+	r = read_phdrs(&f, &h, &ph, e);
+	if (r < 0)
+		return r;
+
+	ld = (struct elf_load){.f = &f, .h = &h, .ph = ph, .img = img, .limits = limits, .e = e};
+	r = load_segments(&ld);
+	if (r < 0)
+		return r;
+	if (keep_entry(img, h.entry) < 0 || find_section_base(&f, img, ph, (size_t)h.phnum) < 0)
+		return dfu_error_set(e, DFU_E_NOMEM, "elf.nomem", NULL, "out of memory");
+	return 0;
 }
