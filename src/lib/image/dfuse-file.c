@@ -66,28 +66,24 @@ static bool find_element(const struct dfu_image *img, int alt, uint32_t addr, si
 	return false;
 }
 
-static int parse_target(const uint8_t *buf, size_t len, size_t *pos, unsigned ti,
-			struct dfu_image *img, const struct dfu_limits *limits,
-			struct dfu_error *e)
+/* Target @ti's prefix at *@pos into @tg; its element count in *@n_elem. */
+static int parse_target_prefix(const uint8_t *buf, size_t len, size_t pos, unsigned ti,
+			       struct dfuse_target *tg, uint32_t *n_elem, struct dfu_error *e)
 {
-	struct dfuse_target *tg = &img->targets[ti];
-	const uint8_t *tp = buf + *pos;
-	size_t start = *pos, p;
-	uint64_t elements_bytes = 0;
-	uint32_t n_elem;
+	const uint8_t *tp = buf + pos;
 	char where[DFU_WHERE_LEN];
 
-	if (len - *pos < TARGET_PREFIX_LEN) {
-		dfu_where_offset(where, *pos);
+	if (len - pos < TARGET_PREFIX_LEN) {
+		dfu_where_offset(where, pos);
 		return dfu_error_set(e, DFU_E_FORMAT, "dfuse.truncated", where,
 				     "target %u prefix needs %d bytes, only %zu left", ti,
-				     TARGET_PREFIX_LEN, len - *pos);
+				     TARGET_PREFIX_LEN, len - pos);
 	}
 	if (memcmp(tp, "Target", 6) != 0) {
 		char q[32];
 
 		quote_bytes(q, sizeof(q), tp, 6);
-		dfu_where_offset(where, *pos);
+		dfu_where_offset(where, pos);
 		return dfu_error_set(e, DFU_E_FORMAT, "dfuse.bad_target_signature", where,
 				     "target %u signature '%s', expected 'Target'", ti, q);
 	}
@@ -98,16 +94,90 @@ static int parse_target(const uint8_t *buf, size_t len, size_t *pos, unsigned ti
 	memcpy(tg->name, tp + TP_NAME, TARGET_NAME_LEN);
 	tg->name[TARGET_NAME_LEN] = '\0';
 	tg->target_size = le32_get(tp + TP_SIZE);
-	n_elem = le32_get(tp + TP_NELEM);
+	*n_elem = le32_get(tp + TP_NELEM);
+	return 0;
+}
+
+/* Element @k of target @ti gives @conflict (alt tg->alt) twice with different bytes. */
+static int overlap_error(const struct dfu_image *img, const struct dfuse_target *tg, unsigned ti,
+			 uint32_t k, uint32_t conflict, const char *where, struct dfu_error *e)
+{
+	size_t ot = 0, ok = 0;
+
+	/* The caller counts this element only after the lookup, so that the
+	 * one found is an earlier element. */
+	if (find_element(img, tg->alt, conflict, &ot, &ok))
+		return dfu_error_set(e, DFU_E_CONFLICT, "dfuse.overlap", where,
+				     "target %u element %u and target %zu element %zu both hold "
+				     "0x%08x (alt %u) with different bytes",
+				     ti, k, ot, ok, conflict, tg->alt);
+	return dfu_error_set(
+	    e, DFU_E_CONFLICT, "dfuse.overlap", where,
+	    "target %u element %u gives 0x%08x (alt %u) twice with different bytes", ti, k,
+	    conflict, tg->alt);
+}
+
+/* Element @k of target @ti at @p: header checks, then its bytes into the image. */
+static int parse_element(const uint8_t *buf, size_t len, size_t p, unsigned ti, uint32_t k,
+			 struct dfu_image *img, struct dfuse_target *tg,
+			 const struct dfu_limits *limits, struct dfu_error *e)
+{
+	struct dfuse_element *el = &tg->elements[k];
+	struct dfu_error sub = {0};
+	char where[DFU_WHERE_LEN];
+	uint32_t conflict = 0;
+	int r;
+
+	dfu_where_offset(where, p);
+	if (len - p < ELEMENT_HEADER_LEN)
+		return dfu_error_set(e, DFU_E_FORMAT, "dfuse.truncated", where,
+				     "target %u element %u header runs past end", ti, k);
+	el->address = le32_get(buf + p);
+	el->size = le32_get(buf + p + 4);
+	if (el->size > len - p - ELEMENT_HEADER_LEN)
+		return dfu_error_set(e, DFU_E_FORMAT, "dfuse.truncated", where,
+				     "target %u element %u (%u bytes) runs past end", ti, k,
+				     el->size);
+	if ((uint64_t)el->address + el->size > (UINT64_C(1) << 32))
+		return dfu_error_set(
+		    e, DFU_E_RANGE, "dfuse.address_overflow", where,
+		    "target %u element %u: %u bytes at 0x%08x run past the 32-bit address space",
+		    ti, k, el->size, el->address);
+	el->crc32 = dfu_crc32(0, buf + p + ELEMENT_HEADER_LEN, el->size);
+
+	r = dfu_image_add(img, tg->alt, el->address, buf + p + ELEMENT_HEADER_LEN, el->size, limits,
+			  &conflict, &sub);
+	if (r == DFU_E_CONFLICT)
+		return overlap_error(img, tg, ti, k, conflict, where, e);
+	if (r < 0)
+		return dfu_error_set(e, r, sub.code, where, "target %u element %u: %s", ti, k,
+				     sub.message);
+	return 0;
+}
+
+static int parse_target(const uint8_t *buf, size_t len, size_t *pos, unsigned ti,
+			struct dfu_image *img, const struct dfu_limits *limits, struct dfu_error *e)
+{
+	struct dfuse_target *tg = &img->targets[ti];
+	size_t start = *pos, p;
+	uint64_t elements_bytes = 0;
+	uint32_t n_elem = 0;
+	char where[DFU_WHERE_LEN];
+	int r;
+
+	r = parse_target_prefix(buf, len, *pos, ti, tg, &n_elem, e);
+	if (r < 0)
+		return r;
 	p = *pos + TARGET_PREFIX_LEN;
 
 	/* Every element needs at least its header: refuse absurd counts before
 	 * allocating for them. */
 	if (n_elem > (len - p) / ELEMENT_HEADER_LEN) {
 		dfu_where_offset(where, start + TP_NELEM);
-		return dfu_error_set(e, DFU_E_FORMAT, "dfuse.truncated", where,
-				     "target %u claims %u elements, the %zu bytes left hold at most %zu",
-				     ti, n_elem, len - p, (len - p) / ELEMENT_HEADER_LEN);
+		return dfu_error_set(
+		    e, DFU_E_FORMAT, "dfuse.truncated", where,
+		    "target %u claims %u elements, the %zu bytes left hold at most %zu", ti, n_elem,
+		    len - p, (len - p) / ELEMENT_HEADER_LEN);
 	}
 	if (n_elem > 0) {
 		tg->elements = calloc(n_elem, sizeof(*tg->elements));
@@ -116,56 +186,21 @@ static int parse_target(const uint8_t *buf, size_t len, size_t *pos, unsigned ti
 	}
 
 	for (uint32_t k = 0; k < n_elem; k++) {
-		struct dfuse_element *el = &tg->elements[k];
-		struct dfu_error sub = { 0 };
-		uint32_t conflict = 0;
-		int r;
-
-		dfu_where_offset(where, p);
-		if (len - p < ELEMENT_HEADER_LEN)
-			return dfu_error_set(e, DFU_E_FORMAT, "dfuse.truncated", where,
-					     "target %u element %u header runs past end", ti, k);
-		el->address = le32_get(buf + p);
-		el->size = le32_get(buf + p + 4);
-		if (el->size > len - p - ELEMENT_HEADER_LEN)
-			return dfu_error_set(e, DFU_E_FORMAT, "dfuse.truncated", where,
-					     "target %u element %u (%u bytes) runs past end", ti, k,
-					     el->size);
-		if ((uint64_t)el->address + el->size > (UINT64_C(1) << 32))
-			return dfu_error_set(e, DFU_E_RANGE, "dfuse.address_overflow", where,
-					     "target %u element %u: %u bytes at 0x%08x run past the 32-bit address space",
-					     ti, k, el->size, el->address);
-		el->crc32 = dfu_crc32(0, buf + p + ELEMENT_HEADER_LEN, el->size);
-
-		r = dfu_image_add(img, tg->alt, el->address, buf + p + ELEMENT_HEADER_LEN, el->size,
-				  limits, &conflict, &sub);
-		if (r == DFU_E_CONFLICT) {
-			size_t ot = 0, ok = 0;
-
-			/* Count this element only after the lookup, so that the
-			 * one found is an earlier element. */
-			if (find_element(img, tg->alt, conflict, &ot, &ok))
-				return dfu_error_set(e, r, "dfuse.overlap", where,
-						     "target %u element %u and target %zu element %zu both hold 0x%08x (alt %u) with different bytes",
-						     ti, k, ot, ok, conflict, tg->alt);
-			return dfu_error_set(e, r, "dfuse.overlap", where,
-					     "target %u element %u gives 0x%08x (alt %u) twice with different bytes",
-					     ti, k, conflict, tg->alt);
-		}
+		r = parse_element(buf, len, p, ti, k, img, tg, limits, e);
 		if (r < 0)
-			return dfu_error_set(e, r, sub.code, where, "target %u element %u: %s", ti,
-					     k, sub.message);
+			return r;
 		tg->n_elements = k + 1;
-		elements_bytes += ELEMENT_HEADER_LEN + (uint64_t)el->size;
-		p += ELEMENT_HEADER_LEN + el->size;
+		elements_bytes += ELEMENT_HEADER_LEN + (uint64_t)tg->elements[k].size;
+		p += ELEMENT_HEADER_LEN + tg->elements[k].size;
 	}
 
 	/* dwTargetSize covers the elements (headers and data), not the prefix. */
 	if (elements_bytes != tg->target_size) {
 		dfu_where_offset(where, start + TP_SIZE);
-		return dfu_error_set(e, DFU_E_FORMAT, "dfuse.target_size_mismatch", where,
-				     "target %u dwTargetSize is %u but its %u elements take %llu bytes",
-				     ti, tg->target_size, n_elem, (unsigned long long)elements_bytes);
+		return dfu_error_set(
+		    e, DFU_E_FORMAT, "dfuse.target_size_mismatch", where,
+		    "target %u dwTargetSize is %u but its %u elements take %llu bytes", ti,
+		    tg->target_size, n_elem, (unsigned long long)elements_bytes);
 	}
 	*pos = p;
 	return 0;
