@@ -333,13 +333,150 @@ static int add_seg(struct out_target *t, size_t seg)
 	return 0;
 }
 
+/* One out_target per parsed target, in file order; returns how many. */
+static size_t add_parsed_targets(const struct dfu_image *img, struct out_target *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < img->n_targets; i++) {
+		const struct dfuse_target *tg = &img->targets[i];
+
+		v[n++] = (struct out_target){.alt = tg->alt,
+					     .named = tg->named,
+					     .named_raw = tg->named_raw,
+					     .name = tg->name,
+					     .keep_empty = tg->n_elements == 0};
+	}
+	return n;
+}
+
+/* Give every segment a target, appending one for an alt that has none (*@n grows). */
+static int assign_segments(const struct dfu_image *img, const struct dfu_write_opts *opts,
+			   struct out_target *v, size_t *n, struct dfu_error *e)
+{
+	for (size_t i = 0; i < img->n_segments; i++) {
+		const struct dfu_segment *s = &img->segments[i];
+		int alt = segment_alt(s, opts);
+		size_t t;
+
+		if (alt < 0 || alt > 255)
+			return dfu_error_set(
+			    e, DFU_E_RANGE, "dfuse.bad_alt", NULL,
+			    "alt setting %d cannot be stored in a DfuSe file (0..255)", alt);
+		if (s->length > UINT32_MAX - ELEMENT_HEADER_LEN)
+			return dfu_error_set(
+			    e, DFU_E_RANGE, "dfuse.too_large", NULL,
+			    "segment at 0x%08x of %zu bytes does not fit a DfuSe element",
+			    s->address, s->length);
+		t = pick_target(v, *n, img->n_targets, img, s, alt);
+		if (t == *n) {
+			const char *name =
+			    opts->target_name ? opts->target_name : DEFAULT_TARGET_NAME;
+
+			v[(*n)++] = (struct out_target){
+			    .alt = alt, .named = true, .named_raw = 1, .name = name};
+		}
+		if (add_seg(&v[t], i) < 0)
+			return dfu_error_set(e, DFU_E_NOMEM, "dfuse.nomem", NULL, "out of memory");
+	}
+	return 0;
+}
+
+/* Drop targets that lost all their elements (image edited since); returns how many stay. */
+static size_t drop_empty_targets(struct out_target *v, size_t n)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].n_segs > 0 || v[i].keep_empty)
+			v[m++] = v[i];
+		else
+			free(v[i].segs);
+	}
+	return m;
+}
+
+/* dwTargetSize: the elements, headers and data. */
+static uint64_t target_size(const struct dfu_image *img, const struct out_target *t)
+{
+	uint64_t size = 0;
+
+	for (size_t k = 0; k < t->n_segs; k++)
+		size += ELEMENT_HEADER_LEN + img->segments[t->segs[k]].length;
+	return size;
+}
+
+/* The DFU prefix of a file of @image_size bytes (without suffix) holding @n targets. */
+static int append_prefix(struct dfu_buf *out, uint64_t image_size, size_t n)
+{
+	uint8_t hdr[PREFIX_LEN];
+
+	memcpy(hdr, "DfuSe", 5);
+	hdr[5] = 1;
+	le32_put(hdr + 6, (uint32_t)image_size);
+	hdr[10] = (uint8_t)n;
+	return dfu_buf_append(out, hdr, PREFIX_LEN);
+}
+
+/* A target prefix, then each element: header and data. */
+static int append_target(struct dfu_buf *out, const struct dfu_image *img,
+			 const struct out_target *t)
+{
+	uint8_t hdr[TARGET_PREFIX_LEN] = {0};
+	int r;
+
+	memcpy(hdr, "Target", 6);
+	hdr[TP_ALT] = (uint8_t)t->alt;
+	le32_put(hdr + TP_NAMED, t->named ? (t->named_raw ? t->named_raw : 1) : 0);
+	/* A parsed target keeps its name bytes even when bTargetNamed
+	 * is 0, so that parse, write and parse give the same targets. */
+	if (t->name)
+		memcpy(hdr + TP_NAME, t->name, strnlen(t->name, TARGET_NAME_LEN));
+	le32_put(hdr + TP_SIZE, (uint32_t)target_size(img, t));
+	le32_put(hdr + TP_NELEM, (uint32_t)t->n_segs);
+	r = dfu_buf_append(out, hdr, TARGET_PREFIX_LEN);
+	for (size_t k = 0; k < t->n_segs && r >= 0; k++) {
+		const struct dfu_segment *s = &img->segments[t->segs[k]];
+		uint8_t eh[ELEMENT_HEADER_LEN];
+
+		le32_put(eh, s->address);
+		le32_put(eh + 4, (uint32_t)s->length);
+		r = dfu_buf_append(out, eh, sizeof(eh));
+		if (r >= 0)
+			r = dfu_buf_append(out, s->data, s->length);
+	}
+	return r;
+}
+
+/* Prefix and targets; the size checks come first, so nothing is appended on a range error. */
+static int append_body(struct dfu_buf *out, const struct dfu_image *img, const struct out_target *v,
+		       size_t n, struct dfu_error *e)
+{
+	uint64_t image_size = PREFIX_LEN;
+	int r;
+
+	if (n > 255)
+		return dfu_error_set(e, DFU_E_RANGE, "dfuse.too_many_targets", NULL,
+				     "%zu targets, a DfuSe file holds at most 255", n);
+	for (size_t i = 0; i < n; i++)
+		image_size += TARGET_PREFIX_LEN + target_size(img, &v[i]);
+	if (image_size > UINT32_MAX)
+		return dfu_error_set(e, DFU_E_RANGE, "dfuse.too_large", NULL,
+				     "DfuSe image of %llu bytes exceeds the 32-bit DFUImageSize",
+				     (unsigned long long)image_size);
+	r = append_prefix(out, image_size, n);
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = append_target(out, img, &v[i]);
+	if (r < 0)
+		return dfu_error_set(e, DFU_E_NOMEM, "dfuse.nomem", NULL, "out of memory");
+	return 0;
+}
+
 int dfuse_file_write(const struct dfu_image *img, const struct dfu_write_opts *opts,
 		     struct dfu_buf *out, struct dfu_error *e)
 {
 	struct out_target *v = NULL;
-	size_t n = 0, n_parsed = img->n_targets, start = out->len;
-	uint64_t image_size = PREFIX_LEN;
-	uint8_t hdr[TARGET_PREFIX_LEN];
+	size_t n, start = out->len;
 	uint8_t sfx[DFU_SUFFIX_LEN];
 	int r;
 
@@ -348,109 +485,14 @@ int dfuse_file_write(const struct dfu_image *img, const struct dfu_write_opts *o
 	v = calloc(img->n_targets + img->n_segments + 1, sizeof(*v));
 	if (!v)
 		return dfu_error_set(e, DFU_E_NOMEM, "dfuse.nomem", NULL, "out of memory");
-	for (size_t i = 0; i < img->n_targets; i++) {
-		const struct dfuse_target *tg = &img->targets[i];
-
-		v[n++] = (struct out_target){ .alt = tg->alt, .named = tg->named,
-					      .named_raw = tg->named_raw, .name = tg->name,
-					      .keep_empty = tg->n_elements == 0 };
-	}
-	for (size_t i = 0; i < img->n_segments; i++) {
-		const struct dfu_segment *s = &img->segments[i];
-		int alt = segment_alt(s, opts);
-		size_t t;
-
-		if (alt < 0 || alt > 255) {
-			r = dfu_error_set(e, DFU_E_RANGE, "dfuse.bad_alt", NULL,
-					  "alt setting %d cannot be stored in a DfuSe file (0..255)", alt);
-			goto out;
-		}
-		if (s->length > UINT32_MAX - ELEMENT_HEADER_LEN) {
-			r = dfu_error_set(e, DFU_E_RANGE, "dfuse.too_large", NULL,
-					  "segment at 0x%08x of %zu bytes does not fit a DfuSe element",
-					  s->address, s->length);
-			goto out;
-		}
-		t = pick_target(v, n, n_parsed, img, s, alt);
-		if (t == n) {
-			const char *name = opts->target_name ? opts->target_name : DEFAULT_TARGET_NAME;
-
-			v[n++] = (struct out_target){ .alt = alt, .named = true, .named_raw = 1,
-						      .name = name };
-		}
-		r = add_seg(&v[t], i);
-		if (r < 0) {
-			r = dfu_error_set(e, r, "dfuse.nomem", NULL, "out of memory");
-			goto out;
-		}
-	}
-
-	/* Drop targets that lost all their elements (image edited since). */
-	{
-		size_t m = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			if (v[i].n_segs > 0 || v[i].keep_empty)
-				v[m++] = v[i];
-			else
-				free(v[i].segs);
-		}
-		n = m;
-	}
-	if (n > 255) {
-		r = dfu_error_set(e, DFU_E_RANGE, "dfuse.too_many_targets", NULL,
-				  "%zu targets, a DfuSe file holds at most 255", n);
+	n = add_parsed_targets(img, v);
+	r = assign_segments(img, opts, v, &n, e);
+	if (r < 0)
 		goto out;
-	}
-
-	for (size_t i = 0; i < n; i++) {
-		image_size += TARGET_PREFIX_LEN;
-		for (size_t k = 0; k < v[i].n_segs; k++)
-			image_size += ELEMENT_HEADER_LEN + img->segments[v[i].segs[k]].length;
-	}
-	if (image_size > UINT32_MAX) {
-		r = dfu_error_set(e, DFU_E_RANGE, "dfuse.too_large", NULL,
-				  "DfuSe image of %llu bytes exceeds the 32-bit DFUImageSize",
-				  (unsigned long long)image_size);
+	n = drop_empty_targets(v, n);
+	r = append_body(out, img, v, n, e);
+	if (r < 0)
 		goto out;
-	}
-
-	memcpy(hdr, "DfuSe", 5);
-	hdr[5] = 1;
-	le32_put(hdr + 6, (uint32_t)image_size);
-	hdr[10] = (uint8_t)n;
-	r = dfu_buf_append(out, hdr, PREFIX_LEN);
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		uint64_t tsize = 0;
-
-		for (size_t k = 0; k < v[i].n_segs; k++)
-			tsize += ELEMENT_HEADER_LEN + img->segments[v[i].segs[k]].length;
-		memset(hdr, 0, sizeof(hdr));
-		memcpy(hdr, "Target", 6);
-		hdr[TP_ALT] = (uint8_t)v[i].alt;
-		le32_put(hdr + TP_NAMED, v[i].named ? (v[i].named_raw ? v[i].named_raw : 1) : 0);
-		/* A parsed target keeps its name bytes even when bTargetNamed
-		 * is 0, so that parse, write and parse give the same targets. */
-		if (v[i].name)
-			memcpy(hdr + TP_NAME, v[i].name, strnlen(v[i].name, TARGET_NAME_LEN));
-		le32_put(hdr + TP_SIZE, (uint32_t)tsize);
-		le32_put(hdr + TP_NELEM, (uint32_t)v[i].n_segs);
-		r = dfu_buf_append(out, hdr, TARGET_PREFIX_LEN);
-		for (size_t k = 0; k < v[i].n_segs && r >= 0; k++) {
-			const struct dfu_segment *s = &img->segments[v[i].segs[k]];
-			uint8_t eh[ELEMENT_HEADER_LEN];
-
-			le32_put(eh, s->address);
-			le32_put(eh + 4, (uint32_t)s->length);
-			r = dfu_buf_append(out, eh, sizeof(eh));
-			if (r >= 0)
-				r = dfu_buf_append(out, s->data, s->length);
-		}
-	}
-	if (r < 0) {
-		r = dfu_error_set(e, DFU_E_NOMEM, "dfuse.nomem", NULL, "out of memory");
-		goto out;
-	}
 
 	dfu_suffix_build(out->data + start, out->len - start, opts->bcd_device, opts->pid,
 			 opts->vid, opts->bcd_dfu ? opts->bcd_dfu : 0x011a, sfx);
