@@ -275,52 +275,60 @@ static int check_span(struct dfu_image *img, int alt, const struct dfu_limits *l
 	return 0;
 }
 
-int dfu_image_add(struct dfu_image *img, int alt, uint32_t address, const uint8_t *data,
-		  size_t len, const struct dfu_limits *limits, uint32_t *conflict_at,
-		  struct dfu_error *e)
+/* The address space and the max_bytes limit: may @len more bytes at @address come in? */
+static int check_add(const struct dfu_image *img, uint32_t address, size_t len,
+		     const struct dfu_limits *limits, struct dfu_error *e)
 {
 	uint64_t end = (uint64_t)address + len;
-	size_t i, j;
-	int r;
 
-	if (len == 0)
-		return 0;
 	if (len > ADDR_SPACE || end > ADDR_SPACE)
-		return dfu_error_set(e, DFU_E_RANGE, "image.address_overflow", NULL,
-				     "%zu bytes at 0x%08x run past the end of the 32-bit address space",
-				     len, address);
+		return dfu_error_set(
+		    e, DFU_E_RANGE, "image.address_overflow", NULL,
+		    "%zu bytes at 0x%08x run past the end of the 32-bit address space", len,
+		    address);
 	if (img->total_bytes + len > dfu_limits_max_bytes(limits))
 		return dfu_error_set(e, DFU_E_RANGE, "image.too_large", NULL,
 				     "image holds more than %llu bytes of data (the limit)",
 				     (unsigned long long)dfu_limits_max_bytes(limits));
+	return 0;
+}
 
-	/* Fast path: right after the segment we appended to last time, and not
-	 * reaching the next one. */
-	i = img->last_seg;
-	if (i < img->n_segments) {
-		struct dfu_segment *s = &img->segments[i];
+/*
+ * The fast path: right after the segment we appended to last time, and not
+ * reaching the next one.  Returns 1 when the bytes were appended, 0 when the
+ * general path must add them, a negative dfu_err on failure.
+ */
+static int try_append(struct dfu_image *img, int alt, uint32_t address, const uint8_t *data,
+		      size_t len, struct dfu_error *e)
+{
+	uint64_t end = (uint64_t)address + len;
+	size_t i = img->last_seg;
+	struct dfu_segment *s;
+	int r;
 
-		if (s->alt == alt && seg_end(s) == address &&
-		    (i + 1 == img->n_segments || img->segments[i + 1].alt != alt ||
-		     img->segments[i + 1].address > end)) {
-			r = seg_reserve(s, s->length + len);
-			if (r < 0)
-				return dfu_error_set(e, r, "image.nomem", NULL, "out of memory");
-			memcpy(s->data + s->length, data, len);
-			s->length += len;
-			img->total_bytes += len;
-			return check_span(img, alt, limits, e);
-		}
-	}
+	if (i >= img->n_segments)
+		return 0;
+	s = &img->segments[i];
+	if (s->alt != alt || seg_end(s) != address ||
+	    !(i + 1 == img->n_segments || img->segments[i + 1].alt != alt ||
+	      img->segments[i + 1].address > end))
+		return 0;
+	r = seg_reserve(s, s->length + len);
+	if (r < 0)
+		return dfu_error_set(e, r, "image.nomem", NULL, "out of memory");
+	memcpy(s->data + s->length, data, len);
+	s->length += len;
+	img->total_bytes += len;
+	return 1;
+}
 
-	/* Segments [i, j) overlap or touch [address, end). */
-	i = lower_bound(img, alt, address);
-	j = i;
-	while (j < img->n_segments && img->segments[j].alt == alt &&
-	       img->segments[j].address <= end)
-		j++;
+/* Where segments [i, j) overlap the new bytes, they must agree. */
+static int check_overlaps(const struct dfu_image *img, size_t i, size_t j, uint32_t address,
+			  const uint8_t *data, size_t len, uint32_t *conflict_at,
+			  struct dfu_error *e)
+{
+	uint64_t end = (uint64_t)address + len;
 
-	/* Overlapping bytes must agree. */
 	for (size_t k = i; k < j; k++) {
 		const struct dfu_segment *s = &img->segments[k];
 		uint64_t a = MAX((uint64_t)s->address, (uint64_t)address);
@@ -330,73 +338,118 @@ int dfu_image_add(struct dfu_image *img, int alt, uint32_t address, const uint8_
 			if (s->data[x - s->address] != data[x - address]) {
 				if (conflict_at)
 					*conflict_at = (uint32_t)x;
-				return dfu_error_set(e, DFU_E_CONFLICT, "image.overlap", NULL,
-						     "data at 0x%08llx given twice with different values",
-						     (unsigned long long)x);
+				return dfu_error_set(
+				    e, DFU_E_CONFLICT, "image.overlap", NULL,
+				    "data at 0x%08llx given twice with different values",
+				    (unsigned long long)x);
 			}
 		}
 	}
+	return 0;
+}
 
-	if (i == j) {
-		/* A new segment at index i. */
-		struct dfu_segment ns = { .address = address, .alt = alt };
+/* A new segment at index @i. */
+static int insert_segment(struct dfu_image *img, size_t i, int alt, uint32_t address,
+			  const uint8_t *data, size_t len, struct dfu_error *e)
+{
+	struct dfu_segment ns = {.address = address, .alt = alt};
+	int r;
 
-		if (img->n_segments == img->seg_cap) {
-			size_t cap = img->seg_cap ? img->seg_cap * 2 : 8;
-			struct dfu_segment *v = realloc(img->segments, cap * sizeof(*v));
+	if (img->n_segments == img->seg_cap) {
+		size_t cap = img->seg_cap ? img->seg_cap * 2 : 8;
+		struct dfu_segment *v = realloc(img->segments, cap * sizeof(*v));
 
-			if (!v)
-				return dfu_error_set(e, DFU_E_NOMEM, "image.nomem", NULL, "out of memory");
-			img->segments = v;
-			img->seg_cap = cap;
-		}
-		r = seg_reserve(&ns, len);
-		if (r < 0)
-			return dfu_error_set(e, r, "image.nomem", NULL, "out of memory");
-		memcpy(ns.data, data, len);
-		ns.length = len;
-		memmove(&img->segments[i + 1], &img->segments[i],
-			(img->n_segments - i) * sizeof(*img->segments));
-		img->segments[i] = ns;
-		img->n_segments++;
-		img->total_bytes += len;
-		img->last_seg = i;
+		if (!v)
+			return dfu_error_set(e, DFU_E_NOMEM, "image.nomem", NULL, "out of memory");
+		img->segments = v;
+		img->seg_cap = cap;
+	}
+	r = seg_reserve(&ns, len);
+	if (r < 0)
+		return dfu_error_set(e, r, "image.nomem", NULL, "out of memory");
+	memcpy(ns.data, data, len);
+	ns.length = len;
+	memmove(&img->segments[i + 1], &img->segments[i],
+		(img->n_segments - i) * sizeof(*img->segments));
+	img->segments[i] = ns;
+	img->n_segments++;
+	img->total_bytes += len;
+	img->last_seg = i;
+	return 0;
+}
+
+/* Merge segments [i, j) and the new bytes into segment @i. */
+static int merge_segments(struct dfu_image *img, size_t i, size_t j, uint32_t address,
+			  const uint8_t *data, size_t len, struct dfu_error *e)
+{
+	struct dfu_segment *first = &img->segments[i];
+	uint64_t end = (uint64_t)address + len;
+	uint64_t lo = MIN((uint64_t)first->address, (uint64_t)address);
+	uint64_t hi = MAX(seg_end(&img->segments[j - 1]), end);
+	uint64_t before = 0;
+	size_t shift = (size_t)(first->address - lo);
+	int r;
+
+	for (size_t k = i; k < j; k++)
+		before += img->segments[k].length;
+	r = seg_reserve(first, (size_t)(hi - lo));
+	if (r < 0)
+		return dfu_error_set(e, r, "image.nomem", NULL, "out of memory");
+	if (shift)
+		memmove(first->data + shift, first->data, first->length);
+	first->address = (uint32_t)lo;
+	first->length += shift;
+	/* Copy the later segments into place, then the new bytes over all
+	 * (overlaps are identical, so the order does not matter). */
+	for (size_t k = i + 1; k < j; k++) {
+		struct dfu_segment *s = &img->segments[k];
+
+		memcpy(first->data + (s->address - lo), s->data, s->length);
+		free(s->data);
+	}
+	memcpy(first->data + (address - lo), data, len);
+	first->length = (size_t)(hi - lo);
+	memmove(&img->segments[i + 1], &img->segments[j],
+		(img->n_segments - j) * sizeof(*img->segments));
+	img->n_segments -= j - i - 1;
+	img->total_bytes = img->total_bytes - before + first->length;
+	img->last_seg = i;
+	return 0;
+}
+
+int dfu_image_add(struct dfu_image *img, int alt, uint32_t address, const uint8_t *data, size_t len,
+		  const struct dfu_limits *limits, uint32_t *conflict_at, struct dfu_error *e)
+{
+	uint64_t end = (uint64_t)address + len;
+	size_t i, j;
+	int r;
+
+	if (len == 0)
+		return 0;
+	r = check_add(img, address, len, limits, e);
+	if (r < 0)
+		return r;
+	r = try_append(img, alt, address, data, len, e);
+	if (r < 0)
+		return r;
+	if (r > 0)
 		return check_span(img, alt, limits, e);
-	}
 
-	/* Merge [i, j) and the new bytes into segment i. */
-	{
-		struct dfu_segment *first = &img->segments[i];
-		uint64_t lo = MIN((uint64_t)first->address, (uint64_t)address);
-		uint64_t hi = MAX(seg_end(&img->segments[j - 1]), end);
-		uint64_t before = 0;
-		size_t shift = (size_t)(first->address - lo);
-
-		for (size_t k = i; k < j; k++)
-			before += img->segments[k].length;
-		r = seg_reserve(first, (size_t)(hi - lo));
-		if (r < 0)
-			return dfu_error_set(e, r, "image.nomem", NULL, "out of memory");
-		if (shift)
-			memmove(first->data + shift, first->data, first->length);
-		first->address = (uint32_t)lo;
-		first->length += shift;
-		/* Copy the later segments into place, then the new bytes over all
-		 * (overlaps are identical, so the order does not matter). */
-		for (size_t k = i + 1; k < j; k++) {
-			struct dfu_segment *s = &img->segments[k];
-
-			memcpy(first->data + (s->address - lo), s->data, s->length);
-			free(s->data);
-		}
-		memcpy(first->data + (address - lo), data, len);
-		first->length = (size_t)(hi - lo);
-		memmove(&img->segments[i + 1], &img->segments[j],
-			(img->n_segments - j) * sizeof(*img->segments));
-		img->n_segments -= j - i - 1;
-		img->total_bytes = img->total_bytes - before + first->length;
-		img->last_seg = i;
-	}
+	/* Segments [i, j) overlap or touch [address, end). */
+	i = lower_bound(img, alt, address);
+	j = i;
+	while (j < img->n_segments && img->segments[j].alt == alt &&
+	       img->segments[j].address <= end)
+		j++;
+	r = check_overlaps(img, i, j, address, data, len, conflict_at, e);
+	if (r < 0)
+		return r;
+	if (i == j)
+		r = insert_segment(img, i, alt, address, data, len, e);
+	else
+		r = merge_segments(img, i, j, address, data, len, e);
+	if (r < 0)
+		return r;
 	return check_span(img, alt, limits, e);
 }
 
