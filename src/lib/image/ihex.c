@@ -101,14 +101,116 @@ static int set_start(struct dfu_ihex *p, const struct dfu_start *s, unsigned lon
 	return 0;
 }
 
+/* One decoded record. */
+struct ihex_record {
+	uint8_t count, type;
+	uint16_t offset;
+	const uint8_t *data; /* count bytes */
+};
+
+/* Check the @n bytes decoded into @rec (@sum: their sum) and pick out the fields. */
+static int split_record(const uint8_t *rec, size_t n, uint8_t sum, unsigned long lineno,
+			struct ihex_record *out, struct dfu_error *e)
+{
+	size_t ndata;
+
+	if (n < 5)
+		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record", lineno,
+				     "record of %zu bytes is too short (at least 5 needed)", n);
+	out->count = rec[0];
+	ndata = n - 5;
+	/* also a line longer than any count can say */
+	if (out->count != ndata)
+		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.length_mismatch", lineno,
+				     "byte count says %u data bytes, record has %zu", out->count,
+				     ndata);
+	if (sum != 0)
+		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.checksum", lineno,
+				     "checksum 0x%02x wrong, expected 0x%02x", rec[n - 1],
+				     (uint8_t)(rec[n - 1] - sum));
+	out->offset = (uint16_t)(rec[1] << 8 | rec[2]);
+	out->type = rec[3];
+	out->data = rec + 4;
+	if (out->type > REC_SLA)
+		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record_type", lineno,
+				     "unknown record type 0x%02x", out->type);
+	return 0;
+}
+
+static int eof_record(struct dfu_ihex *p, const struct ihex_record *r, unsigned long lineno,
+		      struct dfu_error *e)
+{
+	if (r->count != 0)
+		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record", lineno,
+				     "EOF record carries %u data bytes (must be 0)", r->count);
+	/* Intel's 8-bit format let the EOF record's address field hold a
+	 * start address; it is meaningless here, so no error. */
+	p->sink.ended = true;
+	return 0;
+}
+
+/* Types 02-05 carry exactly @count data bytes and 0 in the address field. */
+static int check_fixed_record(const struct ihex_record *r, unsigned count, unsigned long lineno,
+			      struct dfu_error *e)
+{
+	if (r->count != count)
+		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record", lineno,
+				     "type %02x record has %u data bytes (must be %u)", r->type,
+				     r->count, count);
+	if (r->offset != 0)
+		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record", lineno,
+				     "type %02x record has address field 0x%04x (must be 0)",
+				     r->type, r->offset);
+	return 0;
+}
+
+/* 02 (segment base: SBA * 16) and 04 (linear base: ULBA << 16). */
+static int address_record(struct dfu_ihex *p, const struct ihex_record *r, unsigned long lineno,
+			  struct dfu_error *e)
+{
+	uint32_t v;
+	int err = check_fixed_record(r, 2, lineno, e);
+
+	if (err < 0)
+		return err;
+	v = (uint32_t)(r->data[0] << 8 | r->data[1]);
+	p->segmented = r->type == REC_ESA;
+	p->base = p->segmented ? v << 4 : v << 16;
+	return 0;
+}
+
+/* 03 (CS:IP) and 05 (EIP). */
+static int start_record(struct dfu_ihex *p, const struct ihex_record *r, unsigned long lineno,
+			struct dfu_error *e)
+{
+	const uint8_t *d = r->data;
+	struct dfu_start st = {0};
+	int err = check_fixed_record(r, 4, lineno, e);
+
+	if (err < 0)
+		return err;
+	if (r->type == REC_SSA) {
+		st.kind = DFU_START_IHEX_CS_IP;
+		st.cs = (uint16_t)(d[0] << 8 | d[1]);
+		st.ip = (uint16_t)(d[2] << 8 | d[3]);
+		/* 8086 real mode: CS*16 + IP, at most 0x10ffef. */
+		st.linear = (uint32_t)st.cs * 16 + st.ip;
+	} else {
+		st.kind = DFU_START_IHEX_LINEAR;
+		st.linear =
+		    (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	}
+	return set_start(p, &st, lineno, e);
+}
+
 int dfu_ihex_line(struct dfu_ihex *p, const char *line, size_t len, unsigned long lineno,
 		  struct dfu_error *e)
 {
 	struct dfu_text_info *t = &p->sink.img->text;
 	uint8_t rec[MAX_RECORD_BYTES];
-	uint8_t sum, type, count;
-	uint16_t offset;
-	size_t n, ndata;
+	struct ihex_record ir = {0};
+	uint8_t sum;
+	size_t n;
 	int r;
 
 	r = dfu_text_begin_line(&p->sink, line, &len, lineno, "the EOF record", e);
@@ -120,89 +222,26 @@ int dfu_ihex_line(struct dfu_ihex *p, const char *line, size_t len, unsigned lon
 	r = dfu_text_decode_line(&p->sink, line, len, rec, sizeof(rec), &n, &sum, lineno, e);
 	if (r < 0)
 		return r;
-
-	if (n < 5)
-		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record", lineno,
-				     "record of %zu bytes is too short (at least 5 needed)", n);
-	count = rec[0];
-	ndata = n - 5;
-	/* also a line longer than any count can say */
-	if (count != ndata)
-		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.length_mismatch", lineno,
-				     "byte count says %u data bytes, record has %zu", count, ndata);
-	if (sum != 0)
-		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.checksum", lineno,
-				     "checksum 0x%02x wrong, expected 0x%02x", rec[n - 1],
-				     (uint8_t)(rec[n - 1] - sum));
-
-	offset = (uint16_t)(rec[1] << 8 | rec[2]);
-	type = rec[3];
-	if (type > REC_SLA)
-		return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record_type", lineno,
-				     "unknown record type 0x%02x", type);
+	r = split_record(rec, n, sum, lineno, &ir, e);
+	if (r < 0)
+		return r;
 	t->records++;
-	t->types_seen |= UINT32_C(1) << type;
+	t->types_seen |= UINT32_C(1) << ir.type;
 
-	switch (type) {
+	switch (ir.type) {
 	case REC_DATA:
 		t->data_records++;
-		if (count == 0)
+		if (ir.count == 0)
 			return 0;
-		return data_record(p, offset, rec + 4, count, lineno, e);
-
+		return data_record(p, ir.offset, ir.data, ir.count, lineno, e);
 	case REC_EOF:
-		if (count != 0)
-			return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record", lineno,
-					     "EOF record carries %u data bytes (must be 0)", count);
-		/* Intel's 8-bit format let the EOF record's address field hold a
-		 * start address; it is meaningless here, so no error. */
-		p->sink.ended = true;
-		return 0;
-
+		return eof_record(p, &ir, lineno, e);
 	case REC_ESA:
 	case REC_ELA:
-		if (count != 2)
-			return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record", lineno,
-					     "type %02x record has %u data bytes (must be 2)", type,
-					     count);
-		if (offset != 0)
-			return dfu_text_fail(
-			    e, DFU_E_FORMAT, "ihex.bad_record", lineno,
-			    "type %02x record has address field 0x%04x (must be 0)", type, offset);
-		if (type == REC_ESA) {
-			p->base = (uint32_t)(rec[4] << 8 | rec[5]) << 4;
-			p->segmented = true;
-		} else {
-			p->base = (uint32_t)(rec[4] << 8 | rec[5]) << 16;
-			p->segmented = false;
-		}
-		return 0;
-
+		return address_record(p, &ir, lineno, e);
 	case REC_SSA:
-	case REC_SLA: {
-		struct dfu_start st = { 0 };
-
-		if (count != 4)
-			return dfu_text_fail(e, DFU_E_FORMAT, "ihex.bad_record", lineno,
-					     "type %02x record has %u data bytes (must be 4)", type,
-					     count);
-		if (offset != 0)
-			return dfu_text_fail(
-			    e, DFU_E_FORMAT, "ihex.bad_record", lineno,
-			    "type %02x record has address field 0x%04x (must be 0)", type, offset);
-		if (type == REC_SSA) {
-			st.kind = DFU_START_IHEX_CS_IP;
-			st.cs = (uint16_t)(rec[4] << 8 | rec[5]);
-			st.ip = (uint16_t)(rec[6] << 8 | rec[7]);
-			/* 8086 real mode: CS*16 + IP, at most 0x10ffef. */
-			st.linear = (uint32_t)st.cs * 16 + st.ip;
-		} else {
-			st.kind = DFU_START_IHEX_LINEAR;
-			st.linear = (uint32_t)rec[4] << 24 | (uint32_t)rec[5] << 16 |
-				    (uint32_t)rec[6] << 8 | rec[7];
-		}
-		return set_start(p, &st, lineno, e);
-	}
+	case REC_SLA:
+		return start_record(p, &ir, lineno, e);
 	}
 	return 0;
 }
