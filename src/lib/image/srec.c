@@ -58,20 +58,19 @@ static int set_header(struct dfu_srec *p, const uint8_t *data, size_t n, unsigne
 	return 0;
 }
 
-int dfu_srec_line(struct dfu_srec *p, const char *line, size_t len, unsigned long lineno,
-		  struct dfu_error *e)
-{
-	struct dfu_text_info *t = &p->sink.img->text;
-	uint8_t rec[MAX_RECORD_BYTES];
-	uint8_t sum, count, alen;
-	uint32_t address = 0;
-	size_t n, ndata;
+/* One decoded record. */
+struct srec_record {
+	int type; /* 0..9, not 4 */
+	uint8_t count;
+	uint32_t address;
 	const uint8_t *data;
-	int type, r;
+	size_t ndata;
+};
 
-	r = dfu_text_begin_line(&p->sink, line, &len, lineno, "the termination record", e);
-	if (r != 0)
-		return r < 0 ? r : 0;
+/* 'S' and the type digit; the type in *@type. */
+static int record_type(const char *line, size_t len, unsigned long lineno, int *type,
+		       struct dfu_error *e)
+{
 	if (line[0] != 'S')
 		return dfu_text_fail(e, DFU_E_FORMAT, "srec.bad_start", lineno,
 				     "line %lu does not start with 'S'", lineno);
@@ -87,77 +86,128 @@ int dfu_srec_line(struct dfu_srec *p, const char *line, size_t len, unsigned lon
 		return dfu_text_fail(e, DFU_E_FORMAT, "srec.bad_record_type", lineno,
 				     "unknown record type 'S' followed by byte 0x%02x", c);
 	}
-	type = line[1] - '0';
-	if (type == 4)
+	*type = line[1] - '0';
+	if (*type == 4)
 		return dfu_text_fail(e, DFU_E_FORMAT, "srec.bad_record_type", lineno,
 				     "record type S4 is reserved");
-	r = dfu_text_decode_line(&p->sink, line, len, rec, sizeof(rec), &n, &sum, lineno, e);
-	if (r < 0)
-		return r;
+	return 0;
+}
+
+/* Check the @n bytes decoded into @rec (@sum: their sum) and pick out the fields. */
+static int split_record(const uint8_t *rec, size_t n, uint8_t sum, unsigned long lineno,
+			struct srec_record *out, struct dfu_error *e)
+{
+	uint8_t alen;
 
 	if (n == 0)
 		return dfu_text_fail(e, DFU_E_FORMAT, "srec.bad_record", lineno,
-				     "S%d record has no byte count", type);
-	count = rec[0];
+				     "S%d record has no byte count", out->type);
+	out->count = rec[0];
 	/* also a line longer than any count can say */
-	if (count != n - 1)
+	if (out->count != n - 1)
 		return dfu_text_fail(e, DFU_E_FORMAT, "srec.length_mismatch", lineno,
-				     "byte count says %u bytes follow, record has %zu", count,
+				     "byte count says %u bytes follow, record has %zu", out->count,
 				     n - 1);
 	/* The checksum is the ones' complement of the sum of count, address
 	 * and data bytes. */
-	sum = (uint8_t)~(sum - rec[n - 1]);
+	sum = (uint8_t) ~(sum - rec[n - 1]);
 	if (rec[n - 1] != sum)
 		return dfu_text_fail(e, DFU_E_FORMAT, "srec.checksum", lineno,
 				     "checksum 0x%02x wrong, expected 0x%02x", rec[n - 1], sum);
-	alen = addr_len[type];
-	if (count < alen + 1)
+	alen = addr_len[out->type];
+	if (out->count < alen + 1)
 		return dfu_text_fail(e, DFU_E_FORMAT, "srec.bad_record", lineno,
 				     "S%d record of %u bytes is too short for its %u-byte address",
-				     type, count, alen);
+				     out->type, out->count, alen);
+	out->address = 0;
 	for (unsigned i = 0; i < alen; i++)
-		address = address << 8 | rec[1 + i];
-	data = rec + 1 + alen;
-	ndata = count - alen - 1u;
+		out->address = out->address << 8 | rec[1 + i];
+	out->data = rec + 1 + alen;
+	out->ndata = out->count - alen - 1u;
+	return 0;
+}
+
+/* Types 5..9 carry no data. */
+static int check_no_data(const struct srec_record *r, unsigned long lineno, struct dfu_error *e)
+{
+	if (r->ndata != 0)
+		return dfu_text_fail(e, DFU_E_FORMAT, "srec.bad_record", lineno,
+				     "S%d record carries %zu data bytes (must be 0)", r->type,
+				     r->ndata);
+	return 0;
+}
+
+/* S5/S6: the count of S1/S2/S3 records so far (S6: 24-bit). */
+static int count_record(const struct dfu_srec *p, const struct srec_record *r, unsigned long lineno,
+			struct dfu_error *e)
+{
+	const struct dfu_text_info *t = &p->sink.img->text;
+	int err = check_no_data(r, lineno, e);
+
+	if (err < 0)
+		return err;
+	if (r->address != t->data_records)
+		return dfu_text_fail(e, DFU_E_FORMAT, "srec.bad_count", lineno,
+				     "S%d record counts %u data records, %lu came before it",
+				     r->type, r->address, t->data_records);
+	return 0;
+}
+
+/* S7/S8/S9: the start address, and the end of the records. */
+static int termination_record(struct dfu_srec *p, const struct srec_record *r, unsigned long lineno,
+			      struct dfu_error *e)
+{
+	int err = check_no_data(r, lineno, e);
+
+	if (err < 0)
+		return err;
+	p->sink.img->start = (struct dfu_start){
+	    .kind = DFU_START_SREC,
+	    .linear = r->address,
+	    .srec_type = (uint8_t)r->type,
+	};
+	p->sink.ended = true;
+	return 0;
+}
+
+int dfu_srec_line(struct dfu_srec *p, const char *line, size_t len, unsigned long lineno,
+		  struct dfu_error *e)
+{
+	struct dfu_text_info *t = &p->sink.img->text;
+	uint8_t rec[MAX_RECORD_BYTES];
+	struct srec_record sr = {0};
+	uint8_t sum;
+	size_t n;
+	int r;
+
+	r = dfu_text_begin_line(&p->sink, line, &len, lineno, "the termination record", e);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = record_type(line, len, lineno, &sr.type, e);
+	if (r < 0)
+		return r;
+	r = dfu_text_decode_line(&p->sink, line, len, rec, sizeof(rec), &n, &sum, lineno, e);
+	if (r < 0)
+		return r;
+	r = split_record(rec, n, sum, lineno, &sr, e);
+	if (r < 0)
+		return r;
 	t->records++;
-	t->types_seen |= UINT32_C(1) << type;
+	t->types_seen |= UINT32_C(1) << sr.type;
 
-	switch (type) {
+	switch (sr.type) {
 	case 0:
-		return set_header(p, data, ndata, lineno, e);
-
+		return set_header(p, sr.data, sr.ndata, lineno, e);
 	case 1:
 	case 2:
 	case 3:
 		t->data_records++;
-		return dfu_text_add(&p->sink, address, data, ndata, lineno, e);
-
+		return dfu_text_add(&p->sink, sr.address, sr.data, sr.ndata, lineno, e);
 	case 5:
 	case 6:
-		/* The count of S1/S2/S3 records so far (S6: 24-bit). */
-		if (ndata != 0)
-			return dfu_text_fail(e, DFU_E_FORMAT, "srec.bad_record", lineno,
-					     "S%d record carries %zu data bytes (must be 0)", type,
-					     ndata);
-		if (address != t->data_records)
-			return dfu_text_fail(
-			    e, DFU_E_FORMAT, "srec.bad_count", lineno,
-			    "S%d record counts %u data records, %lu came before it", type, address,
-			    t->data_records);
-		return 0;
-
+		return count_record(p, &sr, lineno, e);
 	default: /* 7, 8, 9 */
-		if (ndata != 0)
-			return dfu_text_fail(e, DFU_E_FORMAT, "srec.bad_record", lineno,
-					     "S%d record carries %zu data bytes (must be 0)", type,
-					     ndata);
-		p->sink.img->start = (struct dfu_start){
-			.kind = DFU_START_SREC,
-			.linear = address,
-			.srec_type = (uint8_t)type,
-		};
-		p->sink.ended = true;
-		return 0;
+		return termination_record(p, &sr, lineno, e);
 	}
 }
 
