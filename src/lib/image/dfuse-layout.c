@@ -174,19 +174,12 @@ static int add_segment(struct parser *p, const struct dfuse_layout_segment *seg,
 	return 0;
 }
 
-/* One "NN*SSS<mult><type>" at pos, starting at *cursor (advanced past it). */
-static int parse_segment(struct parser *p, uint64_t *cursor, size_t region_off)
+/* "NN*SSS" at pos: the sector count and size; *@num_off: where the size starts. */
+static int parse_sectors(struct parser *p, uint64_t *count, uint64_t *size, size_t *num_off)
 {
-	struct dfuse_layout_segment seg = { 0 };
-	uint64_t count, size, mult, total;
-	size_t seg_off, num_off;
 	char tok[QUOTE_MAX * 4 + 8];
-	char c;
-	int r;
 
-	skip_space(p);
-	seg_off = p->pos;
-	if (!read_decimal(p, &count)) {
+	if (!read_decimal(p, count)) {
 		quote_token(p, p->pos, tok, sizeof(tok));
 		return fail(p, DFU_E_FORMAT, "dfuse_layout.bad_count", p->pos,
 			    "expected a decimal sector count, found %s", tok);
@@ -197,50 +190,65 @@ static int parse_segment(struct parser *p, uint64_t *cursor, size_t region_off)
 			    "expected '*' after the sector count, found %s", tok);
 	}
 	p->pos++;
-	num_off = p->pos;
-	if (!read_decimal(p, &size)) {
+	*num_off = p->pos;
+	if (!read_decimal(p, size)) {
 		quote_token(p, p->pos, tok, sizeof(tok));
 		return fail(p, DFU_E_FORMAT, "dfuse_layout.bad_size", p->pos,
 			    "expected a decimal sector size, found %s", tok);
 	}
+	return 0;
+}
 
-	c = p->pos < p->n ? p->s[p->pos] : '\0';
+/* The multiplier after the sector size, for the segment that starts at @seg_off. */
+static int parse_multiplier(struct parser *p, size_t seg_off, uint64_t *mult)
+{
+	char c = p->pos < p->n ? p->s[p->pos] : '\0';
+	char tok[QUOTE_MAX * 4 + 8];
+	int r;
+
 	switch (c) {
 	case 'B':
 	case ' ': /* ST's option-byte and OTP strings: "01*016 e" */
-		mult = 1;
+		*mult = 1;
 		p->pos++;
-		break;
+		return 0;
 	case 'K':
-		mult = 1024;
+		*mult = 1024;
 		p->pos++;
-		break;
+		return 0;
 	case 'M':
-		mult = 1024 * 1024;
+		*mult = 1024 * 1024;
 		p->pos++;
-		break;
+		return 0;
 	default:
-		if (c >= 'a' && c <= 'g') {
-			/* "01*016e": fwupd's absent-sector-size quirk; dfu-util
-			 * takes the letter as the type too. */
-			quote(tok, sizeof(tok), p->s + seg_off, p->pos + 1 - seg_off);
-			r = layout_warn(p->l, "no multiplier in %s at offset %zu, assuming bytes", tok,
-				 p->pos);
-			if (r < 0)
-				return r;
-			mult = 1;
-			break;
-		}
-		quote_token(p, p->pos, tok, sizeof(tok));
-		r = fail(p, DFU_E_FORMAT, "dfuse_layout.bad_multiplier", p->pos,
-			 "expected a multiplier B, K, M or a space after the sector size, found %s",
-			 tok);
-		dfu_error_hint(p->e, "the sector size is followed by B (bytes), K (KiB), "
-				     "M (MiB) or a space (bytes), then a type letter a..g");
-		return r;
+		break;
 	}
+	if (c >= 'a' && c <= 'g') {
+		/* "01*016e": fwupd's absent-sector-size quirk; dfu-util
+		 * takes the letter as the type too. */
+		quote(tok, sizeof(tok), p->s + seg_off, p->pos + 1 - seg_off);
+		r = layout_warn(p->l, "no multiplier in %s at offset %zu, assuming bytes", tok,
+				p->pos);
+		if (r < 0)
+			return r;
+		*mult = 1;
+		return 0;
+	}
+	quote_token(p, p->pos, tok, sizeof(tok));
+	r = fail(p, DFU_E_FORMAT, "dfuse_layout.bad_multiplier", p->pos,
+		 "expected a multiplier B, K, M or a space after the sector size, found %s", tok);
+	dfu_error_hint(p->e, "the sector size is followed by B (bytes), K (KiB), "
+			     "M (MiB) or a space (bytes), then a type letter a..g");
+	return r;
+}
 
-	c = p->pos < p->n ? p->s[p->pos] : '\0';
+/* The memory type letter a..g into *@type. */
+static int parse_type(struct parser *p, char *type)
+{
+	char c = p->pos < p->n ? p->s[p->pos] : '\0';
+	char tok[QUOTE_MAX * 4 + 8];
+	int r;
+
 	if (c < 'a' || c > 'g') {
 		quote_token(p, p->pos, tok, sizeof(tok));
 		r = fail(p, DFU_E_FORMAT, "dfuse_layout.bad_type", p->pos,
@@ -250,6 +258,31 @@ static int parse_segment(struct parser *p, uint64_t *cursor, size_t region_off)
 		return r;
 	}
 	p->pos++;
+	*type = c;
+	return 0;
+}
+
+/* One "NN*SSS<mult><type>" at pos, starting at *cursor (advanced past it). */
+static int parse_segment(struct parser *p, uint64_t *cursor, size_t region_off)
+{
+	struct dfuse_layout_segment seg = {0};
+	uint64_t count = 0, size = 0, mult = 0, total;
+	size_t seg_off, num_off = 0;
+	char tok[QUOTE_MAX * 4 + 8];
+	char c = 0;
+	int r;
+
+	skip_space(p);
+	seg_off = p->pos;
+	r = parse_sectors(p, &count, &size, &num_off);
+	if (r < 0)
+		return r;
+	r = parse_multiplier(p, seg_off, &mult);
+	if (r < 0)
+		return r;
+	r = parse_type(p, &c);
+	if (r < 0)
+		return r;
 
 	quote(tok, sizeof(tok), p->s + seg_off, p->pos - seg_off);
 	if (count == 0 || size == 0)
@@ -257,7 +290,8 @@ static int parse_segment(struct parser *p, uint64_t *cursor, size_t region_off)
 			    "segment %s has no bytes (zero %s)", tok,
 			    count == 0 ? "sector count" : "sector size");
 	if (count >= ADDR_SPACE || size * mult >= ADDR_SPACE)
-		return fail(p, DFU_E_RANGE, "dfuse_layout.overflow", count >= ADDR_SPACE ? seg_off : num_off,
+		return fail(p, DFU_E_RANGE, "dfuse_layout.overflow",
+			    count >= ADDR_SPACE ? seg_off : num_off,
 			    "segment %s does not fit in the 32-bit address space", tok);
 	total = count * size * mult; /* < 2^64: both factors < 2^32 */
 	if (total > ADDR_SPACE - *cursor)
