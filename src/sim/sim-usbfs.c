@@ -2,7 +2,9 @@
 /* The usbfs front end of dfuflash-sim: a umockdev testbed whose USB device nodes answer
  * usbfs ioctls from the sim_device models, and whose sysfs/udev records follow the
  * models' bus events (leave, detach, reset) by removal and re-enumeration at a new
- * address.  Only control transfers exist (endpoint 0); usb-emulation.md has the design. */
+ * address.  Only control transfers exist (endpoint 0), which is all DFU uses.  The
+ * approach is that of libusb's own tests/umockdev.c, out of process and with a live
+ * device model. */
 #include "config.h"
 
 #include <errno.h>
@@ -31,9 +33,8 @@
 #define MAX_PORTS 16
 #define MAX_IFACES 8
 #define NEVER UINT64_MAX
-/* usb-emulation.md §6: the host must read the reply that announced the leave before the
- * device vanishes from sysfs, and libusb's hotplug thread must see the removal before the
- * new device appears. */
+/* The host must read the reply that announced the leave before the device vanishes from
+ * sysfs, and libusb's hotplug thread must see the removal before the new device appears. */
 #define REMOVE_DELAY_US 5000
 #define READD_GAP_US 20000
 #define CLIENT_KEY "dfuflash-sim-client"
@@ -119,8 +120,10 @@ static uint64_t now_us(void)
 	return sim_usbfs_clock_us(NULL);
 }
 
-/* ---- the FIFO node (usb-emulation.md pitfall 5) -----------------------------------------
- * libusb waits for completions with poll(POLLOUT) on the usbfs fd.  The node is a FIFO
+/* ---- the FIFO node ----------------------------------------------------------------------
+ * libusb waits for completions with poll(POLLOUT) on the usbfs fd, and umockdev's usb
+ * nodes are regular files, always ready: a client waiting out a 5 s timeout spun on
+ * REAPURBNDELAY some 34 000 times.  The node is a FIFO
  * that we keep full while nothing can be reaped and drain when a URB completes, so a
  * client sleeps in poll() instead of spinning on REAPURBNDELAY. */
 
@@ -306,7 +309,7 @@ static void kick(struct sim_usbfs *u)
 	}
 }
 
-/* ---- sysfs/udev records (usb-emulation.md §5) -------------------------------------------- */
+/* ---- sysfs/udev records (umockdev_testbed_add_from_string() format) ---------------------- */
 
 static void append_hex(GString *s, const uint8_t *buf, size_t len)
 {
@@ -457,7 +460,8 @@ static int port_add(struct usbfs_port *p, uint64_t generation, char *errbuf, siz
 	u->stats.additions++;
 	g_rec_mutex_unlock(&u->lock);
 
-	/* the handler must be in place before the node appears (pitfall 2) */
+	/* the handler must be in place before the node appears: a client that opens the node
+	 * first gets umockdev's default handler, which answers every ioctl with ENOTTY */
 	if (old) {
 		/* the address wrapped around: umockdev's remove_device() leaves the
 		 * /sys/dev/char link behind, and add_devicev() asserts it is absent */
@@ -476,7 +480,7 @@ static int port_add(struct usbfs_port *p, uint64_t generation, char *errbuf, siz
 }
 
 /* Main thread: the device dropped off the bus; the "remove" uevent reads the device's
- * uevent file, so it goes first (§6). */
+ * uevent file, so it goes first. */
 static void port_remove(struct usbfs_port *p, struct usbfs_node *n)
 {
 	struct sim_usbfs *u = p->u;
@@ -559,7 +563,7 @@ static gboolean service_cb(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* ---- usbfs ioctls (usb-emulation.md §3-§4) -------------------------------------------------- */
+/* ---- usbfs ioctls (linux/usbdevice_fs.h, as libusb's os/linux_usbfs.c issues them) ----------- */
 
 static void client_free(gpointer data)
 {
@@ -986,7 +990,7 @@ static struct ioctl_result set_configuration(struct sim_usbfs *u, struct usbfs_n
 static struct ioctl_result reset_device(struct sim_usbfs *u, struct usbfs_node *n)
 {
 	/* a reset that changes the descriptors makes the kernel re-enumerate and
-	 * answer ENODEV, which libusb reports as NOT_FOUND (§4) */
+	 * answer ENODEV, which libusb reports as NOT_FOUND (linux_usbfs.c op_reset_device) */
 	int r = sim_device_usb_reset(n->port->dev);
 
 	pump_all(u, now_us());

@@ -2,8 +2,9 @@
 /* The usbfs front end of dfuflash-sim: serves sim_device models to unmodified libusb
  * programs through a umockdev testbed (sysfs/udev records, usbfs ioctls, re-enumeration).
  * It knows USB and umockdev, not DFU: every control transfer goes to the model.
- * See usb-emulation.md for the mechanism; the process must run under the umockdev
- * preload (libumockdev-preload.so.0) before calling sim_usbfs_new(). */
+ * The process must run under the umockdev preload (libumockdev-preload.so.0) before
+ * calling sim_usbfs_new(): umockdev resolves the uevents it sends with libudev in the
+ * calling process. */
 #pragma once
 
 #include <stddef.h>

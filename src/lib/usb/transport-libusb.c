@@ -164,7 +164,7 @@ static int usb_set_alt(struct dfu_handle *h, uint8_t interface, uint8_t alt, con
 }
 
 /* NOT_FOUND is how libusb reports a device that re-enumerated during the reset
- * (the kernel's ENODEV when the descriptors changed, usb-emulation.md §4): the
+ * (the kernel's ENODEV when the descriptors changed, libusb's linux_usbfs.c): the
  * expected outcome after a DETACH, so it is NODEV like a device that left. */
 static int usb_reset(struct dfu_handle *h, const char **usb_name)
 {
@@ -224,8 +224,8 @@ static bool find_func(const unsigned char *extra, int len, struct dfu_func_desc 
 /*
  * The DFU alts of one configuration into @u.  The functional descriptor is
  * looked for where dfu-util finds it: the alt's own extra bytes, else another
- * alt of the same interface (the ST ROM puts it after the last alt only,
- * device-model.md §0.4), else the configuration's extra bytes.
+ * alt of the same interface (the ST ROM and ST's USB device library put it after
+ * the last alt only), else the configuration's extra bytes.
  */
 static void add_config(const struct libusb_config_descriptor *cfg, struct dfu_usb_device *u)
 {
