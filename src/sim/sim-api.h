@@ -90,7 +90,7 @@ struct sim_options {
 	 *                              skip-dnbusy device (U5) the GET_STATUS that runs
 	 *                              the erase is held (timeout), and so is every class
 	 *                              request after it, until a USB reset
-	 *   busy=nak|stall|repeat|strict  what a request during dfuDNBUSY gets (§1.7):
+	 *   busy=nak|stall|repeat|strict  what a request during dfuDNBUSY gets:
 	 *                              held until done, STALL, dfuDNBUSY again, STALL and
 	 *                              dfuERROR
 	 *   skip-dnbusy                DfuSe commands answer the first GET_STATUS with the
@@ -104,15 +104,16 @@ struct sim_options {
 	 *   set-address-rdp=fail|ok    Set Address under RDP1 fails with errVENDOR (F4/F7
 	 *                              ROMs per betaflight) or works (AN2662)
 	 *   unprotect-fails            Read Unprotect ends in dfuERROR/errUNKNOWN
-	 *   prog-fail-status=N         bStatus of a refused program (default errTARGET, §1.10)
-	 *   block-size=descriptor|wlength  T in address = pointer + (wBlockNum-2)*T (§1.6)
+	 *   prog-fail-status=N         bStatus of a refused program (default errTARGET)
+	 *   block-size=descriptor|wlength  T in address = pointer + (wBlockNum-2)*T (AN3156)
 	 * State and run faults:
 	 *   start-in-error=N           every ROM start is dfuERROR with bStatus N (10, 11, ...)
 	 *   start-in-state=dnload-idle|upload-idle|dnbusy  leftover state at the first start
 	 *   fail-every-second-run      every second host run (from the 2nd, see
 	 *                              sim_device_session_begin()) sees its first DNLOAD end
 	 *                              in dfuERROR/errUNKNOWN; replug restarts the count
-	 *   clrstatus=st|strict|lenient  CLRSTATUS outside dfuERROR (§4.6)
+	 *   clrstatus=st|strict|lenient  CLRSTATUS outside dfuERROR: errUNKNOWN (ST), STALL,
+	 *                              or dfuIDLE
 	 * Descriptor faults:
 	 *   no-langid[=empty|stall|fail-first]  string 0 empty (bLength 2), STALLed, or
 	 *                              STALLed on the first read only (default empty)
@@ -248,7 +249,8 @@ int sim_device_usb_reset(struct sim_device *d);
 int sim_device_replug(struct sim_device *d);
 /* A new host program starts talking to the device: the front end calls this when a
  * client opens the device node (the model cannot see processes).  Only
- * fail-every-second-run uses it; DFU state is kept across runs, as on real ROMs (§4.6). */
+ * fail-every-second-run uses it; DFU state is kept across runs, as on real ROMs (dfu-util
+ * logs show runs that start in dfuDNLOAD-IDLE). */
 void sim_device_session_begin(struct sim_device *d);
 
 /* Descriptors as the sysfs "descriptors" attribute holds them: device descriptor

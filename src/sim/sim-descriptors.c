@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* USB descriptors of the simulated device, built from its profile for the current mode:
  * DFU mode (interface FE/01/02, one alt per memory, functional descriptor after the last
- * alt, §3.2) or the application's run-time mode (FE/01/01, §4.1). */
+ * alt as on ST's ROM; DFU 1.1 §4.2) or the application's run-time mode (FE/01/01,
+ * DFU 1.1 §4.1). */
 #include "config.h"
 
 #include <errno.h>
@@ -53,7 +54,8 @@ int sim_descriptor_functional(struct sim_device *d, uint8_t *buf, size_t cap)
 	uint8_t fd[9] = { 9, 0x21 };
 	uint8_t len = dfu ? d->cfg.fd_length : 9;
 
-	/* DFU 1.1 §4.1.3; a 7-byte one lacks bcdDFUVersion (Particle, §0.4) */
+	/* DFU 1.1 §4.1.3; a 7-byte one lacks bcdDFUVersion (Particle; dfu-util then assumes
+	 * DFU 1.0) */
 	fd[0] = len;
 	fd[2] = dfu ? d->cfg.fd_attributes : d->cfg.app_fd_attributes;
 	le16_put(fd + 3, d->p->detach_timeout);
@@ -122,7 +124,7 @@ int sim_string_text(struct sim_device *d, uint8_t index, char *buf, size_t cap)
 		}
 		if (index - STR_INTERFACE0 >= p->n_alts)
 			return -ENOENT;
-		/* the STM32G0B1 bug: every alt names the flash (§3.3) */
+		/* the STM32G0B1 bug: every alt names the flash (ST community, 2025) */
 		sim_alt_format(&p->alts[d->cfg.identical_alt_names ? 0 : index - STR_INTERFACE0], layout,
 			       sizeof(layout));
 		s = layout;
@@ -141,7 +143,7 @@ int sim_descriptor_string(struct sim_device *d, uint8_t index, uint16_t langid, 
 	int n;
 
 	if (index == 0) {
-		/* §5 item 9: broken LANGID tables make pyusb give up */
+		/* broken LANGID tables make pyusb give up ("The device has no langid") */
 		switch (d->cfg.langid) {
 		case SIM_LANGID_EMPTY:
 			desc[0] = 2;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The simulated device: bus presence and re-enumeration, standard requests, the DFU 1.1
- * state machine (DFU 1.1 §6, device-model.md §4.3) for generic devices and the run-time
- * mode, and the request faults.  The DfuSe command layer lives in sim-dfuse.c. */
+ * state machine (DFU 1.1 §6 and appendix A, as tinyusb's dfu_device.c implements it) for
+ * generic devices and the run-time mode, and the request faults.  The DfuSe command layer
+ * lives in sim-dfuse.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -166,12 +167,14 @@ void sim_rom_start(struct sim_device *d)
 	d->detach_until = NEVER;
 	d->gen_offset = 0;
 	if (d->cfg.start_error) {
-		/* §4.6: ROMs that start (or are reset into) dfuERROR/errFIRMWARE, or errVENDOR */
+		/* ROMs that start (or are reset into) dfuERROR/errFIRMWARE, as dfu-util logs of F4
+		 * and GD32VF103 ROMs show, or errVENDOR (a command refused under RDP) */
 		d->state = SIM_DFU_ERROR;
 		d->status = d->cfg.start_error;
 	}
 	if (d->first_start && d->cfg.start_state >= 0) {
-		/* §4.6: the state a killed previous host run left behind */
+		/* the state a killed previous host run left behind: the ROM keeps its DFU state
+		 * between host programs (dfu-util logs show dfuDNLOAD-IDLE at the start) */
 		d->state = (uint8_t)d->cfg.start_state;
 		d->status = SIM_OK_STATUS;
 		if (d->state == SIM_DFU_DNBUSY) {
@@ -264,7 +267,7 @@ static enum sim_mode power_on_mode(struct sim_device *d, uint32_t *vector, uint3
 	sim_apply_option_bytes(d);
 	d->app_running = false;
 	if (d->rdp == 2) {
-		/* §2.1: RDP level 2 disables system-memory boot: never enumerates */
+		/* RDP level 2 disables system-memory boot (RM0090 §3.7.3): never enumerates */
 		d->state = SIM_DFU_IDLE;
 		return SIM_MODE_ABSENT;
 	}
@@ -382,7 +385,7 @@ static int mark_faulty_sectors(struct sim_device *d, const struct sim_options *o
 			       (unsigned)d->cfg.faulty[i]);
 			return -EINVAL;
 		}
-		/* §5 item 3: errVENDOR as rusefi #8803 saw on an ST ROM; errERASE elsewhere */
+		/* errVENDOR as rusefi #8803 saw on an ST ROM; errERASE elsewhere */
 		fs->faulty_status = d->cfg.faulty_status[i] ? d->cfg.faulty_status[i]
 				    : d->p->dfuse	    ? SIM_ERR_VENDOR
 							    : SIM_ERR_ERASE;
@@ -474,8 +477,9 @@ static struct sim_region *slot(struct sim_device *d)
 	return &d->mem.regions[0];
 }
 
-/* A request the current state does not allow (§4.3): STALL; the strict table also
- * moves to dfuERROR, the ST ROM leaves the state alone (§1.10). */
+/* A request the current state does not allow: STALL; the strict table (DFU 1.1 appendix
+ * A, tinyusb) also moves to dfuERROR, the ST ROM leaves the state alone (AN2662
+ * flowcharts: "otherwise Stall"). */
 static int bad_request(struct sim_device *d)
 {
 	if (!d->p->dfuse) {
@@ -494,7 +498,8 @@ static int generic_dnload(struct sim_device *d, struct sim_transfer *t)
 	if (d->state != SIM_DFU_IDLE && d->state != SIM_DFU_DNLOAD_IDLE)
 		return bad_request(d);
 	if (len == 0) {
-		/* the zero-length terminator; in dfuIDLE there is nothing to end (§4.3) */
+		/* the zero-length terminator; in dfuIDLE there is nothing to end (DFU 1.1
+		 * appendix A: dfuIDLE accepts DNLOAD only with wLength > 0) */
 		if (d->state == SIM_DFU_IDLE)
 			return bad_request(d);
 		d->state = SIM_DFU_MANIFEST_SYNC;
@@ -508,7 +513,7 @@ static int generic_dnload(struct sim_device *d, struct sim_transfer *t)
 	}
 	if (d->cfg.disconnect_at_byte_set && d->cfg.disconnect_at_byte >= d->dnload_bytes &&
 	    d->cfg.disconnect_at_byte < d->dnload_bytes + len) {
-		/* §5 item 13: the cable goes during this block */
+		/* disconnect-at-byte: the cable goes during this block */
 		d->cfg.disconnect_at_byte_set = false;
 		sim_disconnect(d, sim_now(d), "disconnect-at-byte", false, SIM_MODE_ABSENT, NEVER);
 		return SIM_GONE;
@@ -588,7 +593,8 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 
 			generic_execute(d);
 			dur = sim_scaled(d, d->op.duration_us);
-			/* strict devices announce at least the real time (§3.5) */
+			/* strict devices announce at least the real time (DFU 1.1 §6.1.2:
+			 * bwPollTimeout is the minimum wait before the next GET_STATUS) */
 			poll = d->cfg.zero_poll ? 0 : ms_ceil(dur);
 			d->busy_until = now + dur;
 			d->state = SIM_DFU_DNBUSY;
@@ -709,8 +715,11 @@ static int do_abort(struct sim_device *d)
 	return SIM_OK;
 }
 
-/* A request while dfuDNBUSY has not elapsed (§1.7 busy table).  Returns -1 to go on
- * processing normally (NAK mode, now moved to the end of the busy period). */
+/* A request while dfuDNBUSY has not elapsed: NAKed until done, STALLed, answered with
+ * dfuDNBUSY again, or the strict STALL to dfuERROR, as busy= says.  ROMs announce a
+ * constant poll time, not the real duration, and devices differ in what an early poll
+ * gets.  Returns -1 to go on processing normally (NAK mode, now moved to the end of the
+ * busy period). */
 static int while_busy(struct sim_device *d, struct sim_transfer *t, uint64_t *now)
 {
 	uint8_t req = t->setup.bRequest;
@@ -770,7 +779,8 @@ static int runtime_request(struct sim_device *d, struct sim_transfer *t, uint64_
 		if (d->state != SIM_APP_IDLE)
 			return SIM_STALL;
 		if (d->cfg.app_fd_attributes & 0x08) {
-			/* bitWillDetach: the device re-enumerates in DFU mode by itself (§4.1) */
+			/* bitWillDetach: the device re-enumerates in DFU mode by itself
+			 * (DFU 1.1 §5.1) */
 			d->app_running = false;
 			sim_disconnect(d, now, "detach", true, SIM_MODE_DFU, now + d->cfg.reenum_us);
 			sim_rom_start(d);
@@ -1107,7 +1117,8 @@ int sim_device_usb_reset(struct sim_device *d)
 		return 1;
 	}
 	if (d->p->dfuse) {
-		/* a bus reset does not leave the ROM bootloader (§1.1) [inf: back to dfuIDLE] */
+		/* a bus reset does not leave the ROM bootloader: it re-enumerates in DFU mode,
+		 * which is why every host needs :leave (back to dfuIDLE: inferred) */
 		d->state = SIM_DFU_IDLE;
 		d->status = SIM_OK_STATUS;
 		d->op.pending = d->op.executed = false;
@@ -1116,7 +1127,8 @@ int sim_device_usb_reset(struct sim_device *d)
 		d->hung = false;
 		return 0;
 	}
-	/* generic: valid firmware → application, else dfuERROR/errFIRMWARE (§4.3) */
+	/* generic: valid firmware → application, else dfuERROR/errFIRMWARE (DFU 1.1 §6.1.2,
+	 * tinyusb firmware_valid_check) */
 	if (d->fw_valid) {
 		sim_app_start(d, now, 0, 0, "usb-reset");
 		d->reconnect_at = now; /* re-enumerates as part of the reset */
@@ -1159,7 +1171,8 @@ void sim_device_session_begin(struct sim_device *d)
 	if (!d)
 		return;
 	d->run++;
-	/* §5 item 11: every second run fails, counting from the first after power-on */
+	/* fail-every-second-run (ST community: an F405 that works "every other time"):
+	 * every second run fails, counting from the first after power-on */
 	d->run_fails = d->cfg.fail_every_second_run && d->run % 2 == 0;
 	d->run_failed_once = false;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The ST DfuSe command layer (AN3156, AN2662 flowcharts; device-model.md §1-§2): DNLOAD
- * commands and writes executed on the first GET_STATUS, UPLOAD reads, read-out and write
- * protection, option bytes, OTP, and the leave jump. */
+/* The ST DfuSe command layer (AN3156, AN2662 text and flowcharts): DNLOAD commands and
+ * writes executed on the first GET_STATUS, UPLOAD reads, read-out and write protection,
+ * option bytes, OTP, and the leave jump.  [inf] marks behaviour inferred rather than
+ * documented or observed. */
 #include "config.h"
 
 #include <string.h>
@@ -28,7 +29,8 @@ int sim_dfuse_dnload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 	if (d->state != SIM_DFU_IDLE && d->state != SIM_DFU_DNLOAD_IDLE)
 		return SIM_STALL;
 	if (len == 0) {
-		/* Leave DFU (§1.8); wValue is ignored */
+		/* Leave DFU (AN2662: a zero-length DNLOAD); wValue is ignored, as in ST's
+		 * usbd_dfu.c (dfu-util sends 2, pydfu 0) */
 		d->state = SIM_DFU_MANIFEST_SYNC;
 		if (d->cfg.leave == SIM_LEAVE_VANISH_BEFORE_STATUS && !d->fail_op) {
 			/* GD32VF103, STM32H7RS: resets on the request itself */
@@ -37,14 +39,16 @@ int sim_dfuse_dnload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 		return SIM_OK;
 	}
 	if (len > d->cfg.block_size) {
-		/* STM32G431 stalls 2048-byte blocks; the ST HAL truncates (§1.6) */
+		/* STM32G431 stalls 2048-byte blocks (siliconwitchery/web-stm32-updater issue 3);
+		 * the ST HAL truncates to USBD_DFU_XFER_SIZE */
 		if (d->cfg.oversize == SIM_OVERSIZE_STALL)
 			return stall_error(d, SIM_ERR_STALLEDPKT);
 		len = d->cfg.block_size;
 	}
 	if (block >= 2 && d->cfg.disconnect_at_byte_set && d->cfg.disconnect_at_byte >= d->dnload_bytes &&
 	    d->cfg.disconnect_at_byte < d->dnload_bytes + len) {
-		/* §5 item 13: the cable goes during this block; earlier blocks are in flash */
+		/* disconnect-at-byte: the cable goes during this block; earlier blocks are in
+		 * flash */
 		sim_log_note(d, "disconnect at download byte %llu", (unsigned long long)d->cfg.disconnect_at_byte);
 		d->cfg.disconnect_at_byte_set = false;
 		sim_disconnect(d, now, "disconnect-at-byte", false, SIM_MODE_ABSENT, NEVER);
@@ -72,7 +76,7 @@ static void set_result(struct sim_device *d, uint8_t status)
 static void erase_sector(struct sim_device *d, struct sim_region *r, struct sim_sector *s, bool *stuck)
 {
 	if (s->faulty_status) {
-		/* §5 item 3: the sector stays programmed and the erase fails */
+		/* faulty-page (rusefi #8803): the sector stays programmed and the erase fails */
 		set_result(d, s->faulty_status);
 		return;
 	}
@@ -85,7 +89,7 @@ static void erase_sector(struct sim_device *d, struct sim_region *r, struct sim_
 static void cmd_set_address(struct sim_device *d, uint32_t addr)
 {
 	d->op.poll_ms = d->p->poll_set_address_ms;
-	/* betaflight: F4/F7 ROMs refuse Set Address under RDP1, unlike AN2662 says (§1.3) */
+	/* betaflight: F4/F7 ROMs refuse Set Address under RDP1, unlike AN2662 says */
 	if (d->rdp && d->cfg.set_address_rdp_fails)
 		return set_result(d, SIM_ERR_VENDOR);
 	if (!sim_memory_find(&d->mem, addr, 1))
@@ -99,9 +103,9 @@ static void cmd_erase(struct sim_device *d, const uint8_t *data, uint16_t len, b
 {
 	d->op.poll_ms = d->p->poll_erase_ms;
 	if (d->rdp)
-		return set_result(d, SIM_ERR_VENDOR); /* §2.1: erase ignored under RDP1 */
+		return set_result(d, SIM_ERR_VENDOR); /* AN2662: erase ignored under RDP1 */
 	if (len == 1) {
-		/* mass erase: all user flash, not OTP or option bytes (§1.4) */
+		/* mass erase: all user flash, not OTP or option bytes (AN2662) */
 		for (size_t i = 0; i < d->mem.n; i++) {
 			struct sim_region *r = &d->mem.regions[i];
 
@@ -118,7 +122,8 @@ static void cmd_erase(struct sim_device *d, const uint8_t *data, uint16_t len, b
 	struct sim_region *r = sim_memory_find(&d->mem, addr, 1);
 	struct sim_sector *s = r ? sim_region_sector(r, addr) : NULL;
 
-	/* the page holding any address; only internal flash is erasable (§1.4, §3.7) */
+	/* the page holding any address; only internal flash is erasable (AN2662; OTP cannot
+	 * be erased, RM0090 §3.8) */
 	if (!r || r->kind != SIM_REGION_FLASH || !s || !(s->attr & SIM_ATTR_ERASE))
 		return set_result(d, SIM_ERR_TARGET);
 	erase_sector(d, r, s, stuck);
@@ -131,7 +136,7 @@ static void cmd_read_unprotect(struct sim_device *d)
 	d->op.poll_ms = d->p->poll_other_ms;
 	if (d->cfg.unprotect_fails)
 		return set_result(d, SIM_ERR_UNKNOWN); /* AN2662 Fig. 60 */
-	/* RDP 1 → 0 mass-erases flash and SRAM, then reloads the option bytes (§2.1);
+	/* RDP 1 → 0 mass-erases flash and SRAM, then reloads the option bytes (AN2662);
 	 * OTP and option bytes stay */
 	for (size_t i = 0; i < d->mem.n; i++) {
 		struct sim_region *r = &d->mem.regions[i];
@@ -187,7 +192,7 @@ static void write_memory(struct sim_device *d)
 		return set_result(d, SIM_ERR_TARGET);
 	switch (r->kind) {
 	case SIM_REGION_OPTION:
-		/* §3.8: the whole block from the base, then the device resets */
+		/* AN2662: the whole block from the base, then the device resets */
 		if (addr != r->base || len != r->size)
 			return set_result(d, SIM_ERR_TARGET);
 		memcpy(r->data, d->op.data, len);
@@ -202,7 +207,7 @@ static void write_memory(struct sim_device *d)
 		d->op.duration_us = sim_family_program_us(d->p->family, len);
 		break;
 	case SIM_REGION_FLASH:
-		/* the ROM does not check for erased cells: the flash decides (§1.6, §3.6) */
+		/* the ROM does not check for erased cells: the flash decides (sim-memory.c) */
 		if (sim_region_program(r, addr, d->op.data, len) < 0) {
 			sim_log_note(d, "program refused at 0x%08x: word already programmed", (unsigned)addr);
 			set_result(d, d->cfg.prog_fail_status);
@@ -303,7 +308,7 @@ static int status_of_pending(struct sim_device *d, uint8_t *b, uint64_t now)
 		d->busy_until = now + dur;
 	sim_status_reply(b, SIM_OK_STATUS, poll, SIM_DFU_DNBUSY);
 	if (d->op.after == SIM_AFTER_RESET && d->op.result == SIM_OK_STATUS) {
-		/* option bytes / Read Unprotect: no second GET_STATUS (§1.5, §3.8) */
+		/* option bytes / Read Unprotect: no second GET_STATUS (AN2662) */
 		sim_system_reset(d, now + dur, d->op.block >= 2 ? "option-bytes" : "read-unprotect");
 	}
 	return SIM_OK;
@@ -371,7 +376,7 @@ int sim_dfuse_upload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 			return stall_error(d, SIM_ERR_STALLEDPKT);
 		want = d->cfg.block_size; /* ST HAL: a generic host takes it for the end */
 	}
-	/* §1.9: read refused under RDP whatever the target */
+	/* AN2662: read refused under RDP whatever the target */
 	if (d->rdp)
 		return stall_error(d, SIM_ERR_VENDOR);
 	tsize = d->cfg.block_size_wlength ? t->setup.wLength : d->cfg.block_size;
@@ -421,12 +426,13 @@ void sim_dfuse_leave(struct sim_device *d, uint64_t now)
 	}
 	switch (d->cfg.jump) {
 	case SIM_JUMP_VECTOR_TABLE:
-		/* MSP ← [ptr], PC ← [ptr+4] (§1.8) */
+		/* MSP ← [ptr], PC ← [ptr+4], as the USART bootloader's Go command (AN3155) */
 		if (sim_vector_table_valid(d, target, &entry))
 			return sim_app_start(d, now, target, entry, "leave");
 		break;
 	case SIM_JUMP_ENTRY_POINT:
-		/* H7 reports: the pointer is the entry PC (§1.8) */
+		/* H7 reports (ST community: an H743 leaves with 0x8008ACC): the pointer is the
+		 * entry PC */
 		if (find_entry(d, target, &vector))
 			return sim_app_start(d, now, vector, target, "leave");
 		break;

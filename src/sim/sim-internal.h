@@ -118,7 +118,8 @@ struct sim_config {
 int sim_config_init(struct sim_config *c, const struct sim_profile *p, const char *faults, char *errbuf,
 		    size_t errbuf_size);
 
-/* An operation received by DNLOAD and executed at the next GET_STATUS (§1.7). */
+/* An operation received by DNLOAD and executed at the next GET_STATUS (AN2662: "effectively
+ * executed only when a DFU_GETSTATUS request is issued"). */
 enum sim_after {
 	SIM_AFTER_NONE,
 	SIM_AFTER_RESET,      /* option bytes / Read Unprotect: reset without answering */
@@ -235,7 +236,7 @@ int sim_dfuse_upload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 int sim_dfuse_getstatus(struct sim_device *d, struct sim_transfer *t, uint64_t now);
 /* Execute the pending DfuSe operation now; fills d->op.result/after/duration. */
 void sim_dfuse_execute(struct sim_device *d, uint64_t now);
-/* Perform the leave jump (§1.8) at @now. */
+/* Perform the leave jump (AN2662: to the Address Pointer) at @now. */
 void sim_dfuse_leave(struct sim_device *d, uint64_t now);
 
 /* Fill a 6-byte GET_STATUS reply. */

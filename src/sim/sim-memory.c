@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Memory regions of the simulated device: erase, the per-family programming rules of
- * device-model.md §3.6, write protection and the datasheet durations of §3.4. */
+/* Memory regions of the simulated device: erase, the per-family programming rules of the
+ * reference manuals (F2/F4: bytes AND-ed in, RM0090; F1 and alike: erased half-words only,
+ * RM0008; L4/G0/G4, H7, U5: an ECC word is programmed once after erase, RM0351, RM0433),
+ * write protection and the datasheet durations.  [inf] marks a value inferred rather
+ * than read in a datasheet or a log. */
 #include "config.h"
 
 #include <errno.h>
@@ -196,7 +199,7 @@ bool sim_region_is_erased(const struct sim_region *r, uint32_t addr, size_t len)
 }
 
 /* Program one unit at region offset @uoff; @img holds the unit's new bytes with 0xFF
- * where the write does not reach (the ROM pads partial words with 0xFF, §3.6). */
+ * where the write does not reach (the ROM pads partial words with 0xFF). */
 static int program_unit(struct sim_region *r, uint32_t uoff, const uint8_t *img)
 {
 	uint8_t *cell = r->data + uoff;
@@ -220,7 +223,7 @@ static int program_unit(struct sim_region *r, uint32_t uoff, const uint8_t *img)
 		return 0;
 	}
 	case SIM_PROG_ONCE:
-		/* ECC word: once after erase, padded with 0xFF by the writer (§3.6) */
+		/* ECC word: once after erase, padded with 0xFF by the writer (RM0351, RM0433) */
 		if (unit_programmed(r, uoff / r->unit) && !(r->zero_overwrite && all_zero))
 			return -EPERM;
 		for (unsigned i = 0; i < r->unit; i++)
@@ -261,7 +264,10 @@ int sim_region_program(struct sim_region *r, uint32_t addr, const uint8_t *data,
 	return 0;
 }
 
-/* §3.4, typical values at x32 / 2.7-3.6 V; entries marked [inf] there stay guesses. */
+/* Typical datasheet values: F2/F4 at x32 and 2.7-3.6 V (DS8626: 16 KB 250 ms, 64 KB
+ * 550 ms, 128 KB 1 s), H743 about 1.1 s per 128 KB sector (an ST reply on the ST community
+ * forum), L4 about 22 ms per page (24.5 ms max in the STM32L496 datasheet), F1 20-40 ms
+ * per page; G0 and U5 reuse L4's value [inf]. */
 uint64_t sim_family_erase_us(enum sim_family f, uint32_t sector_size)
 {
 	switch (f) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Memory regions of the simulated device and their hardware rules: erase to 0xFF, the
- * per-family programming rules of device-model.md §3.6, write protection.  No protocol
- * knowledge: the DfuSe layer decides what a request may touch. */
+ * per-family programming rules of the reference manuals (sim-memory.c), write
+ * protection.  No protocol knowledge: the DfuSe layer decides what a request may touch. */
 #pragma once
 
 #include <stdbool.h>
@@ -73,7 +73,7 @@ int sim_region_program(struct sim_region *r, uint32_t addr, const uint8_t *data,
 /* Whether [addr, addr+len) of @r is still erased (all 0xFF). */
 bool sim_region_is_erased(const struct sim_region *r, uint32_t addr, size_t len);
 
-/* Datasheet durations (§3.4, typical values) in microseconds. */
+/* Datasheet durations (typical values) in microseconds. */
 uint64_t sim_family_erase_us(enum sim_family f, uint32_t sector_size);
 uint64_t sim_family_mass_erase_us(enum sim_family f);
 uint64_t sim_family_program_us(enum sim_family f, size_t bytes);

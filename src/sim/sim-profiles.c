@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The device profiles of dfuflash-sim, with the identities, layouts and quirks quoted in
- * device-model.md §3.2-§3.3 and §4.5.  Values marked [inf] there are guesses kept
- * configurable through sim_options.faults. */
+/* The device profiles of dfuflash-sim, with the identities, layouts and quirks quoted from
+ * public dfu-util device logs, lsusb dumps and bug reports.  [inf] marks a value inferred
+ * rather than observed; such behaviour stays configurable through sim_options.faults. */
 #include "config.h"
 
 #include <stdio.h>
@@ -14,11 +14,13 @@
 #define GROUP(addr, k, rr) { .address = (addr), .kind = (k), .runs = (rr), .n_runs = ARRAY_SIZE(rr) }
 #define ALT(nm, gg) { .name = (nm), .groups = (gg), .n_groups = ARRAY_SIZE(gg) }
 
-/* Get Commands replies (§1.2): ROM with Read Unprotect, ST HAL without. */
+/* Get Commands replies (AN3156; ST's usbd_dfu.c): ROM with Read Unprotect, ST HAL
+ * without. */
 static const uint8_t cmds_rom[] = { 0x00, 0x21, 0x41, 0x92 };
 static const uint8_t cmds_hal[] = { 0x00, 0x21, 0x41 };
 
-/* bmAttributes 0x0B: CanDnload, CanUpload, WillDetach, not ManifestationTolerant (§3.2). */
+/* bmAttributes 0x0B: CanDnload, CanUpload, WillDetach, not ManifestationTolerant, as
+ * every ST ROM in the dfu-util device logs. */
 #define ST_FD_ATTR 0x0b
 /* The notional application's run-time interface: CanDnload|CanUpload|WillDetach. */
 #define APP_FD_ATTR 0x0b
@@ -42,8 +44,9 @@ static const uint8_t cmds_hal[] = { 0x00, 0x21, 0x41 };
 	.app_vid = 0x0483, .app_pid = 0x5740, .app_bcd_device = 0x0200,                            \
 	.app_product = "STM32 Application", .app_fd_attributes = APP_FD_ATTR, .app_bcd_dfu = 0x011A
 
-/* Every ST system-memory bootloader (§3.2, §3.5): polls, Get Commands with Read Unprotect,
- * oversized blocks stalled, dfuIDLE at start, the application at the start of flash. */
+/* Every ST system-memory bootloader: polls (dfu-util -v logs: 100 ms for an erase, 104 ms
+ * otherwise), Get Commands with Read Unprotect, oversized blocks stalled, dfuIDLE at
+ * start, the application at the start of flash. */
 #define ST_ROM                                                                                     \
 	ST_IDENTITY, DFUSE_COMMON, .fd_length = 9, .poll_erase_ms = 100, .poll_other_ms = 104,     \
 	.poll_set_address_ms = 104, .oversize = SIM_OVERSIZE_STALL, .initial_state = 2,            \
@@ -201,7 +204,7 @@ static const struct sim_alt g4_alts[] = {
 };
 static const struct sim_group *const g4_mem[] = { &g4_flash, &g4_ob1, &g4_ob2, &g4_otp, &g4_ram, &l4_sys };
 
-/* ---- STM32G0B1: the ROM names every alt like the flash (§3.3) ---------------------- */
+/* ---- STM32G0B1: the ROM names every alt like the flash (ST community, 2025) -------- */
 static const struct sim_run g0_flash_runs[] = { RUN(256, 3, 2, 2, 'K', 'g') };
 static const struct sim_run g0_ob_runs[] = { RUN(1, 0, 128, 0, ' ', 'e') };
 static const struct sim_run g0_ram_runs[] = { RUN(1, 0, 144, 0, 'K', 'e') };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Structured per-device tables of the simulator (device-model.md §3): identities,
- * memory maps, alternate settings and behaviour switches.  DfuSe layout strings are
- * generated from these tables, never parsed. */
+/* Structured per-device tables of the simulator: identities, memory maps, alternate
+ * settings and behaviour switches.  DfuSe layout strings are generated from these
+ * tables, never parsed.  [inf] marks a value inferred rather than observed. */
 #pragma once
 
 #include <stdbool.h>
@@ -34,7 +34,8 @@ struct sim_alt {
 	uint8_t n_groups;
 };
 
-/* Flash programming rules (§3.6) and the family's datasheet timings (§3.4). */
+/* Flash programming rules (the reference manuals, see sim-memory.c) and the family's
+ * datasheet timings. */
 enum sim_family {
 	SIM_FAM_F1,      /* F0/F1/F3 and GD32: half-word program-once, 1-2 KiB pages */
 	SIM_FAM_F4,      /* F2/F4/F7: byte program ANDs bits in, 16-128 KiB sectors */
@@ -80,11 +81,11 @@ enum sim_oversize {
 struct sim_profile {
 	const char *name;
 	const char *description;
-	/* DFU-mode identity (§3.2) */
+	/* DFU-mode identity: device descriptor and strings */
 	uint16_t vid, pid, bcd_device, bcd_usb;
 	const char *manufacturer, *product, *serial;
 	bool serial_utf8; /* GD32: serial string in UTF-8, not UTF-16LE */
-	/* functional descriptor (§0.4) */
+	/* functional descriptor (DFU 1.1 §4.1.3) */
 	uint8_t fd_attributes;
 	uint16_t detach_timeout;
 	uint16_t transfer_size;
@@ -97,8 +98,8 @@ struct sim_profile {
 	const struct sim_group *const *memory;
 	uint8_t n_memory;
 	enum sim_family family;
-	uint32_t flash_base; /* default Address Pointer (§1.3) */
-	/* announced bwPollTimeout in ms (§3.5) */
+	uint32_t flash_base; /* default Address Pointer (AN2662: before any Set Address) */
+	/* announced bwPollTimeout in ms (ST ROM: 100 for an erase, 104 otherwise) */
 	uint16_t poll_erase_ms, poll_other_ms, poll_set_address_ms;
 	enum sim_busy_mode busy;
 	enum sim_clr_mode clr;
@@ -117,7 +118,7 @@ struct sim_profile {
 	int8_t ob_wrp_offset;   /* -1: WRP only through the wrp= setting */
 	uint8_t ob_wrp_bits;
 	const uint8_t *ob_default;
-	bool otp_lock_bytes;    /* F2/F4: 16 lock bytes after the data blocks (§3.7) */
+	bool otp_lock_bytes;    /* F2/F4: 16 lock bytes after the data blocks (RM0090 §3.8) */
 	uint32_t otp_base;
 	uint16_t otp_block;     /* data block size */
 	uint8_t otp_blocks;
