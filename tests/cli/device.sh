@@ -3,9 +3,9 @@
 # End-to-end tests of the device commands with the built binary against the virtual
 # devices of dfuflash-sim (umockdev): every DfuSe profile flashed, read back, verified
 # and left; every input format; the plain DFU 1.1 run-time detach path; `-l` against
-# dfu-util's own output; the dfu-util command lines of real scripts (user-needs.md
-# 5.1); dfu-util 0.11's bugs (dfu-util.md 4.1) shown absent; one golden case per error
-# message class; --json.
+# dfu-util's own output; the dfu-util command lines of public READMEs and flashing
+# scripts (QMK, Klipper, Black Magic Probe, MicroPython, ...); dfu-util 0.11's known bugs
+# shown absent; one golden case per error message class; --json.
 #
 # Every check looks at the exit code, the messages and, after a write, the virtual
 # flash (--flash-out).  Images are generated here (a Cortex-M vector table at the load
@@ -206,8 +206,8 @@ for kv in sys.argv[3:]:
 assert all('event' in e for e in evs), 'a line without "event"'
 EOF
 cat > listjson.py <<'EOF'
-# listjson.py OUT MODE NALTS: `list --json` is one JSON array with the fields of
-# user-needs.md 5.3
+# listjson.py OUT MODE NALTS: `list --json` is one JSON array, one object per alt with
+# the ids, bus position, strings, mode, DFU attributes, transfer size and DfuSe layout
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert isinstance(d, list) and len(d) == int(sys.argv[3]), d
@@ -436,7 +436,7 @@ expect 0 '' -- sim stm32f405 -- "$bin" list -S nosuch && { [ -z "$out" ] && ok |
 sim stm32f405 -- "$bin" list --json > lj.json 2>/dev/null && python3 listjson.py lj.json dfu 4 && ok || bad "list --json (stm32f405)"
 sim generic -- "$bin" list --json > lj2.json 2>/dev/null && python3 listjson.py lj2.json runtime 1 && ok || bad "list --json (generic)"
 
-# ---- 5. dfu-util command lines of real scripts (user-needs.md 5.1), with dfuflash -------
+# ---- 5. dfu-util command lines of public READMEs and scripts, with dfuflash ----------
 # PROFILE | dfuflash-sim options | expected flash: OFFSET=FILE ..., empty = all erased,
 # - = not checked | arguments
 python3 gen.py 0x08000000 6000 firmware.bin 41
@@ -509,7 +509,7 @@ sim stm32f405 -- sh -c "'$bin' -l | grep -q ', alt=0,'" && ok || bad "dfuflash -
 sim generic -- sh -c "'$bin' -l | grep -q 'Found Runtime'" && ok || bad "dfuflash -l | grep -q 'Found Runtime'"
 note "5.1 rows not run: Maple (1eaf:0003, no profile), unprotect (issue 5); option bytes only with :force (section 7)"
 
-# ---- 6. dfu-util 0.11's bugs (dfu-util.md 4.1), each shown absent ---------------------
+# ---- 6. dfu-util 0.11's known bugs (its source), each shown absent --------------------
 # --wait swallowing -l
 expect 0 '^Found DFU: \[0483:df11\]' -- sim stm32f405 -- "$bin" --wait -l
 expect 0 '^Found DFU: \[0483:df11\]' -- sim stm32f405 -- "$bin" -l --wait

@@ -197,7 +197,7 @@ def fault(*a, **kw):
 # -- no fault: the baseline
 fault("", lambda op, p: ok(op, p), fast=True)
 
-# -- request faults: retried (device-model.md 5 item 4)
+# -- request faults (a STALL or a timeout of a chosen request): retried
 for tok, ops in (("stall-on=5", ALL), ("stall-on-request=GETSTATUS:3", ALL),
                  ("stall-on-request=DNLOAD:3", DL), ("stall-on-request=UPLOAD:2", UP),
                  ("stall-on-request=CLRSTATUS:1", ALL), ("stall-on-request=ABORT:1", ALL)):
@@ -448,7 +448,7 @@ def special(name, profile, token, op, expect, image=None, args=(), time_scale="0
                     zero_poll, fast))
 
 
-# STM32H743 rev V: erasing a bank-2 sector never ends (device-model.md 1.7)
+# STM32H743 rev V: erasing a bank-2 sector never ends (betaflight-configurator PR 1861)
 special("h7-bank2", "stm32h743", "stuck-dnbusy=0x08100000", "download",
         E(76, [r"erase page 0x08100000 did not finish", r"erratum"], flash="state"),
         image=(0x08100000, 40000), fast=True)

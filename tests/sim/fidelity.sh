@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Fidelity of dfuflash-sim: the stock dfu-util (Debian 0.11) against the virtual devices,
 # served through umockdev.  Checks that `dfu-util -l` prints what captures of the real
-# devices show (device-model.md §3.2-§3.3), that download then upload is byte-exact on
-# every DfuSe profile and matches --flash-out, and that the failures users report come
-# out the same way (RDP, vanish-during-status, STM32U5), plus run-time detach.
+# devices show (public dfu-util -l output and lsusb dumps), that download then upload is
+# byte-exact on every DfuSe profile and matches --flash-out, and that the failures users
+# report come out the same way (RDP, vanish-during-status, STM32U5), plus run-time detach.
 #
 # Needs $DFUFLASH_BUILDDIR/dfuflash-sim (built when configure finds umockdev) and
 # dfu-util; exits 77 (skip) without them.  Under ASan (--enable-sanitizers)
@@ -37,7 +37,7 @@ fast="--time-scale 0 --fault zero-poll-timeout"
 
 # ---- 1. dfu-util -l against the captures --------------------------------------------
 # Expected "Found" lines, alt 0 first (dfu-util prints them last to first).  ids, ver=
-# (bcdDevice), alt names and serials as quoted in device-model.md §3.2-§3.3; the STM32G0B1
+# (bcdDevice), alt names and serials as public dfu-util -l output quotes them; the STM32G0B1
 # reports the same string on every alt (its ROM bug).
 cat > "$tmp/expected-list" <<'EOF'
 stm32f405 [0483:df11] ver=2200 alt=0 name="@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg" serial="3574364C3034"
@@ -142,7 +142,8 @@ fi
 
 # ---- 3. the failures users report ----------------------------------------------------
 # RDP level 1, a previous refused command left errVENDOR: dfu-util clears it at start
-# ("status(11)"), then the erase fails again (issue reports, device-model.md §4.6).
+# ("status(11)"), then the erase fails again (a dfu-util log of a 0483:df11 flash attempt
+# posted on answeroverflow.com).
 # Realistic timing here (announced poll timeouts, datasheet durations).
 "$SIM" --profile stm32f405 --fault rdp=1 --fault start-in-error=11 -- \
 	"$DFU_UTIL" -a 0 -s 0x08000000 -D "$tmp/in.bin" > "$tmp/out" 2>&1
@@ -155,7 +156,7 @@ else
 fi
 
 # The ROM leaves during the status stage of the final GET_STATUS: dfu-util reports an
-# error and exits 74 although the flash is correct (dfu-util.md §3).
+# error and exits 74 although the flash is correct (Klipper PR 5596, monome crow issue 128).
 rm -f "$tmp/flash.bin"
 "$SIM" --profile stm32f405 --time-scale 0.01 --fault leave=vanish-during-status --flash-out "$tmp/flash.bin" -- \
 	"$DFU_UTIL" -a 0 -s 0x08000000:leave -D "$tmp/in.bin" > "$tmp/out" 2>&1
