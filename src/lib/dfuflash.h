@@ -214,7 +214,6 @@ struct dfu_image {
 	 * nor touch (adjacent runs are merged). */
 	struct dfu_segment *segments;
 	size_t n_segments;
-	size_t seg_cap;
 
 	/* False for raw binaries and DFU 1.1 payloads: they carry no address, the
 	 * single segment sits at the base given in the parse options (or 0). */
@@ -235,10 +234,6 @@ struct dfu_image {
 	/* Things a tolerant reader accepted: "line 3: blank line ignored". */
 	char **warnings;
 	size_t n_warnings;
-
-	/* internal bookkeeping of dfu_image_add() */
-	uint64_t total_bytes;
-	size_t last_seg;
 };
 
 /* Limits applied while building an image. */

@@ -74,14 +74,33 @@ uint32_t dfu_crc32(uint32_t crc, const uint8_t *buf, size_t len)
 	return crc;
 }
 
+/* An image as dfu_image_new() allocates it: the public part and the
+ * bookkeeping of dfu_image_add(), which callers have no use for. */
+struct image {
+	struct dfu_image pub;
+	size_t seg_cap;       /* allocated entries of pub.segments */
+	uint64_t total_bytes; /* data bytes over all segments */
+	size_t last_seg;      /* segment of the last add: appending after it is O(1) */
+};
+
+static struct image *priv(struct dfu_image *img)
+{
+	return (struct image *)img; /* pub is the first member */
+}
+
+static const struct image *cpriv(const struct dfu_image *img)
+{
+	return (const struct image *)img;
+}
+
 int dfu_image_new(enum dfu_format format, struct dfu_image **out)
 {
-	struct dfu_image *img = calloc(1, sizeof(*img));
+	struct image *im = calloc(1, sizeof(*im));
 
-	if (!img)
+	if (!im)
 		return DFU_E_NOMEM;
-	img->format = format;
-	*out = img;
+	im->pub.format = format;
+	*out = &im->pub;
 	return 0;
 }
 
@@ -149,7 +168,7 @@ int dfu_image_rebase(struct dfu_image *img, uint32_t base, struct dfu_error *e)
 
 uint64_t dfu_image_data_bytes(const struct dfu_image *img)
 {
-	return img->total_bytes;
+	return cpriv(img)->total_bytes;
 }
 
 static inline uint64_t seg_end(const struct dfu_segment *s)
@@ -286,7 +305,7 @@ static int check_add(const struct dfu_image *img, uint32_t address, size_t len,
 		    e, DFU_E_RANGE, "image.address_overflow", NULL,
 		    "%zu bytes at 0x%08x run past the end of the 32-bit address space", len,
 		    address);
-	if (img->total_bytes + len > dfu_limits_max_bytes(limits))
+	if (cpriv(img)->total_bytes + len > dfu_limits_max_bytes(limits))
 		return dfu_error_set(e, DFU_E_RANGE, "image.too_large", NULL,
 				     "image holds more than %llu bytes of data (the limit)",
 				     (unsigned long long)dfu_limits_max_bytes(limits));
@@ -302,7 +321,7 @@ static int try_append(struct dfu_image *img, int alt, uint32_t address, const ui
 		      size_t len, struct dfu_error *e)
 {
 	uint64_t end = (uint64_t)address + len;
-	size_t i = img->last_seg;
+	size_t i = priv(img)->last_seg;
 	struct dfu_segment *s;
 	int r;
 
@@ -318,7 +337,7 @@ static int try_append(struct dfu_image *img, int alt, uint32_t address, const ui
 		return dfu_error_set(e, r, "image.nomem", NULL, "out of memory");
 	memcpy(s->data + s->length, data, len);
 	s->length += len;
-	img->total_bytes += len;
+	priv(img)->total_bytes += len;
 	return 1;
 }
 
@@ -355,14 +374,14 @@ static int insert_segment(struct dfu_image *img, size_t i, int alt, uint32_t add
 	struct dfu_segment ns = {.address = address, .alt = alt};
 	int r;
 
-	if (img->n_segments == img->seg_cap) {
-		size_t cap = img->seg_cap ? img->seg_cap * 2 : 8;
+	if (img->n_segments == priv(img)->seg_cap) {
+		size_t cap = priv(img)->seg_cap ? priv(img)->seg_cap * 2 : 8;
 		struct dfu_segment *v = realloc(img->segments, cap * sizeof(*v));
 
 		if (!v)
 			return dfu_error_set(e, DFU_E_NOMEM, "image.nomem", NULL, "out of memory");
 		img->segments = v;
-		img->seg_cap = cap;
+		priv(img)->seg_cap = cap;
 	}
 	r = seg_reserve(&ns, len);
 	if (r < 0)
@@ -373,8 +392,8 @@ static int insert_segment(struct dfu_image *img, size_t i, int alt, uint32_t add
 		(img->n_segments - i) * sizeof(*img->segments));
 	img->segments[i] = ns;
 	img->n_segments++;
-	img->total_bytes += len;
-	img->last_seg = i;
+	priv(img)->total_bytes += len;
+	priv(img)->last_seg = i;
 	return 0;
 }
 
@@ -412,8 +431,8 @@ static int merge_segments(struct dfu_image *img, size_t i, size_t j, uint32_t ad
 	memmove(&img->segments[i + 1], &img->segments[j],
 		(img->n_segments - j) * sizeof(*img->segments));
 	img->n_segments -= j - i - 1;
-	img->total_bytes = img->total_bytes - before + first->length;
-	img->last_seg = i;
+	priv(img)->total_bytes = priv(img)->total_bytes - before + first->length;
+	priv(img)->last_seg = i;
 	return 0;
 }
 
