@@ -88,7 +88,7 @@ static void write_back(const struct dfu_image *img, uint8_t knob)
 	uint32_t low = 0;
 	uint64_t high = 0;
 
-	dfu_image_span(img, true, DFU_ALT_NONE, &low, &high);
+	dfu_image_span(img, &low, &high);
 	for (size_t k = 0; k < sizeof(write_formats) / sizeof(write_formats[0]); k++) {
 		struct dfu_write_opts wo = {
 			.format = write_formats[k],

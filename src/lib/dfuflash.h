@@ -263,10 +263,11 @@ int dfu_image_rebase(struct dfu_image *img, uint32_t base, struct dfu_error *e);
 
 /* Total data bytes over all segments. */
 uint64_t dfu_image_data_bytes(const struct dfu_image *img);
-/* Lowest address and highest end (exclusive, up to 2^32) over segments of
- * @alt (DFU_ALT_NONE with any_alt=true: all).  Returns false for an empty image. */
-bool dfu_image_span(const struct dfu_image *img, bool any_alt, int alt, uint32_t *low,
-		    uint64_t *high_excl);
+/* Lowest address and highest end (exclusive, up to 2^32) over all segments
+ * (dfu_image_span) or those of @alt (dfu_image_alt_span).  Either pointer
+ * may be NULL.  Returns false when there is no such segment. */
+bool dfu_image_span(const struct dfu_image *img, uint32_t *low, uint64_t *high_excl);
+bool dfu_image_alt_span(const struct dfu_image *img, int alt, uint32_t *low, uint64_t *high_excl);
 
 /*
  * Copy @len bytes from @address of @alt into @buf.  Returns the number of

@@ -121,7 +121,7 @@ static int target_alt(struct tool_run *r, struct dfu_if_info *list, size_t n, st
 				     .have_address = img->address_from_file};
 	int ret;
 
-	dfu_image_span(img, false, alt, &want.address, NULL);
+	dfu_image_alt_span(img, alt, &want.address, NULL);
 	*k = tool_run_pick_alt(r, list, n, &want);
 	if (*k < 0) {
 		tool_err("%s: the file has data for alt %d, which the device does not have",

@@ -340,7 +340,7 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 		       o->parse.have_base ? "placed at --address" : "assumed", img->n_segments ? img->segments[0].address : 0);
 	printf("  segments:      %zu, %llu bytes", img->n_segments,
 	       (unsigned long long)dfu_image_data_bytes(img));
-	if (dfu_image_span(img, true, DFU_ALT_NONE, &low, &high))
+	if (dfu_image_span(img, &low, &high))
 		printf(" in 0x%08x..0x%08llx", low, (unsigned long long)(high - 1));
 	putchar('\n');
 	for (size_t i = 0; i < img->n_segments; i++) {
@@ -535,7 +535,7 @@ static void info_json(struct json_out *j, const char *path, const struct dfu_ima
 	json_str(j, "format", dfu_format_name(img->format));
 	json_str(j, "address_source", img->address_from_file ? "file" : "assumed");
 	json_segments(j, img);
-	if (dfu_image_span(img, true, DFU_ALT_NONE, &low, &high)) {
+	if (dfu_image_span(img, &low, &high)) {
 		json_obj_open(j, "span");
 		json_uint(j, "low", low);
 		json_uint(j, "high_exclusive", high);

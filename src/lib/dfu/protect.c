@@ -116,7 +116,8 @@ int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 	for (size_t i = 0; i < img->n_segments; i++)
 		if (img->segments[i].alt != DFU_ALT_NONE)
 			alt = was->alt;
-	if (!dfu_image_span(img, alt == DFU_ALT_NONE, alt, &low, &high))
+	if (!(alt == DFU_ALT_NONE ? dfu_image_span(img, &low, &high)
+					 : dfu_image_alt_span(img, alt, &low, &high)))
 		return dfu_error_set(e, DFU_E_INVAL, "optbytes.empty", NULL,
 				     "no option bytes to confirm");
 	r = dfu_reopen(ctx, was, -1, timeout_ms, &dev, e);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -194,8 +195,9 @@ static size_t lower_bound(const struct dfu_image *img, int alt, uint64_t address
 	return lo;
 }
 
-bool dfu_image_span(const struct dfu_image *img, bool any_alt, int alt, uint32_t *low,
-		    uint64_t *high_excl)
+/* The span of the segments of @alt, or of all with @alt ALL_ALTS. */
+#define ALL_ALTS INT_MIN
+static bool span_of(const struct dfu_image *img, int alt, uint32_t *low, uint64_t *high_excl)
 {
 	bool found = false;
 	uint32_t lo = 0;
@@ -204,7 +206,7 @@ bool dfu_image_span(const struct dfu_image *img, bool any_alt, int alt, uint32_t
 	for (size_t i = 0; i < img->n_segments; i++) {
 		const struct dfu_segment *s = &img->segments[i];
 
-		if (!any_alt && s->alt != alt)
+		if (alt != ALL_ALTS && s->alt != alt)
 			continue;
 		if (!found || s->address < lo)
 			lo = s->address;
@@ -219,6 +221,16 @@ bool dfu_image_span(const struct dfu_image *img, bool any_alt, int alt, uint32_t
 			*high_excl = hi;
 	}
 	return found;
+}
+
+bool dfu_image_span(const struct dfu_image *img, uint32_t *low, uint64_t *high_excl)
+{
+	return span_of(img, ALL_ALTS, low, high_excl);
+}
+
+bool dfu_image_alt_span(const struct dfu_image *img, int alt, uint32_t *low, uint64_t *high_excl)
+{
+	return span_of(img, alt, low, high_excl);
 }
 
 const struct dfu_segment *dfu_image_find(const struct dfu_image *img, int alt, uint32_t address)

@@ -141,7 +141,13 @@ static int text_line(struct dfu_reader *r, const char *line, size_t len, struct 
  * One LF-terminated piece (without the LF).  A CR right before the LF makes it
  * a CRLF line; a CR anywhere else is a lone-CR terminator (classic Mac files).
  */
-static int text_piece(struct dfu_reader *r, const char *p, size_t len, bool had_lf,
+/* How a piece of text handed to text_piece() ends. */
+enum piece_end {
+	PIECE_AT_LF,  /* at a line feed (not part of the piece) */
+	PIECE_AT_EOF, /* at the end of the input */
+};
+
+static int text_piece(struct dfu_reader *r, const char *p, size_t len, enum piece_end end,
 		      struct dfu_error *e)
 {
 	const char *cr;
@@ -150,7 +156,7 @@ static int text_piece(struct dfu_reader *r, const char *p, size_t len, bool had_
 	while ((cr = memchr(p, '\r', len)) != NULL) {
 		size_t n = (size_t)(cr - p);
 
-		if (n + 1 == len && had_lf) {
+		if (n + 1 == len && end == PIECE_AT_LF) {
 			r->saw_crlf = true;
 			return text_line(r, p, n, e);
 		}
@@ -161,7 +167,7 @@ static int text_piece(struct dfu_reader *r, const char *p, size_t len, bool had_
 		p += n + 1;
 		len -= n + 1;
 	}
-	if (had_lf)
+	if (end == PIECE_AT_LF)
 		r->saw_lf = true;
 	else if (len == 0)
 		return 0; /* the file ended with a terminator */
@@ -202,12 +208,12 @@ static int text_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struc
 				return line_too_long(r, e);
 			if (dfu_buf_append(&r->carry, p, n) < 0)
 				return dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory");
-			ret = text_piece(r, (const char *)r->carry.data, r->carry.len, true, e);
+			ret = text_piece(r, (const char *)r->carry.data, r->carry.len, PIECE_AT_LF, e);
 			r->carry.len = 0;
 		} else {
 			if (n > MAX_LINE)
 				return line_too_long(r, e);
-			ret = text_piece(r, p, n, true, e);
+			ret = text_piece(r, p, n, PIECE_AT_LF, e);
 		}
 		if (ret < 0)
 			return ret;
@@ -270,7 +276,7 @@ static int finish_text(struct dfu_reader *r, struct dfu_error *e)
 	int ret = 0;
 
 	if (r->carry.len) {
-		ret = text_piece(r, (const char *)r->carry.data, r->carry.len, false, e);
+		ret = text_piece(r, (const char *)r->carry.data, r->carry.len, PIECE_AT_EOF, e);
 		r->carry.len = 0;
 	}
 	if (ret < 0)

@@ -31,7 +31,7 @@ static int write_bin(const struct dfu_image *img, const struct dfu_write_opts *o
 			return dfu_error_set(e, DFU_E_UNSUPPORTED, "bin.several_alts", NULL,
 					     "the image has data for several alt settings (%d and %d); a raw binary holds one",
 					     img->segments[0].alt, img->segments[i].alt);
-	dfu_image_span(img, true, DFU_ALT_NONE, &low, &high);
+	dfu_image_span(img, &low, &high);
 	span = high - low;
 	if (span > max) {
 		dfu_error_set(e, DFU_E_RANGE, "bin.span_too_large", NULL,
