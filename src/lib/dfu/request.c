@@ -225,32 +225,64 @@ static uint64_t take_lost(struct dfu_dev *dev, const struct dfu_op *op)
 }
 
 /*
+ * One request of dfu_request(): what goes on the wire, and what its retries
+ * learn (the libusb name of the last failure, the transfers tried, a
+ * failure of the recovery requests).
+ */
+struct req {
+	struct dfu_dev *dev;
+	const struct dfu_op *op;
+	uint8_t request;
+	uint16_t value;
+	uint8_t *data;
+	uint16_t len;
+	unsigned timeout_ms;
+	const char *usb_name;
+	unsigned attempts;
+	struct dfu_error le;
+};
+
+/* The request of @rq on the wire once more. */
+static int send_req(struct req *rq)
+{
+	return send_once(rq->dev, rq->op, rq->request, rq->value, rq->data, rq->len, rq->timeout_ms,
+			 &rq->usb_name);
+}
+
+/* The retries ended on the device's own verdict or state (in rq->le). */
+static bool retry_verdict(const struct req *rq)
+{
+	return rq->le.err == DFU_E_DEVSTATUS || rq->le.err == DFU_E_PROTOCOL;
+}
+
+/*
  * Retry a DNLOAD that failed with @r: bring the device back, prepare, send
  * again; bounded and with backoff.  Returns the bytes sent or a negative
- * dfu_err; @le holds a failure of the recovery requests.
+ * dfu_err; rq->le holds a failure of the recovery requests.
  */
-static int retry_dnload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
-			uint8_t *data, uint16_t len, unsigned timeout_ms, int r,
-			const char **usb_name, unsigned *attempts, struct dfu_error *le)
+static int retry_dnload(struct req *rq, int r)
 {
-	bool command = value == 0 && dfu_dev_dfuse_like(dev);
+	struct dfu_dev *dev = rq->dev;
+	const struct dfu_op *op = rq->op;
+	bool command = rq->value == 0 && dfu_dev_dfuse_like(dev);
 
 	for (unsigned a = 1; a <= DFU_RETRY_MAX && dfu_usb_transient(r); a++) {
-		dfu_note_retry(dev, op, "DFU_DNLOAD", *usb_name ? *usb_name : dfu_strerror(r), a);
+		dfu_note_retry(dev, op, "DFU_DNLOAD", rq->usb_name ? rq->usb_name : dfu_strerror(r),
+			       a);
 		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
-		*attempts = a + 1;
+		rq->attempts = a + 1;
 		dev->run->retry_depth++;
 		dev->run->attempt = a;
-		dfu_error_clear(le);
-		r = bring_back(dev, op, value, command, le);
+		dfu_error_clear(&rq->le);
+		r = bring_back(dev, op, rq->value, command, &rq->le);
 		if (r == BACK_RESEND)
-			r = resend_prepare(dev, op, value, le);
+			r = resend_prepare(dev, op, rq->value, &rq->le);
 		if (r == 0)
-			r = send_once(dev, op, DFU_REQ_DNLOAD, value, data, len, timeout_ms, usb_name);
+			r = send_req(rq);
 		else if (r == BACK_ARRIVED)
-			r = len;
-		else if (le->usb_name)
-			*usb_name = le->usb_name;
+			r = rq->len;
+		else if (rq->le.usb_name)
+			rq->usb_name = rq->le.usb_name;
 		dev->run->retry_depth--;
 		dev->run->attempt = 0;
 		if (r >= 0)
@@ -269,32 +301,34 @@ static bool simple_retryable(const struct dfu_dev *dev, const struct dfu_op *op,
  * Retry a CLRSTATUS or ABORT that failed with @r: a GET_STATUS first (dfuIDLE:
  * it arrived, done), then the same request again; bounded, with backoff.
  */
-static int retry_simple(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request,
-			unsigned timeout_ms, int r, const char **usb_name, unsigned *attempts,
-			struct dfu_error *le)
+static int retry_simple(struct req *rq, int r)
 {
+	struct dfu_dev *dev = rq->dev;
+	const struct dfu_op *op = rq->op;
+
 	for (unsigned a = 1; a <= DFU_RETRY_MAX && dfu_usb_transient(r); a++) {
 		struct dfu_status_reply st;
 		struct dfu_op bop;
 
-		dfu_note_retry(dev, op, dfu_request_name(request), *usb_name ? *usb_name : dfu_strerror(r),
-			   a);
+		dfu_note_retry(dev, op, dfu_request_name(rq->request),
+			       rq->usb_name ? rq->usb_name : dfu_strerror(r), a);
 		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
-		*attempts = a + 1;
+		rq->attempts = a + 1;
 		dev->run->retry_depth++;
 		dev->run->attempt = a;
-		dfu_error_clear(le);
+		dfu_error_clear(&rq->le);
 		dfu_op_init(&bop, -1, "GET_STATUS before retry of %s", op->name);
-		r = dfu_get_status(dev, &bop, 0, &st, le);
+		r = dfu_get_status(dev, &bop, 0, &st, &rq->le);
 		if (r == 0 && st.state == DFU_STATE_DFU_IDLE)
 			r = 0; /* it arrived (or was not needed any more) */
 		else if (r == 0 || dfu_usb_transient(r))
-			r = send_once(dev, op, request, 0, NULL, 0, timeout_ms, usb_name);
+			r = send_once(dev, op, rq->request, 0, NULL, 0, rq->timeout_ms,
+				      &rq->usb_name);
 		dev->run->retry_depth--;
 		dev->run->attempt = 0;
 		if (r >= 0) {
 			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: %s done after %u retr%s", op->name,
-				dfu_request_name(request), a, a == 1 ? "y" : "ies");
+				dfu_request_name(rq->request), a, a == 1 ? "y" : "ies");
 			return 0;
 		}
 	}
@@ -314,85 +348,100 @@ static bool upload_retryable(const struct dfu_dev *dev, const struct dfu_op *op,
 	return r == DFU_E_USB_PIPE;
 }
 
+/* The state found before a retry of a failed UPLOAD rules the retry out. */
+static bool upload_hopeless(const struct dfu_dev *dev, const struct dfu_status_reply *st)
+{
+	if (!dfu_dev_dfuse_like(dev)) {
+		/* plain DFU: the device's offset did not move; anything but
+		 * dfuUPLOAD-IDLE ends the upload */
+		return st->state != DFU_STATE_DFU_UPLOAD_IDLE;
+	}
+	/* a verdict (errVENDOR under RDP): no retry; the caller reports the
+	 * transfer error with this state */
+	return st->state == DFU_STATE_DFU_ERROR && st->status != DFU_STATUS_ERR_STALLEDPKT &&
+	       st->status != DFU_STATUS_ERR_UNKNOWN;
+}
+
 /*
- * Retry a DfuSe UPLOAD that failed with @r: bring the device to dfuIDLE
+ * A DfuSe UPLOAD again, from the state @found before the retry: to dfuIDLE
  * (CLRSTATUS / ABORT), Set Address of the block's pointer again, ABORT to
  * dfuIDLE and UPLOAD the same block number.
  */
-static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
-			uint8_t *data, uint16_t len, unsigned timeout_ms, int r,
-			const char **usb_name, unsigned *attempts, struct dfu_error *le)
+static int upload_again_dfuse(struct req *rq, const struct dfu_status_reply *found,
+			      uint32_t pointer)
 {
+	struct dfu_dev *dev = rq->dev;
+	const struct dfu_op *op = rq->op;
+	uint8_t cmd[5] = {DFUSE_CMD_SET_ADDRESS};
+	struct dfu_status_reply st;
+	struct dfu_op bop;
+	int r = 0;
+
+	if (found->state == DFU_STATE_DFU_ERROR) {
+		dfu_op_init(&bop, -1, "CLRSTATUS before retry of %s", op->name);
+		r = dfu_clr_status(dev, &bop, &rq->le);
+	} else if (found->state != DFU_STATE_DFU_IDLE) {
+		dfu_op_init(&bop, -1, "ABORT before retry of %s", op->name);
+		r = dfu_abort(dev, &bop, &rq->le);
+	}
+	if (r < 0)
+		return r;
+	/* the Address Pointer again, then back to dfuIDLE for the UPLOAD */
+	le32_put(cmd + 1, pointer);
+	dfu_op_init_at(&bop, 0, pointer, "DfuSe Set Address 0x%08x again (before block %u)",
+		       pointer, rq->value);
+	r = dfu_request(dev, &bop, DFU_REQ_DNLOAD, 0, cmd, sizeof(cmd), 0, &rq->le);
+	if (r >= 0)
+		r = dfu_poll(dev, &bop, dfu_now_ms(dev->ctx) + DFU_DEADLINE_COMMAND_MS, &st,
+			     &rq->le);
+	if (r >= 0 && st.state != DFU_STATE_DFU_DNLOAD_IDLE)
+		r = dfu_error_wrong_state(&bop, &st, "dfuDNLOAD-IDLE", &rq->le);
+	if (r >= 0) {
+		dfu_op_init(&bop, -1, "ABORT after Set Address (retry of %s)", op->name);
+		r = dfu_abort(dev, &bop, &rq->le);
+	}
+	if (r >= 0)
+		r = send_req(rq);
+	else if (rq->le.usb_name)
+		rq->usb_name = rq->le.usb_name;
+	return r;
+}
+
+/*
+ * Retry an UPLOAD that failed with @r: GET_STATUS, then for DfuSe the way
+ * back to the block (upload_again_dfuse), for plain DFU the same UPLOAD
+ * from dfuUPLOAD-IDLE; bounded, with backoff.
+ */
+static int retry_upload(struct req *rq, int r)
+{
+	struct dfu_dev *dev = rq->dev;
+	const struct dfu_op *op = rq->op;
 	uint32_t pointer = dev->run->resend.pointer;
 	int first = r;
 
 	for (unsigned a = 1; a <= DFU_RETRY_MAX && dfu_usb_transient(r); a++) {
 		struct dfu_status_reply st;
 		struct dfu_op bop;
-		uint8_t cmd[5] = {DFUSE_CMD_SET_ADDRESS};
 
-		dfu_note_retry(dev, op, "DFU_UPLOAD", *usb_name ? *usb_name : dfu_strerror(r), a);
+		dfu_note_retry(dev, op, "DFU_UPLOAD", rq->usb_name ? rq->usb_name : dfu_strerror(r),
+			       a);
 		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
-		*attempts = a + 1;
+		rq->attempts = a + 1;
 		dev->run->retry_depth++;
 		dev->run->attempt = a;
-		dfu_error_clear(le);
+		dfu_error_clear(&rq->le);
 		dfu_op_init_like(&bop, op, "GET_STATUS before retry of %s", op->name);
-		r = dfu_get_status(dev, &bop, 0, &st, le);
-		if (r < 0)
-			goto next;
-		if (!dfu_dev_dfuse_like(dev)) {
-			/* plain DFU: the device's offset did not move; anything but
-			 * dfuUPLOAD-IDLE ends the upload */
-			if (st.state != DFU_STATE_DFU_UPLOAD_IDLE) {
-				dev->run->retry_depth--;
-				dev->run->attempt = 0;
-				dfu_error_clear(le);
-				*attempts = 1;
-				return first;
-			}
-			r = send_once(dev, op, DFU_REQ_UPLOAD, value, data, len, timeout_ms, usb_name);
-			goto next;
+		r = dfu_get_status(dev, &bop, 0, &st, &rq->le);
+		if (r == 0 && upload_hopeless(dev, &st)) {
+			dev->run->retry_depth--;
+			dev->run->attempt = 0;
+			dfu_error_clear(&rq->le);
+			rq->attempts = 1;
+			return first;
 		}
-		if (st.state == DFU_STATE_DFU_ERROR) {
-			if (st.status != DFU_STATUS_ERR_STALLEDPKT &&
-			    st.status != DFU_STATUS_ERR_UNKNOWN) {
-				/* a verdict (errVENDOR under RDP): no retry; the caller
-				 * reports the transfer error with this state */
-				dev->run->retry_depth--;
-				dev->run->attempt = 0;
-				dfu_error_clear(le);
-				*attempts = 1;
-				return first;
-			}
-			dfu_op_init(&bop, -1, "CLRSTATUS before retry of %s", op->name);
-			r = dfu_clr_status(dev, &bop, le);
-		} else if (st.state != DFU_STATE_DFU_IDLE) {
-			dfu_op_init(&bop, -1, "ABORT before retry of %s", op->name);
-			r = dfu_abort(dev, &bop, le);
-		}
-		if (r < 0)
-			goto next;
-		/* the Address Pointer again, then back to dfuIDLE for the UPLOAD */
-		le32_put(cmd + 1, pointer);
-		dfu_op_init_at(&bop, 0, pointer, "DfuSe Set Address 0x%08x again (before block %u)",
-			    pointer, value);
-		r = dfu_request(dev, &bop, DFU_REQ_DNLOAD, 0, cmd, sizeof(cmd), 0, le);
-		if (r >= 0)
-			r = dfu_poll(dev, &bop, dfu_now_ms(dev->ctx) + DFU_DEADLINE_COMMAND_MS, &st,
-				     le);
-		if (r >= 0 && st.state != DFU_STATE_DFU_DNLOAD_IDLE)
-			r = dfu_error_wrong_state(&bop, &st, "dfuDNLOAD-IDLE", le);
-		if (r >= 0) {
-			dfu_op_init(&bop, -1, "ABORT after Set Address (retry of %s)",
-				    op->name);
-			r = dfu_abort(dev, &bop, le);
-		}
-		if (r >= 0)
-			r = send_once(dev, op, DFU_REQ_UPLOAD, value, data, len, timeout_ms, usb_name);
-		else if (le->usb_name)
-			*usb_name = le->usb_name;
-	next:
+		if (r == 0)
+			r = dfu_dev_dfuse_like(dev) ? upload_again_dfuse(rq, &st, pointer)
+						    : send_req(rq);
 		dev->run->retry_depth--;
 		dev->run->attempt = 0;
 		if (r >= 0) {
@@ -400,86 +449,69 @@ static int retry_upload(struct dfu_dev *dev, const struct dfu_op *op, uint16_t v
 				op->name, a, a == 1 ? "y" : "ies");
 			return r;
 		}
-		if (le->err == DFU_E_DEVSTATUS || le->err == DFU_E_PROTOCOL)
+		if (retry_verdict(rq))
 			return r;
 	}
 	return r;
 }
 
-int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, uint16_t value,
-		uint8_t *data, uint16_t len, unsigned timeout_ms, struct dfu_error *e)
+/*
+ * retry_dnload for dfu_request(): a success restarts the op's deadline; a
+ * failure that is neither a device verdict nor a transfer error is reported
+ * as the first transfer failure.
+ */
+static int retry_dnload_request(struct req *rq, int r, uint64_t t0)
 {
-	const char *usb_name = NULL;
+	struct dfu_dev *dev = rq->dev;
+	int first = r;
+	const char *first_name = rq->usb_name;
+
+	dfu_error_clear(&rq->le);
+	r = retry_dnload(rq, r);
+	if (r >= 0) {
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: DFU_DNLOAD done after %u retr%s",
+			rq->op->name, rq->attempts - 1, rq->attempts == 2 ? "y" : "ies");
+		/* restart the deadline: the time lost is not the device's */
+		note_lost(dev, rq->op, dfu_now_ms(dev->ctx) - t0);
+	} else if (!retry_verdict(rq) && !dfu_err_is_usb(r)) {
+		r = first;
+		rq->usb_name = first_name;
+	}
+	return r;
+}
+
+/* Report that verdict: the better report than the transfer failure. */
+static int report_verdict(const struct req *rq, int r, struct dfu_error *e)
+{
+	if (e && !e->err) {
+		*e = rq->le;
+		e->attempts = rq->attempts;
+	}
+	return r;
+}
+
+/* The one place a failed request is classified and reported. */
+static int report_failure(const struct req *rq, int r, struct dfu_error *e)
+{
+	struct dfu_dev *dev = rq->dev;
 	bool was_empty = e && !e->err;
-	unsigned attempts = 1;
-	struct dfu_error le;
-	int r;
 
-	uint64_t t0 = dfu_now_ms(dev->ctx);
-
-	if (request == DFU_REQ_DNLOAD && !dev->run->retry_depth)
-		take_lost(dev, NULL); /* a new DNLOAD: forget an older op's lost time */
-	r = send_once(dev, op, request, value, data, len, timeout_ms, &usb_name);
-	if (r < 0 && (request == DFU_REQ_CLRSTATUS || request == DFU_REQ_ABORT) &&
-	    simple_retryable(dev, op, r)) {
-		dfu_error_clear(&le);
-		r = retry_simple(dev, op, request, timeout_ms, r, &usb_name, &attempts, &le);
-	} else if (r < 0 && request == DFU_REQ_UPLOAD && upload_retryable(dev, op, value, r)) {
-		dfu_error_clear(&le);
-		r = retry_upload(dev, op, value, data, len, timeout_ms, r, &usb_name, &attempts,
-				 &le);
-		if (r < 0 && (le.err == DFU_E_DEVSTATUS || le.err == DFU_E_PROTOCOL)) {
-			if (e && !e->err) {
-				*e = le;
-				e->attempts = attempts;
-			}
-			return r;
-		}
-	} else if (r < 0 && request == DFU_REQ_DNLOAD &&
-		   dnload_retryable(dev, op, value, data, len, r)) {
-		int first = r;
-		const char *first_name = usb_name;
-
-		dfu_error_clear(&le);
-		r = retry_dnload(dev, op, value, data, len, timeout_ms, r, &usb_name, &attempts,
-				 &le);
-		if (r >= 0) {
-			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: DFU_DNLOAD done after %u retr%s",
-				op->name, attempts - 1, attempts == 2 ? "y" : "ies");
-			/* restart the deadline: the time lost is not the device's */
-			note_lost(dev, op, dfu_now_ms(dev->ctx) - t0);
-		} else if (le.err == DFU_E_DEVSTATUS || le.err == DFU_E_PROTOCOL) {
-			/* the device's own verdict or state is the better report */
-			if (e && !e->err) {
-				*e = le;
-				e->attempts = attempts;
-			}
-			return r;
-		} else if (!dfu_err_is_usb(r)) {
-			r = first;
-			usb_name = first_name;
-		}
-	}
-	if (request == DFU_REQ_DNLOAD && r >= 0)
-		record_dnload(dev, op, value, data, len);
-	if (r >= 0)
-		return r;
-	/* the one place a failed request is classified and reported */
-	dfu_error_set(e, r, "dfu.usb", NULL, "%s: %s failed: %s%s", op->name, dfu_request_name(request),
-		      usb_name ? usb_name : dfu_strerror(r),
-		      attempts > 1 ? " (also when retried)" : "");
+	dfu_error_set(e, r, "dfu.usb", NULL, "%s: %s failed: %s%s", rq->op->name,
+		      dfu_request_name(rq->request), rq->usb_name ? rq->usb_name : dfu_strerror(r),
+		      rq->attempts > 1 ? " (also when retried)" : "");
 	if (was_empty) {
-		dfu_op_fill_device(e, was_empty, op);
+		dfu_op_fill_device(e, was_empty, rq->op);
 		e->usb_err = r;
-		e->usb_name = usb_name;
-		e->attempts = attempts;
+		e->usb_name = rq->usb_name;
+		e->attempts = rq->attempts;
 	}
-	if (r == DFU_E_USB_PIPE && (request == DFU_REQ_DNLOAD || request == DFU_REQ_UPLOAD)) {
+	if (r == DFU_E_USB_PIPE &&
+	    (rq->request == DFU_REQ_DNLOAD || rq->request == DFU_REQ_UPLOAD)) {
 		/* a stalled transfer usually comes with dfuERROR and the reason (UPLOAD
 		 * under RDP: errVENDOR, device-model.md 1.9): ask once, best effort */
 		uint8_t b[6];
-		int s = dfu_control_traced(dev->ctx, dev->h, "GET_STATUS after the stall", DFU_RT_IN,
-					   DFU_REQ_GETSTATUS, 0, dev->info.interface, b,
+		int s = dfu_control_traced(dev->ctx, dev->h, "GET_STATUS after the stall",
+					   DFU_RT_IN, DFU_REQ_GETSTATUS, 0, dev->info.interface, b,
 					   sizeof(b), 0, NULL);
 
 		dfu_log(dev->ctx, DFU_LOG_TRACE, "DFU_GETSTATUS after the stall -> %d", s);
@@ -489,6 +521,47 @@ int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, u
 	if (was_empty && e)
 		dfu_error_hint(e, dfu_cause_hint(e, dfu_dev_quirks(dev)));
 	return r;
+}
+
+int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, uint16_t value,
+		uint8_t *data, uint16_t len, unsigned timeout_ms, struct dfu_error *e)
+{
+	struct req rq = {.dev = dev,
+			 .op = op,
+			 .request = request,
+			 .value = value,
+			 .data = data,
+			 .len = len,
+			 .timeout_ms = timeout_ms,
+			 .attempts = 1};
+	int r;
+
+	uint64_t t0 = dfu_now_ms(dev->ctx);
+
+	if (request == DFU_REQ_DNLOAD && !dev->run->retry_depth)
+		take_lost(dev, NULL); /* a new DNLOAD: forget an older op's lost time */
+	r = send_req(&rq);
+	if (r < 0 && (request == DFU_REQ_CLRSTATUS || request == DFU_REQ_ABORT) &&
+	    simple_retryable(dev, op, r)) {
+		dfu_error_clear(&rq.le);
+		r = retry_simple(&rq, r);
+	} else if (r < 0 && request == DFU_REQ_UPLOAD && upload_retryable(dev, op, value, r)) {
+		dfu_error_clear(&rq.le);
+		r = retry_upload(&rq, r);
+		if (r < 0 && retry_verdict(&rq))
+			return report_verdict(&rq, r, e);
+	} else if (r < 0 && request == DFU_REQ_DNLOAD &&
+		   dnload_retryable(dev, op, value, data, len, r)) {
+		r = retry_dnload_request(&rq, r, t0);
+		/* the device's own verdict or state is the better report */
+		if (r < 0 && retry_verdict(&rq))
+			return report_verdict(&rq, r, e);
+	}
+	if (request == DFU_REQ_DNLOAD && r >= 0)
+		record_dnload(dev, op, value, data, len);
+	if (r >= 0)
+		return r;
+	return report_failure(&rq, r, e);
 }
 
 int dfu_get_status(struct dfu_dev *dev, const struct dfu_op *op, unsigned timeout_ms,
@@ -618,88 +691,176 @@ out:
 	return r < 0 ? r : 0;
 }
 
+/* The GET_STATUS polling of one op (dfu_poll). */
+struct poll_state {
+	struct dfu_dev *dev;
+	const struct dfu_op *op;
+	uint64_t deadline_ms;
+	uint64_t start;
+	uint32_t last_wait; /* the wait after the last busy reply */
+	uint32_t announced; /* bwPollTimeout of the last busy reply */
+	bool nonzero_poll;  /* a busy reply announced a bwPollTimeout */
+	bool busy_seen;     /* a busy reply came */
+	bool lost;          /* a GET_STATUS failed: its answer was lost */
+	unsigned stalls, retries;
+};
+
+/* A GET_STATUS stalled while the device is busy: wait as long again. */
+static void poll_wait_stalled(struct poll_state *p)
+{
+	/* STM32L4/F072 stall a GET_STATUS sent while the flash is still
+	 * busy when they announced too short a bwPollTimeout (dfu-util's
+	 * L4 workaround, openmv 1508): wait that long again and ask again */
+	p->stalls++;
+	dfu_log(p->dev->ctx, DFU_LOG_DEBUG,
+		"%s: GET_STATUS stalled while busy (%u), waiting %u ms again", p->op->name,
+		p->stalls, p->last_wait);
+	dfu_sleep_ms(p->dev->ctx, p->last_wait);
+}
+
+/* A GET_STATUS asked at @t_req failed with @r (@le): pause before the next. */
+static void poll_note_lost(struct poll_state *p, int r, const struct dfu_error *le, uint64_t t_req)
+{
+	const char *lost_why;
+
+	/* a lost answer: ask again after a pause (the request changes
+	 * nothing the device would not do anyway) */
+	p->retries++;
+	p->lost = true;
+	lost_why = le->usb_name ? le->usb_name : dfu_strerror(r);
+	dfu_note_retry(p->dev, p->op, "DFU_GETSTATUS", lost_why, p->retries);
+	dfu_sleep_ms(p->dev->ctx, dfu_retry_backoff_ms(p->retries));
+	/* the lost transfer and the pause are not the device's time */
+	p->deadline_ms += dfu_now_ms(p->dev->ctx) - t_req;
+}
+
+/* The polling ends on a GET_STATUS that failed with @r (@le). */
+static int poll_failed(const struct poll_state *p, int r, const struct dfu_error *le,
+		       struct dfu_error *e)
+{
+	if (e && !e->err) {
+		*e = *le;
+		if (p->retries) {
+			const char *h;
+
+			e->attempts = p->retries + 1;
+			snprintf(e->message + strlen(e->message),
+				 sizeof(e->message) - strlen(e->message), " (also when retried)");
+			h = dfu_cause_hint(e, dfu_dev_quirks(p->dev));
+			if (h)
+				dfu_error_hint(e, h);
+		}
+	}
+	return r;
+}
+
+/* A state in which the device no longer knows a DNLOAD it got. */
+static bool dnload_forgotten(const struct dfu_status_reply *st)
+{
+	return st->state == DFU_STATE_DFU_IDLE ||
+	       (st->state == DFU_STATE_DFU_ERROR &&
+		(st->status == DFU_STATUS_ERR_STALLEDPKT || st->status == DFU_STATUS_ERR_UNKNOWN));
+}
+
+/* The device still reports the busy @st at @now, past the deadline. */
+static int poll_deadline(const struct poll_state *p, const struct dfu_status_reply *st,
+			 uint64_t now, struct dfu_error *e)
+{
+	struct dfu_dev *dev = p->dev;
+	struct dfu_status_reply busy = *st;
+	bool was_empty = e && !e->err;
+
+	unstick(dev);
+	dfu_error_set(e, DFU_E_DEADLINE, "dfu.deadline", NULL,
+		      "%s did not finish within %u ms: the device still reports "
+		      "%s, %s %u ms",
+		      p->op->name,
+		      dev->last_deadline_ms ? dev->last_deadline_ms : (uint32_t)(now - p->start),
+		      dfu_state_name(busy.state),
+		      p->nonzero_poll ? "after announcing" : "announcing bwPollTimeout",
+		      p->announced);
+	if (was_empty) {
+		dfu_op_fill_device(e, was_empty, p->op);
+		dfu_error_state(e, busy.state, busy.status);
+		e->announced_ms = p->announced;
+		e->busy_ms = (uint32_t)MIN(now - p->start, (uint64_t)UINT32_MAX);
+		e->zero_poll = p->busy_seen && !p->nonzero_poll;
+		dfu_error_hint(e, dfu_cause_hint(e, dfu_dev_quirks(dev)));
+	}
+	return DFU_E_DEADLINE;
+}
+
+/* A busy reply @st: wait before the next GET_STATUS, or end at the deadline. */
+static int poll_busy(struct poll_state *p, const struct dfu_status_reply *st, struct dfu_error *e)
+{
+	uint64_t now;
+	uint32_t wait;
+
+	p->busy_seen = true;
+	p->announced = st->poll_timeout_ms;
+	if (st->poll_timeout_ms)
+		p->nonzero_poll = true;
+	now = dfu_now_ms(p->dev->ctx);
+	if (now >= p->deadline_ms)
+		return poll_deadline(p, st, now, e);
+	/* DFU 1.1 6.1.2: bwPollTimeout is the minimum time before the next
+	 * GET_STATUS, and it applies to the busy states only */
+	wait = st->poll_timeout_ms ? st->poll_timeout_ms : ZERO_POLL_FLOOR_MS;
+	if (wait > p->deadline_ms - now)
+		wait = (uint32_t)(p->deadline_ms - now);
+	dfu_log(p->dev->ctx, DFU_LOG_DEBUG, "%s: %s, waiting %u ms", p->op->name,
+		dfu_state_name(st->state), wait);
+	dfu_sleep_ms(p->dev->ctx, wait);
+	p->last_wait = wait;
+	return 0;
+}
+
 int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 	     struct dfu_status_reply *st, struct dfu_error *e)
 {
-	uint64_t start = dfu_now_ms(dev->ctx);
-	uint32_t last_wait = 0, announced = 0;
-	bool nonzero_poll = false, busy_seen = false, lost = false;
-	unsigned stalls = 0, retries = 0;
-	const char *lost_why = NULL;
+	struct poll_state p = {.dev = dev, .op = op, .deadline_ms = deadline_ms};
 	int r;
 
+	p.start = dfu_now_ms(dev->ctx);
 	/* a retried DNLOAD: the deadline restarts when it was sent again */
-	deadline_ms += take_lost(dev, op);
+	p.deadline_ms += take_lost(dev, op);
 	for (;;) {
 		struct dfu_error le;
-		uint64_t now, t_req = dfu_now_ms(dev->ctx);
-		uint32_t wait;
+		uint64_t t_req = dfu_now_ms(dev->ctx);
 
 		dfu_error_clear(&le);
-		dev->run->attempt = lost ? retries : 0;
-		r = dfu_get_status(dev, op, status_timeout(dev, deadline_ms), st, &le);
+		dev->run->attempt = p.lost ? p.retries : 0;
+		r = dfu_get_status(dev, op, status_timeout(dev, p.deadline_ms), st, &le);
 		dev->run->attempt = 0;
-		if (r == DFU_E_USB_PIPE && last_wait && stalls < POLL_STALL_RETRIES &&
-		    dfu_now_ms(dev->ctx) < deadline_ms) {
-			/* STM32L4/F072 stall a GET_STATUS sent while the flash is still
-			 * busy when they announced too short a bwPollTimeout (dfu-util's
-			 * L4 workaround, openmv 1508): wait that long again and ask again */
-			stalls++;
-			dfu_log(dev->ctx, DFU_LOG_DEBUG,
-				"%s: GET_STATUS stalled while busy (%u), waiting %u ms again",
-				op->name, stalls, last_wait);
-			dfu_sleep_ms(dev->ctx, last_wait);
+		if (r == DFU_E_USB_PIPE && p.last_wait && p.stalls < POLL_STALL_RETRIES &&
+		    dfu_now_ms(dev->ctx) < p.deadline_ms) {
+			poll_wait_stalled(&p);
 			continue;
 		}
 		if (r < 0 && dfu_usb_transient(r) && !op->no_retry && !dev->run->retry_depth &&
-		    retries < DFU_RETRY_MAX) {
-			/* a lost answer: ask again after a pause (the request changes
-			 * nothing the device would not do anyway) */
-			retries++;
-			lost = true;
-			lost_why = le.usb_name ? le.usb_name : dfu_strerror(r);
-			dfu_note_retry(dev, op, "DFU_GETSTATUS", lost_why, retries);
-			dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(retries));
-			/* the lost transfer and the pause are not the device's time */
-			deadline_ms += dfu_now_ms(dev->ctx) - t_req;
+		    p.retries < DFU_RETRY_MAX) {
+			poll_note_lost(&p, r, &le, t_req);
 			continue;
 		}
-		if (r < 0) {
-			if (e && !e->err) {
-				*e = le;
-				if (retries) {
-					const char *h;
-
-					e->attempts = retries + 1;
-					snprintf(e->message + strlen(e->message),
-						 sizeof(e->message) - strlen(e->message),
-						 " (also when retried)");
-					h = dfu_cause_hint(e, dfu_dev_quirks(dev));
-					if (h)
-						dfu_error_hint(e, h);
-				}
-			}
-			return r;
-		}
-		if (lost && (st->state == DFU_STATE_DFU_IDLE ||
-			     (st->state == DFU_STATE_DFU_ERROR &&
-			      (st->status == DFU_STATUS_ERR_STALLEDPKT ||
-			       st->status == DFU_STATUS_ERR_UNKNOWN)))) {
+		if (r < 0)
+			return poll_failed(&p, r, &le, e);
+		if (p.lost && dnload_forgotten(st)) {
 			/* the device lost the DNLOAD with our failed request */
 			dfu_log(dev->ctx, DFU_LOG_VERBOSE,
 				"%s: device in %s after the failed GET_STATUS: sending it again",
 				op->name, dfu_state_name(st->state));
-			lost = false;
+			p.lost = false;
 			r = resend_lost(dev, op, st, e);
 			if (r < 0)
 				return r;
 			if (r == 0)
 				continue;
 		}
-		if (lost && retries)
-			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: GET_STATUS answered after %u retr%s",
-				op->name, retries, retries == 1 ? "y" : "ies");
-		lost = false;
+		if (p.lost && p.retries)
+			dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+				"%s: GET_STATUS answered after %u retr%s", op->name, p.retries,
+				p.retries == 1 ? "y" : "ies");
+		p.lost = false;
 		if (st->state == DFU_STATE_DFU_ERROR)
 			return dfu_error_devstatus(dev, op, st, e);
 		if (!state_busy(st->state)) {
@@ -707,43 +868,8 @@ int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 				dfu_facts_complete(dev, op);
 			return 0; /* idle or final: no waiting (DFU 1.1 6.1.2) */
 		}
-		busy_seen = true;
-		announced = st->poll_timeout_ms;
-		if (st->poll_timeout_ms)
-			nonzero_poll = true;
-		now = dfu_now_ms(dev->ctx);
-		if (now >= deadline_ms) {
-			struct dfu_status_reply busy = *st;
-			bool was_empty = e && !e->err;
-
-			unstick(dev);
-			dfu_error_set(e, DFU_E_DEADLINE, "dfu.deadline", NULL,
-				      "%s did not finish within %u ms: the device still reports "
-				      "%s, %s %u ms",
-				      op->name,
-				      dev->last_deadline_ms ? dev->last_deadline_ms
-							    : (uint32_t)(now - start),
-				      dfu_state_name(busy.state),
-				      nonzero_poll ? "after announcing" : "announcing bwPollTimeout",
-				      announced);
-			if (was_empty) {
-				dfu_op_fill_device(e, was_empty, op);
-				dfu_error_state(e, busy.state, busy.status);
-				e->announced_ms = announced;
-				e->busy_ms = (uint32_t)MIN(now - start, (uint64_t)UINT32_MAX);
-				e->zero_poll = busy_seen && !nonzero_poll;
-				dfu_error_hint(e, dfu_cause_hint(e, dfu_dev_quirks(dev)));
-			}
-			return DFU_E_DEADLINE;
-		}
-		/* DFU 1.1 6.1.2: bwPollTimeout is the minimum time before the next
-		 * GET_STATUS, and it applies to the busy states only */
-		wait = st->poll_timeout_ms ? st->poll_timeout_ms : ZERO_POLL_FLOOR_MS;
-		if (wait > deadline_ms - now)
-			wait = (uint32_t)(deadline_ms - now);
-		dfu_log(dev->ctx, DFU_LOG_DEBUG, "%s: %s, waiting %u ms", op->name,
-			dfu_state_name(st->state), wait);
-		dfu_sleep_ms(dev->ctx, wait);
-		last_wait = wait;
+		r = poll_busy(&p, st, e);
+		if (r < 0)
+			return r;
 	}
 }
