@@ -63,22 +63,10 @@ int dfu_plain_leave(struct dfu_dev *dev, struct dfu_flash_result *res, struct df
 static int plain_upload_to(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 			   struct dfu_buf *out, struct dfu_flash_result *res, struct dfu_error *e);
 
-int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
-			  const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
-			  struct dfu_error *e)
+/* What the device must offer for a download with @opts (nothing is sent). */
+static int plain_download_check(const struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+				uint16_t tsize, struct dfu_error *e)
 {
-	const struct dfu_segment *seg = NULL;
-	uint16_t tsize = effective_transfer_size(dev, opts);
-	struct dfu_status_reply st;
-	struct dfu_op op;
-	struct dfu_error le;
-	uint16_t block = 0;
-	bool gone = false;
-	int r;
-
-	r = plain_payload(dev, img, &seg, e);
-	if (r < 0)
-		return r;
 	if (!(dev->info.attributes & DFU_ATTR_CAN_DNLOAD))
 		return dfu_error_set(e, DFU_E_UNSUPPORTED, "dfu.cannot_download", NULL,
 				     "the device does not support download (bitCanDnload is 0)");
@@ -100,16 +88,24 @@ int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
 				    "the download");
 		return DFU_E_UNSUPPORTED;
 	}
-	r = dfu_dev_ensure_idle(dev, NULL, e);
-	if (r < 0)
-		return r;
+	return 0;
+}
+
+/* The blocks of @seg; *@block becomes the number after the last one. */
+static int plain_write_blocks(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+			      const struct dfu_segment *seg, uint16_t tsize, uint16_t *block,
+			      struct dfu_flash_result *res, struct dfu_error *e)
+{
+	struct dfu_status_reply st;
+	struct dfu_op op;
+	int r;
 
 	/* DFU 1.1 7.1: blocks numbered from 0, the number wraps at 65535 */
-	for (size_t off = 0; off < seg->length; off += tsize, block++) {
+	for (size_t off = 0; off < seg->length; off += tsize, (*block)++) {
 		uint16_t n = (uint16_t)MIN((size_t)tsize, seg->length - off);
 
-		dfu_op_init(&op, block, "download block %u (offset %zu)", block, off);
-		r = dfu_request(dev, &op, DFU_REQ_DNLOAD, block, seg->data + off, n, 0, e);
+		dfu_op_init(&op, *block, "download block %u (offset %zu)", *block, off);
+		r = dfu_request(dev, &op, DFU_REQ_DNLOAD, *block, seg->data + off, n, 0, e);
 		if (r < 0)
 			return r;
 		r = dfu_poll(dev, &op, dfu_deadline(dev, opts, dfu_deadline_write_ms(dev, n)), &st,
@@ -121,6 +117,20 @@ int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
 		res->bytes_written += n;
 		dfu_progress(dev->ctx, "download", res->bytes_written, seg->length);
 	}
+	return 0;
+}
+
+/*
+ * The zero-length DNLOAD with wBlockNum @block and the manifestation.  *@gone
+ * tells that the device left during it (res->left is set then).
+ */
+static int plain_manifest(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint16_t block,
+			  bool *gone, struct dfu_flash_result *res, struct dfu_error *e)
+{
+	struct dfu_status_reply st;
+	struct dfu_op op;
+	struct dfu_error le;
+	int r;
 
 	/* the zero-length DNLOAD ends the transfer; manifestation follows (DFU 1.1 7.2) */
 	dfu_op_init(&op, block, "zero-length DNLOAD (block %u) to manifest", block);
@@ -136,7 +146,7 @@ int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
 		 * ("unable to read DFU status after completion", dapboot) */
 		dfu_log(dev->ctx, DFU_LOG_VERBOSE, "device left during manifestation (%s): done",
 			le.usb_name ? le.usb_name : dfu_strerror(r));
-		gone = true;
+		*gone = true;
 		res->left = true;
 	} else if (r < 0) {
 		if (e && !e->err)
@@ -148,47 +158,84 @@ int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
 	} else if (st.state != DFU_STATE_DFU_IDLE) {
 		return dfu_error_wrong_state(&op, &st, "dfuIDLE or dfuMANIFEST-WAIT-RESET", e);
 	}
+	return 0;
+}
 
-	if (opts->verify && !gone) {
-		struct dfu_buf back = {0};
-		struct dfu_flash_opts uo = *opts;
-		uint64_t diff = 0;
-		bool first = true;
+/* Read @seg back after the download and compare (--verify). */
+static int plain_verify(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+			const struct dfu_segment *seg, struct dfu_flash_result *res,
+			struct dfu_error *e)
+{
+	struct dfu_buf back = {0};
+	struct dfu_flash_opts uo = *opts;
+	uint64_t diff = 0;
+	bool first = true;
+	int r;
 
-		uo.have_length = true;
-		uo.length = (uint32_t)MIN((uint64_t)seg->length + 1, (uint64_t)UINT32_MAX);
-		r = plain_upload_to(dev, &uo, &back, res, e);
-		if (r < 0) {
-			dfu_buf_release(&back);
-			return r;
-		}
-		for (size_t i = 0; i < seg->length; i++) {
-			uint8_t got = i < back.len ? back.data[i] : 0;
-
-			if (i >= back.len || got != seg->data[i]) {
-				if (first) {
-					res->mismatch_address = seg->address + (uint32_t)i;
-					first = false;
-				}
-				diff++;
-			}
-		}
-		dfu_progress(dev->ctx, "verify", seg->length, seg->length);
+	uo.have_length = true;
+	uo.length = (uint32_t)MIN((uint64_t)seg->length + 1, (uint64_t)UINT32_MAX);
+	r = plain_upload_to(dev, &uo, &back, res, e);
+	if (r < 0) {
 		dfu_buf_release(&back);
-		if (diff) {
-			res->mismatch = true;
-			res->mismatch_count = diff;
-			dfu_error_set(
-			    e, DFU_E_VERIFY, "dfu.verify_mismatch", NULL,
-			    "verify failed: %llu of %zu bytes differ, the first at offset %u",
-			    (unsigned long long)diff, seg->length,
-			    res->mismatch_address - seg->address);
-			if (e)
-				dfu_error_device(e, "verify (read-back)", -1, true,
-						 res->mismatch_address);
-			return DFU_E_VERIFY;
+		return r;
+	}
+	for (size_t i = 0; i < seg->length; i++) {
+		uint8_t got = i < back.len ? back.data[i] : 0;
+
+		if (i >= back.len || got != seg->data[i]) {
+			if (first) {
+				res->mismatch_address = seg->address + (uint32_t)i;
+				first = false;
+			}
+			diff++;
 		}
-		res->verified = true;
+	}
+	dfu_progress(dev->ctx, "verify", seg->length, seg->length);
+	dfu_buf_release(&back);
+	if (diff) {
+		res->mismatch = true;
+		res->mismatch_count = diff;
+		dfu_error_set(e, DFU_E_VERIFY, "dfu.verify_mismatch", NULL,
+			      "verify failed: %llu of %zu bytes differ, the first at offset %u",
+			      (unsigned long long)diff, seg->length,
+			      res->mismatch_address - seg->address);
+		if (e)
+			dfu_error_device(e, "verify (read-back)", -1, true, res->mismatch_address);
+		return DFU_E_VERIFY;
+	}
+	res->verified = true;
+	return 0;
+}
+
+int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
+		       const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
+		       struct dfu_error *e)
+{
+	const struct dfu_segment *seg = NULL;
+	uint16_t tsize = effective_transfer_size(dev, opts);
+	uint16_t block = 0;
+	bool gone = false;
+	int r;
+
+	r = plain_payload(dev, img, &seg, e);
+	if (r < 0)
+		return r;
+	r = plain_download_check(dev, opts, tsize, e);
+	if (r < 0)
+		return r;
+	r = dfu_dev_ensure_idle(dev, NULL, e);
+	if (r < 0)
+		return r;
+	r = plain_write_blocks(dev, opts, seg, tsize, &block, res, e);
+	if (r < 0)
+		return r;
+	r = plain_manifest(dev, opts, block, &gone, res, e);
+	if (r < 0)
+		return r;
+	if (opts->verify && !gone) {
+		r = plain_verify(dev, opts, seg, res, e);
+		if (r < 0)
+			return r;
 	}
 	if (opts->leave && !gone)
 		return dfu_plain_leave(dev, res, e);
