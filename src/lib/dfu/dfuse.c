@@ -315,19 +315,12 @@ static int plan_special_gates(const struct dfu_dev *dev, const struct dfu_image 
 	return 0;
 }
 
-/*
- * Build the whole plan: runs (merged, split at the vector-table sector,
- * ordered) and the sectors to erase.  Every refusal happens here.
- */
-static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
-		      const struct dfu_flash_opts *opts, struct plan *p, struct dfu_error *e)
+/* Plan the runs of every image segment of this alt. */
+static int plan_segments(const struct dfu_dev *dev, const struct dfu_image *img,
+			 const struct dfu_flash_opts *opts, struct plan *p, struct dfu_error *e)
 {
-	const struct dfuse_layout *l = dev->info.layout;
-	struct dfu_vector_table vt;
-	size_t n;
 	int r;
 
-	p->img_alt = image_alt(dev, img);
 	for (size_t i = 0; i < img->n_segments; i++) {
 		const struct dfu_segment *s = &img->segments[i];
 
@@ -337,13 +330,14 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 		if (r < 0)
 			return r;
 	}
-	/* a mass erase on its own (dfu-util's -s :mass-erase:force) has no runs */
-	if (p->n_runs == 0 && !opts->mass_erase)
-		return dfu_error_set(e, DFU_E_INVAL, "dfu.empty_image", NULL,
-				     "the image has no data for alt %u", dev->info.alt);
+	return 0;
+}
 
-	/* merge runs that touch or overlap after widening (same kind) */
-	n = 0;
+/* Merge runs that touch or overlap after widening (same kind). */
+static void plan_merge_runs(struct plan *p)
+{
+	size_t n = 0;
+
 	for (size_t i = 0; i < p->n_runs; i++) {
 		struct run *last = n ? &p->runs[n - 1] : NULL;
 
@@ -358,12 +352,14 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 		p->runs[n++] = p->runs[i];
 	}
 	p->n_runs = n;
-	r = plan_special_gates(dev, img, opts, p, e);
-	if (r < 0)
-		return r;
+}
 
-	/* the sector holding the vector table goes last (and is erased first), so
-	 * that an interrupted download leaves no bootable half-image */
+/* The vector table of the image, when it lies in an erasable flash run. */
+static void plan_find_vt(const struct dfu_dev *dev, const struct dfu_image *img, struct plan *p)
+{
+	const struct dfuse_layout *l = dev->info.layout;
+	struct dfu_vector_table vt;
+
 	if (l && dfu_image_vector_table(img, false, 0, NULL, 0, &vt) == 0 &&
 	    dfu_image_find(img, p->img_alt, vt.address) &&
 	    dfuse_layout_find_sector(l, vt.address, &p->vt_sector) == 0 &&
@@ -371,36 +367,45 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 		p->have_vt = true;
 		p->vt_plausible = vt.verdict == DFU_VT_PLAUSIBLE;
 	}
-	if (p->have_vt) {
-		uint64_t vs = p->vt_sector.start, ve = vs + p->vt_sector.size;
-		size_t count = p->n_runs;
+}
 
-		for (size_t i = 0; i < count; i++) {
-			struct run *ru = &p->runs[i];
-			uint64_t a = ru->address, b = a + ru->length;
-			enum run_kind kind = ru->kind;
+/* Split the flash runs at the vector-table sector: the part inside gets vt. */
+static int plan_split_vt(struct plan *p, struct dfu_error *e)
+{
+	uint64_t vs = p->vt_sector.start, ve = vs + p->vt_sector.size;
+	size_t count = p->n_runs;
+	int r;
 
-			if (kind != RUN_FLASH || b <= vs || a >= ve)
-				continue;
-			/* split into before / inside / after */
-			if (a < vs) {
-				ru->length = (uint32_t)(vs - a);
-				r = plan_add_run(p, (uint32_t)vs, (uint32_t)(MIN(b, ve) - vs), kind,
-						 e);
-				if (r < 0)
-					return r;
-				p->runs[p->n_runs - 1].vt = true;
-			} else {
-				ru->length = (uint32_t)(MIN(b, ve) - a);
-				ru->vt = true;
-			}
-			if (b > ve) {
-				r = plan_add_run(p, (uint32_t)ve, (uint32_t)(b - ve), kind, e);
-				if (r < 0)
-					return r;
-			}
+	for (size_t i = 0; i < count; i++) {
+		struct run *ru = &p->runs[i];
+		uint64_t a = ru->address, b = a + ru->length;
+		enum run_kind kind = ru->kind;
+
+		if (kind != RUN_FLASH || b <= vs || a >= ve)
+			continue;
+		/* split into before / inside / after */
+		if (a < vs) {
+			ru->length = (uint32_t)(vs - a);
+			r = plan_add_run(p, (uint32_t)vs, (uint32_t)(MIN(b, ve) - vs), kind, e);
+			if (r < 0)
+				return r;
+			p->runs[p->n_runs - 1].vt = true;
+		} else {
+			ru->length = (uint32_t)(MIN(b, ve) - a);
+			ru->vt = true;
+		}
+		if (b > ve) {
+			r = plan_add_run(p, (uint32_t)ve, (uint32_t)(b - ve), kind, e);
+			if (r < 0)
+				return r;
 		}
 	}
+	return 0;
+}
+
+/* Order the runs (normal, vector-table sector, resets) and count the bytes. */
+static void plan_order(const struct dfu_image *img, struct plan *p)
+{
 	for (size_t i = 0; i < p->n_runs; i++) {
 		p->runs[i].order = p->runs[i].kind == RUN_RESETS ? 2 : p->runs[i].vt ? 1 : 0;
 		p->total += p->runs[i].length;
@@ -410,10 +415,13 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 			p->data_total += img->segments[i].length;
 	if (p->n_runs > 1)
 		qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
+}
 
-	/* sectors to erase: the vector-table sector first, then by address */
-	if (opts->mass_erase)
-		return 0;
+/* The erase list of the plan: the sectors of its flash runs, each once. */
+static int plan_erase_list(const struct dfuse_layout *l, struct plan *p, struct dfu_error *e)
+{
+	int r;
+
 	if (p->have_vt) {
 		r = plan_add_erase(p, &p->vt_sector, e);
 		if (r < 0)
@@ -436,6 +444,45 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 			return r;
 	}
 	return 0;
+}
+
+/*
+ * Build the whole plan: runs (merged, split at the vector-table sector,
+ * ordered) and the sectors to erase.  Every refusal happens here.
+ */
+static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
+		      const struct dfu_flash_opts *opts, struct plan *p, struct dfu_error *e)
+{
+	int r;
+
+	p->img_alt = image_alt(dev, img);
+	r = plan_segments(dev, img, opts, p, e);
+	if (r < 0)
+		return r;
+	/* a mass erase on its own (dfu-util's -s :mass-erase:force) has no runs */
+	if (p->n_runs == 0 && !opts->mass_erase)
+		return dfu_error_set(e, DFU_E_INVAL, "dfu.empty_image", NULL,
+				     "the image has no data for alt %u", dev->info.alt);
+
+	plan_merge_runs(p);
+	r = plan_special_gates(dev, img, opts, p, e);
+	if (r < 0)
+		return r;
+
+	/* the sector holding the vector table goes last (and is erased first), so
+	 * that an interrupted download leaves no bootable half-image */
+	plan_find_vt(dev, img, p);
+	if (p->have_vt) {
+		r = plan_split_vt(p, e);
+		if (r < 0)
+			return r;
+	}
+	plan_order(img, p);
+
+	/* sectors to erase: the vector-table sector first, then by address */
+	if (opts->mass_erase)
+		return 0;
+	return plan_erase_list(dev->info.layout, p, e);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -820,62 +867,32 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 /* ------------------------------------------------------------------------ */
 /* OTP                                                                      */
 
-/*
- * Read the OTP bytes the image covers (the whole area with its lock bytes
- * when the layout is known), check the write against them (dfu_otp_check:
- * no 0 -> 1 bit, nothing into a locked block) and replace the OTP runs by
- * runs of the bytes that change.  Only reads: a refusal writes nothing.
- */
-static int otp_prepare(struct dfu_dev *dev, const struct dfu_image *img,
-		       const struct dfu_flash_opts *opts, struct plan *p,
-		       struct dfu_flash_result *res, struct dfu_error *e)
+/* The OTP bytes to read before writing: the image's OTP runs, or the whole
+ * area with its lock bytes when the layout is known. */
+static void otp_range(const struct plan *p, const struct dfu_otp_layout *l, uint64_t *low,
+		      uint64_t *end)
 {
-	const struct dfu_otp_layout *l = p->otp_known ? &p->otp : NULL;
-	struct dfu_otp_plan op;
-	uint64_t low = UINT64_MAX, end = 0, progress = 0;
-	uint8_t *cur;
-	char what[256];
-	size_t n;
-	int r;
-
 	for (size_t i = 0; i < p->n_runs; i++) {
 		if (p->runs[i].kind != RUN_OTP)
 			continue;
-		low = MIN(low, (uint64_t)p->runs[i].address);
-		end = MAX(end, (uint64_t)p->runs[i].address + p->runs[i].length);
+		*low = MIN(*low, (uint64_t)p->runs[i].address);
+		*end = MAX(*end, (uint64_t)p->runs[i].address + p->runs[i].length);
 	}
 	if (l) {
-		low = l->base;
-		end = (uint64_t)l->base + dfu_otp_area_size(l);
+		*low = l->base;
+		*end = (uint64_t)l->base + dfu_otp_area_size(l);
 	}
-	cur = malloc((size_t)(end - low));
-	if (!cur)
-		return nomem(e);
-	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "reading OTP 0x%08x..0x%08x before writing",
-		(uint32_t)low, (uint32_t)(end - 1));
-	r = read_memory(dev, opts, (uint32_t)low, cur, (uint32_t)(end - low), "read OTP",
-			&progress, end - low, e);
-	if (r >= 0 && (uint64_t)r < end - low)
-		r = dfu_error_set(e, DFU_E_PROTOCOL, "dfuse.otp_short_read", NULL,
-				  "reading OTP at 0x%08x returned %d of %u bytes", (uint32_t)low,
-				  r, (uint32_t)(end - low));
-	if (r >= 0) {
-		res->bytes_read += (uint64_t)r;
-		r = dfu_otp_check(l, (uint32_t)low, cur, (size_t)(end - low), img, p->img_alt,
-				  &op, e);
-	}
-	if (r < 0) {
-		free(cur);
-		return r;
-	}
-	p->otp_low = (uint32_t)low;
-	p->otp_end = (uint32_t)(end - 1);
-	res->otp = true;
-	res->otp_blocks_written = op.blocks_written;
-	res->otp_locks_written = op.locks_written;
-	res->otp_bytes_changed = op.bytes_changed;
-	dfu_otp_plan_describe(l, &op, what, sizeof(what));
-	dfu_log(dev->ctx, DFU_LOG_INFO, "OTP: %u bytes to program: %s", op.bytes_changed, what);
+}
+
+/*
+ * Replace the OTP runs by runs of the bytes of [@low, @end) that change from
+ * @cur (what the device holds).
+ */
+static int otp_runs_of_changes(const struct dfu_image *img, struct plan *p, const uint8_t *cur,
+			       uint64_t low, uint64_t end, struct dfu_error *e)
+{
+	size_t n;
+	int r;
 
 	/* the OTP runs become the runs of changed bytes (unchanged ones, also in
 	 * locked blocks, are not sent: the ROM refuses any write there) */
@@ -905,12 +922,62 @@ static int otp_prepare(struct dfu_dev *dev, const struct dfu_image *img,
 		p->total += b - a;
 		a = b;
 	}
-	free(cur);
 	if (r < 0)
 		return r;
 	if (p->n_runs > 1)
 		qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
 	return 0;
+}
+
+/*
+ * Read the OTP bytes the image covers (the whole area with its lock bytes
+ * when the layout is known), check the write against them (dfu_otp_check:
+ * no 0 -> 1 bit, nothing into a locked block) and replace the OTP runs by
+ * runs of the bytes that change.  Only reads: a refusal writes nothing.
+ */
+static int otp_prepare(struct dfu_dev *dev, const struct dfu_image *img,
+		       const struct dfu_flash_opts *opts, struct plan *p,
+		       struct dfu_flash_result *res, struct dfu_error *e)
+{
+	const struct dfu_otp_layout *l = p->otp_known ? &p->otp : NULL;
+	struct dfu_otp_plan op;
+	uint64_t low = UINT64_MAX, end = 0, progress = 0;
+	uint8_t *cur;
+	char what[256];
+	int r;
+
+	otp_range(p, l, &low, &end);
+	cur = malloc((size_t)(end - low));
+	if (!cur)
+		return nomem(e);
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "reading OTP 0x%08x..0x%08x before writing",
+		(uint32_t)low, (uint32_t)(end - 1));
+	r = read_memory(dev, opts, (uint32_t)low, cur, (uint32_t)(end - low), "read OTP",
+			&progress, end - low, e);
+	if (r >= 0 && (uint64_t)r < end - low)
+		r = dfu_error_set(e, DFU_E_PROTOCOL, "dfuse.otp_short_read", NULL,
+				  "reading OTP at 0x%08x returned %d of %u bytes", (uint32_t)low,
+				  r, (uint32_t)(end - low));
+	if (r >= 0) {
+		res->bytes_read += (uint64_t)r;
+		r = dfu_otp_check(l, (uint32_t)low, cur, (size_t)(end - low), img, p->img_alt,
+				  &op, e);
+	}
+	if (r < 0) {
+		free(cur);
+		return r;
+	}
+	p->otp_low = (uint32_t)low;
+	p->otp_end = (uint32_t)(end - 1);
+	res->otp = true;
+	res->otp_blocks_written = op.blocks_written;
+	res->otp_locks_written = op.locks_written;
+	res->otp_bytes_changed = op.bytes_changed;
+	dfu_otp_plan_describe(l, &op, what, sizeof(what));
+	dfu_log(dev->ctx, DFU_LOG_INFO, "OTP: %u bytes to program: %s", op.bytes_changed, what);
+	r = otp_runs_of_changes(img, p, cur, low, end, e);
+	free(cur);
+	return r;
 }
 
 /* After an OTP write: read the area back (always), compare and report the
