@@ -1142,22 +1142,14 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 	return false;
 }
 
-int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
-		   const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
-		   struct dfu_error *e)
+/* The refusals that need neither the plan nor the device. */
+static int download_refusals(const struct dfu_dev *dev, const struct dfu_image *img,
+			     const struct dfu_flash_opts *opts, struct dfu_error *e)
 {
-	struct plan p = {0};
-	struct dfu_idle_report rep = {0};
-	uint16_t tsize = transfer_size(dev, opts);
-	uint8_t *buf = NULL;
 	bool have_jump = false;
 	uint32_t jump = 0;
-	size_t last_normal = 0;
-	struct dfuse_sector rb;
-	bool not_rdp = false;
 	int r;
 
-	/* everything that can be refused is refused before the first request */
 	if (!img->address_from_file && !opts->have_address) {
 		dfu_error_set(e, DFU_E_INVAL, "dfuse.no_address", NULL,
 			      "a raw image carries no address: a DfuSe device needs one");
@@ -1178,25 +1170,108 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		if (r < 0)
 			return r;
 	}
-	r = plan_build(dev, img, opts, &p, e);
+	return 0;
+}
+
+/* The plan and a buffer of one transfer (*@buf, the caller frees it). */
+static int download_plan(const struct dfu_dev *dev, const struct dfu_image *img,
+			 const struct dfu_flash_opts *opts, struct plan *p, uint8_t **buf,
+			 struct dfu_error *e)
+{
+	uint16_t tsize = transfer_size(dev, opts);
+	int r;
+
+	r = plan_build(dev, img, opts, p, e);
 	if (r < 0)
-		goto out;
+		return r;
 	if (tsize == 0) {
 		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
 			      "the device reports no wTransferSize");
 		dfu_error_hint(e, "give one with -t");
-		r = DFU_E_INVAL;
-		goto out;
+		return DFU_E_INVAL;
 	}
-	buf = malloc(tsize);
-	if (!buf) {
-		r = nomem(e);
-		goto out;
-	}
+	*buf = malloc(tsize);
+	if (!*buf)
+		return nomem(e);
 	dfu_log(dev->ctx, DFU_LOG_VERBOSE,
-		"download plan: %zu runs, %llu bytes, %zu sectors to erase%s", p.n_runs,
-		(unsigned long long)p.total, p.n_erase,
-		p.have_vt ? ", vector-table sector last" : "");
+		"download plan: %zu runs, %llu bytes, %zu sectors to erase%s", p->n_runs,
+		(unsigned long long)p->total, p->n_erase,
+		p->have_vt ? ", vector-table sector last" : "");
+	return 0;
+}
+
+/*
+ * The mass erase and the sector erases of the plan.  *@not_rdp tells that
+ * erase_failure() classified a failed erase (no RDP classification after).
+ */
+static int erase_all(struct dfu_dev *dev, const struct dfu_flash_opts *opts, const struct plan *p,
+		     struct dfu_flash_result *res, bool *not_rdp, struct dfu_error *e)
+{
+	int r;
+
+	if (opts->mass_erase) {
+		r = mass_erase(dev, opts, e);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < p->n_erase; i++) {
+		r = erase_sector(dev, opts, &p->erase[i], e);
+		if (r < 0) {
+			*not_rdp = erase_failure(dev, p, i, r,
+						 res->sectors_erased > 0 || res->bytes_read > 0, e);
+			return r;
+		}
+		res->sectors_erased++;
+		dfu_progress(dev->ctx, "erase", i + 1, p->n_erase);
+	}
+	return 0;
+}
+
+/* After the runs before the option bytes: OTP read-back, verify or the
+ * read-back of the sector an application starts from. */
+static int download_read_back(struct dfu_dev *dev, const struct dfu_image *img,
+			      const struct dfu_flash_opts *opts, const struct plan *p,
+			      struct dfu_flash_result *res, struct dfu_error *e)
+{
+	struct dfuse_sector rb;
+	int r;
+
+	if (p->have_otp) {
+		r = otp_readback(dev, img, opts, p, res, e);
+		if (r < 0)
+			return r;
+	}
+	if (opts->verify)
+		return verify(dev, img, opts, p, false, 0, 0, res, e);
+	if (readback_sector(dev, p, &rb) && (dev->info.attributes & DFU_ATTR_CAN_UPLOAD) &&
+	    (rb.attr & DFUSE_ATTR_READABLE)) {
+		/* always: a write-protected vector-table sector (wherever the table
+		 * is; on GD32VF103 the image's first sector) would leave the old (or
+		 * no) application in place while the bootloader reports success */
+		return verify(dev, img, opts, p, true, rb.start, (uint64_t)rb.start + rb.size, res,
+			      e);
+	}
+	return 0;
+}
+
+int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
+		   const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
+		   struct dfu_error *e)
+{
+	struct plan p = {0};
+	struct dfu_idle_report rep = {0};
+	uint8_t *buf = NULL;
+	size_t last_normal = 0;
+	bool not_rdp = false;
+	int r;
+
+	/* everything that can be refused is refused before the first request */
+	r = download_refusals(dev, img, opts, e);
+	if (r < 0)
+		return r;
+	r = download_plan(dev, img, opts, &p, &buf, e);
+	if (r < 0)
+		goto out;
 
 	r = dfu_dev_ensure_idle(dev, &rep, e);
 	if (r < 0)
@@ -1206,22 +1281,9 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		if (r < 0)
 			goto out;
 	}
-
-	if (opts->mass_erase) {
-		r = mass_erase(dev, opts, e);
-		if (r < 0)
-			goto out;
-	}
-	for (size_t i = 0; i < p.n_erase; i++) {
-		r = erase_sector(dev, opts, &p.erase[i], e);
-		if (r < 0) {
-			not_rdp = erase_failure(dev, &p, i, r,
-						res->sectors_erased > 0 || res->bytes_read > 0, e);
-			goto out;
-		}
-		res->sectors_erased++;
-		dfu_progress(dev->ctx, "erase", i + 1, p.n_erase);
-	}
+	r = erase_all(dev, opts, &p, res, &not_rdp, e);
+	if (r < 0)
+		goto out;
 
 	for (size_t i = 0; i < p.n_runs; i++)
 		if (p.runs[i].kind != RUN_RESETS)
@@ -1236,26 +1298,9 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		if (r < 0)
 			goto out;
 	}
-	if (p.have_otp) {
-		r = otp_readback(dev, img, opts, &p, res, e);
-		if (r < 0)
-			goto out;
-	}
-	if (opts->verify) {
-		r = verify(dev, img, opts, &p, false, 0, 0, res, e);
-		if (r < 0)
-			goto out;
-	} else if (readback_sector(dev, &p, &rb) &&
-		   (dev->info.attributes & DFU_ATTR_CAN_UPLOAD) &&
-		   (rb.attr & DFUSE_ATTR_READABLE)) {
-		/* always: a write-protected vector-table sector (wherever the table
-		 * is; on GD32VF103 the image's first sector) would leave the old (or
-		 * no) application in place while the bootloader reports success */
-		r = verify(dev, img, opts, &p, true, rb.start, (uint64_t)rb.start + rb.size, res,
-			   e);
-		if (r < 0)
-			goto out;
-	}
+	r = download_read_back(dev, img, opts, &p, res, e);
+	if (r < 0)
+		goto out;
 	for (size_t i = last_normal; i < p.n_runs; i++) {
 		r = write_run(dev, img, opts, &p, &p.runs[i], i + 1 == p.n_runs, buf, res, e);
 		if (r < 0 || res->left)
