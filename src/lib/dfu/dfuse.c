@@ -1324,49 +1324,42 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Upload                                                                   */
 
-int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
-		 struct dfu_flash_result *res, struct dfu_error *e)
+/*
+ * The range of an upload: -s ADDR[:LENGTH], else the first segment of the
+ * memory map; readable by the map over its whole length unless forced.
+ */
+static int upload_range(const struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+			uint32_t *address, uint32_t *length, struct dfu_error *e)
 {
 	const struct dfuse_layout *l = dev->info.layout;
-	struct dfu_image *img = NULL;
-	struct dfu_idle_report rep = {0};
-	uint8_t *buf = NULL;
-	uint64_t progress = 0, end;
-	uint32_t address, length;
+	uint64_t end;
 	size_t idx;
-	int r;
 
-	if (transfer_size(dev, opts) == 0) {
-		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
-			      "the device reports no wTransferSize");
-		dfu_error_hint(e, "give one with -t");
-		return DFU_E_INVAL;
-	}
 	if (opts->have_address)
-		address = opts->address;
+		*address = opts->address;
 	else if (l && l->n_segments)
-		address = l->segments[0].start;
+		*address = l->segments[0].start;
 	else
 		return dfu_error_set(e, DFU_E_INVAL, "dfuse.no_address", NULL,
 				     "no upload address and no memory map to take one from");
 	if (opts->have_length) {
-		end = (uint64_t)address + opts->length;
-	} else if (l && dfuse_layout_find_segment(l, address, &idx) == 0) {
+		end = (uint64_t)*address + opts->length;
+	} else if (l && dfuse_layout_find_segment(l, *address, &idx) == 0) {
 		end = l->segments[idx].end;
 	} else {
 		dfu_error_set(e, DFU_E_INVAL, "dfuse.unbound_upload", NULL,
 			      "0x%08x is outside the memory map: the upload length is unknown",
-			      address);
+			      *address);
 		dfu_error_hint(e, "give the length (-s ADDR:LENGTH)");
 		return DFU_E_INVAL;
 	}
 	if (end > UINT64_C(0x100000000))
 		return dfu_error_set(e, DFU_E_RANGE, "dfuse.upload_range", NULL,
-				     "0x%08x + %llu passes the end of the address space", address,
-				     (unsigned long long)(end - address));
-	length = (uint32_t)(end - address);
+				     "0x%08x + %llu passes the end of the address space", *address,
+				     (unsigned long long)(end - *address));
+	*length = (uint32_t)(end - *address);
 	/* readable check over the whole range (dfu-util checks only the start) */
-	for (uint64_t pos = address; !opts->force && pos < end;) {
+	for (uint64_t pos = *address; !opts->force && pos < end;) {
 		if (!l || dfuse_layout_find_segment(l, (uint32_t)pos, &idx) < 0)
 			return memmap_error(dev, (uint32_t)pos, "dfuse.memmap_outside",
 					    "is outside the memory map", FORCE_HINT, e);
@@ -1375,9 +1368,52 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 					    "is not readable", FORCE_HINT, e);
 		pos = l->segments[idx].end;
 	}
-	if (length == 0)
+	if (*length == 0)
 		return dfu_error_set(e, DFU_E_INVAL, "dfuse.empty_upload", NULL,
 				     "nothing to upload");
+	return 0;
+}
+
+/* The image of @length bytes read from @address (*@out, the caller's). */
+static int upload_image(uint32_t address, const uint8_t *buf, uint32_t length,
+			struct dfu_image **out, struct dfu_error *e)
+{
+	struct dfu_image *img = NULL;
+	int r;
+
+	r = dfu_image_new(DFU_FORMAT_BIN, &img);
+	if (r < 0)
+		return nomem(e);
+	img->address_from_file = true;
+	if (length) {
+		r = dfu_image_add(img, DFU_ALT_NONE, address, buf, length, NULL, NULL, e);
+		if (r < 0) {
+			dfu_image_free(img);
+			return r;
+		}
+	}
+	*out = img;
+	return 0;
+}
+
+int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
+		 struct dfu_flash_result *res, struct dfu_error *e)
+{
+	struct dfu_idle_report rep = {0};
+	uint8_t *buf = NULL;
+	uint64_t progress = 0;
+	uint32_t address = 0, length = 0;
+	int r;
+
+	if (transfer_size(dev, opts) == 0) {
+		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
+			      "the device reports no wTransferSize");
+		dfu_error_hint(e, "give one with -t");
+		return DFU_E_INVAL;
+	}
+	r = upload_range(dev, opts, &address, &length, e);
+	if (r < 0)
+		return r;
 	buf = malloc(length);
 	if (!buf)
 		return nomem(e);
@@ -1389,20 +1425,7 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 		goto out;
 	res->bytes_read = (uint64_t)r;
 	length = (uint32_t)r;
-	r = dfu_image_new(DFU_FORMAT_BIN, &img);
-	if (r < 0) {
-		r = nomem(e);
-		goto out;
-	}
-	img->address_from_file = true;
-	if (length) {
-		r = dfu_image_add(img, DFU_ALT_NONE, address, buf, length, NULL, NULL, e);
-		if (r < 0)
-			goto out;
-	}
-	*out = img;
-	img = NULL;
-	r = 0;
+	r = upload_image(address, buf, length, out, e);
 out:
 	/* a stalled UPLOAD whose GET_STATUS said dfuERROR with a status: the
 	 * device refused, the link is fine (exit 76, not 74) */
@@ -1418,7 +1441,6 @@ out:
 		dfuse_classify_rdp(dev, rep.found.state == DFU_STATE_DFU_ERROR &&
 					    rep.found.status == DFU_STATUS_ERR_VENDOR,
 				   e, res);
-	dfu_image_free(img);
 	free(buf);
 	return r;
 }
