@@ -1505,18 +1505,102 @@ int dfuse_jump_target(const struct dfu_dev *dev, const struct dfu_image *img,
 	return 0;
 }
 
-int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
-		struct dfu_flash_result *res, struct dfu_error *e)
+/* What dfuse_leave() knows once the jump target is resolved. */
+struct leave {
+	struct dfu_dev *dev;
+	struct dfu_flash_result *res;
+	bool ignore; /* DFU_QUIRK_LEAVE_IGNORE_ERRORS */
+	bool have;   /* a jump target: Set Address was sent */
+	uint32_t target;
+};
+
+/* Set Address of the jump target before the leave request. */
+static int leave_set_address(const struct leave *lv, const struct dfu_flash_opts *opts,
+			     struct dfu_error *e)
 {
-	bool ignore = dev->quirks & DFU_QUIRK_LEAVE_IGNORE_ERRORS;
+	struct dfu_dev *dev = lv->dev;
+	int r;
+
+	/* always Set Address when a target is known, also for .dfu files
+	 * (dfu-util 0.10/0.11 sends none there: dfu-util.md 2.3) */
+	r = set_address(dev, opts, lv->target, e);
+	if (r < 0)
+		return r;
+	lv->res->have_jump = true;
+	lv->res->jump_address = lv->target;
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "leaving DFU: jump to 0x%08x%s", lv->target,
+		dev->quirks & DFU_QUIRK_JUMP_TO_RESET_VECTOR ? " (reset vector)" : "");
+	return 0;
+}
+
+/* The state @st the device answered the leave with (@op: its GET_STATUS). */
+static int leave_outcome(const struct leave *lv, const struct dfu_op *op,
+			 const struct dfu_status_reply *st, struct dfu_error *e)
+{
+	int r;
+
+	switch (st->state) {
+	case DFU_STATE_DFU_MANIFEST_SYNC:
+	case DFU_STATE_DFU_MANIFEST:
+	case DFU_STATE_DFU_MANIFEST_WAIT_RESET:
+		/* AN3156: dfuMANIFEST, then the device disconnects and jumps */
+		lv->res->left = true;
+		return 0;
+	case DFU_STATE_DFU_ERROR:
+		r = dfu_error_devstatus(lv->dev, op, st, e);
+		if (!lv->have && e)
+			dfu_error_hint(e, "some ROMs need a Set Address before leaving (STM32C0): "
+					  "give --jump ADDR");
+		return r;
+	default:
+		if (lv->ignore) {
+			lv->res->left = true;
+			return 0;
+		}
+		return dfu_error_wrong_state(op, st, "dfuMANIFEST", e);
+	}
+}
+
+/* The GET_STATUS after the leave request, and what its answer means. */
+static int leave_status(const struct leave *lv, struct dfu_error *e)
+{
 	struct dfu_status_reply st;
 	struct dfu_error le;
 	struct dfu_op op;
-	bool have = false;
-	uint32_t target = 0;
 	int r;
 
-	r = dfuse_jump_target(dev, img, opts, &have, &target, e);
+	dfu_op_init(&op, -1, "GET_STATUS after leave");
+	if (lv->have)
+		dfu_op_set_address(&op, lv->target);
+	dfu_error_clear(&le);
+	r = dfu_get_status(lv->dev, &op, 0, &st, &le);
+	if (r < 0) {
+		if (dfu_err_is_usb(r) && (lv->ignore || dfu_err_is_gone(r))) {
+			/* the ROM resets while answering: the normal outcome (Klipper PR
+			 * 5596, device-model.md 1.8 vanish-during-status) */
+			dfu_log(lv->dev->ctx, DFU_LOG_VERBOSE,
+				"device left during the status request (%s): leave done",
+				le.usb_name ? le.usb_name : dfu_strerror(r));
+			lv->res->left = true;
+			return 0;
+		}
+		if (e && !e->err)
+			*e = le;
+		return r;
+	}
+	return leave_outcome(lv, &op, &st, e);
+}
+
+int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
+		struct dfu_flash_result *res, struct dfu_error *e)
+{
+	struct leave lv = {.dev = dev, .res = res};
+	struct dfu_error le;
+	struct dfu_op op;
+	int r;
+
+	lv.ignore = dev->quirks & DFU_QUIRK_LEAVE_IGNORE_ERRORS;
+	r = dfuse_jump_target(dev, img, opts, &lv.have, &lv.target, e);
 	if (r < 0)
 		return r;
 	/* a zero-length DNLOAD is accepted in dfuIDLE and dfuDNLOAD-IDLE only */
@@ -1525,16 +1609,10 @@ int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct d
 		if (r < 0)
 			return r;
 	}
-	if (have) {
-		/* always Set Address when a target is known, also for .dfu files
-		 * (dfu-util 0.10/0.11 sends none there: dfu-util.md 2.3) */
-		r = set_address(dev, opts, target, e);
+	if (lv.have) {
+		r = leave_set_address(&lv, opts, e);
 		if (r < 0)
 			return r;
-		res->have_jump = true;
-		res->jump_address = target;
-		dfu_log(dev->ctx, DFU_LOG_VERBOSE, "leaving DFU: jump to 0x%08x%s", target,
-			dev->quirks & DFU_QUIRK_JUMP_TO_RESET_VECTOR ? " (reset vector)" : "");
 	} else {
 		dfu_log(dev->ctx, DFU_LOG_VERBOSE,
 			"leaving DFU without Set Address: the device jumps to its current Address "
@@ -1544,12 +1622,12 @@ int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct d
 	/* Leave = zero-length DNLOAD, then GET_STATUS (AN3156 "DFU Leave"); the ST
 	 * HAL ignores wValue; 0 as AN3156, pydfu and webdfu (dfu-util sends 2) */
 	dfu_op_init(&op, 0, "DfuSe leave (zero-length DNLOAD)");
-	if (have)
-		dfu_op_set_address(&op, target);
+	if (lv.have)
+		dfu_op_set_address(&op, lv.target);
 	dfu_error_clear(&le);
 	r = dfu_request(dev, &op, DFU_REQ_DNLOAD, 0, NULL, 0, 0, &le);
 	if (r < 0) {
-		if (r == DFU_E_USB_NODEV || (ignore && dfu_err_is_usb(r))) {
+		if (r == DFU_E_USB_NODEV || (lv.ignore && dfu_err_is_usb(r))) {
 			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "device left on the leave request (%s)",
 				le.usb_name ? le.usb_name : dfu_strerror(r));
 			res->left = true;
@@ -1559,45 +1637,7 @@ int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct d
 			*e = le;
 		return r;
 	}
-	dfu_op_init(&op, -1, "GET_STATUS after leave");
-	if (have)
-		dfu_op_set_address(&op, target);
-	dfu_error_clear(&le);
-	r = dfu_get_status(dev, &op, 0, &st, &le);
-	if (r < 0) {
-		if (dfu_err_is_usb(r) && (ignore || dfu_err_is_gone(r))) {
-			/* the ROM resets while answering: the normal outcome (Klipper PR
-			 * 5596, device-model.md 1.8 vanish-during-status) */
-			dfu_log(dev->ctx, DFU_LOG_VERBOSE,
-				"device left during the status request (%s): leave done",
-				le.usb_name ? le.usb_name : dfu_strerror(r));
-			res->left = true;
-			return 0;
-		}
-		if (e && !e->err)
-			*e = le;
-		return r;
-	}
-	switch (st.state) {
-	case DFU_STATE_DFU_MANIFEST_SYNC:
-	case DFU_STATE_DFU_MANIFEST:
-	case DFU_STATE_DFU_MANIFEST_WAIT_RESET:
-		/* AN3156: dfuMANIFEST, then the device disconnects and jumps */
-		res->left = true;
-		return 0;
-	case DFU_STATE_DFU_ERROR:
-		r = dfu_error_devstatus(dev, &op, &st, e);
-		if (!have && e)
-			dfu_error_hint(e, "some ROMs need a Set Address before leaving (STM32C0): "
-					  "give --jump ADDR");
-		return r;
-	default:
-		if (ignore) {
-			res->left = true;
-			return 0;
-		}
-		return dfu_error_wrong_state(&op, &st, "dfuMANIFEST", e);
-	}
+	return leave_status(&lv, e);
 }
 
 int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, struct dfu_error *e)
