@@ -33,46 +33,36 @@ static const struct dfu_usb_device *find_usb(struct dfu_ctx *ctx, const struct d
 	return NULL;
 }
 
-int dfu_dev_open(struct dfu_ctx *ctx, const struct dfu_if_info *info, struct dfu_dev **out,
-		 struct dfu_error *e)
+/* Fill the new @dev for @info, entry @d of the enumeration: alt, own layout. */
+static int dev_init(struct dfu_dev *dev, struct dfu_ctx *ctx, const struct dfu_if_info *info,
+		    const struct dfu_usb_device *d, struct dfu_error *e)
 {
-	const struct dfu_usb_device *d;
-	const char *usb_name = NULL;
-	struct dfu_dev *dev;
-	int r;
-
-	if (out)
-		*out = NULL;
-	if (!ctx || !info || !out)
-		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
-				     "dfu_dev_open: missing argument");
-	d = find_usb(ctx, info);
-	if (!d)
-		return dfu_usb_fail(e, DFU_E_USB_NODEV, NULL, "device.gone", "open device",
-				"%04x:%04x at %s is no longer in the device list", info->vid,
-				info->pid, info->path);
-	dev = calloc(1, sizeof(*dev));
-	if (!dev)
-		return dfu_error_set(e, DFU_E_NOMEM, "device.nomem", NULL, "out of memory");
 	dev->ctx = ctx;
 	dev->run = &dev->standing;
 	dev->usb = *d;
 	for (size_t k = 0; k < dev->usb.n_alts; k++)
-		if (dev->usb.alts[k].interface == info->interface && dev->usb.alts[k].alt == info->alt)
+		if (dev->usb.alts[k].interface == info->interface &&
+		    dev->usb.alts[k].alt == info->alt)
 			dev->alt = &dev->usb.alts[k];
 	dev->info = *info;
 	dev->info.layout = NULL;
-	if (!dev->alt) {
-		r = dfu_error_set(e, DFU_E_NOTFOUND, "device.no_alt", NULL,
-				  "%04x:%04x at %s has no interface %u alt %u", info->vid, info->pid,
-				  info->path, info->interface, info->alt);
-		goto fail;
-	}
+	if (!dev->alt)
+		return dfu_error_set(e, DFU_E_NOTFOUND, "device.no_alt", NULL,
+				     "%04x:%04x at %s has no interface %u alt %u", info->vid,
+				     info->pid, info->path, info->interface, info->alt);
 	/* the layout is the dev's own: re-parse rather than share the list's */
-	if (dfu_info_parse_layout(ctx, &dev->info) < 0) {
-		r = dfu_error_set(e, DFU_E_NOMEM, "device.nomem", NULL, "out of memory");
-		goto fail;
-	}
+	if (dfu_info_parse_layout(ctx, &dev->info) < 0)
+		return dfu_error_set(e, DFU_E_NOMEM, "device.nomem", NULL, "out of memory");
+	return 0;
+}
+
+/* Open @d through the backend, claim the interface of @info, select its alt. */
+static int dev_claim(struct dfu_dev *dev, const struct dfu_usb_device *d,
+		     const struct dfu_if_info *info, struct dfu_error *e)
+{
+	struct dfu_ctx *ctx = dev->ctx;
+	const char *usb_name = NULL;
+	int r;
 
 	r = ctx->backend.ops->open(ctx->backend.ctx, d, &dev->h, e);
 	if (r < 0) {
@@ -83,25 +73,34 @@ int dfu_dev_open(struct dfu_ctx *ctx, const struct dfu_if_info *info, struct dfu
 			if (!e->hint)
 				dfu_error_hint(e, dfu_usb_hint(r));
 		}
-		dfu_usb_fail(e, r, NULL, "device.open", "open device", "cannot open %04x:%04x at %s: %s",
-			 info->vid, info->pid, info->path, dfu_strerror(r));
-		goto fail;
+		dfu_usb_fail(e, r, NULL, "device.open", "open device",
+			     "cannot open %04x:%04x at %s: %s", info->vid, info->pid, info->path,
+			     dfu_strerror(r));
+		return r;
 	}
 	r = dev->h->ops->claim(dev->h, info->interface, &usb_name);
 	if (r < 0) {
 		dfu_usb_fail(e, r, usb_name, "device.claim", "claim interface",
-			 "cannot claim interface %u of %04x:%04x at %s: %s", info->interface,
-			 info->vid, info->pid, info->path, dfu_strerror(r));
-		goto fail;
+			     "cannot claim interface %u of %04x:%04x at %s: %s", info->interface,
+			     info->vid, info->pid, info->path, dfu_strerror(r));
+		return r;
 	}
 	/* dfu-util always selects the alt, even alt 0 of a run-time interface */
 	r = dev->h->ops->set_alt(dev->h, info->interface, info->alt, &usb_name);
 	if (r < 0) {
 		dfu_usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
-			 "cannot select alt %u of interface %u: %s", info->alt, info->interface,
-			 dfu_strerror(r));
-		goto fail;
+			     "cannot select alt %u of interface %u: %s", info->alt, info->interface,
+			     dfu_strerror(r));
+		return r;
 	}
+	return 0;
+}
+
+/* What the descriptor of @info sets in the opened @dev, logged. */
+static void dev_settle(struct dfu_dev *dev, const struct dfu_if_info *info)
+{
+	struct dfu_ctx *ctx = dev->ctx;
+
 	/* 0 (7-byte DFU 1.0 descriptor): kept; the caller's -t or the protocol decides */
 	dev->transfer_size = info->transfer_size;
 	if (dev->transfer_size > DFU_TRANSFER_SIZE_MAX)
@@ -122,12 +121,38 @@ int dfu_dev_open(struct dfu_ctx *ctx, const struct dfu_if_info *info, struct dfu
 		info->vid, info->pid, info->path, info->interface, info->alt, info->attributes,
 		info->detach_timeout_ms, info->transfer_size, info->bcd_dfu >> 8,
 		info->bcd_dfu & 0xff, dev->dfuse ? " (DfuSe)" : "");
+}
+
+int dfu_dev_open(struct dfu_ctx *ctx, const struct dfu_if_info *info, struct dfu_dev **out,
+		 struct dfu_error *e)
+{
+	const struct dfu_usb_device *d;
+	struct dfu_dev *dev;
+	int r;
+
+	if (out)
+		*out = NULL;
+	if (!ctx || !info || !out)
+		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
+				     "dfu_dev_open: missing argument");
+	d = find_usb(ctx, info);
+	if (!d)
+		return dfu_usb_fail(e, DFU_E_USB_NODEV, NULL, "device.gone", "open device",
+				    "%04x:%04x at %s is no longer in the device list", info->vid,
+				    info->pid, info->path);
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return dfu_error_set(e, DFU_E_NOMEM, "device.nomem", NULL, "out of memory");
+	r = dev_init(dev, ctx, info, d, e);
+	if (r >= 0)
+		r = dev_claim(dev, d, info, e);
+	if (r < 0) {
+		dfu_dev_close(dev);
+		return r;
+	}
+	dev_settle(dev, info);
 	*out = dev;
 	return 0;
-
-fail:
-	dfu_dev_close(dev);
-	return r;
 }
 
 void dfu_dev_close(struct dfu_dev *dev)
