@@ -661,6 +661,54 @@ static bool path_present(const struct dfu_ctx *ctx, const char *path)
 	return false;
 }
 
+/*
+ * Keep the entries of @list, just enumerated, that are the device of @same
+ * come back (all of them without @same); the others are freed.  *@gone_seen
+ * records that the device was seen off the bus.  Returns how many were kept.
+ */
+static size_t keep_returned(const struct dfu_ctx *ctx, const struct dfu_if_info *same,
+			    bool *gone_seen, struct dfu_if_info *list, size_t cnt)
+{
+	size_t kept = 0;
+
+	if (same && same->path[0] && !path_present(ctx, same->path))
+		*gone_seen = true;
+	for (size_t k = 0; k < cnt; k++) {
+		bool keep = true;
+
+		if (same) {
+			/*
+			 * Only a re-enumeration counts: the device was seen gone, or
+			 * it now shows another mode or USB address.  Otherwise the
+			 * old enumeration, still there for a moment after DETACH,
+			 * would be taken for the new one.
+			 */
+			keep = is_same_device(same, &list[k]) &&
+			       (*gone_seen || list[k].dfu_mode != same->dfu_mode ||
+				list[k].devnum != same->devnum);
+		}
+		if (!keep) {
+			dfuse_layout_free(list[k].layout);
+			continue;
+		}
+		list[kept++] = list[k];
+	}
+	return kept;
+}
+
+/* The error of a wait that ended without the device. */
+static int wait_timed_out(const struct dfu_if_info *same, uint32_t timeout_ms,
+			  struct dfu_error *e)
+{
+	if (same)
+		return dfu_error_set(e, DFU_E_NODEVICE, "device.did_not_return", NULL,
+				     "%04x:%04x at %s did not come back within %u ms", same->vid,
+				     same->pid, same->path[0] ? same->path : same->serial,
+				     timeout_ms);
+	return dfu_error_set(e, DFU_E_NODEVICE, "device.wait_timeout", NULL,
+			     "no matching DFU device appeared within %u ms", timeout_ms);
+}
+
 int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct dfu_if_info *same,
 		 uint32_t timeout_ms, struct dfu_if_info **out, size_t *n, struct dfu_error *e)
 {
@@ -696,34 +744,13 @@ int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct df
 
 	for (;;) {
 		struct dfu_if_info *list = NULL;
-		size_t cnt = 0, kept = 0;
+		size_t cnt = 0, kept;
 		uint32_t step;
 
 		r = dfu_list(ctx, m, &list, &cnt, e);
 		if (r < 0)
 			return r;
-		if (same && same->path[0] && !path_present(ctx, same->path))
-			gone_seen = true;
-		for (size_t k = 0; k < cnt; k++) {
-			bool keep = true;
-
-			if (same) {
-				/*
-				 * Only a re-enumeration counts: the device was seen gone, or
-				 * it now shows another mode or USB address.  Otherwise the
-				 * old enumeration, still there for a moment after DETACH,
-				 * would be taken for the new one.
-				 */
-				keep = is_same_device(same, &list[k]) &&
-				       (gone_seen || list[k].dfu_mode != same->dfu_mode ||
-					list[k].devnum != same->devnum);
-			}
-			if (!keep) {
-				dfuse_layout_free(list[k].layout);
-				continue;
-			}
-			list[kept++] = list[k];
-		}
+		kept = keep_returned(ctx, same, &gone_seen, list, cnt);
 		if (kept) {
 			*out = list;
 			*n = kept;
@@ -742,11 +769,5 @@ int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct df
 		}
 		dfu_sleep_ms(ctx, step);
 	}
-	if (same)
-		return dfu_error_set(e, DFU_E_NODEVICE, "device.did_not_return", NULL,
-				     "%04x:%04x at %s did not come back within %u ms", same->vid,
-				     same->pid, same->path[0] ? same->path : same->serial,
-				     timeout_ms);
-	return dfu_error_set(e, DFU_E_NODEVICE, "device.wait_timeout", NULL,
-			     "no matching DFU device appeared within %u ms", timeout_ms);
+	return wait_timed_out(same, timeout_ms, e);
 }
