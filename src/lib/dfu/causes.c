@@ -4,8 +4,11 @@
  * the operation (the op name of the error), bState/bStatus, the libusb
  * error, the deadline facts and the device quirks.  One row per cause, the
  * first match wins; every row has a test that triggers it on a virtual
- * device (tests/check-recovery.c).  Sources: device-model.md 1.7, 1.10, 5;
- * dfu-util.md 2.5 (what the same failures look like in dfu-util).
+ * device (tests/check-recovery.c).  Sources: AN3156 and AN2662 (the DfuSe
+ * command flow, the ST ROM's status codes), public reports of the devices the
+ * rows name, and dfu-util 0.11's src/dfuse.c for what the same failures look
+ * like there ("Error during special command ... get_status", "... not
+ * correctly executed").
  */
 #include "config.h"
 
@@ -88,7 +91,11 @@ struct cause {
 #endif
 
 static const struct cause causes[] = {
-	/* ---- deadlines (device-model.md 1.7, 5 items 5, 6) ---- */
+	/* ---- deadlines: busy far longer than bwPollTimeout says (F4 ROMs announce
+	 * 100 ms for a 128 KiB sector erase of 1-2 s and a mass erase of up to
+	 * 32 s; the STM32H743 rev V stays in dfuDNBUSY after a bank-2 erase,
+	 * betaflight-configurator PR 1861), or bwPollTimeout 0 forever (Black
+	 * Magic Probe) ---- */
 	{"h7-bank2-erase", OP_ERASE, DFU_E_DEADLINE, 0, ANY, DFU_QUIRK_JUMP_TO_RESET_VECTOR, C_BANK2,
 	 "a known STM32H743/H753 ROM erratum (rev V): erasing a sector of flash bank 2 "
 	 "(0x08100000 and up) never leaves dfuDNBUSY; the erase itself is done and the device "
@@ -107,7 +114,9 @@ static const struct cause causes[] = {
 	 "that never finishes this operation; it was brought back to dfuIDLE with CLRSTATUS; "
 	 "a longer --timeout helps only if it is merely slow"},
 
-	/* ---- device verdicts (device-model.md 0.3, 1.10, 2.1) ---- */
+	/* ---- device verdicts: bStatus (DFU 1.1 6.1.2); ST ROMs answer errTARGET for
+	 * an address they refuse and errVENDOR for an erase, write or read under
+	 * read-out protection (AN2662, AN3156) ---- */
 	{"rdp", OP_FLASH | OP_READ | OP_START, 0, 0, DFU_STATUS_ERR_VENDOR, 0, C_DFUSE, RDP_HINT},
 	{"vendor", 0, 0, 0, DFU_STATUS_ERR_VENDOR, 0, 0,
 	 "the device reports a vendor-specific error (see its iString)"},
@@ -149,7 +158,8 @@ static const struct cause causes[] = {
 	{"power-on-reset", 0, 0, 0, DFU_STATUS_ERR_POR, 0, 0,
 	 "the device saw an unexpected power-on reset: check the power supply and the cable"},
 
-	/* ---- the link (dfu-util.md 2.5: "Error during special command ... get_status") ---- */
+	/* ---- the link (dfu-util 0.11, src/dfuse.c: "Error during special command
+	 * ... get_status") ---- */
 	{"gone-mid-download", OP_FLASH, 0, DFU_E_USB_NODEV, ANY, 0, 0,
 	 "the device left the bus in the middle of the download: a loose cable, an unpowered "
 	 "hub, a brown-out, or something reset the board; the state of its flash is described "

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * ST DfuSe (UM0424, AN3156; device-model.md 1) on top of request.c: the plan of
+ * ST DfuSe (UM0424, AN3156) on top of request.c: the plan of
  * a download checked against the alt's memory map before any request, sector
  * erase, one Set Address per contiguous run with wBlockNum 2, 3, ..., the
  * vector-table sector written last, read-back verify, upload and leave.
@@ -18,9 +18,10 @@
 
 /*
  * Runs in erasable flash are widened to this alignment with 0xff: ECC flash
- * is programmed once per unit (L4/G4 8 bytes, U5 16, H7 32; device-model.md
- * 3.6), so a unit must never be split between two writes.  0xff is what the
- * ROM pads a partial unit with anyway, and AND-programming F2/F4 ignore it.
+ * is programmed once per unit (L4/G4 8 bytes, U5 16, H7 32: reference manuals
+ * RM0351, RM0440, RM0456, RM0433), so a unit must never be split between two
+ * writes.  0xff is what the ROM pads a partial unit with anyway, and
+ * AND-programming F2/F4 ignore it.
  */
 #define DFUSE_WRITE_ALIGN 32u
 
@@ -490,8 +491,9 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 
 /*
  * A DfuSe command (DNLOAD wBlockNum 0) and its GET_STATUS polling until
- * dfuDNLOAD-IDLE (AN3156; device-model.md 1.7).  The first GET_STATUS may
- * already say dfuDNLOAD-IDLE (STM32U5): accepted.
+ * dfuDNLOAD-IDLE (AN3156: the device executes the command when it answers the
+ * first GET_STATUS with dfuDNBUSY; a later one tells the result).  The first
+ * GET_STATUS may already say dfuDNLOAD-IDLE (STM32U5): accepted.
  */
 static int dfuse_command(struct dfu_dev *dev, const struct dfu_op *op, const uint8_t *cmd,
 			 uint16_t len, uint64_t deadline_ms, struct dfu_error *e)
@@ -567,8 +569,9 @@ static uint16_t transfer_size(const struct dfu_dev *dev, const struct dfu_flash_
 
 /*
  * The address formula pointer + (wBlockNum - 2) * T uses the descriptor's
- * wTransferSize on the ST HAL (device-model.md 1.6): with another -t the
- * blocks would land elsewhere, so each chunk then gets its own Set Address.
+ * wTransferSize in ST's DFU class (usbd_dfu.c, USBD_DFU_XFER_SIZE): with
+ * another -t the blocks would land elsewhere, so each chunk then gets its own
+ * Set Address.
  */
 static bool address_per_chunk(const struct dfu_dev *dev, uint16_t tsize)
 {
@@ -1499,8 +1502,9 @@ int dfuse_jump_target(const struct dfu_dev *dev, const struct dfu_image *img,
 		return DFU_E_INVAL;
 	}
 	*have = true;
-	/* H7: the ROM jumps to the pointer as code (entry point); the others load
-	 * SP and PC from a vector table there (device-model.md 1.8) */
+	/* H7: the ROM jumps to the pointer as code (entry point, see
+	 * DFU_QUIRK_JUMP_TO_RESET_VECTOR); the others load SP and PC from a vector
+	 * table there (AN2662: the jump needs the application's vector table) */
 	*target = dev->quirks & DFU_QUIRK_JUMP_TO_RESET_VECTOR ? vt.reset_vector : vt.address;
 	return 0;
 }
@@ -1522,7 +1526,7 @@ static int leave_set_address(const struct leave *lv, const struct dfu_flash_opts
 	int r;
 
 	/* always Set Address when a target is known, also for .dfu files
-	 * (dfu-util 0.10/0.11 sends none there: dfu-util.md 2.3) */
+	 * (dfu-util 0.10/0.11 sends none there since its commit 87df198) */
 	r = set_address(dev, opts, lv->target, e);
 	if (r < 0)
 		return r;
@@ -1577,7 +1581,8 @@ static int leave_status(const struct leave *lv, struct dfu_error *e)
 	if (r < 0) {
 		if (dfu_err_is_usb(r) && (lv->ignore || dfu_err_is_gone(r))) {
 			/* the ROM resets while answering: the normal outcome (Klipper PR
-			 * 5596, device-model.md 1.8 vanish-during-status) */
+			 * 5596; ST's usbd_dfu.c resets in the completion of this GET_STATUS,
+			 * stm32-mw-usb-device issue 23) */
 			dfu_log(lv->dev->ctx, DFU_LOG_VERBOSE,
 				"device left during the status request (%s): leave done",
 				le.usb_name ? le.usb_name : dfu_strerror(r));

@@ -214,7 +214,7 @@ static int read_string(struct dfu_ctx *ctx, struct dfu_handle *h, uint8_t index,
  * LANGID table (string 0, USB 2.0 §9.6.7): the first entry.  An empty,
  * stalled or malformed table falls back to 0x0409, as webdfu does and
  * Windows assumes; a STALL is retried once (some devices fail the first
- * access only, device-model.md §5 item 9).
+ * access only).
  */
 static uint16_t read_langid(struct dfu_ctx *ctx, struct dfu_handle *h, const char **state)
 {
@@ -404,8 +404,8 @@ static void info_fill_usb(struct dfu_if_info *i, const struct dfu_usb_device *d,
 	i->interface = a->interface;
 	i->interface_pos = a->interface_pos;
 	i->alt = a->alt;
-	/* ST ROMs and the HAL put one functional descriptor after the last alt
-	 * (device-model.md §0.4): use the first one found on the interface. */
+	/* ST ROMs and the HAL (usbd_dfu.c) put one functional descriptor after the
+	 * last alt: use the first one found on the interface. */
 	if (!fd->present) {
 		for (size_t j = 0; j < d->n_alts; j++) {
 			if (d->alts[j].interface == a->interface && d->alts[j].func.present) {

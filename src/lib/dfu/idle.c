@@ -121,7 +121,8 @@ static int idle_abort_transfer(struct idle_walk *w, struct dfu_error *e)
 	struct dfu_op op;
 	int r;
 
-	/* a previous run ended mid-transfer (device-model.md 4.6) */
+	/* a previous run ended mid-transfer: ST ROMs keep their state between host
+	 * runs (dfu-util: "aborting previous incomplete transfer") */
 	dfu_op_init(&op, -1, "ABORT at start");
 	r = dfu_abort(w->dev, &op, e);
 	if (r < 0)

@@ -12,9 +12,9 @@
 
 /*
  * DfuSe by bcdDFU 0x011a (dev->dfuse), or a DFU 1.0 descriptor without
- * bcdDFU (7 bytes: Particle bootloaders, device-model.md 3.3) whose interface
- * string is a DfuSe layout, or a layout and an explicit address (dfu-util
- * takes -s as "DfuSe").
+ * bcdDFU (7 bytes: Particle bootloaders, which dfu-util also needs -s for)
+ * whose interface string is a DfuSe layout, or a layout and an explicit
+ * address (dfu-util takes -s as "DfuSe").
  */
 static bool use_dfuse(const struct dfu_dev *dev, const struct dfu_flash_opts *opts)
 {

@@ -9,7 +9,8 @@
 #include "proto.h"
 
 /* An STM32 system-memory (ROM) bootloader, where errVENDOR means read-out
- * protection (device-model.md 0.3, 2.1), not the ST HAL's "any media error". */
+ * protection (AN2662: erase, write and read under RDP level 1 end in
+ * dfuERROR/errVENDOR), not the ST HAL's "any media error". */
 bool dfuse_is_st_rom(const struct dfu_dev *dev);
 
 /*

@@ -26,7 +26,9 @@
 /* Quirks (quirks.c)                                                        */
 
 /* The ROM uses the Address Pointer as the entry PC at leave, not as the base of
- * a vector table (STM32H7 reports, device-model.md 1.8 "entry-point"). */
+ * a vector table (STM32H7 reports: an H743 leaves with 0x8008ACC or 0x8000123,
+ * ST community "STM32H7 is stucked in system bootloader when trying to jump to
+ * the application"). */
 #define DFU_QUIRK_JUMP_TO_RESET_VECTOR (1u << 0)
 /* The device may reset on the leave DNLOAD itself, with or without an answer
  * (GD32VF103; dfu-util QUIRK_DFUSE_LEAVE): every leave error is success. */
@@ -67,8 +69,8 @@ const char *dfu_quirk_name(uint32_t bit);
 bool dfu_quirk_fix_layout(const struct dfu_if_info *info, struct dfuse_layout *l);
 
 /*
- * Default deadlines in ms (device-model.md 3.4 datasheet maxima with a
- * margin).  The caller's opts->timeout_ms overrides them when non-zero.
+ * Default deadlines in ms (the datasheet maxima in quirks.c with a margin).
+ * The caller's opts->timeout_ms overrides them when non-zero.
  */
 uint32_t dfu_deadline_erase_ms(const struct dfu_dev *dev, uint32_t sector_size);
 uint32_t dfu_deadline_mass_erase_ms(const struct dfu_dev *dev);
@@ -161,9 +163,10 @@ int dfu_abort(struct dfu_dev *dev, const struct dfu_op *op, struct dfu_error *e)
  * (dfuDNLOAD-SYNC, dfuDNBUSY, dfuMANIFEST-SYNC, dfuMANIFEST), waiting
  * bwPollTimeout only after a busy reply (DFU 1.1 6.1.2) and never after an
  * idle one.  @deadline_ms is absolute (dfu_now_ms scale).  A device still
- * busy at the deadline gets the CLRSTATUS pair (device-model.md 1.7,
- * STM32H743 bank 2) and the result is DFU_E_DEADLINE.  A final dfuERROR is
- * DFU_E_DEVSTATUS with state/status/iString in @e.  *st is the last reply.
+ * busy at the deadline gets the CLRSTATUS pair (STM32H743 bank 2,
+ * betaflight-configurator PR 1861) and the result is DFU_E_DEADLINE.  A
+ * final dfuERROR is DFU_E_DEVSTATUS with state/status/iString in @e.  *st is
+ * the last reply.
  */
 int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 	     struct dfu_status_reply *st, struct dfu_error *e);

@@ -11,7 +11,8 @@
 #include "macro.h"
 #include "proto.h"
 
-/* Layout predicates keyed on the memory map of the alt (device-model.md 3.3). */
+/* Layout predicates keyed on the memory map of the alt (the interface strings
+ * of the ST ROMs, as `dfu-util -l` lists them). */
 enum layout_match {
 	LAYOUT_ANY = 0,
 	/* Internal flash at 0x08000000 made only of 128 KiB sectors: STM32H743/H753
@@ -38,8 +39,9 @@ struct quirk_entry {
 static const struct quirk_entry quirk_table[] = {
 	/* STM32H7 ROM (bcdDevice 0x0200): "jump to application works with addresses
 	 * 0x8008ACC or 0x8000123", i.e. the leave pointer is the entry PC, not a
-	 * vector table (ST community "STM32H7 is stucked in system bootloader ...",
-	 * device-model.md 1.8; shared report 004: H753 does not leave with 0x08000000). */
+	 * vector table (ST community "STM32H7 is stucked in system bootloader ...";
+	 * ST community "Leaving DFU from command line not working": an H753 leaves
+	 * with its reset handler's address 0x0800ba65, not with 0x08000000). */
 	{0x0483, 0xdf11, 0xdf11, 0x0200, LAYOUT_H7_128K, DFU_QUIRK_JUMP_TO_RESET_VECTOR,
 	 "STM32H7 ROM jumps to the Address Pointer as code"},
 	/* STM32F405 ROM announces 100 ms for a mass erase taking 16-32 s (dfu-util:
@@ -62,7 +64,7 @@ static const struct quirk_entry quirk_table[] = {
 	 * the system and user modules by their own table after leave; user parts
 	 * (e.g. tinker.bin at 0x080a0000) have no vector table at their start, and
 	 * `dfu-util -d 2b04:d006 -a 0 -s 0x80A0000:leave -D tinker.bin` is how
-	 * Particle's docs flash them (user-needs.md 5.1). */
+	 * Particle's docs flash them. */
 	{0x2b04, 0xd006, 0xd00a, -1, LAYOUT_ANY, DFU_QUIRK_LEAVE_IGNORES_ADDRESS,
 	 "Particle bootloader starts the firmware itself after leave"},
 	/* dfu-util quirks.c: "Device returns bogus bwPollTimeout values". */
@@ -154,10 +156,11 @@ const char *dfu_quirk_name(uint32_t bit)
 }
 
 /*
- * Datasheet maximum erase time of one sector (device-model.md 3.4), by size,
- * taking the slowest family that uses that size: F2/F4 at x8 (16 KiB 800 ms,
- * 64 KiB 2.4 s, 128 KiB 4 s), F7 256 KiB 4 s at x32 (x8 assumed 8 s), H743
- * 128 KiB 2.2 s, L4/G4/G0 2 KiB 40 ms, F0/F1 1-2 KiB 40 ms.
+ * Datasheet maximum erase time of one sector, by size, taking the slowest
+ * family that uses that size: F2/F4 at x8 (16 KiB 800 ms, 64 KiB 2.4 s,
+ * 128 KiB 4 s; RM0090, DS8626), F7 256 KiB 4 s at x32 (x8 assumed 8 s), H743
+ * 128 KiB 2.2 s (ST's answer in "STM32H743 Flash EraseSector Reset Problem"),
+ * L4/G4/G0 2 KiB 40 ms, F0/F1 1-2 KiB 40 ms.
  */
 static uint32_t erase_max_ms(uint32_t size)
 {

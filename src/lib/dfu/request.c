@@ -22,8 +22,9 @@
  * device that never finishes cannot spin the host; the deadline ends it. */
 #define ZERO_POLL_FLOOR_MS 1u
 /* GET_STATUS may be held (NAKed) by a ROM busy in its flash loop for the whole
- * operation (device-model.md 1.7); pydfu uses 20 s for GET_STATUS.  Give the
- * transfer the remaining deadline, within these bounds. */
+ * operation (ST's usbd_dfu.c erases and writes in the completion of the
+ * GET_STATUS that answered dfuDNBUSY); pydfu uses 20 s for GET_STATUS.  Give
+ * the transfer the remaining deadline, within these bounds. */
 #define STATUS_TIMEOUT_MIN_MS 5000u
 #define STATUS_TIMEOUT_MAX_MS 120000u
 /* Stalled GET_STATUS polls tolerated while a device is busy (dfu-util: 3). */
@@ -508,7 +509,7 @@ static int report_failure(const struct req *rq, int r, struct dfu_error *e)
 	if (r == DFU_E_USB_PIPE &&
 	    (rq->request == DFU_REQ_DNLOAD || rq->request == DFU_REQ_UPLOAD)) {
 		/* a stalled transfer usually comes with dfuERROR and the reason (UPLOAD
-		 * under RDP: errVENDOR, device-model.md 1.9): ask once, best effort */
+		 * under RDP: dfuERROR/errVENDOR, AN2662): ask once, best effort */
 		uint8_t b[6];
 		int s = dfu_control_traced(dev->ctx, dev->h, "GET_STATUS after the stall",
 					   DFU_RT_IN, DFU_REQ_GETSTATUS, 0, dev->info.interface, b,
@@ -575,7 +576,8 @@ int dfu_get_status(struct dfu_dev *dev, const struct dfu_op *op, unsigned timeou
 	if (r < 0)
 		return r;
 	if (r < (int)sizeof(b)) {
-		/* dfu-util takes this for success with made-up contents (dfu-util.md 4.1) */
+		/* dfu-util takes this for success with made-up contents (its
+		 * dfu_get_status presets dfuERROR/errUNKNOWN) */
 		dfu_error_set(e, DFU_E_PROTOCOL, "dfu.short_status", NULL,
 			      "%s: short GET_STATUS reply: %d of 6 bytes", op->name, r);
 		dfu_op_fill_device(e, was_empty, op);
@@ -628,9 +630,9 @@ static unsigned status_timeout(struct dfu_dev *dev, uint64_t deadline_ms)
 
 /*
  * The device is still busy at the deadline.  STM32CubeProgrammer's unstick
- * for the STM32H743 bank-2 erase (device-model.md 1.7): CLRSTATUS gives
- * dfuERROR/errUNKNOWN, a second one dfuIDLE.  Best effort: the deadline is
- * the error reported either way.
+ * for the STM32H743 bank-2 erase (betaflight-configurator PR 1861):
+ * CLRSTATUS gives dfuERROR/errUNKNOWN, a second one dfuIDLE.  Best effort:
+ * the deadline is the error reported either way.
  */
 static void unstick(struct dfu_dev *dev)
 {

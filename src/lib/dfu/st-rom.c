@@ -31,7 +31,8 @@ bool dfuse_is_st_rom(const struct dfu_dev *dev)
 	 * "DFU in FS Mode" (G0); the ST HAL IAP says "... FIRMWARE UPDATE" */
 	if (has_word(i->product, "bootloader") || strcmp(i->product, "DFU in FS Mode") == 0)
 		return true;
-	/* strings unreadable: the ROM bcdDevice values (device-model.md 3.2) */
+	/* strings unreadable: the ROM bcdDevice values (0x2000 F105/F107, 0x2100
+	 * early F4, 0x2200 most F0/F3/F4/L4; dfu-util's device-logs) */
 	return !i->product[0] && (i->bcd_device == 0x2000 || i->bcd_device == 0x2100 ||
 				  i->bcd_device == 0x2200);
 }

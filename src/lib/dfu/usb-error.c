@@ -53,7 +53,9 @@ bool dfu_err_is_gone(int err)
 	       err == DFU_E_USB_TIMEOUT || err == DFU_E_USB_OTHER || err == DFU_E_NOTFOUND;
 }
 
-/* The transfer failures worth a retry (device-model.md 5 items 4, 5, 18). */
+/* The transfer failures worth a retry: a pipe stalled by a device polled too
+ * early (STM32L4, dfu-util's L4 workaround), a timeout while a busy ROM NAKs,
+ * an I/O error or overflow from a marginal link or a missed SETUP. */
 bool dfu_usb_transient(int r)
 {
 	return r == DFU_E_USB_PIPE || r == DFU_E_USB_TIMEOUT || r == DFU_E_USB_IO ||
