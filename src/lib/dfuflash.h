@@ -759,7 +759,9 @@ uint32_t dfu_dev_unprotect_wait_ms(const struct dfu_dev *dev);
  * found again after a reset with dfu_wait_for(). */
 void dfu_dev_identity(const struct dfu_dev *dev, struct dfu_if_info *out);
 
-/* OTP areas with lock bytes (device-model.md 3.7). */
+/* OTP areas with lock bytes (RM0090 3.8: 16 data blocks of 32 bytes at
+ * 0x1FFF7800, a lock byte each at 0x1FFF7A00; the F7 has 64-byte blocks at
+ * 0x1FF0F000).  Never erased; a block is locked by programming 0x00. */
 struct dfu_otp_layout {
 	const char *family;  /* "STM32F2/F4", "STM32F7" */
 	uint32_t base;       /* first data byte */
