@@ -514,7 +514,7 @@ START_TEST(test_cause_vendor_status_on_plain_dfu_is_not_rdp)
 
 	/* the same status on a plain DFU device: no RDP talk */
 	dfu_error_set(&e, DFU_E_DEVSTATUS, "dfu.device_status", NULL, "x");
-	dfu_error_device(&e, "download block 0 (offset 0)", 0, false, 0);
+	dfu_error_device(&e, "download block 0 (offset 0)", 0);
 	dfu_error_state(&e, DFU_STATE_DFU_ERROR, DFU_STATUS_ERR_VENDOR);
 	ck_assert_str_eq(dfu_cause_id(&e, 0), "vendor");
 	ck_assert_str_eq(dfu_cause_id(&e, DFU_QUIRK_DFUSE_PROTOCOL), "rdp");
@@ -610,7 +610,7 @@ START_TEST(test_causes_without_a_virtual_trigger)
 		struct dfu_error e = {0};
 
 		dfu_error_set(&e, DFU_E_DEVSTATUS, "dfu.device_status", NULL, "x");
-		dfu_error_device(&e, rows[i].op, 0, false, 0);
+		dfu_error_device(&e, rows[i].op, 0);
 		dfu_error_state(&e, DFU_STATE_DFU_ERROR, rows[i].status);
 		ck_assert_str_eq(dfu_cause_id(&e, 0), rows[i].id);
 		ck_assert_ptr_nonnull(dfu_cause_hint(&e, 0));
@@ -620,7 +620,7 @@ START_TEST(test_causes_without_a_virtual_trigger)
 		struct dfu_error e = {0};
 
 		dfu_error_set(&e, DFU_E_USB_PIPE, "dfu.usb", NULL, "x");
-		dfu_error_device(&e, "DfuSe Set Address 0x08000000", 0, true, 0x08000000);
+		dfu_error_device_at(&e, "DfuSe Set Address 0x08000000", 0, 0x08000000);
 		e.usb_err = DFU_E_USB_PIPE;
 		e.attempts = 1;
 		ck_assert_str_eq(dfu_cause_id(&e, 0), "command-to-plain-dfu");

@@ -34,7 +34,9 @@ int dfu_error_setv(struct dfu_error *e, int err, const char *code, const char *w
 /* Set the hint of an already filled @e (static string). */
 void dfu_error_hint(struct dfu_error *e, const char *hint);
 
-/* Fill the device fields of @e (which must already hold a failure). */
-void dfu_error_device(struct dfu_error *e, const char *op, int block, bool have_address,
-		      uint32_t address);
+/* Fill the device fields of @e (which must already hold a failure): the
+ * operation, the wBlockNum (-1: none) and, with dfu_error_device_at(), the
+ * address it was at. */
+void dfu_error_device(struct dfu_error *e, const char *op, int block);
+void dfu_error_device_at(struct dfu_error *e, const char *op, int block, uint32_t address);
 void dfu_error_state(struct dfu_error *e, uint8_t state, uint8_t status);

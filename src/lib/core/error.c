@@ -113,14 +113,22 @@ void dfu_where_offset(char buf[DFU_WHERE_LEN], uint64_t offset)
 		 (unsigned long long)offset);
 }
 
-void dfu_error_device(struct dfu_error *e, const char *op, int block, bool have_address,
-		      uint32_t address)
+void dfu_error_device(struct dfu_error *e, const char *op, int block)
 {
 	if (!e)
 		return;
 	snprintf(e->op, sizeof(e->op), "%s", op ? op : "");
 	e->block = block;
-	e->have_address = have_address;
+	e->have_address = false;
+	e->address = 0;
+}
+
+void dfu_error_device_at(struct dfu_error *e, const char *op, int block, uint32_t address)
+{
+	if (!e)
+		return;
+	dfu_error_device(e, op, block);
+	e->have_address = true;
 	e->address = address;
 }
 

@@ -69,7 +69,7 @@ static int dev_claim(struct dfu_dev *dev, const struct dfu_usb_device *d,
 		if (e && e->err == r) {
 			/* the backend said what failed; add where and what to do */
 			if (!e->op[0])
-				dfu_error_device(e, "open device", -1, false, 0);
+				dfu_error_device(e, "open device", -1);
 			if (!e->hint)
 				dfu_error_hint(e, dfu_usb_hint(r));
 		}

@@ -123,7 +123,7 @@ static int memmap_error(const struct dfu_dev *dev, uint32_t address, const char 
 	dfu_error_set(e, DFU_E_MEMMAP, code, NULL, "0x%08x %s of alt %u (\"%s\")", address, why,
 		      dev->info.alt, alt_name(dev));
 	if (was_empty && e) {
-		dfu_error_device(e, "memory map check", -1, true, address);
+		dfu_error_device_at(e, "memory map check", -1, address);
 		dfu_error_hint(e, hint);
 	}
 	return DFU_E_MEMMAP;
@@ -307,7 +307,7 @@ static int plan_special_gates(const struct dfu_dev *dev, const struct dfu_image 
 			      "the image would program %s, which can never be undone",
 			      low, dev->info.alt, alt_name(dev), what);
 		if (was_empty && e) {
-			dfu_error_device(e, "memory map check", -1, true, low);
+			dfu_error_device_at(e, "memory map check", -1, low);
 			dfu_error_hint(e, "OTP bytes and lock bytes cannot be erased; give --otp to "
 					  "write them");
 		}
@@ -760,10 +760,10 @@ static int mismatch_error(struct dfu_dev *dev, const struct plan *p, bool vt_onl
 			      sec.start, sec.size / 1024, (unsigned long long)res->mismatch_count,
 			      res->mismatch_address, st ? "" : "probably ");
 		if (was_empty && e) {
-			dfu_error_device(e,
+			dfu_error_device_at(e,
 					 vt_only ? "read-back of the vector-table sector"
 						 : "verify (read-back)",
-					 -1, true, res->mismatch_address);
+					 -1, res->mismatch_address);
 			dfu_error_hint(e, "ST bootloaders skip write-protected sectors without an "
 					  "error; `dfuflash read-options` shows the WRP bits, and "
 					  "writing the option bytes (alt \"Option Bytes\", --force) "
@@ -775,7 +775,7 @@ static int mismatch_error(struct dfu_dev *dev, const struct plan *p, bool vt_onl
 		      "verify failed: %llu bytes differ, the first at 0x%08x",
 		      (unsigned long long)res->mismatch_count, res->mismatch_address);
 	if (was_empty && e) {
-		dfu_error_device(e, "verify (read-back)", -1, true, res->mismatch_address);
+		dfu_error_device_at(e, "verify (read-back)", -1, res->mismatch_address);
 		dfu_error_hint(e, "ST bootloaders skip write-protected sectors without an "
 				  "error (WRP): check the option bytes");
 	}
@@ -1025,7 +1025,7 @@ static int otp_readback(struct dfu_dev *dev, const struct dfu_image *img,
 				      "OTP byte 0x%08x reads 0x%02x after writing 0x%02x", a,
 				      k < (uint32_t)r ? back[k] : 0, w);
 			if (was_empty && e) {
-				dfu_error_device(e, "OTP read-back", -1, true, a);
+				dfu_error_device_at(e, "OTP read-back", -1, a);
 				dfu_error_hint(e, "the block may have been locked already, or the "
 						  "bootloader refused the write");
 			}
@@ -1496,7 +1496,7 @@ int dfuse_jump_target(const struct dfu_dev *dev, const struct dfu_image *img,
 			      "plausible (%s)",
 			      vt.address, dfu_vt_verdict_str(vt.verdict));
 		if (was_empty && e) {
-			dfu_error_device(e, "leave: jump address", -1, true, vt.address);
+			dfu_error_device_at(e, "leave: jump address", -1, vt.address);
 			dfu_error_hint(e, "give the application's start address with --jump ADDR");
 		}
 		return DFU_E_INVAL;

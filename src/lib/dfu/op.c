@@ -61,8 +61,12 @@ uint64_t dfu_deadline(struct dfu_dev *dev, const struct dfu_flash_opts *opts, ui
 /* Record the device fields of a failure, once (only when @e was empty). */
 void dfu_op_fill_device(struct dfu_error *e, bool was_empty, const struct dfu_op *op)
 {
-	if (e && was_empty && e->err)
-		dfu_error_device(e, op->name, op->block, op->have_address, op->address);
+	if (!e || !was_empty || !e->err)
+		return;
+	if (op->have_address)
+		dfu_error_device_at(e, op->name, op->block, op->address);
+	else
+		dfu_error_device(e, op->name, op->block);
 }
 
 /* Read the string @index (LANGID 0x0409) as ASCII into @out; best effort. */

@@ -45,7 +45,7 @@ static int otp_refuse(struct dfu_error *e, uint32_t address, const char *code, c
 	dfu_error_setv(e, DFU_E_MEMMAP, code, NULL, fmt, ap);
 	va_end(ap);
 	if (was_empty && e) {
-		dfu_error_device(e, "OTP check (nothing written)", -1, true, address);
+		dfu_error_device_at(e, "OTP check (nothing written)", -1, address);
 		dfu_error_hint(e, hint);
 	}
 	return DFU_E_MEMMAP;

@@ -200,7 +200,7 @@ static int plain_verify(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 			      (unsigned long long)diff, seg->length,
 			      res->mismatch_address - seg->address);
 		if (e)
-			dfu_error_device(e, "verify (read-back)", -1, true, res->mismatch_address);
+			dfu_error_device_at(e, "verify (read-back)", -1, res->mismatch_address);
 		return DFU_E_VERIFY;
 	}
 	res->verified = true;

@@ -150,7 +150,7 @@ int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 				      "0x%02x was written",
 				      (uint32_t)a, got, want);
 			if (was_empty && e) {
-				dfu_error_device(e, "option bytes read-back", -1, true, (uint32_t)a);
+				dfu_error_device_at(e, "option bytes read-back", -1, (uint32_t)a);
 				dfu_error_hint(e, "the chip rejected or adjusted the value (an invalid "
 						  "combination, or a complement byte that does not "
 						  "match)");

@@ -38,7 +38,7 @@ int dfu_usb_fail(struct dfu_error *e, int r, const char *usb_name, const char *c
 	va_start(ap, fmt);
 	dfu_error_setv(e, r, code, NULL, fmt, ap);
 	va_end(ap);
-	dfu_error_device(e, op, -1, false, 0);
+	dfu_error_device(e, op, -1);
 	if (dfu_err_is_usb(r)) {
 		e->usb_err = r;
 		e->usb_name = usb_name;
