@@ -740,9 +740,18 @@ static int read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, u
  * to write-protected sectors and change nothing (AN2662; G0B1 report), so on
  * an ST ROM this is write protection, named by the sector.
  */
-static int mismatch_error(struct dfu_dev *dev, const struct plan *p, bool vt_only,
+/* What a read-back compares: every written byte (--verify), or only those of
+ * the vector-table sector [start, end) (always, against silent write
+ * protection). */
+struct check_window {
+	enum { CHECK_ALL, CHECK_VT_SECTOR } scope;
+	uint64_t start, end;
+};
+
+static int mismatch_error(struct dfu_dev *dev, const struct plan *p, const struct check_window *w,
 			  struct dfu_flash_result *res, struct dfu_error *e)
 {
+	bool vt_only = w->scope == CHECK_VT_SECTOR;
 	const struct dfuse_layout *l = dev->info.layout;
 	struct dfuse_sector sec;
 	bool was_empty = e && !e->err;
@@ -787,36 +796,36 @@ static int mismatch_error(struct dfu_dev *dev, const struct plan *p, bool vt_onl
  * device reset; not OTP: read back on its own) and compare
  * (--verify: all; always: the vector-table sector, clipped to [ws, we)).
  */
-static bool clip_run(const struct run *in, bool vt_only, uint64_t ws, uint64_t we,
-		     struct run *out)
+static bool clip_run(const struct run *in, const struct check_window *w, struct run *out)
 {
 	uint64_t a = in->address, b = a + in->length;
 
 	*out = *in;
 	if (in->kind == RUN_RESETS || in->kind == RUN_OTP)
 		return false;
-	if (!vt_only)
+	if (w->scope == CHECK_ALL)
 		return true;
-	if (in->kind != RUN_FLASH || b <= ws || a >= we)
+	if (in->kind != RUN_FLASH || b <= w->start || a >= w->end)
 		return false;
-	a = MAX(a, ws);
-	b = MIN(b, we);
+	a = MAX(a, w->start);
+	b = MIN(b, w->end);
 	out->address = (uint32_t)a;
 	out->length = (uint32_t)(b - a);
 	return out->length > 0;
 }
 
 static int verify(struct dfu_dev *dev, const struct dfu_image *img,
-		  const struct dfu_flash_opts *opts, const struct plan *p, bool vt_only,
-		  uint64_t ws, uint64_t we, struct dfu_flash_result *res, struct dfu_error *e)
+		  const struct dfu_flash_opts *opts, const struct plan *p,
+		  const struct check_window *w, struct dfu_flash_result *res, struct dfu_error *e)
 {
+	bool vt_only = w->scope == CHECK_VT_SECTOR;
 	uint64_t done = 0, total = 0;
 	int r;
 
 	for (size_t i = 0; i < p->n_runs; i++) {
 		struct run c;
 
-		if (clip_run(&p->runs[i], vt_only, ws, we, &c))
+		if (clip_run(&p->runs[i], w, &c))
 			total += c.length;
 	}
 	for (size_t i = 0; i < p->n_runs; i++) {
@@ -824,7 +833,7 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 		const struct run *ru = &clipped;
 		uint8_t *back, *want;
 
-		if (!clip_run(&p->runs[i], vt_only, ws, we, &clipped))
+		if (!clip_run(&p->runs[i], w, &clipped))
 			continue;
 		back = malloc(ru->length);
 		want = malloc(ru->length);
@@ -861,7 +870,7 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 	}
 	res->bytes_read += done;
 	if (res->mismatch)
-		return mismatch_error(dev, p, vt_only, res, e);
+		return mismatch_error(dev, p, w, res, e);
 	if (!vt_only)
 		res->verified = true;
 	return 0;
@@ -1245,14 +1254,16 @@ static int download_read_back(struct dfu_dev *dev, const struct dfu_image *img,
 			return r;
 	}
 	if (opts->verify)
-		return verify(dev, img, opts, p, false, 0, 0, res, e);
+		return verify(dev, img, opts, p, &(struct check_window){ .scope = CHECK_ALL }, res, e);
 	if (readback_sector(dev, p, &rb) && (dev->info.attributes & DFU_ATTR_CAN_UPLOAD) &&
 	    (rb.attr & DFUSE_ATTR_READABLE)) {
 		/* always: a write-protected vector-table sector (wherever the table
 		 * is; on GD32VF103 the image's first sector) would leave the old (or
 		 * no) application in place while the bootloader reports success */
-		return verify(dev, img, opts, p, true, rb.start, (uint64_t)rb.start + rb.size, res,
-			      e);
+		const struct check_window w = { CHECK_VT_SECTOR, rb.start,
+						(uint64_t)rb.start + rb.size };
+
+		return verify(dev, img, opts, p, &w, res, e);
 	}
 	return 0;
 }
