@@ -1441,13 +1441,7 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 	length = (uint32_t)r;
 	r = upload_image(address, buf, length, out, e);
 out:
-	/* a stalled UPLOAD whose GET_STATUS said dfuERROR with a status: the
-	 * device refused, the link is fine (exit 76, not 74) */
-	if (r < 0 && dfu_err_is_usb(r) && e && e->err == r && e->have_state &&
-	    e->state == DFU_STATE_DFU_ERROR && e->status != DFU_STATUS_OK) {
-		r = DFU_E_DEVSTATUS;
-		e->err = r;
-	}
+	r = dfu_upload_refused(r, e);
 	if (r < 0 && progress > 0 && e && e->have_state && e->state == DFU_STATE_DFU_ERROR &&
 	    e->status == DFU_STATUS_ERR_VENDOR) {
 		/* part of the range was read: not read-out protection */

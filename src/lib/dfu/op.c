@@ -143,6 +143,16 @@ uint32_t dfu_retry_backoff_ms(unsigned attempt)
 	return retry_backoff_ms[attempt - 1];
 }
 
+int dfu_upload_refused(int r, struct dfu_error *e)
+{
+	if (r < 0 && dfu_err_is_usb(r) && e && e->err == r && e->have_state &&
+	    e->state == DFU_STATE_DFU_ERROR && e->status != DFU_STATUS_OK) {
+		r = DFU_E_DEVSTATUS;
+		e->err = r;
+	}
+	return r;
+}
+
 /* Count and explain one retry. */
 void dfu_note_retry(struct dfu_dev *dev, const struct dfu_op *op, const char *what,
 		       const char *why, unsigned attempt)

@@ -46,27 +46,39 @@ static int check_transfer_size(struct dfu_dev *dev, const struct dfu_flash_opts 
 	return DFU_E_INVAL;
 }
 
+/*
+ * What a download and an upload start with: a result to fill (cleared; the
+ * caller's, or @dummy), options (NULL: the defaults) and an open device.
+ */
+static int op_start(struct dfu_dev *dev, const char *fn, struct dfu_flash_result **res,
+		    struct dfu_flash_result *dummy, const struct dfu_flash_opts **opts,
+		    struct dfu_error *e)
+{
+	static const struct dfu_flash_opts none = {0};
+
+	if (!*res)
+		*res = dummy;
+	memset(*res, 0, sizeof(**res));
+	if (!*opts)
+		*opts = &none;
+	return check_dev(dev, fn, e);
+}
+
 int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
 		     const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
 		     struct dfu_error *e)
 {
-	static const struct dfu_flash_opts none = {0};
 	struct dfu_flash_result dummy;
 	struct dfu_run run;
 	uint64_t t0;
 	int r;
 
-	if (!res)
-		res = &dummy;
-	memset(res, 0, sizeof(*res));
-	r = check_dev(dev, "dfu_dev_download", e);
+	r = op_start(dev, "dfu_dev_download", &res, &dummy, &opts, e);
 	if (r < 0)
 		return r;
 	if (!img)
 		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL,
 				     "dfu_dev_download: no image");
-	if (!opts)
-		opts = &none;
 	r = check_transfer_size(dev, opts, e);
 	if (r < 0)
 		return r;
@@ -85,24 +97,18 @@ int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
 int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
 		   struct dfu_flash_result *res, struct dfu_error *e)
 {
-	static const struct dfu_flash_opts none = {0};
 	struct dfu_flash_result dummy;
 	struct dfu_run run;
 	uint64_t t0;
 	int r;
 
-	if (!res)
-		res = &dummy;
-	memset(res, 0, sizeof(*res));
-	r = check_dev(dev, "dfu_dev_upload", e);
+	r = op_start(dev, "dfu_dev_upload", &res, &dummy, &opts, e);
 	if (r < 0)
 		return r;
 	if (!out)
 		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL,
 				     "dfu_dev_upload: no output");
 	*out = NULL;
-	if (!opts)
-		opts = &none;
 	r = check_transfer_size(dev, opts, e);
 	if (r < 0)
 		return r;

@@ -329,13 +329,7 @@ int dfu_plain_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 	img = NULL;
 	r = 0;
 out:
-	/* a stalled UPLOAD whose GET_STATUS said dfuERROR with a status: the
-	 * device refused, the link is fine */
-	if (r < 0 && dfu_err_is_usb(r) && e && e->err == r && e->have_state &&
-	    e->state == DFU_STATE_DFU_ERROR && e->status != DFU_STATUS_OK) {
-		r = DFU_E_DEVSTATUS;
-		e->err = r;
-	}
+	r = dfu_upload_refused(r, e);
 	dfu_image_free(img);
 	dfu_buf_release(&data);
 	return r;

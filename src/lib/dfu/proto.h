@@ -186,6 +186,13 @@ bool dfu_err_is_gone(int err);
 
 /* Record the device fields of @op in a failure, once (only when @e was empty). */
 void dfu_op_fill_device(struct dfu_error *e, bool was_empty, const struct dfu_op *op);
+/*
+ * @r from an upload: a stalled UPLOAD whose GET_STATUS said dfuERROR with a
+ * status is the device refusing, the link is fine (DFU_E_DEVSTATUS, exit 76,
+ * not a USB error, 74): returns DFU_E_DEVSTATUS and sets e->err; any other
+ * @r is returned as it is.
+ */
+int dfu_upload_refused(int r, struct dfu_error *e);
 /* Wait before retry @attempt (1..DFU_RETRY_MAX) of a transient failure. */
 uint32_t dfu_retry_backoff_ms(unsigned attempt);
 /* Count and explain one retry (log line and dev->res's retry log). */
