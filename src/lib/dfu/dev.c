@@ -347,6 +347,21 @@ int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was,
  * comes back in run-time mode (a manifestation-intolerant one starts its new
  * firmware) is detached and waited for once more.
  */
+int dfu_dev_reselect_alt(struct dfu_dev *dev, struct dfu_error *e)
+{
+	const char *usb_name = NULL;
+	int r;
+
+	r = dev->h->ops->set_alt(dev->h, dev->info.interface, dev->info.alt, &usb_name);
+	if (r < 0)
+		return dfu_usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
+				    "cannot select alt %u of interface %u again after the "
+				    "reset: %s",
+				    dev->info.alt, dev->info.interface, dfu_strerror(r));
+	dev->run->resend.valid = false;
+	return 0;
+}
+
 int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 {
 	struct dfu_if_info was;
@@ -361,14 +376,7 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 	was.layout = NULL;
 	r = dev->h->ops->reset(dev->h, &usb_name);
 	if (r == 0) {
-		r = dev->h->ops->set_alt(dev->h, was.interface, was.alt, &usb_name);
-		if (r < 0)
-			return dfu_usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
-					"cannot select alt %u of interface %u again after the "
-					"reset: %s",
-					was.alt, was.interface, dfu_strerror(r));
-		dev->run->resend.valid = false;
-		return 0;
+		return dfu_dev_reselect_alt(dev, e);
 	}
 	if (r != DFU_E_USB_NODEV && r != DFU_E_NOTFOUND)
 		return dfu_usb_fail(e, r, usb_name, "device.reset", "USB reset",

@@ -103,6 +103,9 @@ bool dfu_usb_transient(int r);
  * invisible). */
 #define DFU_WAIT_POLL_MS 50
 
+/* After a USB reset that left @dev on the bus (ST ROMs): select its alt again
+ * (the reset dropped it; the handle and the claim stay valid). */
+int dfu_dev_reselect_alt(struct dfu_dev *dev, struct dfu_error *e);
 /* Parse the DfuSe layout of @i; failure is noted in the log, not fatal. */
 int dfu_info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i);
 /*

@@ -32,13 +32,9 @@ int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
 		/* it stayed on the bus with the same descriptors (ST ROMs): the handle
 		 * stays valid and its interface claimed (libusb re-claims it); the
 		 * reset only dropped the alt setting */
-		r = dev->h->ops->set_alt(dev->h, was.interface, was.alt, &usb_name);
+		r = dfu_dev_reselect_alt(dev, e);
 		if (r < 0)
-			return dfu_usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
-					"cannot select alt %u of interface %u again after the "
-					"reset: %s",
-					was.alt, was.interface, dfu_strerror(r));
-		dev->run->resend.valid = false;
+			return r;
 		r = dfu_dev_ensure_idle(dev, NULL, e);
 		if (r < 0)
 			return r;
