@@ -100,7 +100,7 @@ static double real_seconds(void)
 
 START_TEST(test_ctx_takes_the_backend_and_clears_the_callers_copy)
 {
-	struct dfu_backend be = { 0 };
+	struct dfu_backend be = {0};
 
 	ck_assert_int_eq(dfu_backend_sim_new(&vc, NULL, 0, &be, NULL), 0);
 	ck_assert_int_eq(dfu_ctx_new(&be, &ctx), 0);
@@ -188,8 +188,9 @@ START_TEST(test_list_line_is_dfu_util_format_byte_for_byte)
 	do_list();
 
 	len = dfu_if_info_format_line(&list[0], line, sizeof(line));
-	ck_assert_str_eq(line, "Found DFU: [0483:df11] ver=2200, devnum=2, cfg=1, intf=0, "
-			       "path=\"1-1\", alt=0, name=\"" F4_FLASH "\", serial=\"" F4_SERIAL "\"");
+	ck_assert_str_eq(line,
+			 "Found DFU: [0483:df11] ver=2200, devnum=2, cfg=1, intf=0, "
+			 "path=\"1-1\", alt=0, name=\"" F4_FLASH "\", serial=\"" F4_SERIAL "\"");
 	ck_assert_int_eq(len, (int)strlen(line));
 	dfu_if_info_format_line(&list[1], line, sizeof(line));
 	ck_assert_str_eq(line, "Found DFU: [0483:df11] ver=2200, devnum=2, cfg=1, intf=0, "
@@ -217,8 +218,13 @@ END_TEST
 
 START_TEST(test_list_line_says_unknown_for_unread_strings)
 {
-	struct dfu_if_info i = { .vid = 0x1209, .pid = 0xdb42, .bcd_device = 0x0100, .devnum = 7,
-				 .config = 1, .path = "3-2", .dfu_mode = true };
+	struct dfu_if_info i = {.vid = 0x1209,
+				.pid = 0xdb42,
+				.bcd_device = 0x0100,
+				.devnum = 7,
+				.config = 1,
+				.path = "3-2",
+				.dfu_mode = true};
 	char line[256];
 
 	dfu_if_info_format_line(&i, line, sizeof(line));
@@ -363,15 +369,15 @@ static void refusing_free(void *c)
 }
 
 static const struct dfu_backend_ops refusing_ops = {
-	.enumerate = refusing_enumerate,
-	.open = refusing_open,
-	.free = refusing_free,
+    .enumerate = refusing_enumerate,
+    .open = refusing_open,
+    .free = refusing_free,
 };
 
 static void start_refusing(int code)
 {
 	struct refusing *r = calloc(1, sizeof(*r));
-	struct dfu_backend be = { 0 };
+	struct dfu_backend be = {0};
 
 	ck_assert_ptr_nonnull(r);
 	r->err = code;
@@ -427,7 +433,7 @@ END_TEST
 
 START_TEST(test_open_without_permission_names_the_udev_rule)
 {
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 
 	add_sim("stm32f405", NULL);
 	start_refusing(DFU_E_USB_ACCESS);
@@ -682,7 +688,7 @@ END_TEST
 
 START_TEST(test_open_of_a_device_that_left_is_nodev)
 {
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	struct dfu_if_info gone;
 
 	add_sim("stm32f405", NULL);
@@ -779,7 +785,7 @@ END_TEST
 
 START_TEST(test_reset_of_a_dfuse_rom_succeeds)
 {
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 
 	add_sim("stm32f405", NULL);
 	simtest_start();
@@ -792,7 +798,7 @@ END_TEST
 
 START_TEST(test_reset_of_a_device_that_re_enumerates_succeeds)
 {
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 
 	add_sim("generic", NULL);
 	simtest_start();
@@ -831,7 +837,7 @@ END_TEST
 START_TEST(test_wait_for_times_out_with_nodevice_on_virtual_time)
 {
 	struct dfu_if_info *back = NULL;
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	size_t n_back = 0;
 	uint64_t t0;
 	double r0 = real_seconds();
@@ -853,7 +859,7 @@ END_TEST
 START_TEST(test_wait_for_same_does_not_take_the_old_enumeration)
 {
 	struct dfu_if_info *back = NULL;
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	size_t n_back = 0;
 
 	add_sim("stm32f405", NULL);
@@ -868,7 +874,7 @@ END_TEST
 
 START_TEST(test_wait_for_same_needs_a_path_or_serial)
 {
-	struct dfu_if_info anon = { .dfu_mode = true };
+	struct dfu_if_info anon = {.dfu_mode = true};
 	struct dfu_if_info *back = NULL;
 	size_t n_back = 0;
 

@@ -48,97 +48,141 @@ struct real_layout {
 };
 
 static const struct real_layout real[] = {
-	/* STM32F105/F107 */
-	{ "@Internal Flash  /0x08000000/128*002Kg", "Internal Flash", 1,
-	  { { 0x08000000, 128, 2 * K, 'g' } } },
-	{ "@Option Bytes  /0x1FFFF800/01*016 g", "Option Bytes", 1, { { 0x1FFFF800, 1, 16, 'g' } } },
-	/* STM32F0 / F3 */
-	{ "@Internal Flash  /0x08000000/064*0002Kg", "Internal Flash", 1,
-	  { { 0x08000000, 64, 2 * K, 'g' } } },
-	{ "@Option Bytes  /0x1FFFF800/01*016 e", "Option Bytes", 1, { { 0x1FFFF800, 1, 16, 'e' } } },
-	{ "@Internal Flash  /0x08000000/032*0001Kg", "Internal Flash", 1,
-	  { { 0x08000000, 32, 1 * K, 'g' } } },
-	{ "@Internal Flash  /0x08000000/128*0002Kg", "Internal Flash", 1,
-	  { { 0x08000000, 128, 2 * K, 'g' } } },
-	/* STM32F4, old ROM */
-	{ "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg", "Internal Flash", 3,
-	  { { 0x08000000, 4, 16 * K, 'g' }, { 0x08010000, 1, 64 * K, 'g' },
-	    { 0x08020000, 7, 128 * K, 'g' } } },
-	{ "@Option Bytes  /0x1FFFC000/01*016 g", "Option Bytes", 1, { { 0x1FFFC000, 1, 16, 'g' } } },
-	{ "@OTP Memory /0x1FFF7800/01*512 g,01*016 g", "OTP Memory", 2,
-	  { { 0x1FFF7800, 1, 512, 'g' }, { 0x1FFF7A00, 1, 16, 'g' } } },
-	{ "@Device Feature/0xFFFF0000/01*004 g", "Device Feature", 1, { { 0xFFFF0000, 1, 4, 'g' } } },
-	/* STM32F4, newer ROM */
-	{ "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,03*128Kg", "Internal Flash", 3,
-	  { { 0x08000000, 4, 16 * K, 'g' }, { 0x08010000, 1, 64 * K, 'g' },
-	    { 0x08020000, 3, 128 * K, 'g' } } },
-	{ "@Option Bytes  /0x1FFFC000/01*016 e", "Option Bytes", 1, { { 0x1FFFC000, 1, 16, 'e' } } },
-	{ "@OTP Memory /0x1FFF7800/01*512 e,01*016 e", "OTP Memory", 2,
-	  { { 0x1FFF7800, 1, 512, 'e' }, { 0x1FFF7A00, 1, 16, 'e' } } },
-	{ "@Device Feature/0xFFFF0000/01*004 e", "Device Feature", 1, { { 0xFFFF0000, 1, 4, 'e' } } },
-	{ "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg,04*016Kg,01*064Kg,07*128Kg",
-	  "Internal Flash", 6,
-	  { { 0x08000000, 4, 16 * K, 'g' }, { 0x08010000, 1, 64 * K, 'g' },
-	    { 0x08020000, 7, 128 * K, 'g' }, { 0x08100000, 4, 16 * K, 'g' },
-	    { 0x08110000, 1, 64 * K, 'g' }, { 0x08120000, 7, 128 * K, 'g' } } },
-	/* STM32F7 */
-	{ "@Internal Flash   /0x08000000/04*016Kg,01*64Kg,03*128Kg", "Internal Flash", 3,
-	  { { 0x08000000, 4, 16 * K, 'g' }, { 0x08010000, 1, 64 * K, 'g' },
-	    { 0x08020000, 3, 128 * K, 'g' } } },
-	{ "@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg", "Internal Flash", 3,
-	  { { 0x08000000, 4, 32 * K, 'g' }, { 0x08020000, 1, 128 * K, 'g' },
-	    { 0x08040000, 3, 256 * K, 'g' } } },
-	{ "@Internal Flash  /0x08000000/04*032Kg,01*128Kg,07*256Kg", "Internal Flash", 3,
-	  { { 0x08000000, 4, 32 * K, 'g' }, { 0x08020000, 1, 128 * K, 'g' },
-	    { 0x08040000, 7, 256 * K, 'g' } } },
-	/* STM32H7 */
-	{ "@Internal Flash   /0x08000000/16*128Kg", "Internal Flash", 1,
-	  { { 0x08000000, 16, 128 * K, 'g' } } },
-	{ "@Option Bytes   /0x5200201C/01*128 e", "Option Bytes", 1, { { 0x5200201C, 1, 128, 'e' } } },
-	{ "@Internal Flash   /0x08000000/01*128Kg", "Internal Flash", 1,
-	  { { 0x08000000, 1, 128 * K, 'g' } } },
-	{ "@Internal Flash   /0x08000000/8*128Kg", "Internal Flash", 1,
-	  { { 0x08000000, 8, 128 * K, 'g' } } },
-	{ "@Internal Flash   /0x08000000/256*08Kg", "Internal Flash", 1,
-	  { { 0x08000000, 256, 8 * K, 'g' } } },
-	{ "@Option Bytes   /0x5200201C/01*297 e", "Option Bytes", 1, { { 0x5200201C, 1, 297, 'e' } } },
-	{ "@OTP Memory   /0x08FFF000/01*1024 e", "OTP Memory", 1, { { 0x08FFF000, 1, 1024, 'e' } } },
-	/* STM32L4 / L4+ */
-	{ "@Internal Flash  /0x08000000/0256*0002Kg", "Internal Flash", 1,
-	  { { 0x08000000, 256, 2 * K, 'g' } } },
-	{ "@Option Bytes  /0x1FFF7800/01*040 e", "Option Bytes", 1, { { 0x1FFF7800, 1, 40, 'e' } } },
-	{ "@OTP Memory /0x1FFF7000/01*0001Ke", "OTP Memory", 1, { { 0x1FFF7000, 1, 1 * K, 'e' } } },
-	{ "@Internal Flash  /0x08000000/64*02Kg", "Internal Flash", 1,
-	  { { 0x08000000, 64, 2 * K, 'g' } } },
-	/* STM32G4: option bytes in two address groups */
-	{ "@Internal Flash   /0x08000000/256*02Kg", "Internal Flash", 1,
-	  { { 0x08000000, 256, 2 * K, 'g' } } },
-	{ "@Option Bytes   /0x1FFF7800/01*048 e/0x1FFFF800/01*048 e", "Option Bytes", 2,
-	  { { 0x1FFF7800, 1, 48, 'e' }, { 0x1FFFF800, 1, 48, 'e' } } },
-	{ "@OTP Memory   /0x1FFF7000/01*1024 e", "OTP Memory", 1, { { 0x1FFF7000, 1, 1024, 'e' } } },
-	/* STM32G0 (the same string on all three alts) */
-	{ "@Internal Flash /0x08000000/256*02Kg", "Internal Flash", 1,
-	  { { 0x08000000, 256, 2 * K, 'g' } } },
-	/* GigaDevice GD32VF103 (page size wrong on the device, right as parsed) */
-	{ "@Internal Flash  /0x08000000/512*002Kg", "Internal Flash", 1,
-	  { { 0x08000000, 512, 2 * K, 'g' } } },
-	/* Particle Photon / Electron: read-only bootloader sectors first */
-	{ "@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg", "Internal Flash", 4,
-	  { { 0x08000000, 3, 16 * K, 'a' }, { 0x0800C000, 1, 16 * K, 'g' },
-	    { 0x08010000, 1, 64 * K, 'g' }, { 0x08020000, 7, 128 * K, 'g' } } },
-	{ "@DCT Flash   /0x00000000/01*016Kg", "DCT Flash", 1, { { 0x00000000, 1, 16 * K, 'g' } } },
-	/* Spark Core */
-	{ "@Internal Flash  /0x08000000/20*001Ka,108*001Kg", "Internal Flash", 2,
-	  { { 0x08000000, 20, 1 * K, 'a' }, { 0x08005000, 108, 1 * K, 'g' } } },
-	{ "@SPI Flash : SST25x/0x00000000/512*04Kg", "SPI Flash : SST25x", 1,
-	  { { 0x00000000, 512, 4 * K, 'g' } } },
-	/* custom bootloaders */
-	{ "@Internal Flash/0x08000000/01*128Ka,04*128Kg,11*128Ka", "Internal Flash", 3,
-	  { { 0x08000000, 1, 128 * K, 'a' }, { 0x08020000, 4, 128 * K, 'g' },
-	    { 0x080A0000, 11, 128 * K, 'a' } } },
-	{ "@Flash /0x90000000/64*4Kg/0x90040000/60*64Kg/0x90400000/60*64Kg", "Flash", 3,
-	  { { 0x90000000, 64, 4 * K, 'g' }, { 0x90040000, 60, 64 * K, 'g' },
-	    { 0x90400000, 60, 64 * K, 'g' } } },
+    /* STM32F105/F107 */
+    {"@Internal Flash  /0x08000000/128*002Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 128, 2 * K, 'g'}}},
+    {"@Option Bytes  /0x1FFFF800/01*016 g", "Option Bytes", 1, {{0x1FFFF800, 1, 16, 'g'}}},
+    /* STM32F0 / F3 */
+    {"@Internal Flash  /0x08000000/064*0002Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 64, 2 * K, 'g'}}},
+    {"@Option Bytes  /0x1FFFF800/01*016 e", "Option Bytes", 1, {{0x1FFFF800, 1, 16, 'e'}}},
+    {"@Internal Flash  /0x08000000/032*0001Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 32, 1 * K, 'g'}}},
+    {"@Internal Flash  /0x08000000/128*0002Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 128, 2 * K, 'g'}}},
+    /* STM32F4, old ROM */
+    {"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg",
+     "Internal Flash",
+     3,
+     {{0x08000000, 4, 16 * K, 'g'}, {0x08010000, 1, 64 * K, 'g'}, {0x08020000, 7, 128 * K, 'g'}}},
+    {"@Option Bytes  /0x1FFFC000/01*016 g", "Option Bytes", 1, {{0x1FFFC000, 1, 16, 'g'}}},
+    {"@OTP Memory /0x1FFF7800/01*512 g,01*016 g",
+     "OTP Memory",
+     2,
+     {{0x1FFF7800, 1, 512, 'g'}, {0x1FFF7A00, 1, 16, 'g'}}},
+    {"@Device Feature/0xFFFF0000/01*004 g", "Device Feature", 1, {{0xFFFF0000, 1, 4, 'g'}}},
+    /* STM32F4, newer ROM */
+    {"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,03*128Kg",
+     "Internal Flash",
+     3,
+     {{0x08000000, 4, 16 * K, 'g'}, {0x08010000, 1, 64 * K, 'g'}, {0x08020000, 3, 128 * K, 'g'}}},
+    {"@Option Bytes  /0x1FFFC000/01*016 e", "Option Bytes", 1, {{0x1FFFC000, 1, 16, 'e'}}},
+    {"@OTP Memory /0x1FFF7800/01*512 e,01*016 e",
+     "OTP Memory",
+     2,
+     {{0x1FFF7800, 1, 512, 'e'}, {0x1FFF7A00, 1, 16, 'e'}}},
+    {"@Device Feature/0xFFFF0000/01*004 e", "Device Feature", 1, {{0xFFFF0000, 1, 4, 'e'}}},
+    {"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg,04*016Kg,01*064Kg,07*128Kg",
+     "Internal Flash",
+     6,
+     {{0x08000000, 4, 16 * K, 'g'},
+      {0x08010000, 1, 64 * K, 'g'},
+      {0x08020000, 7, 128 * K, 'g'},
+      {0x08100000, 4, 16 * K, 'g'},
+      {0x08110000, 1, 64 * K, 'g'},
+      {0x08120000, 7, 128 * K, 'g'}}},
+    /* STM32F7 */
+    {"@Internal Flash   /0x08000000/04*016Kg,01*64Kg,03*128Kg",
+     "Internal Flash",
+     3,
+     {{0x08000000, 4, 16 * K, 'g'}, {0x08010000, 1, 64 * K, 'g'}, {0x08020000, 3, 128 * K, 'g'}}},
+    {"@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg",
+     "Internal Flash",
+     3,
+     {{0x08000000, 4, 32 * K, 'g'}, {0x08020000, 1, 128 * K, 'g'}, {0x08040000, 3, 256 * K, 'g'}}},
+    {"@Internal Flash  /0x08000000/04*032Kg,01*128Kg,07*256Kg",
+     "Internal Flash",
+     3,
+     {{0x08000000, 4, 32 * K, 'g'}, {0x08020000, 1, 128 * K, 'g'}, {0x08040000, 7, 256 * K, 'g'}}},
+    /* STM32H7 */
+    {"@Internal Flash   /0x08000000/16*128Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 16, 128 * K, 'g'}}},
+    {"@Option Bytes   /0x5200201C/01*128 e", "Option Bytes", 1, {{0x5200201C, 1, 128, 'e'}}},
+    {"@Internal Flash   /0x08000000/01*128Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 1, 128 * K, 'g'}}},
+    {"@Internal Flash   /0x08000000/8*128Kg", "Internal Flash", 1, {{0x08000000, 8, 128 * K, 'g'}}},
+    {"@Internal Flash   /0x08000000/256*08Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 256, 8 * K, 'g'}}},
+    {"@Option Bytes   /0x5200201C/01*297 e", "Option Bytes", 1, {{0x5200201C, 1, 297, 'e'}}},
+    {"@OTP Memory   /0x08FFF000/01*1024 e", "OTP Memory", 1, {{0x08FFF000, 1, 1024, 'e'}}},
+    /* STM32L4 / L4+ */
+    {"@Internal Flash  /0x08000000/0256*0002Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 256, 2 * K, 'g'}}},
+    {"@Option Bytes  /0x1FFF7800/01*040 e", "Option Bytes", 1, {{0x1FFF7800, 1, 40, 'e'}}},
+    {"@OTP Memory /0x1FFF7000/01*0001Ke", "OTP Memory", 1, {{0x1FFF7000, 1, 1 * K, 'e'}}},
+    {"@Internal Flash  /0x08000000/64*02Kg", "Internal Flash", 1, {{0x08000000, 64, 2 * K, 'g'}}},
+    /* STM32G4: option bytes in two address groups */
+    {"@Internal Flash   /0x08000000/256*02Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 256, 2 * K, 'g'}}},
+    {"@Option Bytes   /0x1FFF7800/01*048 e/0x1FFFF800/01*048 e",
+     "Option Bytes",
+     2,
+     {{0x1FFF7800, 1, 48, 'e'}, {0x1FFFF800, 1, 48, 'e'}}},
+    {"@OTP Memory   /0x1FFF7000/01*1024 e", "OTP Memory", 1, {{0x1FFF7000, 1, 1024, 'e'}}},
+    /* STM32G0 (the same string on all three alts) */
+    {"@Internal Flash /0x08000000/256*02Kg", "Internal Flash", 1, {{0x08000000, 256, 2 * K, 'g'}}},
+    /* GigaDevice GD32VF103 (page size wrong on the device, right as parsed) */
+    {"@Internal Flash  /0x08000000/512*002Kg",
+     "Internal Flash",
+     1,
+     {{0x08000000, 512, 2 * K, 'g'}}},
+    /* Particle Photon / Electron: read-only bootloader sectors first */
+    {"@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg",
+     "Internal Flash",
+     4,
+     {{0x08000000, 3, 16 * K, 'a'},
+      {0x0800C000, 1, 16 * K, 'g'},
+      {0x08010000, 1, 64 * K, 'g'},
+      {0x08020000, 7, 128 * K, 'g'}}},
+    {"@DCT Flash   /0x00000000/01*016Kg", "DCT Flash", 1, {{0x00000000, 1, 16 * K, 'g'}}},
+    /* Spark Core */
+    {"@Internal Flash  /0x08000000/20*001Ka,108*001Kg",
+     "Internal Flash",
+     2,
+     {{0x08000000, 20, 1 * K, 'a'}, {0x08005000, 108, 1 * K, 'g'}}},
+    {"@SPI Flash : SST25x/0x00000000/512*04Kg",
+     "SPI Flash : SST25x",
+     1,
+     {{0x00000000, 512, 4 * K, 'g'}}},
+    /* custom bootloaders */
+    {"@Internal Flash/0x08000000/01*128Ka,04*128Kg,11*128Ka",
+     "Internal Flash",
+     3,
+     {{0x08000000, 1, 128 * K, 'a'},
+      {0x08020000, 4, 128 * K, 'g'},
+      {0x080A0000, 11, 128 * K, 'a'}}},
+    {"@Flash /0x90000000/64*4Kg/0x90040000/60*64Kg/0x90400000/60*64Kg",
+     "Flash",
+     3,
+     {{0x90000000, 64, 4 * K, 'g'}, {0x90040000, 60, 64 * K, 'g'}, {0x90400000, 60, 64 * K, 'g'}}},
 };
 
 START_TEST(test_real_layout_strings_parse_to_expected_segments)
@@ -155,7 +199,8 @@ START_TEST(test_real_layout_strings_parse_to_expected_segments)
 		ck_assert_uint_eq(s->start, t->seg[i].start);
 		ck_assert_uint_eq(s->count, t->seg[i].count);
 		ck_assert_uint_eq(s->size, t->seg[i].size);
-		ck_assert_uint_eq(s->end, (uint64_t)t->seg[i].start + (uint64_t)t->seg[i].count * t->seg[i].size);
+		ck_assert_uint_eq(s->end, (uint64_t)t->seg[i].start +
+					      (uint64_t)t->seg[i].count * t->seg[i].size);
 		ck_assert_int_eq(s->type, t->seg[i].type);
 		ck_assert_uint_eq(s->attr, (unsigned)(t->seg[i].type - 'a' + 1));
 	}
@@ -193,10 +238,10 @@ static const struct {
 	const char *str;
 	uint32_t size;
 } mult_cases[] = {
-	{ "@X/0x0/1*3Bg", 3 },
-	{ "@X/0x0/1*3Kg", 3 * 1024 },
-	{ "@X/0x0/1*3Mg", 3 * 1024 * 1024 },
-	{ "@X/0x0/1*3 g", 3 },
+    {"@X/0x0/1*3Bg", 3},
+    {"@X/0x0/1*3Kg", 3 * 1024},
+    {"@X/0x0/1*3Mg", 3 * 1024 * 1024},
+    {"@X/0x0/1*3 g", 3},
 };
 
 START_TEST(test_multipliers_scale_the_sector_size)
@@ -225,7 +270,8 @@ START_TEST(test_absent_multiplier_means_bytes_with_a_warning)
 	ck_assert_uint_eq(lay->segments[0].size, 16);
 	ck_assert_int_eq(lay->segments[0].type, 'e');
 	ck_assert_uint_eq(lay->n_warnings, 1);
-	ck_assert_str_eq(lay->warnings[0], "no multiplier in '01*016e' at offset 30, assuming bytes");
+	ck_assert_str_eq(lay->warnings[0],
+			 "no multiplier in '01*016e' at offset 30, assuming bytes");
 }
 END_TEST
 
@@ -262,7 +308,8 @@ END_TEST
 
 START_TEST(test_trailing_blanks_and_nul_are_silently_accepted)
 {
-	static const char s[] = "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg  \r\n\0junk";
+	static const char s[] =
+	    "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg  \r\n\0junk";
 
 	ck_assert_int_eq(dfuse_layout_parse(s, sizeof(s) - 1, &lay, &err), 0);
 	ck_assert_uint_eq(lay->n_segments, 3);
@@ -291,7 +338,8 @@ END_TEST
 
 START_TEST(test_parse_stops_at_len_without_needing_a_nul)
 {
-	static const char buf[] = { '@', 'X', '/', '0', 'x', '0', '/', '2', '*', '1', 'K', 'g', '9', '9' };
+	static const char buf[] = {'@', 'X', '/', '0', 'x', '0', '/',
+				   '2', '*', '1', 'K', 'g', '9', '9'};
 
 	ck_assert_int_eq(dfuse_layout_parse(buf, 12, &lay, &err), 0);
 	ck_assert_uint_eq(lay->n_segments, 1);
@@ -340,42 +388,42 @@ static const struct {
 	const char *code;
 	size_t offset;
 } bad[] = {
-	{ "Internal Flash", DFU_E_FORMAT, "dfuse_layout.not_dfuse", 0 },
-	{ "", DFU_E_FORMAT, "dfuse_layout.not_dfuse", 0 },
-	{ " @X/0x0/1*1Kg", DFU_E_FORMAT, "dfuse_layout.not_dfuse", 0 },
-	{ "@Internal Flash", DFU_E_FORMAT, "dfuse_layout.no_region", 15 },
-	{ "@Internal Flash  / ", DFU_E_FORMAT, "dfuse_layout.no_region", 19 },
-	{ "@X/08000000/4*1Kg", DFU_E_FORMAT, "dfuse_layout.bad_address", 3 },
-	{ "@X/0x/4*1Kg", DFU_E_FORMAT, "dfuse_layout.bad_address", 3 },
-	{ "@X/0x08000000/4*1Kg/junk", DFU_E_FORMAT, "dfuse_layout.bad_address", 20 },
-	{ "@X/0x0800000g/4*1Kg", DFU_E_FORMAT, "dfuse_layout.expected_slash", 12 },
-	{ "@X/0x08000000", DFU_E_FORMAT, "dfuse_layout.expected_slash", 13 },
-	{ "@X/0x08000000/", DFU_E_FORMAT, "dfuse_layout.bad_count", 14 },
-	{ "@X/0x08000000/x*1Kg", DFU_E_FORMAT, "dfuse_layout.bad_count", 14 },
-	{ "@X/0x08000000/4*1Kg,", DFU_E_FORMAT, "dfuse_layout.bad_count", 20 },
-	{ "@X/0x08000000/4*1Kg, junk", DFU_E_FORMAT, "dfuse_layout.bad_count", 21 },
-	{ "@X/0x08000000/4x1Kg", DFU_E_FORMAT, "dfuse_layout.expected_star", 15 },
-	{ "@X/0x08000000/4*Kg", DFU_E_FORMAT, "dfuse_layout.bad_size", 16 },
-	{ "@X/0x08000000/4*1kg", DFU_E_FORMAT, "dfuse_layout.bad_multiplier", 17 },
-	{ "@X/0x08000000/4*1", DFU_E_FORMAT, "dfuse_layout.bad_multiplier", 17 },
-	{ "@X/0x08000000/4*1KG", DFU_E_FORMAT, "dfuse_layout.bad_type", 18 },
-	{ "@X/0x08000000/4*1Kh", DFU_E_FORMAT, "dfuse_layout.bad_type", 18 },
-	{ "@X/0x08000000/4*1K", DFU_E_FORMAT, "dfuse_layout.bad_type", 18 },
-	{ "@X/0x08000000/4*1  e", DFU_E_FORMAT, "dfuse_layout.bad_type", 18 },
-	{ "@X/0x08000000/4*1Kgx", DFU_E_FORMAT, "dfuse_layout.expected_comma", 19 },
-	{ "@X/0x08000000/4*1Kg;2*1Kg", DFU_E_FORMAT, "dfuse_layout.expected_comma", 19 },
-	{ "@X/0x08000000/0*1Kg", DFU_E_FORMAT, "dfuse_layout.empty_segment", 14 },
-	{ "@X/0x08000000/4*0Kg", DFU_E_FORMAT, "dfuse_layout.empty_segment", 14 },
-	{ "@X/0x08000000/4*1Kg/0x08000800/1*1Kg", DFU_E_FORMAT, "dfuse_layout.overlap", 20 },
-	{ "@X/0x08000800/1*1Kg/0x08000000/4*1Kg", DFU_E_FORMAT, "dfuse_layout.overlap", 20 },
-	{ "@X/0x0/1*1Kg/0x1000/1*1Kg/0x0/1*1Bg", DFU_E_FORMAT, "dfuse_layout.overlap", 26 },
-	{ "@X/0xFFFF0000/02*64Kg", DFU_E_RANGE, "dfuse_layout.overflow", 14 },
-	{ "@X/0xFFFF0000/01*64Kg,1*1Bg", DFU_E_RANGE, "dfuse_layout.overflow", 22 },
-	{ "@X/0x100000000/1*1Kg", DFU_E_RANGE, "dfuse_layout.overflow", 3 },
-	{ "@X/0x0/65537*65536Bg", DFU_E_RANGE, "dfuse_layout.overflow", 7 },
-	{ "@X/0x0/4294967296*1Bg", DFU_E_RANGE, "dfuse_layout.overflow", 7 },
-	{ "@X/0x0/1*4096Mg", DFU_E_RANGE, "dfuse_layout.overflow", 9 },
-	{ "@X/0x0/1*99999999999999999999999Kg", DFU_E_RANGE, "dfuse_layout.overflow", 9 },
+    {"Internal Flash", DFU_E_FORMAT, "dfuse_layout.not_dfuse", 0},
+    {"", DFU_E_FORMAT, "dfuse_layout.not_dfuse", 0},
+    {" @X/0x0/1*1Kg", DFU_E_FORMAT, "dfuse_layout.not_dfuse", 0},
+    {"@Internal Flash", DFU_E_FORMAT, "dfuse_layout.no_region", 15},
+    {"@Internal Flash  / ", DFU_E_FORMAT, "dfuse_layout.no_region", 19},
+    {"@X/08000000/4*1Kg", DFU_E_FORMAT, "dfuse_layout.bad_address", 3},
+    {"@X/0x/4*1Kg", DFU_E_FORMAT, "dfuse_layout.bad_address", 3},
+    {"@X/0x08000000/4*1Kg/junk", DFU_E_FORMAT, "dfuse_layout.bad_address", 20},
+    {"@X/0x0800000g/4*1Kg", DFU_E_FORMAT, "dfuse_layout.expected_slash", 12},
+    {"@X/0x08000000", DFU_E_FORMAT, "dfuse_layout.expected_slash", 13},
+    {"@X/0x08000000/", DFU_E_FORMAT, "dfuse_layout.bad_count", 14},
+    {"@X/0x08000000/x*1Kg", DFU_E_FORMAT, "dfuse_layout.bad_count", 14},
+    {"@X/0x08000000/4*1Kg,", DFU_E_FORMAT, "dfuse_layout.bad_count", 20},
+    {"@X/0x08000000/4*1Kg, junk", DFU_E_FORMAT, "dfuse_layout.bad_count", 21},
+    {"@X/0x08000000/4x1Kg", DFU_E_FORMAT, "dfuse_layout.expected_star", 15},
+    {"@X/0x08000000/4*Kg", DFU_E_FORMAT, "dfuse_layout.bad_size", 16},
+    {"@X/0x08000000/4*1kg", DFU_E_FORMAT, "dfuse_layout.bad_multiplier", 17},
+    {"@X/0x08000000/4*1", DFU_E_FORMAT, "dfuse_layout.bad_multiplier", 17},
+    {"@X/0x08000000/4*1KG", DFU_E_FORMAT, "dfuse_layout.bad_type", 18},
+    {"@X/0x08000000/4*1Kh", DFU_E_FORMAT, "dfuse_layout.bad_type", 18},
+    {"@X/0x08000000/4*1K", DFU_E_FORMAT, "dfuse_layout.bad_type", 18},
+    {"@X/0x08000000/4*1  e", DFU_E_FORMAT, "dfuse_layout.bad_type", 18},
+    {"@X/0x08000000/4*1Kgx", DFU_E_FORMAT, "dfuse_layout.expected_comma", 19},
+    {"@X/0x08000000/4*1Kg;2*1Kg", DFU_E_FORMAT, "dfuse_layout.expected_comma", 19},
+    {"@X/0x08000000/0*1Kg", DFU_E_FORMAT, "dfuse_layout.empty_segment", 14},
+    {"@X/0x08000000/4*0Kg", DFU_E_FORMAT, "dfuse_layout.empty_segment", 14},
+    {"@X/0x08000000/4*1Kg/0x08000800/1*1Kg", DFU_E_FORMAT, "dfuse_layout.overlap", 20},
+    {"@X/0x08000800/1*1Kg/0x08000000/4*1Kg", DFU_E_FORMAT, "dfuse_layout.overlap", 20},
+    {"@X/0x0/1*1Kg/0x1000/1*1Kg/0x0/1*1Bg", DFU_E_FORMAT, "dfuse_layout.overlap", 26},
+    {"@X/0xFFFF0000/02*64Kg", DFU_E_RANGE, "dfuse_layout.overflow", 14},
+    {"@X/0xFFFF0000/01*64Kg,1*1Bg", DFU_E_RANGE, "dfuse_layout.overflow", 22},
+    {"@X/0x100000000/1*1Kg", DFU_E_RANGE, "dfuse_layout.overflow", 3},
+    {"@X/0x0/65537*65536Bg", DFU_E_RANGE, "dfuse_layout.overflow", 7},
+    {"@X/0x0/4294967296*1Bg", DFU_E_RANGE, "dfuse_layout.overflow", 7},
+    {"@X/0x0/1*4096Mg", DFU_E_RANGE, "dfuse_layout.overflow", 9},
+    {"@X/0x0/1*99999999999999999999999Kg", DFU_E_RANGE, "dfuse_layout.overflow", 9},
 };
 
 START_TEST(test_malformed_layouts_are_refused_with_code_and_offset)
@@ -441,15 +489,11 @@ static const struct {
 	uint32_t start, size;
 	size_t segment;
 } odd_cases[] = {
-	{ 0x08000000, 0x08000000, 24 * K, 0 },
-	{ 0x08005FFF, 0x08000000, 24 * K, 0 },
-	{ 0x08006000, 0x08006000, 24 * K, 0 },
-	{ 0x08006005, 0x08006000, 24 * K, 0 },
-	{ 0x08011FFF, 0x0800C000, 24 * K, 0 },
-	{ 0x08012000, 0x08012000, 3000, 1 },
-	{ 0x08012BB7, 0x08012000, 3000, 1 },
-	{ 0x08012BB8, 0x08012BB8, 3000, 1 },
-	{ 0x0801376F, 0x08012BB8, 3000, 1 },
+    {0x08000000, 0x08000000, 24 * K, 0}, {0x08005FFF, 0x08000000, 24 * K, 0},
+    {0x08006000, 0x08006000, 24 * K, 0}, {0x08006005, 0x08006000, 24 * K, 0},
+    {0x08011FFF, 0x0800C000, 24 * K, 0}, {0x08012000, 0x08012000, 3000, 1},
+    {0x08012BB7, 0x08012000, 3000, 1},	 {0x08012BB8, 0x08012BB8, 3000, 1},
+    {0x0801376F, 0x08012BB8, 3000, 1},
 };
 
 START_TEST(test_sector_lookup_needs_no_power_of_two)
@@ -570,7 +614,8 @@ START_TEST(test_sectors_leaving_the_map_name_the_first_uncovered_address)
 	size_t n = 7;
 
 	ck_assert_int_eq(parse(F4), 0);
-	ck_assert_int_eq(dfuse_layout_sectors(lay, 0x080E0000, 0x40000, &secs, &n, &err), NOT_FOUND);
+	ck_assert_int_eq(dfuse_layout_sectors(lay, 0x080E0000, 0x40000, &secs, &n, &err),
+			 NOT_FOUND);
 	ck_assert_ptr_null(secs);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(err.err, DFU_E_NOTFOUND);
@@ -608,7 +653,8 @@ START_TEST(test_sectors_past_four_gib_are_refused)
 	ck_assert_uint_eq(n, 1);
 	free(secs);
 	secs = NULL;
-	ck_assert_int_eq(dfuse_layout_sectors(lay, 0xFFFF0000, 0x10001, &secs, &n, &err), NOT_FOUND);
+	ck_assert_int_eq(dfuse_layout_sectors(lay, 0xFFFF0000, 0x10001, &secs, &n, &err),
+			 NOT_FOUND);
 	ck_assert_str_eq(err.code, "dfuse_layout.outside");
 	dfu_error_clear(&err);
 	ck_assert_int_eq(dfuse_layout_sectors(lay, 0xFFFF0000, UINT64_MAX, &secs, &n, &err),
@@ -620,11 +666,11 @@ END_TEST
 /* Property: lookups agree with a naive scan over every sector              */
 
 static const char *const prop_layouts[] = {
-	F4 ",04*016Kg,01*064Kg,07*128Kg",
-	"@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg",
-	"@Flash /0x90400000/60*64Kg/0x90000000/64*4Kg/0x90040000/60*64Kg",
-	"@Odd/0x1000/3*24Kg,5*1000Bg,1*7 e/0x0/2*100Ba/0xFFFFF000/7*585Bc",
-	"@Option Bytes   /0x1FFF7800/01*048 e/0x1FFFF800/01*048 e",
+    F4 ",04*016Kg,01*064Kg,07*128Kg",
+    "@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg",
+    "@Flash /0x90400000/60*64Kg/0x90000000/64*4Kg/0x90040000/60*64Kg",
+    "@Odd/0x1000/3*24Kg,5*1000Bg,1*7 e/0x0/2*100Ba/0xFFFFF000/7*585Bc",
+    "@Option Bytes   /0x1FFF7800/01*048 e/0x1FFFF800/01*048 e",
 };
 
 /* Reference: try every sector of every segment. */
@@ -637,7 +683,7 @@ static bool naive_sector(const struct dfuse_layout *l, uint32_t a, struct dfuse_
 			uint64_t st = (uint64_t)s->start + (uint64_t)k * s->size;
 
 			if (a >= st && a < st + s->size) {
-				*out = (struct dfuse_sector){ (uint32_t)st, s->size, s->attr, i };
+				*out = (struct dfuse_sector){(uint32_t)st, s->size, s->attr, i};
 				return true;
 			}
 		}
@@ -709,7 +755,8 @@ START_TEST(test_sectors_agree_with_a_naive_scan)
 
 		/* naive: step sector by sector */
 		while (cur < end) {
-			if (cur >= (UINT64_C(1) << 32) || !naive_sector(lay, (uint32_t)cur, &want)) {
+			if (cur >= (UINT64_C(1) << 32) ||
+			    !naive_sector(lay, (uint32_t)cur, &want)) {
 				covered = false;
 				break;
 			}

@@ -440,9 +440,8 @@ START_TEST(test_otp_check_pure)
 	memset(cur, 0xff, sizeof(cur));
 	add(OTP_BASE + 15 * 32, v, 1);
 	add(OTP_LOCK + 15, v + 1, 1);
-	ck_assert_int_eq(dfu_otp_check(&l, OTP_BASE, cur, sizeof(cur), img, DFU_ALT_NONE, &plan,
-				       &err),
-			 0);
+	ck_assert_int_eq(
+	    dfu_otp_check(&l, OTP_BASE, cur, sizeof(cur), img, DFU_ALT_NONE, &plan, &err), 0);
 	ck_assert_uint_eq(plan.blocks_written, 1u << 15);
 	ck_assert_uint_eq(plan.locks_written, 1u << 15);
 	ck_assert_uint_eq(plan.bytes_changed, 2);
@@ -453,14 +452,15 @@ START_TEST(test_otp_check_pure)
 
 	/* without a lock layout only the 0 -> 1 rule applies */
 	cur[480] = 0x02;
-	ck_assert_int_eq(dfu_otp_check(NULL, OTP_BASE, cur, sizeof(cur), img, DFU_ALT_NONE,
-				       &plan, &err),
-			 DFU_E_MEMMAP);
+	ck_assert_int_eq(
+	    dfu_otp_check(NULL, OTP_BASE, cur, sizeof(cur), img, DFU_ALT_NONE, &plan, &err),
+	    DFU_E_MEMMAP);
 	ck_assert_str_eq(err.code, "dfuse.otp_zero_to_one");
 }
 END_TEST
 
-/* ---- option bytes ----------------------------------------------------------------------------- */
+/* ---- option bytes -----------------------------------------------------------------------------
+ */
 
 static const uint8_t f4_default[16] = {
     0xEF, 0xAA, 0x10, 0x55, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF,
@@ -514,10 +514,10 @@ struct bor_case {
 	bool wdg_sw, nrst_stop, nrst_stdby;
 };
 static const struct bor_case bor_cases[] = {
-    {0xEC, 0, "off", true, true, true},    {0xE8, 1, "2.10-2.40", true, true, true},
+    {0xEC, 0, "off", true, true, true},	      {0xE8, 1, "2.10-2.40", true, true, true},
     {0xE4, 2, "2.40-2.70", true, true, true}, {0xE0, 3, "2.70-3.60", true, true, true},
-    {0x0C, 0, "off", false, false, false}, {0x4C, 0, "off", false, true, false},
-    {0x2C, 0, "off", true, false, false},  {0x8C, 0, "off", false, false, true},
+    {0x0C, 0, "off", false, false, false},    {0x4C, 0, "off", false, true, false},
+    {0x2C, 0, "off", true, false, false},     {0x8C, 0, "off", false, false, true},
 };
 
 START_TEST(test_ob_decode_f4_user_byte_table)
@@ -545,8 +545,8 @@ START_TEST(test_ob_decode_f4_wrp_bits)
 	uint8_t d[16];
 
 	memcpy(d, f4_default, 16);
-	d[8] = 0xDE;  /* sectors 0 and 5 protected */
-	d[9] = 0x07;  /* and sector 11 */
+	d[8] = 0xDE; /* sectors 0 and 5 protected */
+	d[9] = 0x07; /* and sector 11 */
 	ck_assert_int_eq(dfu_option_bytes_decode(0x1FFFC000, d, 16, 12, &ob, NULL), 0);
 	ck_assert_uint_eq(ob.wrp_mask, (1u << 0) | (1u << 5) | (1u << 11));
 	ck_assert(!ob.pcrop_mode);

@@ -375,10 +375,10 @@ struct refusal {
 };
 
 static const struct refusal refusals[] = {
-	{"stm32f405", 0, 0x080ffff0, "dfuse.memmap_outside"}, /* runs past 1 MiB */
-	{"particle-photon", 0, 0x08000000, "dfuse.memmap_readonly"},
-	{"stm32f405", 2, 0x1fff7800, "dfuse.memmap_otp"},
-	{"stm32f405", 1, 0x1fffc000, "dfuse.memmap_option_bytes"},
+    {"stm32f405", 0, 0x080ffff0, "dfuse.memmap_outside"}, /* runs past 1 MiB */
+    {"particle-photon", 0, 0x08000000, "dfuse.memmap_readonly"},
+    {"stm32f405", 2, 0x1fff7800, "dfuse.memmap_otp"},
+    {"stm32f405", 1, 0x1fffc000, "dfuse.memmap_option_bytes"},
 };
 
 START_TEST(test_memory_map_refusals_come_before_any_request)

@@ -18,12 +18,12 @@
 
 /* Failure injection in front of the sim handle (simtest_control). */
 static struct {
-	int req;            /* bRequest to hit, -1 = none */
-	unsigned first;     /* its first occurrence hit (1-based) */
-	unsigned count;     /* how many occurrences from there */
-	int err;            /* DFU_E_USB_* returned */
-	const char *name;   /* libusb name */
-	bool process_first; /* the device gets the request, the host sees the failure */
+	int req;	     /* bRequest to hit, -1 = none */
+	unsigned first;	     /* its first occurrence hit (1-based) */
+	unsigned count;	     /* how many occurrences from there */
+	int err;	     /* DFU_E_USB_* returned */
+	const char *name;    /* libusb name */
+	bool process_first;  /* the device gets the request, the host sees the failure */
 	bool oversize_first; /* the device gets an oversized DNLOAD instead (strict stall) */
 } inj;
 static unsigned n_block3; /* DNLOADs of wBlockNum 3 */
@@ -429,11 +429,11 @@ START_TEST(test_disconnect_mid_download_says_what_the_flash_holds_and_resumes)
 	ck_assert(err.resumable);
 	/* the vector-table sector is erased first and written last */
 	ck_assert_ptr_nonnull(strstr(err.detail, "3 sectors erased (0x08000000, 0x08004000, "
-					     "0x08008000)"));
+						 "0x08008000)"));
 	ck_assert_ptr_nonnull(strstr(err.detail, "written: 0x08004000..0x080087ff"));
 	ck_assert_ptr_nonnull(strstr(err.detail, "18432 of 40000 bytes"));
 	ck_assert_ptr_nonnull(strstr(err.detail, "vector-table sector 0x08000000 is erased and "
-					     "not yet written"));
+						 "not yet written"));
 	ck_assert_ptr_nonnull(strstr(err.detail, "stays in the bootloader"));
 	/* replug; the same download again completes the flash */
 	dfu_dev_close(dev);
@@ -878,9 +878,8 @@ END_TEST
 
 START_TEST(test_transient_upload_failures_are_retried)
 {
-	static const char *const faults[] = {"stall-on-request=UPLOAD:2",
-					     "timeout-on-request=UPLOAD:2",
-					     "stall-on-request=ABORT:1"};
+	static const char *const faults[] = {
+	    "stall-on-request=UPLOAD:2", "timeout-on-request=UPLOAD:2", "stall-on-request=ABORT:1"};
 
 	for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
 		struct dfu_image *back = NULL;

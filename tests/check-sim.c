@@ -41,12 +41,12 @@ static void logcb(void *ctx, const char *line)
 static int open_dev(const char *profile, const char *faults)
 {
 	struct sim_options o = {
-		.time_scale = 1.0,
-		.faults = faults,
-		.clock = { vclock, NULL },
-		.log_fn = logcb,
-		.errbuf = errbuf,
-		.errbuf_size = sizeof(errbuf),
+	    .time_scale = 1.0,
+	    .faults = faults,
+	    .clock = {vclock, NULL},
+	    .log_fn = logcb,
+	    .errbuf = errbuf,
+	    .errbuf_size = sizeof(errbuf),
 	};
 
 	sim_device_free(dev);
@@ -73,22 +73,40 @@ static void teardown(void)
 
 enum { DETACH, DNLOAD, UPLOAD, GETSTATUS, CLRSTATUS, GETSTATE, ABORT };
 enum {
-	APP_IDLE, APP_DETACH, DFU_IDLE, DNLOAD_SYNC, DNBUSY, DNLOAD_IDLE, MANIFEST_SYNC, MANIFEST,
-	MANIFEST_WAIT_RESET, UPLOAD_IDLE, DFU_ERROR
+	APP_IDLE,
+	APP_DETACH,
+	DFU_IDLE,
+	DNLOAD_SYNC,
+	DNBUSY,
+	DNLOAD_IDLE,
+	MANIFEST_SYNC,
+	MANIFEST,
+	MANIFEST_WAIT_RESET,
+	UPLOAD_IDLE,
+	DFU_ERROR
 };
-enum { ERR_TARGET = 1, ERR_ERASE = 4, ERR_PROG = 6, ERR_FIRMWARE = 10, ERR_VENDOR = 11, ERR_UNKNOWN = 14,
-       ERR_STALLEDPKT = 15 };
+enum {
+	ERR_TARGET = 1,
+	ERR_ERASE = 4,
+	ERR_PROG = 6,
+	ERR_FIRMWARE = 10,
+	ERR_VENDOR = 11,
+	ERR_UNKNOWN = 14,
+	ERR_STALLEDPKT = 15
+};
 
 static int req_out(uint8_t breq, uint16_t wvalue, const void *data, uint16_t len)
 {
-	struct sim_setup s = { .bmRequestType = 0x21, .bRequest = breq, .wValue = wvalue, .wLength = len };
+	struct sim_setup s = {
+	    .bmRequestType = 0x21, .bRequest = breq, .wValue = wvalue, .wLength = len};
 
 	return sim_device_control(dev, &s, data, NULL, 0, NULL);
 }
 
 static int req_in(uint8_t breq, uint16_t wvalue, uint8_t *buf, uint16_t len, size_t *got)
 {
-	struct sim_setup s = { .bmRequestType = 0xA1, .bRequest = breq, .wValue = wvalue, .wLength = len };
+	struct sim_setup s = {
+	    .bmRequestType = 0xA1, .bRequest = breq, .wValue = wvalue, .wLength = len};
 
 	return sim_device_control(dev, &s, NULL, buf, len, got);
 }
@@ -142,14 +160,16 @@ static int dfuse(uint16_t block, const void *data, uint16_t len)
 
 static int set_address(uint32_t a)
 {
-	uint8_t c[5] = { 0x21, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16), (uint8_t)(a >> 24) };
+	uint8_t c[5] = {0x21, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16),
+			(uint8_t)(a >> 24)};
 
 	return dfuse(0, c, 5);
 }
 
 static int erase_page(uint32_t a)
 {
-	uint8_t c[5] = { 0x41, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16), (uint8_t)(a >> 24) };
+	uint8_t c[5] = {0x41, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16),
+			(uint8_t)(a >> 24)};
 
 	return dfuse(0, c, 5);
 }
@@ -186,9 +206,10 @@ static struct sim_state state_now(void)
 /* A plausible Cortex-M image: vector table at @base with SP and reset handler @entry. */
 static void load_app(uint32_t base, uint32_t sp, uint32_t entry)
 {
-	uint8_t vt[8] = { (uint8_t)sp, (uint8_t)(sp >> 8), (uint8_t)(sp >> 16), (uint8_t)(sp >> 24),
-			  (uint8_t)entry, (uint8_t)(entry >> 8), (uint8_t)(entry >> 16), (uint8_t)(entry >> 24) };
-	static const uint8_t code[4] = { 0x00, 0xBF, 0xFE, 0xE7 }; /* nop; b . */
+	uint8_t vt[8] = {
+	    (uint8_t)sp,    (uint8_t)(sp >> 8),	   (uint8_t)(sp >> 16),	   (uint8_t)(sp >> 24),
+	    (uint8_t)entry, (uint8_t)(entry >> 8), (uint8_t)(entry >> 16), (uint8_t)(entry >> 24)};
+	static const uint8_t code[4] = {0x00, 0xBF, 0xFE, 0xE7}; /* nop; b . */
 
 	ck_assert_int_eq(sim_device_mem_write(dev, base, vt, sizeof(vt)), 0);
 	ck_assert_int_eq(sim_device_mem_write(dev, entry & ~1u, code, sizeof(code)), 0);
@@ -216,8 +237,11 @@ static int last_connect_mode(void)
 /* String descriptor @index decoded from UTF-16LE into ASCII. */
 static void get_string(uint8_t index, char *out, size_t cap)
 {
-	struct sim_setup s = { .bmRequestType = 0x80, .bRequest = 6, .wValue = (uint16_t)(0x0300 | index),
-			       .wIndex = 0x0409, .wLength = 255 };
+	struct sim_setup s = {.bmRequestType = 0x80,
+			      .bRequest = 6,
+			      .wValue = (uint16_t)(0x0300 | index),
+			      .wIndex = 0x0409,
+			      .wLength = 255};
 	uint8_t buf[255];
 	size_t n = 0, k = 0;
 
@@ -232,8 +256,11 @@ static void get_string(uint8_t index, char *out, size_t cap)
 
 static int get_descriptor(uint16_t wvalue, uint16_t windex, uint8_t *buf, uint16_t len, size_t *got)
 {
-	struct sim_setup s = { .bmRequestType = 0x80, .bRequest = 6, .wValue = wvalue, .wIndex = windex,
-			       .wLength = len };
+	struct sim_setup s = {.bmRequestType = 0x80,
+			      .bRequest = 6,
+			      .wValue = wvalue,
+			      .wIndex = windex,
+			      .wLength = len};
 
 	return sim_device_control(dev, &s, NULL, buf, len, got);
 }
@@ -272,7 +299,8 @@ START_TEST(test_unknown_fault_token_is_named_in_the_error)
 {
 	ck_assert_int_eq(open_dev("stm32f405", "stall-on=3,frobnicate"), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(errbuf, "'frobnicate'"));
-	ck_assert_int_eq(sim_faults_check("busy-longer,no-such=1", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("busy-longer,no-such=1", errbuf, sizeof(errbuf)),
+			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(errbuf, "'no-such=1'"));
 }
 END_TEST
@@ -282,24 +310,27 @@ START_TEST(test_bad_fault_value_is_refused_by_name)
 	ck_assert_int_eq(open_dev("stm32f405", "stall-on=abc"), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(errbuf, "stall-on=abc"));
 	ck_assert_int_eq(sim_faults_check("leave=sideways", errbuf, sizeof(errbuf)), -EINVAL);
-	ck_assert_int_eq(sim_faults_check("stall-on-request=FROB", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("stall-on-request=FROB", errbuf, sizeof(errbuf)),
+			 -EINVAL);
 }
 END_TEST
 
 START_TEST(test_all_documented_fault_tokens_parse)
 {
-	ck_assert_int_eq(sim_faults_check("stall-on=1,stall-on-request=DNLOAD:2,timeout-on=4,"
-					  "timeout-on-request=getstatus,disconnect-at-byte=100,busy-longer=3,"
-					  "zero-poll-timeout,stuck-dnbusy=0x08100000,busy=repeat,skip-dnbusy,"
-					  "faulty-page=0x08020000:4,wrp=0x08004000,rdp=1,set-address-rdp=ok,"
-					  "unprotect-fails,prog-fail-status=6,block-size=wlength,start-in-error=10,"
-					  "start-in-state=dnload-idle,fail-every-second-run,clrstatus=lenient,"
-					  "no-langid=stall,wrong-langid,bad-strings,identical-alt-names,"
-					  "transfer-size=4096,oversize-wlength=truncate,functional-descriptor=7,"
-					  "leave=stay,jump=entry-point,app=gone,boot0=0,reenum-delay-ms=5,"
-					  "manifest-tolerant=0,will-detach=1,status-on-request=DNLOAD:3=3",
-					  errbuf, sizeof(errbuf)),
-			 0);
+	ck_assert_int_eq(
+	    sim_faults_check(
+		"stall-on=1,stall-on-request=DNLOAD:2,timeout-on=4,"
+		"timeout-on-request=getstatus,disconnect-at-byte=100,busy-longer=3,"
+		"zero-poll-timeout,stuck-dnbusy=0x08100000,busy=repeat,skip-dnbusy,"
+		"faulty-page=0x08020000:4,wrp=0x08004000,rdp=1,set-address-rdp=ok,"
+		"unprotect-fails,prog-fail-status=6,block-size=wlength,start-in-error=10,"
+		"start-in-state=dnload-idle,fail-every-second-run,clrstatus=lenient,"
+		"no-langid=stall,wrong-langid,bad-strings,identical-alt-names,"
+		"transfer-size=4096,oversize-wlength=truncate,functional-descriptor=7,"
+		"leave=stay,jump=entry-point,app=gone,boot0=0,reenum-delay-ms=5,"
+		"manifest-tolerant=0,will-detach=1,status-on-request=DNLOAD:3=3",
+		errbuf, sizeof(errbuf)),
+	    0);
 }
 END_TEST
 
@@ -322,7 +353,7 @@ END_TEST
 
 START_TEST(test_f405_config_has_four_alts_then_the_functional_descriptor)
 {
-	static const uint8_t fd[9] = { 0x09, 0x21, 0x0b, 0xff, 0x00, 0x00, 0x08, 0x1a, 0x01 };
+	static const uint8_t fd[9] = {0x09, 0x21, 0x0b, 0xff, 0x00, 0x00, 0x08, 0x1a, 0x01};
 	uint8_t c[128];
 	size_t n = 0;
 
@@ -349,32 +380,32 @@ static const struct {
 	uint8_t alt;
 	const char *layout;
 } layouts[] = {
-	{ "stm32f405", 0, "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg" },
-	{ "stm32f405", 1, "@Option Bytes  /0x1FFFC000/01*016 e" },
-	{ "stm32f405", 2, "@OTP Memory /0x1FFF7800/01*512 e,01*016 e" },
-	{ "stm32f405", 3, "@Device Feature/0xFFFF0000/01*004 e" },
-	{ "stm32f407-oldrom", 1, "@Option Bytes  /0x1FFFC000/01*016 g" },
-	{ "stm32f407-oldrom", 2, "@OTP Memory /0x1FFF7800/01*512 g,01*016 g" },
-	{ "stm32f107", 0, "@Internal Flash  /0x08000000/128*002Kg" },
-	{ "stm32f107", 1, "@Option Bytes  /0x1FFFF800/01*016 g" },
-	{ "stm32f072", 0, "@Internal Flash  /0x08000000/064*0002Kg" },
-	{ "stm32f072", 1, "@Option Bytes  /0x1FFFF800/01*016 e" },
-	{ "stm32l476", 0, "@Internal Flash  /0x08000000/0256*0002Kg" },
-	{ "stm32l476", 1, "@Option Bytes  /0x1FFF7800/01*040 e" },
-	{ "stm32l476", 2, "@OTP Memory /0x1FFF7000/01*0001Ke" },
-	{ "stm32l476", 3, "@Device Feature/0xFFFF0000/01*004 e" },
-	{ "stm32g474", 0, "@Internal Flash   /0x08000000/256*02Kg" },
-	{ "stm32g474", 1, "@Option Bytes   /0x1FFF7800/01*048 e/0x1FFFF800/01*048 e" },
-	{ "stm32g474", 2, "@OTP Memory   /0x1FFF7000/01*1024 e" },
-	{ "stm32g0b1", 0, "@Internal Flash /0x08000000/256*02Kg" },
-	{ "stm32g0b1", 1, "@Internal Flash /0x08000000/256*02Kg" },
-	{ "stm32g0b1", 2, "@Internal Flash /0x08000000/256*02Kg" },
-	{ "stm32h743", 0, "@Internal Flash   /0x08000000/16*128Kg" },
-	{ "stm32h743", 1, "@Option Bytes   /0x5200201C/01*128 e" },
-	{ "gd32vf103", 0, "@Internal Flash  /0x08000000/512*002Kg" },
-	{ "gd32vf103", 1, "@Option Bytes  /0x1FFFF800/01*016 g" },
-	{ "particle-photon", 0, "@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg" },
-	{ "particle-photon", 1, "@DCT Flash   /0x00000000/01*016Kg" },
+    {"stm32f405", 0, "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg"},
+    {"stm32f405", 1, "@Option Bytes  /0x1FFFC000/01*016 e"},
+    {"stm32f405", 2, "@OTP Memory /0x1FFF7800/01*512 e,01*016 e"},
+    {"stm32f405", 3, "@Device Feature/0xFFFF0000/01*004 e"},
+    {"stm32f407-oldrom", 1, "@Option Bytes  /0x1FFFC000/01*016 g"},
+    {"stm32f407-oldrom", 2, "@OTP Memory /0x1FFF7800/01*512 g,01*016 g"},
+    {"stm32f107", 0, "@Internal Flash  /0x08000000/128*002Kg"},
+    {"stm32f107", 1, "@Option Bytes  /0x1FFFF800/01*016 g"},
+    {"stm32f072", 0, "@Internal Flash  /0x08000000/064*0002Kg"},
+    {"stm32f072", 1, "@Option Bytes  /0x1FFFF800/01*016 e"},
+    {"stm32l476", 0, "@Internal Flash  /0x08000000/0256*0002Kg"},
+    {"stm32l476", 1, "@Option Bytes  /0x1FFF7800/01*040 e"},
+    {"stm32l476", 2, "@OTP Memory /0x1FFF7000/01*0001Ke"},
+    {"stm32l476", 3, "@Device Feature/0xFFFF0000/01*004 e"},
+    {"stm32g474", 0, "@Internal Flash   /0x08000000/256*02Kg"},
+    {"stm32g474", 1, "@Option Bytes   /0x1FFF7800/01*048 e/0x1FFFF800/01*048 e"},
+    {"stm32g474", 2, "@OTP Memory   /0x1FFF7000/01*1024 e"},
+    {"stm32g0b1", 0, "@Internal Flash /0x08000000/256*02Kg"},
+    {"stm32g0b1", 1, "@Internal Flash /0x08000000/256*02Kg"},
+    {"stm32g0b1", 2, "@Internal Flash /0x08000000/256*02Kg"},
+    {"stm32h743", 0, "@Internal Flash   /0x08000000/16*128Kg"},
+    {"stm32h743", 1, "@Option Bytes   /0x5200201C/01*128 e"},
+    {"gd32vf103", 0, "@Internal Flash  /0x08000000/512*002Kg"},
+    {"gd32vf103", 1, "@Option Bytes  /0x1FFFF800/01*016 g"},
+    {"particle-photon", 0, "@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg"},
+    {"particle-photon", 1, "@DCT Flash   /0x00000000/01*016Kg"},
 };
 
 START_TEST(test_layout_strings_are_byte_exact)
@@ -533,7 +564,7 @@ START_TEST(test_transfer_size_fault_changes_the_functional_descriptor)
 {
 	uint8_t f[9];
 	size_t n = 0;
-	struct sim_setup s = { .bmRequestType = 0x81, .bRequest = 6, .wValue = 0x2100, .wLength = 9 };
+	struct sim_setup s = {.bmRequestType = 0x81, .bRequest = 6, .wValue = 0x2100, .wLength = 9};
 
 	OPEN("stm32f405", "transfer-size=0");
 	ck_assert_int_eq(sim_device_control(dev, &s, NULL, f, sizeof(f), &n), SIM_OK);
@@ -544,7 +575,7 @@ END_TEST
 
 START_TEST(test_set_interface_selects_an_alt_and_refuses_a_missing_one)
 {
-	struct sim_setup s = { .bmRequestType = 0x01, .bRequest = 11, .wValue = 3 };
+	struct sim_setup s = {.bmRequestType = 0x01, .bRequest = 11, .wValue = 3};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(sim_device_control(dev, &s, NULL, NULL, 0, NULL), SIM_OK);
@@ -579,7 +610,7 @@ END_TEST
 
 START_TEST(test_get_state_reports_the_state_without_changing_it)
 {
-	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
+	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -592,7 +623,7 @@ END_TEST
 
 START_TEST(test_get_state_reports_dnload_sync_between_completion_and_second_status)
 {
-	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
+	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -655,7 +686,7 @@ END_TEST
 
 START_TEST(test_dnload_in_upload_idle_stalls_and_keeps_the_state)
 {
-	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
+	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
 
 	OPEN("stm32f405", "start-in-state=upload-idle");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_STALL);
@@ -665,7 +696,7 @@ END_TEST
 
 START_TEST(test_get_commands_returns_the_rom_list_and_a_short_reply_ends_the_upload)
 {
-	static const uint8_t want[4] = { 0x00, 0x21, 0x41, 0x92 };
+	static const uint8_t want[4] = {0x00, 0x21, 0x41, 0x92};
 	uint8_t b[64];
 	size_t n = 0;
 
@@ -701,7 +732,7 @@ END_TEST
 
 START_TEST(test_set_address_executes_only_at_the_first_get_status)
 {
-	static const uint8_t c[5] = { 0x21, 0x00, 0x40, 0x00, 0x08 };
+	static const uint8_t c[5] = {0x21, 0x00, 0x40, 0x00, 0x08};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -726,7 +757,7 @@ END_TEST
 
 START_TEST(test_erase_announces_100_ms_but_takes_the_sector_time)
 {
-	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x02, 0x08 }; /* 128 KiB sector 5 */
+	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x02, 0x08}; /* 128 KiB sector 5 */
 
 	OPEN("stm32f405", "busy=repeat");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -744,9 +775,11 @@ END_TEST
 
 START_TEST(test_nak_mode_holds_an_early_poll_until_the_erase_ends)
 {
-	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 }; /* 16 KiB: 250 ms */
-	struct sim_transfer t = { .setup = { .bmRequestType = 0xA1, .bRequest = GETSTATUS, .wLength = 6 },
-				  .in_buf = st, .in_cap = 6 };
+	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08}; /* 16 KiB: 250 ms */
+	struct sim_transfer t = {
+	    .setup = {.bmRequestType = 0xA1, .bRequest = GETSTATUS, .wLength = 6},
+	    .in_buf = st,
+	    .in_cap = 6};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -760,7 +793,7 @@ END_TEST
 
 START_TEST(test_page_erase_erases_the_sector_holding_an_unaligned_address)
 {
-	static const uint8_t z[4] = { 0 };
+	static const uint8_t z[4] = {0};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08004000, z, 4), 0);
@@ -783,7 +816,7 @@ END_TEST
 
 START_TEST(test_mass_erase_takes_eight_seconds_on_f4)
 {
-	static const uint8_t c[1] = { 0x41 };
+	static const uint8_t c[1] = {0x41};
 
 	OPEN("stm32f405", "busy=repeat");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 1), SIM_OK);
@@ -800,8 +833,8 @@ END_TEST
 
 START_TEST(test_mass_erase_clears_flash_but_not_otp)
 {
-	static const uint8_t c[1] = { 0x41 };
-	static const uint8_t z[1] = { 0 };
+	static const uint8_t c[1] = {0x41};
+	static const uint8_t z[1] = {0};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x080E0000, z, 1), 0);
@@ -814,7 +847,7 @@ END_TEST
 
 START_TEST(test_unsupported_command_byte_gives_dnbusy_then_err_stalledpkt)
 {
-	static const uint8_t c[3] = { 0x55, 1, 2 };
+	static const uint8_t c[3] = {0x55, 1, 2};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(dfuse(0, c, 3), DFU_ERROR);
@@ -824,7 +857,7 @@ END_TEST
 
 START_TEST(test_dnload_block_one_stalls_the_next_request)
 {
-	static const uint8_t c[4] = { 1, 2, 3, 4 };
+	static const uint8_t c[4] = {1, 2, 3, 4};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 1, c, 4), SIM_OK);
@@ -852,7 +885,7 @@ END_TEST
 
 START_TEST(test_write_address_is_pointer_plus_block_offset_times_transfer_size)
 {
-	static const uint8_t d[4] = { 0x11, 0x22, 0x33, 0x44 };
+	static const uint8_t d[4] = {0x11, 0x22, 0x33, 0x44};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(set_address(0x08010000), DNLOAD_IDLE);
@@ -864,7 +897,7 @@ END_TEST
 
 START_TEST(test_block_size_wlength_uses_the_request_length_in_the_formula)
 {
-	static const uint8_t d[16] = { 0x5A };
+	static const uint8_t d[16] = {0x5A};
 
 	OPEN("stm32f405", "block-size=wlength");
 	ck_assert_int_eq(set_address(0x08010000), DNLOAD_IDLE);
@@ -875,7 +908,7 @@ END_TEST
 
 START_TEST(test_upload_reads_memory_at_the_pointer)
 {
-	static const uint8_t d[4] = { 0xDE, 0xAD, 0xBE, 0xEF };
+	static const uint8_t d[4] = {0xDE, 0xAD, 0xBE, 0xEF};
 	uint8_t b[2048];
 	size_t n = 0;
 
@@ -930,7 +963,7 @@ END_TEST
 
 START_TEST(test_write_to_system_memory_ends_in_err_target)
 {
-	static const uint8_t d[4] = { 0 };
+	static const uint8_t d[4] = {0};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x1FFF0000, d, 4), DFU_ERROR);
@@ -940,7 +973,7 @@ END_TEST
 
 START_TEST(test_write_to_ram_is_allowed)
 {
-	static const uint8_t d[4] = { 1, 2, 3, 4 };
+	static const uint8_t d[4] = {1, 2, 3, 4};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x20000100, d, 4), DNLOAD_IDLE);
@@ -950,7 +983,7 @@ END_TEST
 
 START_TEST(test_particle_read_only_bootloader_sectors_refuse_writes)
 {
-	static const uint8_t d[4] = { 0 };
+	static const uint8_t d[4] = {0};
 
 	OPEN("particle-photon", NULL);
 	ck_assert_int_eq(write_at(0x08000000, d, 4), DFU_ERROR);
@@ -983,7 +1016,7 @@ END_TEST
 
 START_TEST(test_f4_programming_over_data_ands_the_bits_without_error)
 {
-	static const uint8_t a[1] = { 0xF0 }, b[1] = { 0x3C };
+	static const uint8_t a[1] = {0xF0}, b[1] = {0x3C};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x08004000, a, 1), DNLOAD_IDLE);
@@ -994,7 +1027,7 @@ END_TEST
 
 START_TEST(test_l4_second_write_to_a_double_word_is_refused)
 {
-	static const uint8_t a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 
 	OPEN("stm32l476", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 8), DNLOAD_IDLE);
@@ -1005,7 +1038,7 @@ END_TEST
 
 START_TEST(test_l4_completing_a_padded_double_word_is_refused)
 {
-	static const uint8_t a[4] = { 1, 2, 3, 4 };
+	static const uint8_t a[4] = {1, 2, 3, 4};
 
 	OPEN("stm32l476", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 4), DNLOAD_IDLE);
@@ -1017,7 +1050,7 @@ END_TEST
 
 START_TEST(test_l4_all_zero_double_word_may_overwrite)
 {
-	static const uint8_t a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, z[8] = { 0 };
+	static const uint8_t a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, z[8] = {0};
 
 	OPEN("stm32l476", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 8), DNLOAD_IDLE);
@@ -1028,7 +1061,7 @@ END_TEST
 
 START_TEST(test_l4_erase_allows_programming_again)
 {
-	static const uint8_t a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 
 	OPEN("stm32l476", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 8), DNLOAD_IDLE);
@@ -1039,7 +1072,7 @@ END_TEST
 
 START_TEST(test_h7_flash_word_is_programmed_once_per_32_bytes)
 {
-	static const uint8_t a[16] = { 1 };
+	static const uint8_t a[16] = {1};
 
 	OPEN("stm32h743", NULL);
 	ck_assert_int_eq(write_at(0x08020000, a, 16), DNLOAD_IDLE);
@@ -1053,7 +1086,7 @@ END_TEST
 
 START_TEST(test_f1_half_word_over_data_is_refused)
 {
-	static const uint8_t a[2] = { 0x12, 0x34 }, b[2] = { 0x02, 0x04 };
+	static const uint8_t a[2] = {0x12, 0x34}, b[2] = {0x02, 0x04};
 
 	OPEN("stm32f107", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 2), DNLOAD_IDLE);
@@ -1064,7 +1097,7 @@ END_TEST
 
 START_TEST(test_prog_fail_status_selects_the_reported_status)
 {
-	static const uint8_t a[8] = { 1 };
+	static const uint8_t a[8] = {1};
 
 	OPEN("stm32l476", "prog-fail-status=6");
 	ck_assert_int_eq(write_at(0x08000800, a, 8), DNLOAD_IDLE);
@@ -1093,7 +1126,7 @@ END_TEST
 
 START_TEST(test_rdp1_erase_fails_with_err_vendor_and_erases_nothing)
 {
-	static const uint8_t z[1] = { 0 };
+	static const uint8_t z[1] = {0};
 
 	OPEN("stm32f405", "rdp=1");
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08000000, z, 1), 0);
@@ -1141,7 +1174,7 @@ END_TEST
 
 START_TEST(test_read_unprotect_mass_erases_clears_rdp_and_reenumerates)
 {
-	static const uint8_t c[1] = { 0x92 }, z[1] = { 0 };
+	static const uint8_t c[1] = {0x92}, z[1] = {0};
 	struct sim_event ev;
 
 	OPEN("stm32f405", "rdp=1");
@@ -1170,7 +1203,7 @@ END_TEST
 
 START_TEST(test_failed_read_unprotect_reports_err_unknown)
 {
-	static const uint8_t c[1] = { 0x92 };
+	static const uint8_t c[1] = {0x92};
 
 	OPEN("stm32f405", "rdp=1,unprotect-fails");
 	ck_assert_int_eq(dfuse(0, c, 1), DFU_ERROR);
@@ -1189,7 +1222,7 @@ END_TEST
 
 START_TEST(test_wrp_sector_erase_and_write_report_ok_and_change_nothing)
 {
-	static const uint8_t z[4] = { 0 }, d[4] = { 0x12, 0x34, 0x56, 0x78 };
+	static const uint8_t z[4] = {0}, d[4] = {0x12, 0x34, 0x56, 0x78};
 
 	OPEN("stm32g0b1", "wrp=0x08001000");
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08001000, z, 4), 0);
@@ -1205,7 +1238,7 @@ END_TEST
 
 START_TEST(test_wrp_comes_from_the_f4_option_bytes)
 {
-	static const uint8_t d[1] = { 0x00 };
+	static const uint8_t d[1] = {0x00};
 	uint8_t ob[16];
 
 	OPEN("stm32f405", NULL);
@@ -1241,7 +1274,7 @@ END_TEST
 
 START_TEST(test_option_byte_write_not_covering_the_block_ends_in_err_target)
 {
-	static const uint8_t d[4] = { 0xFF, 0xAA, 0xFF, 0x55 };
+	static const uint8_t d[4] = {0xFF, 0xAA, 0xFF, 0x55};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x1FFFC000, d, 4), DFU_ERROR);
@@ -1259,7 +1292,7 @@ END_TEST
 
 START_TEST(test_otp_programs_only_one_to_zero)
 {
-	static const uint8_t a[1] = { 0x0F }, b[1] = { 0xF3 };
+	static const uint8_t a[1] = {0x0F}, b[1] = {0xF3};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x1FFF7800, a, 1), DNLOAD_IDLE);
@@ -1270,7 +1303,7 @@ END_TEST
 
 START_TEST(test_otp_lock_byte_locks_only_its_block)
 {
-	static const uint8_t lock[1] = { 0x00 }, d[4] = { 0x11, 0x22, 0x33, 0x44 };
+	static const uint8_t lock[1] = {0x00}, d[4] = {0x11, 0x22, 0x33, 0x44};
 
 	OPEN("stm32f405", NULL);
 	/* a single-byte write to LOCKB0, without erase */
@@ -1288,7 +1321,7 @@ END_TEST
 
 START_TEST(test_otp_lock_byte_with_an_odd_value_is_logged)
 {
-	static const uint8_t lock[1] = { 0x5A };
+	static const uint8_t lock[1] = {0x5A};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x1FFF7A03, lock, 1), DNLOAD_IDLE);
@@ -1296,7 +1329,8 @@ START_TEST(test_otp_lock_byte_with_an_odd_value_is_logged)
 }
 END_TEST
 
-/* ---- leave and jump ---------------------------------------------------------------------------- */
+/* ---- leave and jump ----------------------------------------------------------------------------
+ */
 
 START_TEST(test_leave_at_a_valid_vector_table_starts_the_app_as_runtime_device)
 {
@@ -1323,8 +1357,8 @@ START_TEST(test_app_written_through_the_protocol_starts_after_leave)
 	uint8_t img[512];
 
 	memset(img, 0xFF, sizeof(img));
-	img[0] = 0x00, img[1] = 0x00, img[2] = 0x02, img[3] = 0x20;     /* SP 0x20020000 */
-	img[4] = 0x01, img[5] = 0x01, img[6] = 0x00, img[7] = 0x08;     /* reset 0x08000101 */
+	img[0] = 0x00, img[1] = 0x00, img[2] = 0x02, img[3] = 0x20; /* SP 0x20020000 */
+	img[4] = 0x01, img[5] = 0x01, img[6] = 0x00, img[7] = 0x08; /* reset 0x08000101 */
 	img[0x100] = 0x00, img[0x101] = 0xBF, img[0x102] = 0xFE, img[0x103] = 0xE7;
 	OPEN("stm32f407", NULL);
 	ck_assert_int_eq(erase_page(0x08000000), DNLOAD_IDLE);
@@ -1366,7 +1400,7 @@ END_TEST
 
 START_TEST(test_leave_without_set_address_jumps_to_the_last_write)
 {
-	static const uint8_t d[4] = { 1, 2, 3, 4 };
+	static const uint8_t d[4] = {1, 2, 3, 4};
 
 	OPEN("stm32f405", NULL);
 	load_app(0x08000000, 0x20020000, 0x080001C5);
@@ -1405,7 +1439,7 @@ END_TEST
 
 START_TEST(test_leave_vanish_before_status_vanishes_on_the_dnload)
 {
-	static const uint8_t code[4] = { 0x97, 0x01, 0x00, 0x00 };
+	static const uint8_t code[4] = {0x97, 0x01, 0x00, 0x00};
 
 	OPEN("gd32vf103", NULL);
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08000000, code, 4), 0);
@@ -1545,8 +1579,11 @@ END_TEST
 
 START_TEST(test_stale_generation_request_is_gone)
 {
-	struct sim_transfer t = { .setup = { .bmRequestType = 0xA1, .bRequest = GETSTATE, .wLength = 1 },
-				  .in_buf = st, .in_cap = 1, .generation = 1 };
+	struct sim_transfer t = {
+	    .setup = {.bmRequestType = 0xA1, .bRequest = GETSTATE, .wLength = 1},
+	    .in_buf = st,
+	    .in_cap = 1,
+	    .generation = 1};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(sim_device_submit(dev, &t), SIM_OK);
@@ -1566,7 +1603,8 @@ START_TEST(test_boot0_low_replug_starts_a_valid_app)
 }
 END_TEST
 
-/* ---- generic DFU 1.1 ------------------------------------------------------------------------------ */
+/* ---- generic DFU 1.1
+ * ------------------------------------------------------------------------------ */
 
 START_TEST(test_generic_starts_as_a_runtime_interface)
 {
@@ -1634,7 +1672,9 @@ static int generic_download(const uint8_t *img, size_t len)
 	uint16_t block = 0;
 
 	for (size_t off = 0; off < len; off += 64, block++) {
-		ck_assert_int_eq(req_out(DNLOAD, block, img + off, (uint16_t)(len - off < 64 ? len - off : 64)), SIM_OK);
+		ck_assert_int_eq(
+		    req_out(DNLOAD, block, img + off, (uint16_t)(len - off < 64 ? len - off : 64)),
+		    SIM_OK);
 		ck_assert_int_eq(getstatus(), SIM_OK);
 		ck_assert_uint_eq(st[4], DNBUSY);
 		vnow += poll_ms() * 1000u;
@@ -1756,7 +1796,7 @@ START_TEST(test_manifest_tolerant_setting_changes_the_attributes)
 {
 	uint8_t f[9];
 	size_t n = 0;
-	struct sim_setup s = { .bmRequestType = 0x81, .bRequest = 6, .wValue = 0x2100, .wLength = 9 };
+	struct sim_setup s = {.bmRequestType = 0x81, .bRequest = 6, .wValue = 0x2100, .wLength = 9};
 
 	OPEN("generic", "manifest-tolerant=0,will-detach=0");
 	ck_assert_int_eq(sim_device_control(dev, &s, NULL, f, sizeof(f), &n), SIM_OK);
@@ -1764,7 +1804,8 @@ START_TEST(test_manifest_tolerant_setting_changes_the_attributes)
 }
 END_TEST
 
-/* ---- faults ------------------------------------------------------------------------------------------ */
+/* ---- faults
+ * ------------------------------------------------------------------------------------------ */
 
 START_TEST(test_stall_on_stalls_the_nth_class_request_only)
 {
@@ -1777,7 +1818,7 @@ END_TEST
 
 START_TEST(test_stall_on_request_stalls_its_kth_occurrence)
 {
-	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
+	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
 
 	OPEN("stm32f405", "stall-on-request=GETSTATUS:2");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -1792,7 +1833,7 @@ END_TEST
 
 START_TEST(test_timeout_on_never_answers_and_processes_nothing)
 {
-	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
+	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
 
 	OPEN("stm32f405", "timeout-on=1");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_TIMEOUT);
@@ -1877,7 +1918,7 @@ END_TEST
 
 START_TEST(test_busy_longer_stretches_the_real_duration)
 {
-	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
+	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
 
 	OPEN("stm32f405", "busy=repeat,busy-longer=4");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -1894,7 +1935,7 @@ END_TEST
 
 START_TEST(test_zero_poll_timeout_announces_zero)
 {
-	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
+	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
 
 	OPEN("stm32f405", "zero-poll-timeout");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -1906,7 +1947,7 @@ END_TEST
 
 START_TEST(test_stuck_dnbusy_needs_the_clrstatus_pair)
 {
-	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x10, 0x08 }; /* bank 2 */
+	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x10, 0x08}; /* bank 2 */
 
 	OPEN("stm32h743", "stuck-dnbusy=0x08100000");
 	ck_assert_int_eq(erase_page(0x08000000), DNLOAD_IDLE); /* bank 1 is fine */
@@ -1928,7 +1969,7 @@ END_TEST
 
 START_TEST(test_faulty_page_fails_the_erase_and_keeps_the_data)
 {
-	static const uint8_t z[1] = { 0 };
+	static const uint8_t z[1] = {0};
 
 	OPEN("stm32f405", "faulty-page=0x08020000");
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08020010, z, 1), 0);
@@ -1948,7 +1989,7 @@ END_TEST
 
 START_TEST(test_status_on_request_fails_the_dnload_operation)
 {
-	static const uint8_t data[16] = { 1, 2, 3, 4 };
+	static const uint8_t data[16] = {1, 2, 3, 4};
 
 	/* DNLOAD 1: erase, 2: Set Address, 3: the write; it fails with errWRITE and
 	 * writes nothing */
@@ -1967,7 +2008,7 @@ END_TEST
 
 START_TEST(test_status_on_request_fails_an_erase_without_erasing)
 {
-	static const uint8_t data[4] = { 0x11, 0x22, 0x33, 0x44 };
+	static const uint8_t data[4] = {0x11, 0x22, 0x33, 0x44};
 
 	OPEN("stm32f405", "status-on-request=DNLOAD:1=5");
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08004000, data, sizeof(data)), 0);
@@ -2044,10 +2085,14 @@ END_TEST
 
 START_TEST(test_status_on_request_bad_values_are_refused)
 {
-	ck_assert_int_eq(sim_faults_check("status-on-request=DNLOAD:3=0", errbuf, sizeof(errbuf)), -EINVAL);
-	ck_assert_int_eq(sim_faults_check("status-on-request=DNLOAD:3=16", errbuf, sizeof(errbuf)), -EINVAL);
-	ck_assert_int_eq(sim_faults_check("status-on-request=DNLOAD:3", errbuf, sizeof(errbuf)), -EINVAL);
-	ck_assert_int_eq(sim_faults_check("status-on-request=FROB=3", errbuf, sizeof(errbuf)), -EINVAL);
+	ck_assert_int_eq(sim_faults_check("status-on-request=DNLOAD:3=0", errbuf, sizeof(errbuf)),
+			 -EINVAL);
+	ck_assert_int_eq(sim_faults_check("status-on-request=DNLOAD:3=16", errbuf, sizeof(errbuf)),
+			 -EINVAL);
+	ck_assert_int_eq(sim_faults_check("status-on-request=DNLOAD:3", errbuf, sizeof(errbuf)),
+			 -EINVAL);
+	ck_assert_int_eq(sim_faults_check("status-on-request=FROB=3", errbuf, sizeof(errbuf)),
+			 -EINVAL);
 	ck_assert_int_eq(sim_faults_check("status-on-request==3", errbuf, sizeof(errbuf)), -EINVAL);
 	ck_assert_int_eq(sim_faults_check("status-on-request=upload=7", errbuf, sizeof(errbuf)), 0);
 }
@@ -2123,7 +2168,7 @@ END_TEST
 
 START_TEST(test_u5_skips_dnbusy_after_set_address)
 {
-	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
+	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
 
 	OPEN("stm32u5", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -2134,7 +2179,7 @@ END_TEST
 
 START_TEST(test_u5_stuck_erase_holds_every_request_until_a_usb_reset)
 {
-	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
+	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
 	uint8_t s;
 	size_t n;
 
@@ -2158,7 +2203,7 @@ END_TEST
 
 START_TEST(test_f072_stalls_a_poll_before_the_erase_ends)
 {
-	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
+	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
 
 	OPEN("stm32f072", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -2172,7 +2217,7 @@ END_TEST
 
 START_TEST(test_strict_busy_mode_stalls_into_error)
 {
-	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
+	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
 
 	OPEN("stm32f405", "busy=strict");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -2184,7 +2229,7 @@ END_TEST
 
 START_TEST(test_stuck_dnbusy_answers_dnbusy_even_in_nak_mode)
 {
-	static const uint8_t c[1] = { 0x41 };
+	static const uint8_t c[1] = {0x41};
 
 	OPEN("stm32f405", "stuck-dnbusy");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 1), SIM_OK);
@@ -2195,11 +2240,12 @@ START_TEST(test_stuck_dnbusy_answers_dnbusy_even_in_nak_mode)
 }
 END_TEST
 
-/* ---- observability -------------------------------------------------------------------------------------- */
+/* ---- observability
+ * -------------------------------------------------------------------------------------- */
 
 START_TEST(test_every_transfer_is_logged_as_a_json_line)
 {
-	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
+	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
 
 	OPEN("stm32f405", NULL);
 	n_log = 0;
@@ -2255,7 +2301,7 @@ END_TEST
 
 START_TEST(test_control_rejects_bad_arguments)
 {
-	struct sim_setup s = { .bmRequestType = 0xA1, .bRequest = GETSTATUS, .wLength = 6 };
+	struct sim_setup s = {.bmRequestType = 0xA1, .bRequest = GETSTATUS, .wLength = 6};
 	uint8_t b[2];
 
 	OPEN("stm32f405", NULL);
@@ -2268,7 +2314,7 @@ END_TEST
 
 START_TEST(test_short_get_status_returns_only_wlength_bytes)
 {
-	uint8_t b[2] = { 0xEE, 0xEE };
+	uint8_t b[2] = {0xEE, 0xEE};
 	size_t n = 9;
 
 	OPEN("stm32f405", NULL);
@@ -2302,7 +2348,8 @@ int main(void)
 	t = tc(s, "descriptors");
 	tcase_add_test(t, test_f405_device_descriptor_has_the_st_rom_identity);
 	tcase_add_test(t, test_f405_config_has_four_alts_then_the_functional_descriptor);
-	tcase_add_loop_test(t, test_layout_strings_are_byte_exact, 0, (int)(sizeof(layouts) / sizeof(layouts[0])));
+	tcase_add_loop_test(t, test_layout_strings_are_byte_exact, 0,
+			    (int)(sizeof(layouts) / sizeof(layouts[0])));
 	tcase_add_test(t, test_string_zero_is_langid_0409);
 	tcase_add_test(t, test_identity_strings_are_utf16);
 	tcase_add_test(t, test_serial_can_be_chosen);

@@ -33,9 +33,9 @@ struct json_node {
 	enum json_type type;
 	bool boolean;
 	double number;
-	bool is_int;     /* the number is integral and fits in int64_t */
+	bool is_int;	 /* the number is integral and fits in int64_t */
 	int64_t integer; /* valid when is_int */
-	char *string;    /* NUL-terminated; may hold NULs from \u0000 */
+	char *string;	 /* NUL-terminated; may hold NULs from \u0000 */
 	size_t string_len;
 	/* JSON_ARRAY: n items; JSON_OBJECT: n keys with n values, file order */
 	size_t n, cap;
@@ -51,7 +51,7 @@ struct json_parser {
 };
 
 static inline bool json_fail(struct json_parser *jp, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static inline bool json_fail(struct json_parser *jp, const char *fmt, ...)
 {
 	va_list ap;
@@ -217,14 +217,30 @@ static inline bool json_string(struct json_parser *jp, char **out, size_t *out_l
 		c = (unsigned char)jp->p[1];
 		jp->p += 2;
 		switch (c) {
-		case '"': *w++ = '"'; break;
-		case '\\': *w++ = '\\'; break;
-		case '/': *w++ = '/'; break;
-		case 'b': *w++ = '\b'; break;
-		case 'f': *w++ = '\f'; break;
-		case 'n': *w++ = '\n'; break;
-		case 'r': *w++ = '\r'; break;
-		case 't': *w++ = '\t'; break;
+		case '"':
+			*w++ = '"';
+			break;
+		case '\\':
+			*w++ = '\\';
+			break;
+		case '/':
+			*w++ = '/';
+			break;
+		case 'b':
+			*w++ = '\b';
+			break;
+		case 'f':
+			*w++ = '\f';
+			break;
+		case 'n':
+			*w++ = '\n';
+			break;
+		case 'r':
+			*w++ = '\r';
+			break;
+		case 't':
+			*w++ = '\t';
+			break;
 		case 'u': {
 			int hi = q - jp->p >= 4 ? json_hex4(jp->p) : -1, lo;
 			uint32_t cp;
@@ -241,8 +257,8 @@ static inline bool json_string(struct json_parser *jp, char **out, size_t *out_l
 			}
 			if (hi >= 0xd800 && hi <= 0xdbff) {
 				lo = q - jp->p >= 6 && jp->p[0] == '\\' && jp->p[1] == 'u'
-					     ? json_hex4(jp->p + 2)
-					     : -1;
+					 ? json_hex4(jp->p + 2)
+					 : -1;
 				if (lo < 0xdc00 || lo > 0xdfff) {
 					free(s);
 					return json_fail(jp, "high surrogate \\u%04x alone", hi);
@@ -360,7 +376,7 @@ static inline bool json_container(struct json_parser *jp, struct json_node *n, i
 		return true;
 	}
 	for (;;) {
-		struct json_node child = { 0 };
+		struct json_node child = {0};
 		char *key = NULL;
 		size_t key_len;
 
@@ -434,11 +450,10 @@ static inline bool json_value(struct json_parser *jp, struct json_node *n, int d
  * Parse @len bytes at @buf.  Returns the root (free with json_free()), or
  * NULL with "offset N: what" in @err (@err may be NULL).
  */
-static inline struct json_node *json_parse(const char *buf, size_t len, char *err,
-					   size_t err_len)
+static inline struct json_node *json_parse(const char *buf, size_t len, char *err, size_t err_len)
 {
-	struct json_parser jp = { .start = buf, .p = buf, .end = buf + len,
-				  .err = err, .err_len = err_len };
+	struct json_parser jp = {
+	    .start = buf, .p = buf, .end = buf + len, .err = err, .err_len = err_len};
 	struct json_node *root = calloc(1, sizeof(*root));
 
 	if (err && err_len)
@@ -461,8 +476,7 @@ static inline struct json_node *json_parse(const char *buf, size_t len, char *er
 
 static inline const char *json_type_name(enum json_type t)
 {
-	static const char *const names[] = { "null", "bool", "number", "string", "array",
-					     "object" };
+	static const char *const names[] = {"null", "bool", "number", "string", "array", "object"};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }

@@ -17,26 +17,26 @@
 
 enum dfu_err {
 	DFU_OK = 0,
-	DFU_E_NOMEM = -1,       /* out of memory */
-	DFU_E_INVAL = -2,       /* invalid argument or option value (usage) */
-	DFU_E_FORMAT = -3,      /* malformed input data */
-	DFU_E_RANGE = -4,       /* a limit or the 32-bit address space is exceeded */
+	DFU_E_NOMEM = -1,	/* out of memory */
+	DFU_E_INVAL = -2,	/* invalid argument or option value (usage) */
+	DFU_E_FORMAT = -3,	/* malformed input data */
+	DFU_E_RANGE = -4,	/* a limit or the 32-bit address space is exceeded */
 	DFU_E_UNSUPPORTED = -5, /* well-formed but not something we handle */
-	DFU_E_CONFLICT = -6,    /* the same address given twice with other bytes */
-	DFU_E_IO = -7,          /* reading or writing a file failed (errno kept) */
-	DFU_E_NOTFOUND = -8,    /* looked-up object does not exist */
-	DFU_E_EXISTS = -9,      /* would overwrite something without force */
+	DFU_E_CONFLICT = -6,	/* the same address given twice with other bytes */
+	DFU_E_IO = -7,		/* reading or writing a file failed (errno kept) */
+	DFU_E_NOTFOUND = -8,	/* looked-up object does not exist */
+	DFU_E_EXISTS = -9,	/* would overwrite something without force */
 
 	/* USB transfer failures, one per libusb error class (the transport keeps
 	 * the original libusb name in dfu_error.usb_name). */
-	DFU_E_USB_PIPE = -20,     /* the device stalled the request */
+	DFU_E_USB_PIPE = -20,	  /* the device stalled the request */
 	DFU_E_USB_TIMEOUT = -21,  /* no answer within the transfer timeout */
-	DFU_E_USB_NODEV = -22,    /* the device is gone (disconnected, re-enumerated) */
-	DFU_E_USB_IO = -23,       /* transfer error on the bus */
+	DFU_E_USB_NODEV = -22,	  /* the device is gone (disconnected, re-enumerated) */
+	DFU_E_USB_IO = -23,	  /* transfer error on the bus */
 	DFU_E_USB_OVERFLOW = -24, /* the device sent more than asked for */
-	DFU_E_USB_ACCESS = -25,   /* no permission to open the device */
-	DFU_E_USB_BUSY = -26,     /* another program holds the interface */
-	DFU_E_USB_OTHER = -27,    /* any other libusb failure */
+	DFU_E_USB_ACCESS = -25,	  /* no permission to open the device */
+	DFU_E_USB_BUSY = -26,	  /* another program holds the interface */
+	DFU_E_USB_OTHER = -27,	  /* any other libusb failure */
 
 	/* Device and protocol verdicts */
 	DFU_E_NODEVICE = -30,  /* no device matches */
@@ -54,30 +54,30 @@ enum dfu_err {
  * CLI prints "<file>: <where>: <message>" and "hint: <hint>".
  */
 struct dfu_error {
-	int err;           /* enum dfu_err */
-	char code[40];     /* stable class, e.g. "ihex.checksum", "dfu.crc_mismatch" */
-	char where[48];    /* "line 3", "offset 285", "end of file"; may be empty */
+	int err;	   /* enum dfu_err */
+	char code[40];	   /* stable class, e.g. "ihex.checksum", "dfu.crc_mismatch" */
+	char where[48];	   /* "line 3", "offset 285", "end of file"; may be empty */
 	char message[256]; /* what is wrong, quoting the bad value */
 	const char *hint;  /* static string or NULL */
-	int sys_errno;     /* errno for DFU_E_IO, else 0 */
+	int sys_errno;	   /* errno for DFU_E_IO, else 0 */
 
 	/* Device failures (zero when not about a device) */
-	char op[80];          /* "DfuSe erase page 0x08020000", "GET_STATUS after block 7" */
+	char op[80]; /* "DfuSe erase page 0x08020000", "GET_STATUS after block 7" */
 	bool have_address;
 	uint32_t address;     /* target address of the failed operation */
-	int block;            /* wBlockNum, or -1 */
+	int block;	      /* wBlockNum, or -1 */
 	bool have_state;      /* bState/bStatus below come from the device */
-	uint8_t state;        /* bState (DFU 1.1 6.1.2) */
-	uint8_t status;       /* bStatus */
+	uint8_t state;	      /* bState (DFU 1.1 6.1.2) */
+	uint8_t status;	      /* bStatus */
 	char istring[128];    /* the device's iString text for the status, if any */
-	int usb_err;          /* DFU_E_USB_* of the failed transfer, or 0 */
+	int usb_err;	      /* DFU_E_USB_* of the failed transfer, or 0 */
 	const char *usb_name; /* "LIBUSB_ERROR_PIPE", ... (static), or NULL */
 
 	/* Recovery and diagnostics (dfu/request.c, dfu/causes.c) */
 	unsigned attempts;     /* tries of the failed request (> 1: it was retried) */
 	uint32_t announced_ms; /* dfu.deadline: the last bwPollTimeout the busy device announced */
 	uint32_t busy_ms;      /* dfu.deadline: how long it stayed busy */
-	bool zero_poll;        /* dfu.deadline: every busy reply announced bwPollTimeout 0 */
+	bool zero_poll;	       /* dfu.deadline: every busy reply announced bwPollTimeout 0 */
 	/* An interrupted download: what the device's memory holds now (erased
 	 * sectors, written ranges, the vector-table sector), "" when nothing was
 	 * touched; the CLI prints it after the message. */
@@ -103,8 +103,8 @@ const char *dfu_strerror(int err);
 
 enum dfu_format {
 	DFU_FORMAT_AUTO = 0, /* detect by content (parse option only) */
-	DFU_FORMAT_BIN,      /* raw bytes, no address */
-	DFU_FORMAT_DFU,      /* raw payload followed by a DFU 1.0/1.1 suffix */
+	DFU_FORMAT_BIN,	     /* raw bytes, no address */
+	DFU_FORMAT_DFU,	     /* raw payload followed by a DFU 1.0/1.1 suffix */
 	DFU_FORMAT_DFUSE,    /* ST UM0391 container (always with a suffix) */
 	DFU_FORMAT_IHEX,
 	DFU_FORMAT_SREC,
@@ -138,22 +138,22 @@ struct dfu_suffix {
 	uint16_t id_product;
 	uint16_t id_vendor;
 	uint16_t bcd_dfu; /* 0x0100 or 0x011a (DfuSe) */
-	uint8_t length;   /* bLength, >= 16 */
-	uint32_t crc;     /* dwCRC as stored (CRC-32 without the final XOR) */
+	uint8_t length;	  /* bLength, >= 16 */
+	uint32_t crc;	  /* dwCRC as stored (CRC-32 without the final XOR) */
 };
 
 enum dfu_start_kind {
 	DFU_START_NONE = 0,
 	DFU_START_IHEX_CS_IP,  /* ihex type 03: cs, ip; linear = cs*16 + ip */
 	DFU_START_IHEX_LINEAR, /* ihex type 05 (EIP) */
-	DFU_START_SREC,        /* S7/S8/S9 */
+	DFU_START_SREC,	       /* S7/S8/S9 */
 	DFU_START_ELF_ENTRY,   /* e_entry */
 };
 
 struct dfu_start {
 	enum dfu_start_kind kind;
 	uint32_t linear;
-	uint16_t cs, ip;  /* DFU_START_IHEX_CS_IP only */
+	uint16_t cs, ip;   /* DFU_START_IHEX_CS_IP only */
 	uint8_t srec_type; /* 7, 8 or 9 for DFU_START_SREC */
 };
 
@@ -185,10 +185,10 @@ enum dfu_line_endings {
 /* Text-format facts kept for `image info`. */
 struct dfu_text_info {
 	enum dfu_line_endings eol;
-	unsigned long records;      /* all records */
+	unsigned long records;	    /* all records */
 	unsigned long data_records; /* ihex type 00 / S1-S3 */
-	uint32_t types_seen;        /* bit n set: ihex type n / S-record Sn seen */
-	bool lower_case;            /* hex digits in lower case seen */
+	uint32_t types_seen;	    /* bit n set: ihex type n / S-record Sn seen */
+	bool lower_case;	    /* hex digits in lower case seen */
 	bool upper_case;
 	char *srec_header; /* S0 payload as text (non-printables as '.'), or NULL */
 };
@@ -348,9 +348,8 @@ int dfu_suffix_parse(const uint8_t *buf, size_t len, struct dfu_suffix *s, struc
 
 /* Serialise a 16-byte suffix for @payload (crc computed over payload and the
  * first 12 suffix bytes).  bLength is forced to 16. */
-void dfu_suffix_build(const uint8_t *payload, size_t len, uint16_t bcd_device,
-		      uint16_t id_product, uint16_t id_vendor, uint16_t bcd_dfu,
-		      uint8_t out[DFU_SUFFIX_LEN]);
+void dfu_suffix_build(const uint8_t *payload, size_t len, uint16_t bcd_device, uint16_t id_product,
+		      uint16_t id_vendor, uint16_t bcd_dfu, uint8_t out[DFU_SUFFIX_LEN]);
 
 /* ------------------------------------------------------------------------ */
 /* Writing images                                                           */
@@ -396,8 +395,8 @@ int dfu_image_write(const struct dfu_image *img, const struct dfu_write_opts *op
 
 enum dfu_vt_verdict {
 	DFU_VT_PLAUSIBLE = 0,
-	DFU_VT_NO_DATA,      /* fewer than 8 bytes at the base */
-	DFU_VT_ERASED,       /* SP or PC is 0xffffffff */
+	DFU_VT_NO_DATA,	     /* fewer than 8 bytes at the base */
+	DFU_VT_ERASED,	     /* SP or PC is 0xffffffff */
 	DFU_VT_SP_UNALIGNED, /* SP not 4-aligned */
 	DFU_VT_SP_NOT_RAM,   /* SP outside the RAM range */
 	DFU_VT_PC_NOT_THUMB, /* reset vector even */
@@ -408,7 +407,7 @@ struct dfu_vector_table {
 	uint32_t address; /* where it was read */
 	uint32_t initial_sp;
 	uint32_t reset_vector;
-	bool thumb;        /* reset_vector bit 0 */
+	bool thumb; /* reset_vector bit 0 */
 	bool reset_in_image;
 	enum dfu_vt_verdict verdict;
 };
@@ -443,12 +442,12 @@ const char *dfu_vt_verdict_str(enum dfu_vt_verdict v);
 
 /* A run of equal sectors: count x size bytes from start. */
 struct dfuse_layout_segment {
-	uint32_t start;     /* address of the first sector */
-	uint32_t count;     /* number of sectors */
-	uint32_t size;      /* bytes per sector, > 0 */
-	uint64_t end;       /* start + count*size, exclusive, <= 2^32 */
-	uint8_t attr;       /* DFUSE_ATTR_* bits */
-	char type;          /* the letter as written ('a'..'g') */
+	uint32_t start; /* address of the first sector */
+	uint32_t count; /* number of sectors */
+	uint32_t size;	/* bytes per sector, > 0 */
+	uint64_t end;	/* start + count*size, exclusive, <= 2^32 */
+	uint8_t attr;	/* DFUSE_ATTR_* bits */
+	char type;	/* the letter as written ('a'..'g') */
 };
 
 struct dfuse_layout {
@@ -474,8 +473,7 @@ struct dfuse_sector {
  * DFU_E_FORMAT, dfuse_layout.* codes and the character offset in @e->where.
  * Caller owns *out; free with dfuse_layout_free().
  */
-int dfuse_layout_parse(const char *str, size_t len, struct dfuse_layout **out,
-		       struct dfu_error *e);
+int dfuse_layout_parse(const char *str, size_t len, struct dfuse_layout **out, struct dfu_error *e);
 void dfuse_layout_free(struct dfuse_layout *l);
 static inline void dfuse_layout_freep(struct dfuse_layout **l)
 {
@@ -492,7 +490,7 @@ struct dfu_ctx;
 struct dfu_dev;
 
 enum dfu_log_level {
-	DFU_LOG_INFO = 0,    /* what a user sees by default ("device was in dfuERROR ...: cleared") */
+	DFU_LOG_INFO = 0, /* what a user sees by default ("device was in dfuERROR ...: cleared") */
 	DFU_LOG_VERBOSE = 1, /* -v: attributes, memory map, each erase */
 	DFU_LOG_DEBUG = 2,   /* -vv: poll timeouts, Set Address */
 	DFU_LOG_TRACE = 3,   /* -vvv: every control request */
@@ -517,9 +515,9 @@ void dfu_ctx_set_progress_fn(struct dfu_ctx *ctx, dfu_progress_fn fn, void *user
 
 /* One vid:pid pattern of -d (each part may be a wildcard). */
 struct dfu_id_match {
-	bool set;      /* this half of -d was given */
-	bool none;     /* "-": no device of this mode matches */
-	bool any_vid;  /* "*" or empty */
+	bool set;     /* this half of -d was given */
+	bool none;    /* "-": no device of this mode matches */
+	bool any_vid; /* "*" or empty */
 	bool any_pid;
 	uint16_t vid, pid;
 };
@@ -529,14 +527,14 @@ struct dfu_match {
 	struct dfu_id_match runtime; /* -d vid:pid      (run-time mode) */
 	struct dfu_id_match dfu;     /* -d ...,vid:pid  (DFU mode) */
 	const char *serial_runtime;  /* -S serial (NULL = any) */
-	const char *serial_dfu;      /* -S ...,serial_dfu */
-	const char *path;            /* -p bus-port.port */
-	int devnum;                  /* -n, -1 = any */
-	int config;                  /* -c, -1 = any */
-	int interface;               /* -i (interface position, as dfu-util), -1 = any */
-	int alt;                     /* -a NUMBER, -1 = any */
-	const char *alt_name;        /* -a NAME: the region name ("Internal Flash") or the
-	                              * whole interface string */
+	const char *serial_dfu;	     /* -S ...,serial_dfu */
+	const char *path;	     /* -p bus-port.port */
+	int devnum;		     /* -n, -1 = any */
+	int config;		     /* -c, -1 = any */
+	int interface;		     /* -i (interface position, as dfu-util), -1 = any */
+	int alt;		     /* -a NUMBER, -1 = any */
+	const char *alt_name;	     /* -a NAME: the region name ("Internal Flash") or the
+				      * whole interface string */
 };
 /* A dfu_match that matches everything (devnum/config/interface/alt = -1). */
 void dfu_match_init(struct dfu_match *m);
@@ -560,7 +558,7 @@ struct dfu_if_info {
 	uint16_t detach_timeout_ms, transfer_size, bcd_dfu;
 	/* strings: "" when absent; *_state says why ("ok", "none", "no LANGID",
 	 * "unreadable: LIBUSB_ERROR_PIPE", "no permission to read") */
-	char name[256];   /* iInterface (the DfuSe layout string on ST ROMs) */
+	char name[256]; /* iInterface (the DfuSe layout string on ST ROMs) */
 	char serial[128];
 	char product[128];
 	char manufacturer[128];
@@ -617,13 +615,12 @@ struct dfu_status_reply {
 	uint8_t istring;
 };
 
-
 /* What dfu_dev_ensure_idle() found and did, for the CLI to report. */
 struct dfu_idle_report {
 	struct dfu_status_reply found; /* the first GET_STATUS */
-	bool cleared;                  /* CLRSTATUS was sent (found dfuERROR) */
-	bool aborted;                  /* ABORT was sent (found DNLOAD/UPLOAD-IDLE) */
-	bool stall_as_idle;            /* GET_STATUS stalled: taken as appIDLE (run-time) */
+	bool cleared;		       /* CLRSTATUS was sent (found dfuERROR) */
+	bool aborted;		       /* ABORT was sent (found DNLOAD/UPLOAD-IDLE) */
+	bool stall_as_idle;	       /* GET_STATUS stalled: taken as appIDLE (run-time) */
 };
 
 /*
@@ -638,23 +635,23 @@ int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, str
 
 /* -s modifiers and friends, as a struct (parsed by the CLI). */
 struct dfu_flash_opts {
-	bool have_address;      /* -s ADDR / --address: where a raw binary goes */
+	bool have_address; /* -s ADDR / --address: where a raw binary goes */
 	uint32_t address;
-	bool have_length;       /* upload length */
+	bool have_length; /* upload length */
 	uint32_t length;
-	bool leave;             /* :leave / --leave */
-	bool have_jump;         /* --jump ADDR: overrides the vector-table address */
+	bool leave;	/* :leave / --leave */
+	bool have_jump; /* --jump ADDR: overrides the vector-table address */
 	uint32_t jump;
-	bool mass_erase;        /* :mass-erase */
-	bool unprotect;         /* :unprotect */
-	bool will_reset;        /* :will-reset */
-	bool force;             /* :force / --force (memory-map checks, suffix ids) */
-	bool verify;            /* --verify */
-	bool wait_app;          /* --wait-app: confirm the application came up */
+	bool mass_erase; /* :mass-erase */
+	bool unprotect;	 /* :unprotect */
+	bool will_reset; /* :will-reset */
+	bool force;	 /* :force / --force (memory-map checks, suffix ids) */
+	bool verify;	 /* --verify */
+	bool wait_app;	 /* --wait-app: confirm the application came up */
 	uint32_t wait_app_ms;
-	uint32_t timeout_ms;    /* --timeout: per-operation deadline override, 0 = default */
+	uint32_t timeout_ms;	/* --timeout: per-operation deadline override, 0 = default */
 	uint16_t transfer_size; /* -t, 0 = the device's */
-	bool otp;               /* --otp: writing OTP data and lock bytes is allowed */
+	bool otp;		/* --otp: writing OTP data and lock bytes is allowed */
 };
 
 /* What a download / upload / leave did, for the CLI and --json. */
@@ -663,10 +660,10 @@ struct dfu_flash_result {
 	uint64_t bytes_read;
 	uint32_t sectors_erased;
 	bool verified;
-	bool left;                 /* leave/reset requested and the device went away */
-	bool app_seen;             /* the application's run-time interface came up */
+	bool left;     /* leave/reset requested and the device went away */
+	bool app_seen; /* the application's run-time interface came up */
 	bool have_jump;
-	uint32_t jump_address;     /* where the leave request pointed */
+	uint32_t jump_address; /* where the leave request pointed */
 	uint32_t retries;
 	uint64_t elapsed_ms;
 	/* verify: first mismatch */
@@ -674,10 +671,10 @@ struct dfu_flash_result {
 	uint32_t mismatch_address;
 	uint64_t mismatch_count;
 	/* protection (protect.c) */
-	bool read_protected;       /* the device refused with errVENDOR: RDP level 1 */
-	bool write_protected;      /* a written sector read back unchanged (WRP) */
-	uint32_t wrp_sector;       /* its start address */
-	bool otp;                  /* the download wrote OTP memory */
+	bool read_protected;	     /* the device refused with errVENDOR: RDP level 1 */
+	bool write_protected;	     /* a written sector read back unchanged (WRP) */
+	uint32_t wrp_sector;	     /* its start address */
+	bool otp;		     /* the download wrote OTP memory */
 	uint32_t otp_blocks_written; /* bit i: OTP data block i received new bytes */
 	uint32_t otp_locks_written;  /* bit i: lock byte i was programmed */
 	uint32_t otp_blocks_locked;  /* bit i: block i is locked now (read back) */
@@ -712,8 +709,9 @@ int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struc
  * target, zero-length DNLOAD, GET_STATUS; the device vanishing is success).
  * @img may be NULL (then opts->jump or the device's default).
  */
-int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
-		  struct dfu_flash_result *res, struct dfu_error *e);
+int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img,
+		  const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
+		  struct dfu_error *e);
 
 /* DFU_DETACH (run-time) with a USB reset unless bitWillDetach; a stall in
  * DFU mode is not an error. */
@@ -737,8 +735,8 @@ int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct df
 /* Protection, option bytes, OTP (protect.c, optbytes.c)                    */
 
 /* The hint of a read-protected chip (code "dfuse.read_protected"). */
-#define DFU_HINT_READ_PROTECTED                                                              \
-	"the chip is read-protected (RDP level 1); `--unprotect` removes the protection by "  \
+#define DFU_HINT_READ_PROTECTED                                                                    \
+	"the chip is read-protected (RDP level 1); `--unprotect` removes the protection by "       \
 	"mass-erasing the whole flash"
 
 /*
@@ -764,7 +762,7 @@ void dfu_dev_identity(const struct dfu_dev *dev, struct dfu_if_info *out);
  * 0x1FF0F000).  Never erased; a block is locked by programming 0x00. */
 struct dfu_otp_layout {
 	const char *family;  /* "STM32F2/F4", "STM32F7" */
-	uint32_t base;       /* first data byte */
+	uint32_t base;	     /* first data byte */
 	uint32_t block_size; /* 32 (F2/F4) or 64 (F7) */
 	uint32_t n_blocks;   /* 16 */
 	uint32_t lock_base;  /* lock byte of block i at lock_base + i */
@@ -802,17 +800,17 @@ struct dfu_option_bytes {
 	uint32_t wrp_mask;
 	unsigned n_wrp_ranges;
 	uint32_t wrp_first[2], wrp_last[2]; /* L4/G4: pages */
-	bool pcrop_mode; /* F4 SPRMOD: nWRP bits select PCROP instead */
+	bool pcrop_mode;		    /* F4 SPRMOD: nWRP bits select PCROP instead */
 	/* brown-out reset */
 	bool have_bor;
-	int bor_level;        /* F2/F4: 0 = off, 1..3; L4/G4: 0..4 */
+	int bor_level;	      /* F2/F4: 0 = off, 1..3; L4/G4: 0..4 */
 	const char *bor_text; /* "off (1.8-2.1 V)", ... */
 	/* user configuration */
 	bool have_user;
-	bool wdg_sw;     /* true: software watchdog; false: hardware (always on) */
-	bool nrst_stop;  /* true: no reset when entering Stop */
+	bool wdg_sw;	 /* true: software watchdog; false: hardware (always on) */
+	bool nrst_stop;	 /* true: no reset when entering Stop */
 	bool nrst_stdby; /* true: no reset when entering Standby */
-	char boot[128];  /* boot configuration in words */
+	char boot[128];	 /* boot configuration in words */
 	/* consistency: a complement byte that does not match */
 	bool complement_error;
 	uint32_t complement_at;
@@ -845,7 +843,7 @@ int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 
 /* Add a line to res->retry_log and count it in res->retries (printf-style). */
 void dfu_flash_result_note_retry(struct dfu_flash_result *res, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Whether a failed download may succeed after a USB reset of the device:
@@ -873,18 +871,18 @@ int dfu_dev_recover(struct dfu_dev **dev, struct dfu_error *e);
 
 /* One control request, for --trace (emitted after it completed). */
 struct dfu_trace_rec {
-	uint64_t t_us;        /* start, microseconds on the context's clock */
+	uint64_t t_us; /* start, microseconds on the context's clock */
 	uint64_t duration_us;
 	uint8_t bm_request_type, b_request;
 	uint16_t w_value, w_index, w_length;
-	const char *request;  /* "DFU_GETSTATUS", "GET_DESCRIPTOR", ... */
-	const char *op;       /* what the engine was doing ("DfuSe erase page 0x08000000"), or "" */
-	const uint8_t *data;  /* data stage: OUT as sent, IN as received (valid during the call) */
+	const char *request; /* "DFU_GETSTATUS", "GET_DESCRIPTOR", ... */
+	const char *op;	     /* what the engine was doing ("DfuSe erase page 0x08000000"), or "" */
+	const uint8_t *data; /* data stage: OUT as sent, IN as received (valid during the call) */
 	size_t data_len;
-	int result;           /* bytes transferred, or a negative dfu_err */
+	int result;	       /* bytes transferred, or a negative dfu_err */
 	const char *usb_error; /* libusb name of the failure, or NULL */
-	unsigned attempt;     /* 0, or the retry number */
-	bool have_state;      /* a complete GET_STATUS reply: */
+	unsigned attempt;      /* 0, or the retry number */
+	bool have_state;       /* a complete GET_STATUS reply: */
 	uint8_t state, status;
 	uint32_t poll_timeout_ms;
 };

@@ -16,11 +16,11 @@ struct sim_device;
  */
 enum sim_outcome {
 	SIM_OK = 0,
-	SIM_STALL = 1,           /* the device stalled the request: LIBUSB_ERROR_PIPE */
-	SIM_TIMEOUT = 2,         /* no answer at all; nothing was processed: LIBUSB_ERROR_TIMEOUT */
-	SIM_GONE = 3,            /* the device is not on the bus: LIBUSB_ERROR_NO_DEVICE */
+	SIM_STALL = 1,		 /* the device stalled the request: LIBUSB_ERROR_PIPE */
+	SIM_TIMEOUT = 2,	 /* no answer at all; nothing was processed: LIBUSB_ERROR_TIMEOUT */
+	SIM_GONE = 3,		 /* the device is not on the bus: LIBUSB_ERROR_NO_DEVICE */
 	SIM_GONE_AFTER_DATA = 4, /* IN data (in_len bytes) left the device, then it vanished
-	                          * before the status stage: the host sees PIPE/IO/NO_DEVICE */
+				  * before the status stage: the host sees PIPE/IO/NO_DEVICE */
 };
 
 /* The 8-byte SETUP packet, already decoded from little endian. */
@@ -136,8 +136,8 @@ struct sim_options {
 	 *   manifest-tolerant=0|1, will-detach=0|1  generic DFU 1.1 attributes
 	 */
 	const char *faults;
-	struct sim_clock clock;  /* now_us NULL: CLOCK_MONOTONIC */
-	sim_log_fn log_fn;       /* NULL: no log */
+	struct sim_clock clock; /* now_us NULL: CLOCK_MONOTONIC */
+	sim_log_fn log_fn;	/* NULL: no log */
 	void *log_ctx;
 	/* Optional: on -EINVAL from sim_device_new(), a message naming the bad token. */
 	char *errbuf;
@@ -168,15 +168,15 @@ const char *sim_profile_description(const char *name);
 struct sim_transfer {
 	struct sim_setup setup;
 	const uint8_t *out_data; /* wLength bytes for host-to-device requests */
-	uint8_t *in_buf;         /* device-to-host: room for in_cap bytes */
+	uint8_t *in_buf;	 /* device-to-host: room for in_cap bytes */
 	size_t in_cap;
 	/* The enumeration the host opened (sim_state.generation), or 0 for "current".
 	 * A request from an older generation gets SIM_GONE, as a stale usbfs fd would. */
 	uint64_t generation;
-	size_t in_len;     /* out: IN bytes produced */
+	size_t in_len;	   /* out: IN bytes produced */
 	uint64_t delay_us; /* out: virtual time the device held (NAKed) the request before
-	                    * answering; the front end delays the completion that long, and
-	                    * a host whose timeout is shorter sees LIBUSB_ERROR_TIMEOUT */
+			    * answering; the front end delays the completion that long, and
+			    * a host whose timeout is shorter sees LIBUSB_ERROR_TIMEOUT */
 };
 
 /*
@@ -194,25 +194,25 @@ int sim_device_control(struct sim_device *d, const struct sim_setup *setup, cons
 		       uint8_t *in_buf, size_t in_cap, size_t *in_len);
 
 enum sim_mode {
-	SIM_MODE_DFU,     /* DFU mode (ROM bootloader or generic DFU-mode firmware) */
+	SIM_MODE_DFU,	  /* DFU mode (ROM bootloader or generic DFU-mode firmware) */
 	SIM_MODE_RUNTIME, /* the application, exposing a DFU run-time interface */
 	SIM_MODE_ABSENT,  /* nothing on the bus (app=gone, RDP level 2, unplugged) */
 };
 
 /* A snapshot of the device, after applying everything due by now. */
 struct sim_state {
-	bool connected;          /* on the bus now */
-	enum sim_mode mode;      /* what is on the bus now (ABSENT when disconnected) */
-	uint64_t generation;     /* enumeration count; changes at every re-enumeration */
+	bool connected;	     /* on the bus now */
+	enum sim_mode mode;  /* what is on the bus now (ABSENT when disconnected) */
+	uint64_t generation; /* enumeration count; changes at every re-enumeration */
 	uint16_t vid, pid, bcd_device;
-	uint8_t dfu_state;       /* bState (0 appIDLE … 10 dfuERROR) */
-	uint8_t dfu_status;      /* bStatus */
-	uint8_t alt;             /* selected alternate setting */
+	uint8_t dfu_state;  /* bState (0 appIDLE … 10 dfuERROR) */
+	uint8_t dfu_status; /* bStatus */
+	uint8_t alt;	    /* selected alternate setting */
 	uint32_t address_pointer;
-	uint8_t rdp_level;       /* 0, 1 or 2 */
-	bool app_running;        /* the flashed application was started */
-	uint32_t app_vector;     /* its vector table (0 if unknown) */
-	uint32_t app_entry;      /* its entry point (reset handler, Thumb bit as found) */
+	uint8_t rdp_level;	  /* 0, 1 or 2 */
+	bool app_running;	  /* the flashed application was started */
+	uint32_t app_vector;	  /* its vector table (0 if unknown) */
+	uint32_t app_entry;	  /* its entry point (reset handler, Thumb bit as found) */
 	uint64_t reconnect_at_us; /* pending re-enumeration time, or UINT64_MAX */
 };
 int sim_device_get_state(struct sim_device *d, struct sim_state *st);
@@ -224,10 +224,10 @@ enum sim_event_type {
 };
 struct sim_event {
 	enum sim_event_type type;
-	enum sim_mode mode;      /* CONNECT: what enumerates */
-	uint64_t generation;     /* CONNECT: the new generation; DISCONNECT: the old one */
-	uint64_t at_us;          /* clock time of the event */
-	const char *reason;      /* static string: "leave", "option-bytes", "detach", ... */
+	enum sim_mode mode;  /* CONNECT: what enumerates */
+	uint64_t generation; /* CONNECT: the new generation; DISCONNECT: the old one */
+	uint64_t at_us;	     /* clock time of the event */
+	const char *reason;  /* static string: "leave", "option-bytes", "detach", ... */
 };
 /*
  * Pop the oldest event into *ev.  Returns 1 when one was popped, 0 when none is pending.
@@ -272,7 +272,7 @@ int sim_device_mem_write(struct sim_device *d, uint32_t address, const uint8_t *
 enum sim_region_kind {
 	SIM_REGION_FLASH,
 	SIM_REGION_RAM,
-	SIM_REGION_OPTION,  /* option bytes */
+	SIM_REGION_OPTION, /* option bytes */
 	SIM_REGION_OTP,
 	SIM_REGION_FEATURE, /* "Device Feature" pseudo register */
 	SIM_REGION_SYSTEM,  /* system memory (the ROM itself) */

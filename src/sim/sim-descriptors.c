@@ -33,11 +33,11 @@ int sim_descriptor_device(struct sim_device *d, uint8_t *buf, size_t cap)
 {
 	const struct sim_profile *p = d->p;
 	bool dfu = dfu_mode(d);
-	uint8_t desc[18] = { 18, 0x01 };
+	uint8_t desc[18] = {18, 0x01};
 
 	le16_put(desc + 2, p->bcd_usb);
 	desc[4] = 0x00; /* class per interface */
-	desc[7] = 64;   /* bMaxPacketSize0 (full speed) */
+	desc[7] = 64;	/* bMaxPacketSize0 (full speed) */
 	le16_put(desc + 8, dfu ? p->vid : p->app_vid);
 	le16_put(desc + 10, dfu ? p->pid : p->app_pid);
 	le16_put(desc + 12, dfu ? p->bcd_device : p->app_bcd_device);
@@ -51,7 +51,7 @@ int sim_descriptor_device(struct sim_device *d, uint8_t *buf, size_t cap)
 int sim_descriptor_functional(struct sim_device *d, uint8_t *buf, size_t cap)
 {
 	bool dfu = dfu_mode(d);
-	uint8_t fd[9] = { 9, 0x21 };
+	uint8_t fd[9] = {9, 0x21};
 	uint8_t len = dfu ? d->cfg.fd_length : 9;
 
 	/* DFU 1.1 §4.1.3; a 7-byte one lacks bcdDFUVersion (Particle; dfu-util then assumes
@@ -73,10 +73,10 @@ int sim_descriptor_config(struct sim_device *d, uint8_t *buf, size_t cap)
 	memset(desc, 0, sizeof(desc));
 	desc[0] = 9;
 	desc[1] = 0x02;
-	desc[4] = 1;    /* one interface */
-	desc[5] = 1;    /* bConfigurationValue */
+	desc[4] = 1;	/* one interface */
+	desc[5] = 1;	/* bConfigurationValue */
 	desc[7] = 0xC0; /* self powered */
-	desc[8] = 50;   /* 100 mA */
+	desc[8] = 50;	/* 100 mA */
 	for (unsigned alt = 0; alt < n_alts; alt++) {
 		uint8_t *i = desc + len;
 
@@ -125,8 +125,8 @@ int sim_string_text(struct sim_device *d, uint8_t index, char *buf, size_t cap)
 		if (index - STR_INTERFACE0 >= p->n_alts)
 			return -ENOENT;
 		/* the STM32G0B1 bug: every alt names the flash (ST community, 2025) */
-		sim_alt_format(&p->alts[d->cfg.identical_alt_names ? 0 : index - STR_INTERFACE0], layout,
-			       sizeof(layout));
+		sim_alt_format(&p->alts[d->cfg.identical_alt_names ? 0 : index - STR_INTERFACE0],
+			       layout, sizeof(layout));
 		s = layout;
 		break;
 	}
@@ -135,7 +135,8 @@ int sim_string_text(struct sim_device *d, uint8_t index, char *buf, size_t cap)
 	return (int)strlen(s);
 }
 
-int sim_descriptor_string(struct sim_device *d, uint8_t index, uint16_t langid, uint8_t *buf, size_t cap)
+int sim_descriptor_string(struct sim_device *d, uint8_t index, uint16_t langid, uint8_t *buf,
+			  size_t cap)
 {
 	uint8_t desc[256];
 	char text[256];

@@ -61,8 +61,8 @@ void sim_status_reply(uint8_t *buf, uint8_t status, uint32_t poll_ms, uint8_t st
 
 /* ---- bus events ---------------------------------------------------------------------- */
 
-static void push_event(struct sim_device *d, enum sim_event_type type, enum sim_mode mode, uint64_t at,
-		       const char *reason)
+static void push_event(struct sim_device *d, enum sim_event_type type, enum sim_mode mode,
+		       uint64_t at, const char *reason)
 {
 	struct sim_event *ev;
 
@@ -80,8 +80,8 @@ static void push_event(struct sim_device *d, enum sim_event_type type, enum sim_
 	sim_log_event(d, type == SIM_EVENT_CONNECT ? "connect" : "disconnect", reason, at);
 }
 
-void sim_disconnect(struct sim_device *d, uint64_t now, const char *reason, bool reconnect, enum sim_mode mode,
-		    uint64_t reconnect_at)
+void sim_disconnect(struct sim_device *d, uint64_t now, const char *reason, bool reconnect,
+		    enum sim_mode mode, uint64_t reconnect_at)
 {
 	if (d->connected) {
 		d->connected = false;
@@ -134,10 +134,11 @@ void sim_apply_option_bytes(struct sim_device *d)
 		for (size_t s = 0; s < r->n_sectors; s++) {
 			struct sim_sector *sec = &r->sectors[s];
 
-			sec->wrp = r->base == d->p->flash_base && d->p->ob_wrp_offset >= 0 && s < d->p->ob_wrp_bits &&
-				   !(nwrp & (1u << s));
+			sec->wrp = r->base == d->p->flash_base && d->p->ob_wrp_offset >= 0 &&
+				   s < d->p->ob_wrp_bits && !(nwrp & (1u << s));
 			for (unsigned k = 0; k < d->cfg.n_wrp; k++)
-				if (d->cfg.wrp[k] >= sec->start && d->cfg.wrp[k] - sec->start < sec->size)
+				if (d->cfg.wrp[k] >= sec->start &&
+				    d->cfg.wrp[k] - sec->start < sec->size)
 					sec->wrp = true;
 		}
 	}
@@ -209,7 +210,8 @@ bool sim_vector_table_valid(struct sim_device *d, uint32_t vtor, uint32_t *entry
 		return false;
 	/* Thumb reset handler inside programmed flash */
 	code = sim_memory_find(&d->mem, pc & ~1u, 4);
-	if (!(pc & 1) || !code || code->kind != SIM_REGION_FLASH || sim_region_is_erased(code, pc & ~1u, 4))
+	if (!(pc & 1) || !code || code->kind != SIM_REGION_FLASH ||
+	    sim_region_is_erased(code, pc & ~1u, 4))
 		return false;
 	if (entry)
 		*entry = pc;
@@ -233,7 +235,8 @@ static bool app_at_base_valid(struct sim_device *d, uint32_t *vector, uint32_t *
 	return sim_vector_table_valid(d, d->p->app_base, entry);
 }
 
-void sim_app_start(struct sim_device *d, uint64_t at, uint32_t vector, uint32_t entry, const char *reason)
+void sim_app_start(struct sim_device *d, uint64_t at, uint32_t vector, uint32_t entry,
+		   const char *reason)
 {
 	d->app_running = true;
 	d->app_vector = vector;
@@ -241,9 +244,10 @@ void sim_app_start(struct sim_device *d, uint64_t at, uint32_t vector, uint32_t 
 	d->state = SIM_APP_IDLE;
 	d->status = SIM_OK_STATUS;
 	d->detach_until = NEVER;
-	sim_log_note(d, "application starts: vector 0x%08x entry 0x%08x", (unsigned)vector, (unsigned)entry);
-	sim_disconnect(d, sim_now(d), reason, true, d->cfg.app_gone ? SIM_MODE_ABSENT : SIM_MODE_RUNTIME,
-		       at + d->cfg.reenum_us);
+	sim_log_note(d, "application starts: vector 0x%08x entry 0x%08x", (unsigned)vector,
+		     (unsigned)entry);
+	sim_disconnect(d, sim_now(d), reason, true,
+		       d->cfg.app_gone ? SIM_MODE_ABSENT : SIM_MODE_RUNTIME, at + d->cfg.reenum_us);
 }
 
 void sim_system_reset(struct sim_device *d, uint64_t at, const char *reason)
@@ -285,7 +289,8 @@ static enum sim_mode power_on_mode(struct sim_device *d, uint32_t *vector, uint3
 		return SIM_MODE_DFU;
 	}
 	if (d->p->jump == SIM_JUMP_SYSTEM_RESET) {
-		/* a flash bootloader (ST HAL IAP, Particle, GD32 leave): boots the app when valid */
+		/* a flash bootloader (ST HAL IAP, Particle, GD32 leave): boots the app when valid
+		 */
 		if (app_at_base_valid(d, vector, entry))
 			return SIM_MODE_RUNTIME;
 		sim_rom_start(d);
@@ -319,7 +324,8 @@ static void tick(struct sim_device *d, uint64_t now)
 	if (d->state == SIM_DFU_DNBUSY && d->busy_until <= now)
 		d->state = SIM_DFU_DNLOAD_SYNC; /* DFU 1.1: dfuDNBUSY → dfuDNLOAD-SYNC when done */
 	if (d->state == SIM_DFU_MANIFEST && d->manifest_until <= now && !d->p->dfuse)
-		d->state = manifest_tolerant(d) ? SIM_DFU_MANIFEST_SYNC : SIM_DFU_MANIFEST_WAIT_RESET;
+		d->state =
+		    manifest_tolerant(d) ? SIM_DFU_MANIFEST_SYNC : SIM_DFU_MANIFEST_WAIT_RESET;
 	if (d->state == SIM_APP_DETACH && d->detach_until <= now) {
 		/* DFU 1.1 §5.1: no USB reset within wDetachTimeOut: back to appIDLE */
 		d->state = SIM_APP_IDLE;
@@ -782,7 +788,8 @@ static int runtime_request(struct sim_device *d, struct sim_transfer *t, uint64_
 			/* bitWillDetach: the device re-enumerates in DFU mode by itself
 			 * (DFU 1.1 §5.1) */
 			d->app_running = false;
-			sim_disconnect(d, now, "detach", true, SIM_MODE_DFU, now + d->cfg.reenum_us);
+			sim_disconnect(d, now, "detach", true, SIM_MODE_DFU,
+				       now + d->cfg.reenum_us);
 			sim_rom_start(d);
 			if (!d->p->dfuse && !d->cfg.start_error)
 				d->state = SIM_DFU_IDLE;
@@ -835,7 +842,8 @@ static int request_fault(struct sim_device *d, uint8_t req)
 	k = req < SIM_REQ_COUNT ? ++d->n_req[req] : 0;
 	if (d->cfg.stall_on == d->n_class || (d->cfg.stall_req == req && d->cfg.stall_req_k == k))
 		return SIM_STALL;
-	if (d->cfg.timeout_on == d->n_class || (d->cfg.timeout_req == req && d->cfg.timeout_req_k == k))
+	if (d->cfg.timeout_on == d->n_class ||
+	    (d->cfg.timeout_req == req && d->cfg.timeout_req_k == k))
 		return SIM_TIMEOUT;
 	return SIM_OK;
 }
@@ -844,11 +852,12 @@ static int class_dfu_request(struct sim_device *d, struct sim_transfer *t, uint6
 
 static int class_request(struct sim_device *d, struct sim_transfer *t, uint64_t *now)
 {
-	static const bool is_in[SIM_REQ_COUNT] = { false, false, true, true, false, true, false };
+	static const bool is_in[SIM_REQ_COUNT] = {false, false, true, true, false, true, false};
 	uint8_t req = t->setup.bRequest;
 	int r;
 
-	if (t->setup.wIndex != 0 || req >= SIM_REQ_COUNT || is_in[req] != !!(t->setup.bmRequestType & 0x80))
+	if (t->setup.wIndex != 0 || req >= SIM_REQ_COUNT ||
+	    is_in[req] != !!(t->setup.bmRequestType & 0x80))
 		return SIM_STALL;
 	r = request_fault(d, req);
 	if (r != SIM_OK)
@@ -867,7 +876,8 @@ static int class_request(struct sim_device *d, struct sim_transfer *t, uint64_t 
 		}
 		d->fail_op = d->cfg.status_req_status;
 		r = class_dfu_request(d, t, now);
-		if (r != SIM_OK || (d->state != SIM_DFU_DNLOAD_SYNC && d->state != SIM_DFU_MANIFEST_SYNC))
+		if (r != SIM_OK ||
+		    (d->state != SIM_DFU_DNLOAD_SYNC && d->state != SIM_DFU_MANIFEST_SYNC))
 			d->fail_op = 0; /* refused: nothing to fail */
 		return r;
 	}
@@ -998,7 +1008,8 @@ int sim_device_submit(struct sim_device *d, struct sim_transfer *t)
 	before = d->state;
 	if (!d->connected || (t->generation && t->generation != d->generation)) {
 		r = SIM_GONE;
-	} else if ((t->setup.bmRequestType & 0x60) == 0x20 && (t->setup.bmRequestType & 0x1f) == 0x01) {
+	} else if ((t->setup.bmRequestType & 0x60) == 0x20 &&
+		   (t->setup.bmRequestType & 0x1f) == 0x01) {
 		r = class_request(d, t, &now);
 	} else if ((t->setup.bmRequestType & 0x60) == 0x00) {
 		r = standard_request(d, t);
@@ -1021,9 +1032,9 @@ int sim_device_control(struct sim_device *d, const struct sim_setup *setup, cons
 		       uint8_t *in_buf, size_t in_cap, size_t *in_len)
 {
 	struct sim_transfer t = {
-		.out_data = out_data,
-		.in_buf = in_buf,
-		.in_cap = in_cap,
+	    .out_data = out_data,
+	    .in_buf = in_buf,
+	    .in_cap = in_cap,
 	};
 	int r;
 
@@ -1187,7 +1198,8 @@ int sim_device_descriptors(struct sim_device *d, uint8_t *buf, size_t cap)
 	if (!d->connected)
 		return SIM_GONE;
 	n = sim_descriptor_device(d, buf, cap);
-	return n + sim_descriptor_config(d, cap > (size_t)n ? buf + n : NULL, cap > (size_t)n ? cap - (size_t)n : 0);
+	return n + sim_descriptor_config(d, cap > (size_t)n ? buf + n : NULL,
+					 cap > (size_t)n ? cap - (size_t)n : 0);
 }
 
 int sim_device_string(struct sim_device *d, uint8_t index, char *buf, size_t cap)
@@ -1222,7 +1234,8 @@ int sim_device_mem_write(struct sim_device *d, uint32_t address, const uint8_t *
 	memcpy(r->data + (address - r->base), buf, len);
 	if (r->programmed) {
 		/* loaded words count as programmed unless left erased */
-		for (uint32_t u = (address - r->base) / r->unit; u <= (address - r->base + len - 1) / r->unit && len; u++) {
+		for (uint32_t u = (address - r->base) / r->unit;
+		     u <= (address - r->base + len - 1) / r->unit && len; u++) {
 			if (!sim_region_is_erased(r, r->base + u * r->unit, r->unit))
 				r->programmed[u / 8] |= (uint8_t)(1u << (u % 8));
 		}

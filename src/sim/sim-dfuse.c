@@ -45,11 +45,13 @@ int sim_dfuse_dnload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 			return stall_error(d, SIM_ERR_STALLEDPKT);
 		len = d->cfg.block_size;
 	}
-	if (block >= 2 && d->cfg.disconnect_at_byte_set && d->cfg.disconnect_at_byte >= d->dnload_bytes &&
+	if (block >= 2 && d->cfg.disconnect_at_byte_set &&
+	    d->cfg.disconnect_at_byte >= d->dnload_bytes &&
 	    d->cfg.disconnect_at_byte < d->dnload_bytes + len) {
 		/* disconnect-at-byte: the cable goes during this block; earlier blocks are in
 		 * flash */
-		sim_log_note(d, "disconnect at download byte %llu", (unsigned long long)d->cfg.disconnect_at_byte);
+		sim_log_note(d, "disconnect at download byte %llu",
+			     (unsigned long long)d->cfg.disconnect_at_byte);
 		d->cfg.disconnect_at_byte_set = false;
 		sim_disconnect(d, now, "disconnect-at-byte", false, SIM_MODE_ABSENT, NEVER);
 		return SIM_GONE;
@@ -73,7 +75,8 @@ static void set_result(struct sim_device *d, uint8_t status)
 	d->op.result = status;
 }
 
-static void erase_sector(struct sim_device *d, struct sim_region *r, struct sim_sector *s, bool *stuck)
+static void erase_sector(struct sim_device *d, struct sim_region *r, struct sim_sector *s,
+			 bool *stuck)
 {
 	if (s->faulty_status) {
 		/* faulty-page (rusefi #8803): the sector stays programmed and the erase fails */
@@ -157,7 +160,8 @@ static void cmd_read_unprotect(struct sim_device *d)
 }
 
 /* F2/F4 OTP (RM0090 §3.8): data block i is locked once lock byte i reads 0x00. */
-static bool otp_write_allowed(struct sim_device *d, struct sim_region *r, uint32_t addr, uint16_t len)
+static bool otp_write_allowed(struct sim_device *d, struct sim_region *r, uint32_t addr,
+			      uint16_t len)
 {
 	uint32_t data_size = (uint32_t)d->p->otp_blocks * d->p->otp_block;
 
@@ -169,8 +173,10 @@ static bool otp_write_allowed(struct sim_device *d, struct sim_region *r, uint32
 			uint8_t v = d->op.data[off - (addr - r->base)];
 
 			if (v != 0x00 && v != 0xFF)
-				sim_log_note(d, "OTP lock byte %u written with 0x%02x: block state undefined",
-					     (unsigned)(off - data_size), v);
+				sim_log_note(
+				    d,
+				    "OTP lock byte %u written with 0x%02x: block state undefined",
+				    (unsigned)(off - data_size), v);
 		}
 	}
 	return true;
@@ -209,7 +215,8 @@ static void write_memory(struct sim_device *d)
 	case SIM_REGION_FLASH:
 		/* the ROM does not check for erased cells: the flash decides (sim-memory.c) */
 		if (sim_region_program(r, addr, d->op.data, len) < 0) {
-			sim_log_note(d, "program refused at 0x%08x: word already programmed", (unsigned)addr);
+			sim_log_note(d, "program refused at 0x%08x: word already programmed",
+				     (unsigned)addr);
 			set_result(d, d->cfg.prog_fail_status);
 		}
 		d->op.duration_us = sim_family_program_us(d->p->family, len);
@@ -309,7 +316,8 @@ static int status_of_pending(struct sim_device *d, uint8_t *b, uint64_t now)
 	sim_status_reply(b, SIM_OK_STATUS, poll, SIM_DFU_DNBUSY);
 	if (d->op.after == SIM_AFTER_RESET && d->op.result == SIM_OK_STATUS) {
 		/* option bytes / Read Unprotect: no second GET_STATUS (AN2662) */
-		sim_system_reset(d, now + dur, d->op.block >= 2 ? "option-bytes" : "read-unprotect");
+		sim_system_reset(d, now + dur,
+				 d->op.block >= 2 ? "option-bytes" : "read-unprotect");
 	}
 	return SIM_OK;
 }
@@ -342,7 +350,8 @@ int sim_dfuse_getstatus(struct sim_device *d, struct sim_transfer *t, uint64_t n
 			d->state = SIM_DFU_MANIFEST;
 			sim_status_reply(b, SIM_OK_STATUS, 0, SIM_DFU_MANIFEST);
 			sim_dfuse_leave(d, now);
-			return d->cfg.leave == SIM_LEAVE_VANISH_DURING_STATUS ? SIM_GONE_AFTER_DATA : SIM_OK;
+			return d->cfg.leave == SIM_LEAVE_VANISH_DURING_STATUS ? SIM_GONE_AFTER_DATA
+									      : SIM_OK;
 		}
 	}
 	sim_status_reply(b, d->status, 0, d->state);
@@ -381,7 +390,8 @@ int sim_dfuse_upload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 		return stall_error(d, SIM_ERR_VENDOR);
 	tsize = d->cfg.block_size_wlength ? t->setup.wLength : d->cfg.block_size;
 	addr64 = (uint64_t)d->pointer + (uint64_t)(block - 2) * tsize;
-	r = addr64 + want <= 0x100000000ull ? sim_memory_find(&d->mem, (uint32_t)addr64, want) : NULL;
+	r = addr64 + want <= 0x100000000ull ? sim_memory_find(&d->mem, (uint32_t)addr64, want)
+					    : NULL;
 	if (!r || !sim_region_allows(r, (uint32_t)addr64, want, SIM_ATTR_READ))
 		return stall_error(d, SIM_ERR_TARGET); /* [inf] past the end of a region */
 	memcpy(t->in_buf, r->data + ((uint32_t)addr64 - r->base), want);
@@ -404,7 +414,8 @@ static bool find_entry(struct sim_device *d, uint32_t target, uint32_t *vector)
 		for (uint32_t v = r->base; v + 8 <= r->base + r->size; v += 512) {
 			uint32_t entry;
 
-			if (sim_vector_table_valid(d, v, &entry) && (entry & ~1u) == (target & ~1u)) {
+			if (sim_vector_table_valid(d, v, &entry) &&
+			    (entry & ~1u) == (target & ~1u)) {
 				*vector = v;
 				return true;
 			}

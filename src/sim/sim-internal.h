@@ -76,23 +76,23 @@ struct sim_config {
 	bool set_address_rdp_fails;
 	bool block_size_wlength;
 	uint16_t fd_transfer_size; /* advertised */
-	uint16_t block_size;       /* used in the address formula and as the block limit */
+	uint16_t block_size;	   /* used in the address formula and as the block limit */
 	uint8_t fd_length;
 	uint8_t fd_attributes;
 	uint8_t app_fd_attributes;
-	uint8_t start_error;       /* nonzero: every ROM start is dfuERROR with this status */
-	int start_state;           /* -1, or a leftover state for the first start */
+	uint8_t start_error; /* nonzero: every ROM start is dfuERROR with this status */
+	int start_state;     /* -1, or a leftover state for the first start */
 	bool boot0;
 	bool app_gone;
 	uint32_t reenum_us;
 	uint8_t prog_fail_status;
-	int rdp;                   /* -1: as the option bytes say */
+	int rdp; /* -1: as the option bytes say */
 	bool unprotect_fails;
 	/* request faults */
-	uint64_t stall_on, timeout_on;            /* 0: off */
-	int stall_req, timeout_req;               /* -1: off */
+	uint64_t stall_on, timeout_on; /* 0: off */
+	int stall_req, timeout_req;    /* -1: off */
 	uint64_t stall_req_k, timeout_req_k;
-	int status_req;                           /* -1: off */
+	int status_req; /* -1: off */
 	uint64_t status_req_k;
 	uint8_t status_req_status;
 	bool disconnect_at_byte_set;
@@ -115,8 +115,8 @@ struct sim_config {
 };
 
 /* Fill @c from the profile, then apply @faults.  0 or -EINVAL (message in errbuf). */
-int sim_config_init(struct sim_config *c, const struct sim_profile *p, const char *faults, char *errbuf,
-		    size_t errbuf_size);
+int sim_config_init(struct sim_config *c, const struct sim_profile *p, const char *faults,
+		    char *errbuf, size_t errbuf_size);
 
 /* An operation received by DNLOAD and executed at the next GET_STATUS (AN2662: "effectively
  * executed only when a DFU_GETSTATUS request is issued"). */
@@ -154,7 +154,7 @@ struct sim_device {
 	bool connected;
 	enum sim_mode mode;
 	uint64_t generation;
-	uint64_t reconnect_at;     /* UINT64_MAX: none */
+	uint64_t reconnect_at; /* UINT64_MAX: none */
 	enum sim_mode reconnect_mode;
 	struct sim_event events[SIM_MAX_EVENTS];
 	unsigned ev_head, ev_count;
@@ -162,24 +162,24 @@ struct sim_device {
 	/* DFU */
 	uint8_t state, status;
 	uint8_t alt;
-	uint32_t pointer;          /* DfuSe Address Pointer */
-	uint32_t jump_addr;        /* leave target: pointer, or the last written address */
-	bool addr_set;             /* a Set Address came after the last write (needs-set-address) */
+	uint32_t pointer;   /* DfuSe Address Pointer */
+	uint32_t jump_addr; /* leave target: pointer, or the last written address */
+	bool addr_set;	    /* a Set Address came after the last write (needs-set-address) */
 	struct sim_op op;
-	uint64_t busy_until;       /* dfuDNBUSY ends; UINT64_MAX = stuck */
-	bool hung;                 /* stuck inside a GET_STATUS (skip-dnbusy): class
-				    * requests time out until a USB reset */
+	uint64_t busy_until; /* dfuDNBUSY ends; UINT64_MAX = stuck */
+	bool hung;	     /* stuck inside a GET_STATUS (skip-dnbusy): class
+			      * requests time out until a USB reset */
 	bool stall_next;
-	uint8_t fail_op;           /* status-on-request=DNLOAD: the taken DNLOAD's result */
+	uint8_t fail_op; /* status-on-request=DNLOAD: the taken DNLOAD's result */
 	bool first_start;
 
 	/* generic DFU 1.1 download / manifestation / run time */
-	uint32_t gen_offset;       /* next download/upload offset in the slot */
-	uint32_t gen_erased_to;    /* slot bytes erased by this download */
+	uint32_t gen_offset;	/* next download/upload offset in the slot */
+	uint32_t gen_erased_to; /* slot bytes erased by this download */
 	uint32_t fw_len;
 	bool fw_valid;
 	uint64_t manifest_until;
-	uint64_t detach_until;     /* appDETACH times out; UINT64_MAX: none */
+	uint64_t detach_until; /* appDETACH times out; UINT64_MAX: none */
 
 	/* the application */
 	bool app_running;
@@ -190,8 +190,8 @@ struct sim_device {
 	uint64_t n_class;
 	uint64_t n_req[SIM_REQ_COUNT];
 	uint64_t dnload_bytes;
-	unsigned run;              /* host runs since power-on */
-	bool run_fails;            /* this run is a failing one (fail-every-second-run) */
+	unsigned run;	/* host runs since power-on */
+	bool run_fails; /* this run is a failing one (fail-every-second-run) */
 	bool run_failed_once;
 	unsigned langid_reads;
 };
@@ -211,7 +211,8 @@ int sim_descriptor_device(struct sim_device *d, uint8_t *buf, size_t cap);
 int sim_descriptor_config(struct sim_device *d, uint8_t *buf, size_t cap);
 int sim_descriptor_functional(struct sim_device *d, uint8_t *buf, size_t cap);
 /* String descriptor @index for @langid; -ENOENT unknown, SIM_STALL for an injected stall. */
-int sim_descriptor_string(struct sim_device *d, uint8_t index, uint16_t langid, uint8_t *buf, size_t cap);
+int sim_descriptor_string(struct sim_device *d, uint8_t index, uint16_t langid, uint8_t *buf,
+			  size_t cap);
 /* The UTF-8 text of string @index, or -ENOENT. */
 int sim_string_text(struct sim_device *d, uint8_t index, char *buf, size_t cap);
 
@@ -228,7 +229,8 @@ void sim_apply_option_bytes(struct sim_device *d);
 /* Whether the application would start with vector table at @vtor; fills entry. */
 bool sim_vector_table_valid(struct sim_device *d, uint32_t vtor, uint32_t *entry);
 /* Start the application (vector and entry) at @at: it enumerates or is gone. */
-void sim_app_start(struct sim_device *d, uint64_t at, uint32_t vector, uint32_t entry, const char *reason);
+void sim_app_start(struct sim_device *d, uint64_t at, uint32_t vector, uint32_t entry,
+		   const char *reason);
 
 /* sim-dfuse.c: DfuSe (AN3156) requests; return SIM_OK/SIM_STALL/SIM_GONE(_AFTER_DATA). */
 int sim_dfuse_dnload(struct sim_device *d, struct sim_transfer *t, uint64_t now);

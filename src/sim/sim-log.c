@@ -16,8 +16,9 @@
 #define LOG_DATA_MAX 64
 
 static const char *const state_names[] = {
-	"appIDLE", "appDETACH", "dfuIDLE", "dfuDNLOAD-SYNC", "dfuDNBUSY", "dfuDNLOAD-IDLE",
-	"dfuMANIFEST-SYNC", "dfuMANIFEST", "dfuMANIFEST-WAIT-RESET", "dfuUPLOAD-IDLE", "dfuERROR",
+    "appIDLE",	      "appDETACH",	  "dfuIDLE",	 "dfuDNLOAD-SYNC",	   "dfuDNBUSY",
+    "dfuDNLOAD-IDLE", "dfuMANIFEST-SYNC", "dfuMANIFEST", "dfuMANIFEST-WAIT-RESET", "dfuUPLOAD-IDLE",
+    "dfuERROR",
 };
 
 const char *sim_state_name(uint8_t state)
@@ -103,13 +104,14 @@ void sim_log_transfer(struct sim_device *d, const struct sim_transfer *t, uint64
 		      uint8_t state_before, uint8_t state_after, uint8_t status_after)
 {
 	const struct sim_setup *s = &t->setup;
-	struct line l = { .len = 0 };
+	struct line l = {.len = 0};
 
 	if (!d->log_fn)
 		return;
 	put(&l, "{\"t_us\":%llu,\"real_us\":%llu,\"gen\":%llu", (unsigned long long)now,
 	    (unsigned long long)real_us(), (unsigned long long)d->generation);
-	put(&l, ",\"setup\":[%u,%u,%u,%u,%u]", s->bmRequestType, s->bRequest, s->wValue, s->wIndex, s->wLength);
+	put(&l, ",\"setup\":[%u,%u,%u,%u,%u]", s->bmRequestType, s->bRequest, s->wValue, s->wIndex,
+	    s->wLength);
 	if ((s->bmRequestType & 0x60) == 0x20)
 		put(&l, ",\"req\":\"%s\"", sim_request_name(s->bRequest));
 	if (!(s->bmRequestType & 0x80) && s->wLength && t->out_data)
@@ -119,19 +121,20 @@ void sim_log_transfer(struct sim_device *d, const struct sim_transfer *t, uint64
 		put_hex(&l, "reply", t->in_buf, t->in_len);
 	if (t->delay_us)
 		put(&l, ",\"delay_us\":%llu", (unsigned long long)t->delay_us);
-	put(&l, ",\"state_before\":\"%s\",\"state_after\":\"%s\",\"status_after\":%u", sim_state_name(state_before),
-	    sim_state_name(state_after), status_after);
+	put(&l, ",\"state_before\":\"%s\",\"state_after\":\"%s\",\"status_after\":%u",
+	    sim_state_name(state_before), sim_state_name(state_after), status_after);
 	emit(d, &l);
 }
 
 void sim_log_event(struct sim_device *d, const char *event, const char *detail, uint64_t now)
 {
-	struct line l = { .len = 0 };
+	struct line l = {.len = 0};
 
 	if (!d->log_fn)
 		return;
-	put(&l, "{\"t_us\":%llu,\"real_us\":%llu,\"gen\":%llu,\"event\":\"%s\"", (unsigned long long)now,
-	    (unsigned long long)real_us(), (unsigned long long)d->generation, event);
+	put(&l, "{\"t_us\":%llu,\"real_us\":%llu,\"gen\":%llu,\"event\":\"%s\"",
+	    (unsigned long long)now, (unsigned long long)real_us(),
+	    (unsigned long long)d->generation, event);
 	if (detail)
 		put(&l, ",\"detail\":\"%s\"", detail);
 	emit(d, &l);

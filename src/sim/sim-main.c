@@ -99,21 +99,29 @@ static int parse_flash_in(const char *arg, struct flash_in *out)
 	return 0;
 }
 
-enum { OPT_FLASH_IN = 256, OPT_FLASH_OUT, OPT_LOG, OPT_TIME_SCALE, OPT_DEVICES, OPT_HOLD, OPT_LIST };
+enum {
+	OPT_FLASH_IN = 256,
+	OPT_FLASH_OUT,
+	OPT_LOG,
+	OPT_TIME_SCALE,
+	OPT_DEVICES,
+	OPT_HOLD,
+	OPT_LIST
+};
 
 static const struct option longopts[] = {
-	{ "profile", required_argument, NULL, 'p' },
-	{ "fault", required_argument, NULL, 'f' },
-	{ "flash-in", required_argument, NULL, OPT_FLASH_IN },
-	{ "flash-out", required_argument, NULL, OPT_FLASH_OUT },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
-	{ "devices", required_argument, NULL, OPT_DEVICES },
-	{ "hold", no_argument, NULL, OPT_HOLD },
-	{ "list-profiles", no_argument, NULL, OPT_LIST },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ 0 },
+    {"profile", required_argument, NULL, 'p'},
+    {"fault", required_argument, NULL, 'f'},
+    {"flash-in", required_argument, NULL, OPT_FLASH_IN},
+    {"flash-out", required_argument, NULL, OPT_FLASH_OUT},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
+    {"devices", required_argument, NULL, OPT_DEVICES},
+    {"hold", no_argument, NULL, OPT_HOLD},
+    {"list-profiles", no_argument, NULL, OPT_LIST},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {0},
 };
 
 /* The option parsers below return -1 to continue, or an exit status. */
@@ -284,8 +292,9 @@ static int ensure_preload(char **argv)
 	{
 		/* ASan refuses a preloaded library ahead of its runtime */
 		const char *asan = g_getenv("ASAN_OPTIONS");
-		g_autofree char *opts = g_strconcat(asan && *asan ? asan : "", asan && *asan ? ":" : "",
-						    "verify_asan_link_order=0", NULL);
+		g_autofree char *opts =
+		    g_strconcat(asan && *asan ? asan : "", asan && *asan ? ":" : "",
+				"verify_asan_link_order=0", NULL);
 
 		g_setenv("ASAN_OPTIONS", opts, TRUE);
 	}
@@ -331,9 +340,10 @@ static int dump_flash(struct sim_device *d, FILE *f, const char *path)
 		if (ri.kind != SIM_REGION_FLASH)
 			continue;
 		buf = g_malloc(ri.size);
-		if (sim_device_mem_read(d, ri.base, buf, ri.size) < 0 || fwrite(buf, 1, ri.size, f) != ri.size ||
-		    fflush(f) != 0) {
-			fprintf(stderr, "dfuflash-sim: cannot write '%s': %s\n", path, strerror(errno));
+		if (sim_device_mem_read(d, ri.base, buf, ri.size) < 0 ||
+		    fwrite(buf, 1, ri.size, f) != ri.size || fflush(f) != 0) {
+			fprintf(stderr, "dfuflash-sim: cannot write '%s': %s\n", path,
+				strerror(errno));
 			return EX_IOERR;
 		}
 		return 0;

@@ -72,7 +72,8 @@ static int region_init(struct sim_region *r, const struct sim_group *g, const st
 	r->data = malloc(r->size ? r->size : 1);
 	if (!r->data)
 		return -ENOMEM;
-	memset(r->data, g->kind == SIM_REGION_RAM || g->kind == SIM_REGION_SYSTEM ? 0x00 : 0xFF, r->size);
+	memset(r->data, g->kind == SIM_REGION_RAM || g->kind == SIM_REGION_SYSTEM ? 0x00 : 0xFF,
+	       r->size);
 	if (g->kind == SIM_REGION_OPTION && p->ob_default && g->address == p->ob_base)
 		memcpy(r->data, p->ob_default, r->size);
 	if (r->rule == SIM_PROG_ONCE) {
@@ -171,7 +172,7 @@ static void mark_units(struct sim_region *r, uint32_t off, uint32_t len, bool se
 		if (set)
 			r->programmed[u / 8] |= (uint8_t)(1u << (u % 8));
 		else
-			r->programmed[u / 8] &= (uint8_t)~(1u << (u % 8));
+			r->programmed[u / 8] &= (uint8_t) ~(1u << (u % 8));
 	}
 }
 

@@ -16,17 +16,17 @@
 #define SIM_ATTR_WRITE 0x4
 
 enum sim_prog_rule {
-	SIM_PROG_AND,      /* byte-wise, cell = old AND new, never fails (F2/F4/F7, F4 OTP) */
+	SIM_PROG_AND,	   /* byte-wise, cell = old AND new, never fails (F2/F4/F7, F4 OTP) */
 	SIM_PROG_HALFWORD, /* F0/F1/F3: a half-word that is not 0xFFFF takes only 0x0000 */
-	SIM_PROG_ONCE,     /* ECC words (8/16/32 bytes): once per erase */
-	SIM_PROG_COPY,     /* RAM, option bytes */
+	SIM_PROG_ONCE,	   /* ECC words (8/16/32 bytes): once per erase */
+	SIM_PROG_COPY,	   /* RAM, option bytes */
 	SIM_PROG_IGNORE,   /* "Device Feature": writes accepted, nothing stored */
 };
 
 struct sim_sector {
 	uint32_t start, size;
-	uint8_t attr;          /* SIM_ATTR_* */
-	bool wrp;              /* write protected: erase/program silently do nothing */
+	uint8_t attr;	       /* SIM_ATTR_* */
+	bool wrp;	       /* write protected: erase/program silently do nothing */
 	uint8_t faulty_status; /* nonzero: erase fails with this bStatus and erases nothing */
 };
 
@@ -35,9 +35,9 @@ struct sim_region {
 	uint32_t base, size;
 	uint8_t *data;
 	enum sim_prog_rule rule;
-	unsigned unit;        /* program unit in bytes (1, 2, 8, 16, 32) */
-	bool zero_overwrite;  /* SIM_PROG_ONCE: all-zero words may be programmed again (L4/G) */
-	uint8_t *programmed;  /* SIM_PROG_ONCE: bitmap of programmed units since erase */
+	unsigned unit;	     /* program unit in bytes (1, 2, 8, 16, 32) */
+	bool zero_overwrite; /* SIM_PROG_ONCE: all-zero words may be programmed again (L4/G) */
+	uint8_t *programmed; /* SIM_PROG_ONCE: bitmap of programmed units since erase */
 	struct sim_sector *sectors;
 	size_t n_sectors;
 };

@@ -10,8 +10,13 @@
 #include "macro.h"
 #include "sim-profiles.h"
 
-#define RUN(n, nw, s, sw, m, t) { .count = (n), .count_width = (nw), .size = (s), .size_width = (sw), .mult = (m), .type = (t) }
-#define GROUP(addr, k, rr) { .address = (addr), .kind = (k), .runs = (rr), .n_runs = ARRAY_SIZE(rr) }
+/* The profile tables below are aligned by hand. */
+/* clang-format off */
+#define RUN(n, nw, s, sw, m, t) \
+	{ .count = (n), .count_width = (nw), .size = (s), .size_width = (sw), .mult = (m), \
+	  .type = (t) }
+#define GROUP(addr, k, rr) \
+	{ .address = (addr), .kind = (k), .runs = (rr), .n_runs = ARRAY_SIZE(rr) }
 #define ALT(nm, gg) { .name = (nm), .groups = (gg), .n_groups = ARRAY_SIZE(gg) }
 
 /* Get Commands replies (AN3156; ST's usbd_dfu.c): ROM with Read Unprotect, ST HAL
@@ -58,8 +63,12 @@ static const struct sim_run f4_flash_runs[] = {
 };
 static const struct sim_run f4_ob_runs_e[] = { RUN(1, 2, 16, 3, ' ', 'e') };
 static const struct sim_run f4_ob_runs_g[] = { RUN(1, 2, 16, 3, ' ', 'g') };
-static const struct sim_run f4_otp_runs_e[] = { RUN(1, 2, 512, 3, ' ', 'e'), RUN(1, 2, 16, 3, ' ', 'e') };
-static const struct sim_run f4_otp_runs_g[] = { RUN(1, 2, 512, 3, ' ', 'g'), RUN(1, 2, 16, 3, ' ', 'g') };
+static const struct sim_run f4_otp_runs_e[] = {
+	RUN(1, 2, 512, 3, ' ', 'e'), RUN(1, 2, 16, 3, ' ', 'e'),
+};
+static const struct sim_run f4_otp_runs_g[] = {
+	RUN(1, 2, 512, 3, ' ', 'g'), RUN(1, 2, 16, 3, ' ', 'g'),
+};
 static const struct sim_run feature_runs_e[] = { RUN(1, 2, 4, 3, ' ', 'e') };
 static const struct sim_run feature_runs_g[] = { RUN(1, 2, 4, 3, ' ', 'g') };
 static const struct sim_run f4_ram_runs[] = { RUN(1, 0, 128, 0, 'K', 'e') };
@@ -97,8 +106,12 @@ static const struct sim_alt f4_alts_old[] = {
 	ALT("OTP Memory ", g_f4_otp_g),
 	ALT("Device Feature", g_feature_g),
 };
-static const struct sim_group *const f4_mem_new[] = { &f4_flash, &f4_ob_e, &f4_otp_e, &feature_e, &f4_ram, &f4_ccm, &f4_sys };
-static const struct sim_group *const f4_mem_old[] = { &f4_flash, &f4_ob_g, &f4_otp_g, &feature_g, &f4_ram, &f4_ccm, &f4_sys };
+static const struct sim_group *const f4_mem_new[] = {
+	&f4_flash, &f4_ob_e, &f4_otp_e, &feature_e, &f4_ram, &f4_ccm, &f4_sys,
+};
+static const struct sim_group *const f4_mem_old[] = {
+	&f4_flash, &f4_ob_g, &f4_otp_g, &feature_g, &f4_ram, &f4_ccm, &f4_sys,
+};
 
 /* RM0090 option bytes seen through the 16-byte alt [inf layout]: USER, RDP (0xAA =
  * level 0), their complements, then nWRP (one bit per sector, 1 = unprotected). */
@@ -175,7 +188,9 @@ static const struct sim_alt l4_alts[] = {
 	ALT("OTP Memory ", g_l4_otp),
 	ALT("Device Feature", g_feature_e),
 };
-static const struct sim_group *const l4_mem[] = { &l4_flash, &l4_ob, &l4_otp, &feature_e, &l4_ram, &l4_sys };
+static const struct sim_group *const l4_mem[] = {
+	&l4_flash, &l4_ob, &l4_otp, &feature_e, &l4_ram, &l4_sys,
+};
 /* FLASH_OPTR: RDP in the low byte (0xAA = level 0) [inf for the remaining bytes]. */
 static const uint8_t l4_ob_default[48] = {
 	0xAA, 0xF8, 0xEF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF,
@@ -202,7 +217,9 @@ static const struct sim_alt g4_alts[] = {
 	ALT("Option Bytes   ", g_g4_ob),
 	ALT("OTP Memory   ", g_g4_otp),
 };
-static const struct sim_group *const g4_mem[] = { &g4_flash, &g4_ob1, &g4_ob2, &g4_otp, &g4_ram, &l4_sys };
+static const struct sim_group *const g4_mem[] = {
+	&g4_flash, &g4_ob1, &g4_ob2, &g4_otp, &g4_ram, &l4_sys,
+};
 
 /* ---- STM32G0B1: the ROM names every alt like the flash (ST community, 2025) -------- */
 static const struct sim_run g0_flash_runs[] = { RUN(256, 3, 2, 2, 'K', 'g') };
@@ -259,7 +276,8 @@ static const struct sim_group *const u5_mem[] = { &u5_flash, &u5_ram, &h7_sys };
 static const struct sim_run gd32_flash_adv_runs[] = { RUN(512, 3, 2, 3, 'K', 'g') };
 static const struct sim_run gd32_flash_runs[] = { RUN(128, 3, 1, 3, 'K', 'g') };
 static const struct sim_run gd32_ram_runs[] = { RUN(1, 0, 32, 0, 'K', 'e') };
-static const struct sim_group gd32_flash_adv = GROUP(0x08000000, SIM_REGION_FLASH, gd32_flash_adv_runs);
+static const struct sim_group gd32_flash_adv =
+	GROUP(0x08000000, SIM_REGION_FLASH, gd32_flash_adv_runs);
 static const struct sim_group gd32_flash = GROUP(0x08000000, SIM_REGION_FLASH, gd32_flash_runs);
 static const struct sim_group gd32_ram = GROUP(0x20000000, SIM_REGION_RAM, gd32_ram_runs);
 static const struct sim_group *const g_gd32_flash[] = { &gd32_flash_adv };
@@ -291,8 +309,11 @@ static const struct sim_group *const hal_mem[] = { &photon_flash, &f4_ram };
 
 /* ---- generic DFU 1.1 device with a run-time interface (tinyusb-like) ------------------ */
 static const struct sim_run generic_flash_runs[] = { RUN(128, 0, 1, 0, 'K', 'g') };
-static const struct sim_group generic_flash = GROUP(0x00000000, SIM_REGION_FLASH, generic_flash_runs);
-static const struct sim_alt generic_alts[] = { { .name = "Firmware", .groups = NULL, .n_groups = 0 } };
+static const struct sim_group generic_flash =
+	GROUP(0x00000000, SIM_REGION_FLASH, generic_flash_runs);
+static const struct sim_alt generic_alts[] = {
+	{ .name = "Firmware", .groups = NULL, .n_groups = 0 },
+};
 static const struct sim_group *const generic_mem[] = { &generic_flash };
 
 #define GENERIC_COMMON                                                                             \
@@ -427,7 +448,8 @@ static const struct sim_profile profiles[] = {
 	},
 	{
 		.name = "gd32vf103",
-		.description = "GigaDevice GD32VF103CB ROM: wrong page size, UTF-8 serial, starts in errFIRMWARE, leaves before GET_STATUS",
+		.description = "GigaDevice GD32VF103CB ROM: wrong page size, UTF-8 serial, "
+			"starts in errFIRMWARE, leaves before GET_STATUS",
 		.vid = 0x28E9, .pid = 0x0189, .bcd_device = 0x1000, .bcd_usb = 0x0200,
 		.manufacturer = "GigaDevice", .product = "GD32 DFU Bootloader", .serial = "3CBJ",
 		.serial_utf8 = true, DFUSE_COMMON, .transfer_size = 2048, .fd_length = 9,
@@ -445,7 +467,8 @@ static const struct sim_profile profiles[] = {
 	},
 	{
 		.name = "particle-photon",
-		.description = "Particle Photon bootloader 2b04:d006: 7-byte functional descriptor, read-only bootloader sectors",
+		.description = "Particle Photon bootloader 2b04:d006: 7-byte functional descriptor, "
+			"read-only bootloader sectors",
 		.vid = 0x2B04, .pid = 0xD006, .bcd_device = 0x0200, .bcd_usb = 0x0200,
 		.manufacturer = "Particle", .product = "Photon DFU Mode", .serial = "00000000050C",
 		DFUSE_COMMON, .transfer_size = 4096, .fd_length = 7,
@@ -475,17 +498,20 @@ static const struct sim_profile profiles[] = {
 	},
 	{
 		.name = "generic",
-		.description = "Generic DFU 1.1 device with a run-time interface (cafe:4001 -> cafe:4000), manifestation tolerant, bitWillDetach",
+		.description = "Generic DFU 1.1 device with a run-time interface (cafe:4001 -> cafe:4000), "
+			"manifestation tolerant, bitWillDetach",
 		GENERIC_COMMON,
 		.fd_attributes = 0x0f, .app_fd_attributes = 0x0f,
 	},
 	{
 		.name = "generic-intolerant",
-		.description = "Generic DFU 1.1 device, not manifestation tolerant, no bitWillDetach (host must reset)",
+		.description = "Generic DFU 1.1 device, not manifestation tolerant, "
+			"no bitWillDetach (host must reset)",
 		GENERIC_COMMON,
 		.fd_attributes = 0x03, .app_fd_attributes = 0x03,
 	},
 };
+/* clang-format on */
 
 const struct sim_profile *sim_profile_find(const char *name)
 {
@@ -500,12 +526,26 @@ const struct sim_profile *sim_profile_find(const char *name)
 const char *const *sim_profile_names(void)
 {
 	static const char *const names[] = {
-		"stm32f405", "stm32f407", "stm32f407-oldrom", "stm32f107", "stm32f072",
-		"stm32l476", "stm32g474", "stm32g0b1", "stm32h743", "stm32h753", "stm32u5",
-		"gd32vf103", "particle-photon", "stm32-hal-iap", "generic", "generic-intolerant",
-		NULL,
+	    "stm32f405",
+	    "stm32f407",
+	    "stm32f407-oldrom",
+	    "stm32f107",
+	    "stm32f072",
+	    "stm32l476",
+	    "stm32g474",
+	    "stm32g0b1",
+	    "stm32h743",
+	    "stm32h753",
+	    "stm32u5",
+	    "gd32vf103",
+	    "particle-photon",
+	    "stm32-hal-iap",
+	    "generic",
+	    "generic-intolerant",
+	    NULL,
 	};
-	_Static_assert(ARRAY_SIZE(names) == ARRAY_SIZE(profiles) + 1, "profile name list out of date");
+	_Static_assert(ARRAY_SIZE(names) == ARRAY_SIZE(profiles) + 1,
+		       "profile name list out of date");
 	return names;
 }
 
@@ -543,12 +583,12 @@ int sim_alt_format(const struct sim_alt *alt, char *buf, size_t cap)
 	size_t len = 0;
 	int n;
 
-#define APPEND(...)                                                                   \
-	do {                                                                          \
-		n = snprintf(buf + MIN(len, cap), cap > len ? cap - len : 0, __VA_ARGS__); \
-		if (n < 0)                                                            \
-			return n;                                                     \
-		len += (size_t)n;                                                     \
+#define APPEND(...)                                                                                \
+	do {                                                                                       \
+		n = snprintf(buf + MIN(len, cap), cap > len ? cap - len : 0, __VA_ARGS__);         \
+		if (n < 0)                                                                         \
+			return n;                                                                  \
+		len += (size_t)n;                                                                  \
 	} while (0)
 
 	if (cap)
@@ -566,8 +606,9 @@ int sim_alt_format(const struct sim_alt *alt, char *buf, size_t cap)
 		for (unsigned r = 0; r < grp->n_runs; r++) {
 			const struct sim_run *run = &grp->runs[r];
 
-			APPEND("%s%0*u*%0*u%c%c", r ? "," : "", run->count_width, (unsigned)run->count,
-			       run->size_width, (unsigned)run->size, run->mult, run->type);
+			APPEND("%s%0*u*%0*u%c%c", r ? "," : "", run->count_width,
+			       (unsigned)run->count, run->size_width, (unsigned)run->size,
+			       run->mult, run->type);
 		}
 	}
 #undef APPEND

@@ -14,10 +14,10 @@
 struct sim_run {
 	uint16_t count;
 	uint8_t count_width; /* zero padding of N: "04", "064", "0256" */
-	uint16_t size;       /* in units of mult */
+	uint16_t size;	     /* in units of mult */
 	uint8_t size_width;  /* zero padding of SIZE: "016", "0002", "64" (width 0) */
-	char mult;           /* ' ' (bytes), 'K', 'M' */
-	char type;           /* 'a'..'g': bit0 readable, bit1 erasable, bit2 writable */
+	char mult;	     /* ' ' (bytes), 'K', 'M' */
+	char type;	     /* 'a'..'g': bit0 readable, bit1 erasable, bit2 writable */
 };
 
 /* A contiguous memory area: one "/0xADDR/runs" group, and one region of the model. */
@@ -37,25 +37,25 @@ struct sim_alt {
 /* Flash programming rules (the reference manuals, see sim-memory.c) and the family's
  * datasheet timings. */
 enum sim_family {
-	SIM_FAM_F1,      /* F0/F1/F3 and GD32: half-word program-once, 1-2 KiB pages */
-	SIM_FAM_F4,      /* F2/F4/F7: byte program ANDs bits in, 16-128 KiB sectors */
-	SIM_FAM_L4,      /* L4/G4: 64-bit double word + ECC, program once, 2 KiB pages */
-	SIM_FAM_G0,      /* as L4, G0 timings */
-	SIM_FAM_H7,      /* 256-bit flash word + ECC, program once, 128 KiB sectors */
-	SIM_FAM_U5,      /* 128-bit quad word + ECC, program once, 8 KiB pages [inf] */
+	SIM_FAM_F1,	 /* F0/F1/F3 and GD32: half-word program-once, 1-2 KiB pages */
+	SIM_FAM_F4,	 /* F2/F4/F7: byte program ANDs bits in, 16-128 KiB sectors */
+	SIM_FAM_L4,	 /* L4/G4: 64-bit double word + ECC, program once, 2 KiB pages */
+	SIM_FAM_G0,	 /* as L4, G0 timings */
+	SIM_FAM_H7,	 /* 256-bit flash word + ECC, program once, 128 KiB sectors */
+	SIM_FAM_U5,	 /* 128-bit quad word + ECC, program once, 8 KiB pages [inf] */
 	SIM_FAM_GENERIC, /* a generic DFU device's NOR flash: ANDs bits in */
 };
 
 enum sim_busy_mode {
-	SIM_BUSY_NAK,    /* held until done (CPU in the flash loop) */
-	SIM_BUSY_STALL,  /* STALL when polled early (STM32L4/F072) */
+	SIM_BUSY_NAK,	 /* held until done (CPU in the flash loop) */
+	SIM_BUSY_STALL,	 /* STALL when polled early (STM32L4/F072) */
 	SIM_BUSY_REPEAT, /* dfuDNBUSY again (STM32H743) */
 	SIM_BUSY_STRICT, /* STALL and dfuERROR (tinyusb) */
 };
 
 enum sim_clr_mode {
-	SIM_CLR_ST,      /* outside dfuERROR: → dfuERROR/errUNKNOWN (ST HAL, H7 ROM) */
-	SIM_CLR_STRICT,  /* outside dfuERROR: STALL (STM32C5 ROM, tinyusb) */
+	SIM_CLR_ST,	 /* outside dfuERROR: → dfuERROR/errUNKNOWN (ST HAL, H7 ROM) */
+	SIM_CLR_STRICT,	 /* outside dfuERROR: STALL (STM32C5 ROM, tinyusb) */
 	SIM_CLR_LENIENT, /* outside dfuERROR: → dfuIDLE */
 };
 
@@ -70,7 +70,8 @@ enum sim_leave {
 enum sim_jump {
 	SIM_JUMP_VECTOR_TABLE, /* MSP ← [ptr], PC ← [ptr+4] */
 	SIM_JUMP_ENTRY_POINT,  /* PC ← ptr (H7 reports) */
-	SIM_JUMP_SYSTEM_RESET, /* reset; boot the application at app_base (ST HAL, Particle, GD32) */
+	SIM_JUMP_SYSTEM_RESET, /* reset; boot the application at app_base (ST HAL, Particle, GD32)
+				*/
 };
 
 enum sim_oversize {
@@ -91,7 +92,7 @@ struct sim_profile {
 	uint16_t transfer_size;
 	uint16_t bcd_dfu;
 	uint8_t fd_length; /* 9, or 7 without bcdDFUVersion (Particle) */
-	bool dfuse;        /* ST DfuSe command set; false = generic DFU 1.1 */
+	bool dfuse;	   /* ST DfuSe command set; false = generic DFU 1.1 */
 	const struct sim_alt *alts;
 	uint8_t n_alts;
 	/* physical memory: every region the device has, advertised or not */
@@ -113,18 +114,18 @@ struct sim_profile {
 	uint8_t n_commands;
 	/* option bytes: RDP byte and nWRP bits (1 = not protected, one per sector) */
 	uint32_t ob_base;
-	int8_t ob_rdp_offset;   /* -1: no RDP byte */
-	uint8_t ob_rdp_level0;  /* 0xAA (most) or 0xA5 (F1, GD32) */
-	int8_t ob_wrp_offset;   /* -1: WRP only through the wrp= setting */
+	int8_t ob_rdp_offset;  /* -1: no RDP byte */
+	uint8_t ob_rdp_level0; /* 0xAA (most) or 0xA5 (F1, GD32) */
+	int8_t ob_wrp_offset;  /* -1: WRP only through the wrp= setting */
 	uint8_t ob_wrp_bits;
 	const uint8_t *ob_default;
-	bool otp_lock_bytes;    /* F2/F4: 16 lock bytes after the data blocks (RM0090 §3.8) */
+	bool otp_lock_bytes; /* F2/F4: 16 lock bytes after the data blocks (RM0090 §3.8) */
 	uint32_t otp_base;
-	uint16_t otp_block;     /* data block size */
+	uint16_t otp_block; /* data block size */
 	uint8_t otp_blocks;
 	/* the application */
-	uint32_t app_base;      /* where SYSTEM_RESET finds the vector table */
-	bool app_riscv;         /* GD32VF103: code at app_base, no vector table */
+	uint32_t app_base; /* where SYSTEM_RESET finds the vector table */
+	bool app_riscv;	   /* GD32VF103: code at app_base, no vector table */
 	uint16_t app_vid, app_pid, app_bcd_device;
 	const char *app_product;
 	uint8_t app_fd_attributes;

@@ -58,7 +58,7 @@ enum action_type { ACT_REMOVE, ACT_ADD };
 struct action {
 	enum action_type type;
 	uint64_t at;
-	uint64_t generation;     /* ACT_ADD */
+	uint64_t generation;	 /* ACT_ADD */
 	struct usbfs_node *node; /* ACT_REMOVE */
 };
 
@@ -69,7 +69,7 @@ struct usbfs_port {
 	char syspath[64];
 	struct sim_device *dev;
 	struct usbfs_node *cur; /* in the testbed now, or NULL */
-	GQueue actions;         /* struct action, in order */
+	GQueue actions;		/* struct action, in order */
 	uint64_t last_remove_at;
 };
 
@@ -98,11 +98,11 @@ struct sim_usbfs {
 	char *root;
 	struct usbfs_port ports[MAX_PORTS];
 	size_t n_ports;
-	GPtrArray *nodes;                           /* every node ever made (owned) */
+	GPtrArray *nodes;			      /* every node ever made (owned) */
 	struct usbfs_node *by_devnum[MAX_DEVNUM + 1]; /* latest node per address */
-	GPtrArray *clients;                         /* live clients (borrowed) */
+	GPtrArray *clients;			      /* live clients (borrowed) */
 	unsigned next_devnum;
-	GSource *timer;  /* main thread only */
+	GSource *timer; /* main thread only */
 	uint64_t armed_at;
 	struct sim_usbfs_stats stats;
 };
@@ -166,7 +166,8 @@ static bool node_has_ready(struct sim_usbfs *u, struct usbfs_node *n, uint64_t n
 	return false;
 }
 
-static int node_make_fifo(struct sim_usbfs *u, struct usbfs_node *n, char *errbuf, size_t errbuf_size)
+static int node_make_fifo(struct sim_usbfs *u, struct usbfs_node *n, char *errbuf,
+			  size_t errbuf_size)
 {
 	g_autofree char *dir = NULL;
 
@@ -174,12 +175,14 @@ static int node_make_fifo(struct sim_usbfs *u, struct usbfs_node *n, char *errbu
 	dir = g_path_get_dirname(n->fifo_path);
 	if (g_mkdir_with_parents(dir, 0755) < 0 || (unlink(n->fifo_path) < 0 && errno != ENOENT) ||
 	    mkfifo(n->fifo_path, 0666) < 0) {
-		snprintf(errbuf, errbuf_size, "cannot create device node %s: %s", n->fifo_path, strerror(errno));
+		snprintf(errbuf, errbuf_size, "cannot create device node %s: %s", n->fifo_path,
+			 strerror(errno));
 		return -errno;
 	}
 	n->fifo_fd = open(n->fifo_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (n->fifo_fd < 0) {
-		snprintf(errbuf, errbuf_size, "cannot open device node %s: %s", n->fifo_path, strerror(errno));
+		snprintf(errbuf, errbuf_size, "cannot open device node %s: %s", n->fifo_path,
+			 strerror(errno));
 		return -errno;
 	}
 	/* one page: a few writes fill it */
@@ -228,8 +231,8 @@ static void node_set_gone(struct sim_usbfs *u, struct usbfs_node *n, uint64_t no
 
 /* ---- model events → testbed actions --------------------------------------------------- */
 
-static void port_queue(struct usbfs_port *p, enum action_type type, uint64_t at, uint64_t generation,
-		       struct usbfs_node *node)
+static void port_queue(struct usbfs_port *p, enum action_type type, uint64_t at,
+		       uint64_t generation, struct usbfs_node *node)
 {
 	struct action *a = g_new0(struct action, 1);
 	struct action *last = g_queue_peek_tail(&p->actions);
@@ -261,7 +264,8 @@ static void port_pump(struct usbfs_port *p, uint64_t now)
 			p->last_remove_at = at + REMOVE_DELAY_US;
 			port_queue(p, ACT_REMOVE, p->last_remove_at, 0, n);
 		} else if (ev.type == SIM_EVENT_CONNECT) {
-			port_queue(p, ACT_ADD, MAX(at, p->last_remove_at + READD_GAP_US), ev.generation, NULL);
+			port_queue(p, ACT_ADD, MAX(at, p->last_remove_at + READD_GAP_US),
+				   ev.generation, NULL);
 		}
 	}
 }
@@ -335,54 +339,96 @@ static void append_attr_str(GString *s, const char *name, const char *value)
 static char *hub_record(size_t n_ports)
 {
 	static const uint8_t desc[] = {
-		/* device: USB 2.0 hub, 1d6b:0002 */
-		0x12, 0x01, 0x00, 0x02, 0x09, 0x00, 0x01, 0x40, 0x6b, 0x1d, 0x02, 0x00, 0x06, 0x06,
-		0x03, 0x02, 0x01, 0x01,
-		/* configuration, one hub interface, one interrupt endpoint */
-		0x09, 0x02, 0x19, 0x00, 0x01, 0x01, 0x00, 0xe0, 0x00,
-		0x09, 0x04, 0x00, 0x00, 0x01, 0x09, 0x00, 0x00, 0x00,
-		0x07, 0x05, 0x81, 0x03, 0x04, 0x00, 0x0c,
+	    /* device: USB 2.0 hub, 1d6b:0002 */
+	    0x12,
+	    0x01,
+	    0x00,
+	    0x02,
+	    0x09,
+	    0x00,
+	    0x01,
+	    0x40,
+	    0x6b,
+	    0x1d,
+	    0x02,
+	    0x00,
+	    0x06,
+	    0x06,
+	    0x03,
+	    0x02,
+	    0x01,
+	    0x01,
+	    /* configuration, one hub interface, one interrupt endpoint */
+	    0x09,
+	    0x02,
+	    0x19,
+	    0x00,
+	    0x01,
+	    0x01,
+	    0x00,
+	    0xe0,
+	    0x00,
+	    0x09,
+	    0x04,
+	    0x00,
+	    0x00,
+	    0x01,
+	    0x09,
+	    0x00,
+	    0x00,
+	    0x00,
+	    0x07,
+	    0x05,
+	    0x81,
+	    0x03,
+	    0x04,
+	    0x00,
+	    0x0c,
 	};
 	GString *s = g_string_new("P: /devices/usb1\nN: bus/usb/001/001=");
 
 	append_hex(s, desc, sizeof(desc));
-	g_string_append(s, "\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n"
-			   "E: BUSNUM=001\nE: DEVNUM=001\nE: DEVNAME=/dev/bus/usb/001/001\n"
-			   "E: PRODUCT=1d6b/2/606\nE: TYPE=9/0/1\nE: MAJOR=189\nE: MINOR=0\n"
-			   "A: busnum=1\\n\nA: devnum=1\\n\nA: speed=480\\n\nA: bConfigurationValue=1\\n\n"
-			   "A: bNumConfigurations=1\\n\nA: bDeviceClass=09\\n\nA: idVendor=1d6b\\n\n"
-			   "A: idProduct=0002\\n\nA: bcdDevice=0606\\n\nA: bMaxPacketSize0=64\\n\n"
-			   "A: devpath=0\\n\nA: manufacturer=dfuflash-sim\\n\n"
-			   "A: product=EHCI Host Controller\\n\nA: serial=dfuflash-sim\\n\n"
-			   "A: dev=189:0\\n\n");
+	g_string_append(
+	    s, "\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n"
+	       "E: BUSNUM=001\nE: DEVNUM=001\nE: DEVNAME=/dev/bus/usb/001/001\n"
+	       "E: PRODUCT=1d6b/2/606\nE: TYPE=9/0/1\nE: MAJOR=189\nE: MINOR=0\n"
+	       "A: busnum=1\\n\nA: devnum=1\\n\nA: speed=480\\n\nA: bConfigurationValue=1\\n\n"
+	       "A: bNumConfigurations=1\\n\nA: bDeviceClass=09\\n\nA: idVendor=1d6b\\n\n"
+	       "A: idProduct=0002\\n\nA: bcdDevice=0606\\n\nA: bMaxPacketSize0=64\\n\n"
+	       "A: devpath=0\\n\nA: manufacturer=dfuflash-sim\\n\n"
+	       "A: product=EHCI Host Controller\\n\nA: serial=dfuflash-sim\\n\n"
+	       "A: dev=189:0\\n\n");
 	g_string_append_printf(s, "A: maxchild=%zu\\n\nH: descriptors=", n_ports);
 	append_hex(s, desc, sizeof(desc));
 	g_string_append(s, "\n");
 	return g_string_free(s, FALSE);
 }
 
-static char *device_record(struct usbfs_port *p, struct usbfs_node *n, const uint8_t *desc, size_t len)
+static char *device_record(struct usbfs_port *p, struct usbfs_node *n, const uint8_t *desc,
+			   size_t len)
 {
 	GString *s = g_string_new(NULL);
 	unsigned minor = (BUS_NUM - 1) * 128 + n->devnum - 1;
 	uint16_t vid = (uint16_t)(desc[8] | desc[9] << 8);
 	uint16_t pid = (uint16_t)(desc[10] | desc[11] << 8);
 	uint16_t bcd = (uint16_t)(desc[12] | desc[13] << 8);
-	static const char *const str_attr[] = { "manufacturer", "product", "serial" };
+	static const char *const str_attr[] = {"manufacturer", "product", "serial"};
 
 	g_string_append_printf(s, "P: /devices/usb1/1-%u\n", p->number);
 	g_string_append_printf(s,
 			       "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n"
 			       "E: BUSNUM=%03u\nE: DEVNUM=%03u\nE: DEVNAME=%s\n"
 			       "E: PRODUCT=%x/%x/%x\nE: TYPE=%u/%u/%u\nE: MAJOR=189\nE: MINOR=%u\n",
-			       BUS_NUM, n->devnum, n->devnode, vid, pid, bcd, desc[4], desc[5], desc[6], minor);
-	g_string_append_printf(s,
-			       "A: busnum=%u\\n\nA: devnum=%u\\n\nA: speed=12\\n\n"
-			       "A: bConfigurationValue=1\\n\nA: bNumConfigurations=%u\\n\n"
-			       "A: bDeviceClass=%02x\\n\nA: idVendor=%04x\\n\nA: idProduct=%04x\\n\n"
-			       "A: bcdDevice=%04x\\n\nA: bMaxPacketSize0=%u\\n\nA: devpath=%u\\n\n"
-			       "A: maxchild=0\\n\nA: dev=189:%u\\n\n",
-			       BUS_NUM, n->devnum, desc[17], desc[4], vid, pid, bcd, desc[7], p->number, minor);
+			       BUS_NUM, n->devnum, n->devnode, vid, pid, bcd, desc[4], desc[5],
+			       desc[6], minor);
+	g_string_append_printf(
+	    s,
+	    "A: busnum=%u\\n\nA: devnum=%u\\n\nA: speed=12\\n\n"
+	    "A: bConfigurationValue=1\\n\nA: bNumConfigurations=%u\\n\n"
+	    "A: bDeviceClass=%02x\\n\nA: idVendor=%04x\\n\nA: idProduct=%04x\\n\n"
+	    "A: bcdDevice=%04x\\n\nA: bMaxPacketSize0=%u\\n\nA: devpath=%u\\n\n"
+	    "A: maxchild=0\\n\nA: dev=189:%u\\n\n",
+	    BUS_NUM, n->devnum, desc[17], desc[4], vid, pid, bcd, desc[7], p->number, minor);
 	for (unsigned i = 0; i < 3; i++) {
 		char str[256];
 		int r;
@@ -428,7 +474,8 @@ static int port_add(struct usbfs_port *p, uint64_t generation, char *errbuf, siz
 	int len, r;
 
 	g_rec_mutex_lock(&u->lock);
-	if (sim_device_get_state(p->dev, &st) < 0 || !st.connected || (generation && st.generation != generation) ||
+	if (sim_device_get_state(p->dev, &st) < 0 || !st.connected ||
+	    (generation && st.generation != generation) ||
 	    (p->cur && !p->cur->gone && p->cur->generation == st.generation)) {
 		g_rec_mutex_unlock(&u->lock);
 		return 0; /* gone again, or already there */
@@ -437,7 +484,8 @@ static int port_add(struct usbfs_port *p, uint64_t generation, char *errbuf, siz
 	devnum = alloc_devnum(u);
 	if (len < 18 + 9 || (size_t)len > sizeof(desc) || devnum == 0) {
 		g_rec_mutex_unlock(&u->lock);
-		snprintf(errbuf, errbuf_size, "port %u: no descriptors or no free address", p->number);
+		snprintf(errbuf, errbuf_size, "port %u: no descriptors or no free address",
+			 p->number);
 		return -EINVAL;
 	}
 	old = u->by_devnum[devnum];
@@ -473,7 +521,8 @@ static int port_add(struct usbfs_port *p, uint64_t generation, char *errbuf, siz
 	}
 	if (!umockdev_testbed_attach_ioctl(u->tb, n->devnode, u->handler, &err) ||
 	    !umockdev_testbed_add_from_string(u->tb, record, &err)) {
-		snprintf(errbuf, errbuf_size, "cannot add %s: %s", n->devnode, err ? err->message : "?");
+		snprintf(errbuf, errbuf_size, "cannot add %s: %s", n->devnode,
+			 err ? err->message : "?");
 		return -EIO;
 	}
 	return 0;
@@ -609,7 +658,8 @@ static struct usbfs_client *client_get(struct sim_usbfs *u, UMockdevIoctlClient 
 	return c;
 }
 
-static int claim(struct sim_usbfs *u, struct usbfs_node *n, UMockdevIoctlClient *client, unsigned iface)
+static int claim(struct sim_usbfs *u, struct usbfs_node *n, UMockdevIoctlClient *client,
+		 unsigned iface)
 {
 	UMockdevIoctlClient *owner;
 
@@ -631,8 +681,8 @@ static int standard_request(struct sim_usbfs *u, struct usbfs_node *n, uint8_t t
 			    uint16_t value, uint16_t index)
 {
 	struct sim_transfer t = {
-		.setup = { .bmRequestType = type, .bRequest = req, .wValue = value, .wIndex = index },
-		.generation = n->generation,
+	    .setup = {.bmRequestType = type, .bRequest = req, .wValue = value, .wIndex = index},
+	    .generation = n->generation,
 	};
 	int r = sim_device_submit(n->port->dev, &t);
 
@@ -660,12 +710,12 @@ struct ioctl_result {
 
 static struct ioctl_result fail(int err)
 {
-	return (struct ioctl_result){ .res = -1, .err = err };
+	return (struct ioctl_result){.res = -1, .err = err};
 }
 
 static struct ioctl_result ok(long res)
 {
-	return (struct ioctl_result){ .res = res, .err = 0 };
+	return (struct ioctl_result){.res = res, .err = 0};
 }
 
 /*
@@ -792,7 +842,8 @@ static struct ioctl_result do_submit(struct sim_usbfs *u, struct usbfs_client *c
 	return ok(0);
 }
 
-static struct ioctl_result do_reap(struct sim_usbfs *u, struct usbfs_client *c, UMockdevIoctlData *arg)
+static struct ioctl_result do_reap(struct sim_usbfs *u, struct usbfs_client *c,
+				   UMockdevIoctlData *arg)
 {
 	g_autoptr(UMockdevIoctlData) pp = NULL;
 	struct usbfs_node *n = c->node;
@@ -832,7 +883,8 @@ static struct ioctl_result do_reap(struct sim_usbfs *u, struct usbfs_client *c, 
 	return ok(0);
 }
 
-static struct ioctl_result do_discard(struct sim_usbfs *u, struct usbfs_client *c, UMockdevIoctlData *arg)
+static struct ioctl_result do_discard(struct sim_usbfs *u, struct usbfs_client *c,
+				      UMockdevIoctlData *arg)
 {
 	gulong addr = 0;
 	struct ioctl_result res = fail(EINVAL);
@@ -859,12 +911,13 @@ static struct ioctl_result do_discard(struct sim_usbfs *u, struct usbfs_client *
 	return res;
 }
 
-static struct ioctl_result do_control(struct sim_usbfs *u, struct usbfs_client *c, UMockdevIoctlData *arg)
+static struct ioctl_result do_control(struct sim_usbfs *u, struct usbfs_client *c,
+				      UMockdevIoctlData *arg)
 {
 	g_autoptr(UMockdevIoctlData) ct_d = NULL;
 	g_autoptr(UMockdevIoctlData) data_d = NULL;
 	struct usbdevfs_ctrltransfer *ct;
-	struct sim_transfer t = { 0 };
+	struct sim_transfer t = {0};
 	struct usbfs_node *n = c->node;
 	int r;
 
@@ -878,8 +931,8 @@ static struct ioctl_result do_control(struct sim_usbfs *u, struct usbfs_client *
 	t.setup.wIndex = ct->wIndex;
 	t.setup.wLength = ct->wLength;
 	if (ct->wLength) {
-		data_d = umockdev_ioctl_data_resolve(ct_d, G_STRUCT_OFFSET(struct usbdevfs_ctrltransfer, data),
-						     ct->wLength, NULL);
+		data_d = umockdev_ioctl_data_resolve(
+		    ct_d, G_STRUCT_OFFSET(struct usbdevfs_ctrltransfer, data), ct->wLength, NULL);
 		if (!data_d)
 			return fail(EFAULT);
 		if (ct->bRequestType & 0x80) {
@@ -1083,7 +1136,8 @@ static gboolean on_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *client
 		res = fail(ENODEV);
 	else if (request == (unsigned long)USBDEVFS_SUBMITURB)
 		res = do_submit(u, c, arg);
-	else if (request == (unsigned long)USBDEVFS_REAPURBNDELAY || request == (unsigned long)USBDEVFS_REAPURB)
+	else if (request == (unsigned long)USBDEVFS_REAPURBNDELAY ||
+		 request == (unsigned long)USBDEVFS_REAPURB)
 		res = do_reap(u, c, arg);
 	else if (request == (unsigned long)USBDEVFS_DISCARDURB)
 		res = do_discard(u, c, arg);

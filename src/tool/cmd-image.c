@@ -53,55 +53,55 @@ enum {
 };
 
 static const struct option image_long_opts[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "to", required_argument, NULL, OPT_TO },
-	{ "address", required_argument, NULL, OPT_ADDRESS },
-	{ "base", required_argument, NULL, OPT_ADDRESS },
-	{ "vid", required_argument, NULL, OPT_VID },
-	{ "pid", required_argument, NULL, OPT_PID },
-	{ "did", required_argument, NULL, OPT_DID },
-	{ "device-version", required_argument, NULL, OPT_DID },
-	{ "spec", required_argument, NULL, OPT_SPEC },
-	{ "alt", required_argument, NULL, OPT_ALT },
-	{ "target-name", required_argument, NULL, OPT_TARGET_NAME },
-	{ "fill", required_argument, NULL, OPT_FILL },
-	{ "force", no_argument, NULL, OPT_FORCE },
-	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
-	{ "max-span", required_argument, NULL, OPT_MAX_SPAN },
-	{ "vector-base", required_argument, NULL, OPT_VECTOR_BASE },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ 0 },
+    {"json", no_argument, NULL, OPT_JSON},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"to", required_argument, NULL, OPT_TO},
+    {"address", required_argument, NULL, OPT_ADDRESS},
+    {"base", required_argument, NULL, OPT_ADDRESS},
+    {"vid", required_argument, NULL, OPT_VID},
+    {"pid", required_argument, NULL, OPT_PID},
+    {"did", required_argument, NULL, OPT_DID},
+    {"device-version", required_argument, NULL, OPT_DID},
+    {"spec", required_argument, NULL, OPT_SPEC},
+    {"alt", required_argument, NULL, OPT_ALT},
+    {"target-name", required_argument, NULL, OPT_TARGET_NAME},
+    {"fill", required_argument, NULL, OPT_FILL},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"max-span", required_argument, NULL, OPT_MAX_SPAN},
+    {"vector-base", required_argument, NULL, OPT_VECTOR_BASE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"quiet", no_argument, NULL, 'q'},
+    {0},
 };
 
 static const char image_usage[] =
-	"Usage:\n"
-	"  dfuflash image info [--json] [--format F] [--address A] [--vector-base A] FILE...\n"
-	"  dfuflash image convert IN OUT [--to bin|hex|srec|dfu|dfuse] [--format F]\n"
-	"        [--address A] [--vid V --pid P --device-version D] [--spec S]\n"
-	"        [--alt N --target-name NAME] [--fill BYTE] [--force]\n"
-	"  dfuflash image suffix add|check|delete FILE [--vid V] [--pid P] [--did D]\n"
-	"        [--spec S] [--force]\n"
-	"  dfuflash image layout [--json] STRING\n"
-	"\n"
-	"Options:\n"
-	"  --format F        input format instead of detecting it: bin, dfu, dfuse,\n"
-	"                    hex, srec, elf\n"
-	"  --address A       base address of a raw binary or DFU 1.1 payload\n"
-	"                    (decimal or 0x hexadecimal); alias --base\n"
-	"  --to F            output format (default: from OUT's extension)\n"
-	"  --vid/--pid/--did/--device-version/--spec  suffix fields, hexadecimal\n"
-	"                    (e.g. 0483, 0xdf11); default ffff (any), spec 0100\n"
-	"                    (011a for DfuSe)\n"
-	"  --alt N, --target-name NAME  DfuSe target of data that has none\n"
-	"  --fill BYTE       gap fill of raw binary output (default 0xff)\n"
-	"  --max-size N      refuse images holding more than N data bytes (default 1 GiB)\n"
-	"  --max-span N      refuse images spanning more than N bytes (default: no cap)\n"
-	"  --vector-base A   image info: read the vector table at A\n"
-	"  --force           replace an existing output file / an existing suffix\n"
-	"  -q, --quiet       print errors only\n"
-	"  --json            machine-readable output on stdout\n";
+    "Usage:\n"
+    "  dfuflash image info [--json] [--format F] [--address A] [--vector-base A] FILE...\n"
+    "  dfuflash image convert IN OUT [--to bin|hex|srec|dfu|dfuse] [--format F]\n"
+    "        [--address A] [--vid V --pid P --device-version D] [--spec S]\n"
+    "        [--alt N --target-name NAME] [--fill BYTE] [--force]\n"
+    "  dfuflash image suffix add|check|delete FILE [--vid V] [--pid P] [--did D]\n"
+    "        [--spec S] [--force]\n"
+    "  dfuflash image layout [--json] STRING\n"
+    "\n"
+    "Options:\n"
+    "  --format F        input format instead of detecting it: bin, dfu, dfuse,\n"
+    "                    hex, srec, elf\n"
+    "  --address A       base address of a raw binary or DFU 1.1 payload\n"
+    "                    (decimal or 0x hexadecimal); alias --base\n"
+    "  --to F            output format (default: from OUT's extension)\n"
+    "  --vid/--pid/--did/--device-version/--spec  suffix fields, hexadecimal\n"
+    "                    (e.g. 0483, 0xdf11); default ffff (any), spec 0100\n"
+    "                    (011a for DfuSe)\n"
+    "  --alt N, --target-name NAME  DfuSe target of data that has none\n"
+    "  --fill BYTE       gap fill of raw binary output (default 0xff)\n"
+    "  --max-size N      refuse images holding more than N data bytes (default 1 GiB)\n"
+    "  --max-span N      refuse images spanning more than N bytes (default: no cap)\n"
+    "  --vector-base A   image info: read the vector table at A\n"
+    "  --force           replace an existing output file / an existing suffix\n"
+    "  -q, --quiet       print errors only\n"
+    "  --json            machine-readable output on stdout\n";
 
 /* --format --address --max-size --max-span --vector-base: reading the input. */
 static int input_option(int c, const char *arg, struct image_opts *o)
@@ -163,7 +163,8 @@ static int suffix_option(int c, const char *arg, struct image_opts *o)
 		if (!tool_parse_hex16("--spec", arg, &o->spec))
 			return TOOL_EXIT_USAGE;
 		if (o->spec != 0x0100 && o->spec != 0x011a) {
-			tool_err("--spec '%s': bcdDFU must be 0100 (DFU 1.0/1.1) or 011a (DfuSe)", arg);
+			tool_err("--spec '%s': bcdDFU must be 0100 (DFU 1.0/1.1) or 011a (DfuSe)",
+				 arg);
 			return TOOL_EXIT_USAGE;
 		}
 		o->have_spec = true;
@@ -297,7 +298,7 @@ static const char *eol_name(enum dfu_line_endings eol)
 /* The start-address type names of the corpus' expected.json. */
 static const char *start_type_name(const struct dfu_start *s)
 {
-	static const char *const srec[] = { "S7", "S8", "S9" };
+	static const char *const srec[] = {"S7", "S8", "S9"};
 
 	switch (s->kind) {
 	case DFU_START_IHEX_CS_IP:
@@ -337,7 +338,8 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 		       img->elf.n_load);
 	if (!img->address_from_file)
 		printf("  address:       not in the file; %s 0x%08x\n",
-		       o->parse.have_base ? "placed at --address" : "assumed", img->n_segments ? img->segments[0].address : 0);
+		       o->parse.have_base ? "placed at --address" : "assumed",
+		       img->n_segments ? img->segments[0].address : 0);
 	printf("  segments:      %zu, %llu bytes", img->n_segments,
 	       (unsigned long long)dfu_image_data_bytes(img));
 	if (dfu_image_span(img, &low, &high))
@@ -355,7 +357,8 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 		       (unsigned long long)(s->address + (uint64_t)s->length - 1), s->length, crc);
 	}
 	if (img->start.kind != DFU_START_NONE) {
-		printf("  start address: 0x%08x (%s", img->start.linear, start_type_name(&img->start));
+		printf("  start address: 0x%08x (%s", img->start.linear,
+		       start_type_name(&img->start));
 		if (img->start.kind == DFU_START_IHEX_CS_IP)
 			printf(", CS:IP %04x:%04x", img->start.cs, img->start.ip);
 		printf(")\n");
@@ -366,17 +369,19 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 		       img->suffix.bcd_dfu, img->suffix.id_vendor, img->suffix.id_product,
 		       img->suffix.bcd_device, img->suffix.length, img->suffix.crc);
 	if (img->format == DFU_FORMAT_DFUSE) {
-		printf("  DfuSe:         version %u, image size %u, %zu target%s\n", img->dfuse_version,
-		       img->dfuse_image_size, img->n_targets, img->n_targets == 1 ? "" : "s");
+		printf("  DfuSe:         version %u, image size %u, %zu target%s\n",
+		       img->dfuse_version, img->dfuse_image_size, img->n_targets,
+		       img->n_targets == 1 ? "" : "s");
 		for (size_t t = 0; t < img->n_targets; t++) {
 			const struct dfuse_target *tg = &img->targets[t];
 
-			printf("    target %zu: alt %u, %s\"%s\", %u bytes, %zu element%s\n", t, tg->alt,
-			       tg->named ? "named " : "unnamed ", tg->name, tg->target_size,
-			       tg->n_elements, tg->n_elements == 1 ? "" : "s");
+			printf("    target %zu: alt %u, %s\"%s\", %u bytes, %zu element%s\n", t,
+			       tg->alt, tg->named ? "named " : "unnamed ", tg->name,
+			       tg->target_size, tg->n_elements, tg->n_elements == 1 ? "" : "s");
 			for (size_t k = 0; k < tg->n_elements; k++)
 				printf("      element %zu: 0x%08x, %u bytes, crc32 %08x\n", k,
-				       tg->elements[k].address, tg->elements[k].size, tg->elements[k].crc32);
+				       tg->elements[k].address, tg->elements[k].size,
+				       tg->elements[k].crc32);
 		}
 	}
 	if (dfu_image_vector_table(img, o->have_vt_base, o->vt_base, NULL, 0, &vt) == 0) {
@@ -487,7 +492,8 @@ static void json_format_details(struct json_out *j, const struct dfu_image *img)
 		json_uint(j, "data_records", img->text.data_records);
 		json_str(j, "line_endings", eol_name(img->text.eol));
 		json_str(j, "case",
-			 img->text.lower_case ? (img->text.upper_case ? "mixed" : "lower") : "upper");
+			 img->text.lower_case ? (img->text.upper_case ? "mixed" : "lower")
+					      : "upper");
 		if (img->text.srec_header)
 			json_str(j, "header", img->text.srec_header);
 		json_obj_close(j);
@@ -564,7 +570,7 @@ static int load_for_info(const char *path, const struct image_opts *o, struct js
 		_cleanup_(dfu_reader_freep) struct dfu_reader *r = NULL;
 		_cleanup_free_ uint8_t *buf = NULL;
 		struct dfu_parse_opts po = o->parse;
-		struct dfu_error e = { 0 };
+		struct dfu_error e = {0};
 		size_t len = 0;
 		int ret;
 		size_t n = strlen(path);
@@ -588,8 +594,10 @@ static int load_for_info(const char *path, const struct image_opts *o, struct js
 			tool_report(path, &e);
 			json_str(j, "file", path);
 			json_bool(j, "valid", false);
-			json_str(j, "format", dfu_format_name(po.format != DFU_FORMAT_AUTO ? po.format
-								: dfu_format_detect(buf, len)));
+			json_str(j, "format",
+				 dfu_format_name(po.format != DFU_FORMAT_AUTO
+						     ? po.format
+						     : dfu_format_detect(buf, len)));
 			json_obj_open(j, "error");
 			json_str(j, "code", e.code);
 			json_str(j, "where", e.where);
@@ -653,15 +661,16 @@ static bool format_from_extension(const char *path, enum dfu_format *f)
 
 	if (!dot || strchr(dot, '/'))
 		return false;
-	return dfu_format_from_name(dot + 1, f) == 0 && *f != DFU_FORMAT_AUTO && *f != DFU_FORMAT_ELF;
+	return dfu_format_from_name(dot + 1, f) == 0 && *f != DFU_FORMAT_AUTO &&
+	       *f != DFU_FORMAT_ELF;
 }
 
 static int image_convert(struct tool_ctx *ctx, int argc, char **argv, const struct image_opts *o)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
-	struct dfu_write_opts w = { 0 };
-	struct dfu_buf out = { 0 };
-	struct dfu_error e = { 0 };
+	struct dfu_write_opts w = {0};
+	struct dfu_buf out = {0};
+	struct dfu_error e = {0};
 	const char *in, *outp;
 	int ret;
 
@@ -687,7 +696,8 @@ static int image_convert(struct tool_ctx *ctx, int argc, char **argv, const stru
 	/* A raw binary has no address: writing one that needs addresses would
 	 * silently put the data at 0. */
 	if (!img->address_from_file && !o->parse.have_base &&
-	    (w.format == DFU_FORMAT_IHEX || w.format == DFU_FORMAT_SREC || w.format == DFU_FORMAT_DFUSE)) {
+	    (w.format == DFU_FORMAT_IHEX || w.format == DFU_FORMAT_SREC ||
+	     w.format == DFU_FORMAT_DFUSE)) {
 		tool_err("%s: a %s file carries no address, but %s output needs one", in,
 			 dfu_format_name(img->format), dfu_format_name(w.format));
 		tool_hint("give --address, e.g. --address 0x08000000");
@@ -698,11 +708,15 @@ static int image_convert(struct tool_ctx *ctx, int argc, char **argv, const stru
 	    (img->address_from_file || o->parse.have_base) &&
 	    (img->format != DFU_FORMAT_BIN && img->format != DFU_FORMAT_DFU)) {
 		w.format = DFU_FORMAT_DFUSE;
-		tool_msg(ctx, "%s: writing DfuSe, which keeps the addresses (--to dfu writes a plain DFU 1.1 file)", outp);
+		tool_msg(ctx,
+			 "%s: writing DfuSe, which keeps the addresses (--to dfu writes a plain "
+			 "DFU 1.1 file)",
+			 outp);
 	}
 	w.vid = o->have_vid ? o->vid : (img->suffix.present ? img->suffix.id_vendor : 0xffff);
 	w.pid = o->have_pid ? o->pid : (img->suffix.present ? img->suffix.id_product : 0xffff);
-	w.bcd_device = o->have_did ? o->did : (img->suffix.present ? img->suffix.bcd_device : 0xffff);
+	w.bcd_device =
+	    o->have_did ? o->did : (img->suffix.present ? img->suffix.bcd_device : 0xffff);
 	w.bcd_dfu = o->have_spec ? o->spec : (w.format == DFU_FORMAT_DFUSE ? 0x011a : 0x0100);
 	w.alt = o->have_alt ? o->alt : 0;
 	w.target_name = o->target_name;
@@ -719,7 +733,8 @@ static int image_convert(struct tool_ctx *ctx, int argc, char **argv, const stru
 	else
 		ret = tool_write_file(outp, out.data, out.len);
 	if (ret == 0)
-		tool_msg(ctx, "%s: %s, %zu bytes written", outp, format_long_name(w.format), out.len);
+		tool_msg(ctx, "%s: %s, %zu bytes written", outp, format_long_name(w.format),
+			 out.len);
 	dfu_buf_release(&out);
 	return ret;
 }
@@ -786,8 +801,7 @@ static int suffix_delete(struct tool_ctx *ctx, const struct suffix_file *f,
 	return ret;
 }
 
-static int suffix_add(struct tool_ctx *ctx, const struct suffix_file *f,
-		      const struct image_opts *o)
+static int suffix_add(struct tool_ctx *ctx, const struct suffix_file *f, const struct image_opts *o)
 {
 	uint16_t vid = o->have_vid ? o->vid : 0xffff, pid = o->have_pid ? o->pid : 0xffff;
 	uint16_t did = o->have_did ? o->did : 0xffff, spec = o->have_spec ? o->spec : 0x0100;
@@ -817,9 +831,10 @@ static int suffix_add(struct tool_ctx *ctx, const struct suffix_file *f,
 	ret = tool_replace_file(f->path, b.data, b.len);
 	dfu_buf_release(&b);
 	if (ret == 0)
-		tool_msg(ctx,
-			 "%s: DFU suffix added (vendor %04x, product %04x, device %04x, bcdDFU %04x)",
-			 f->path, vid, pid, did, spec);
+		tool_msg(
+		    ctx,
+		    "%s: DFU suffix added (vendor %04x, product %04x, device %04x, bcdDFU %04x)",
+		    f->path, vid, pid, did, spec);
 	return ret;
 }
 
@@ -866,7 +881,7 @@ static void attr_str(uint8_t attr, char out[4])
 static int image_layout(int argc, char **argv, const struct image_opts *o)
 {
 	_cleanup_(dfuse_layout_freep) struct dfuse_layout *l = NULL;
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	const char *str;
 	int ret;
 

@@ -90,9 +90,10 @@ int cmd_unprotect(struct tool_ctx *tool, struct dfu_ctx *ctx, struct tool_option
 		dfu_if_info_free(back, nb);
 		tool_err("%s: the device did not come back within %u s after Read Unprotect",
 			 object, wait_ms / 1000);
-		tool_hint("the flash is erased now; with BOOT0 low the chip boots the empty flash and "
-			  "never enters the bootloader: set BOOT0 high, reset it and run the command "
-			  "again without --unprotect");
+		tool_hint(
+		    "the flash is erased now; with BOOT0 low the chip boots the empty flash and "
+		    "never enters the bootloader: set BOOT0 high, reset it and run the command "
+		    "again without --unprotect");
 		return TOOL_EXIT_NODEVICE;
 	}
 	if (!any_dfu(back, nb)) {
@@ -257,7 +258,8 @@ static void print_option_bytes(const struct ob_view *v, const char *hex)
 	if (!v->decoded)
 		return;
 	if (ob->have_rdp)
-		printf("  read protection:  level %d (RDP byte 0x%02x)%s\n", ob->rdp_level, ob->rdp_raw,
+		printf("  read protection:  level %d (RDP byte 0x%02x)%s\n", ob->rdp_level,
+		       ob->rdp_raw,
 		       ob->rdp_level == 1 ? ": flash cannot be read; --unprotect mass-erases it"
 					  : "");
 	if (ob->have_wrp)
@@ -265,8 +267,8 @@ static void print_option_bytes(const struct ob_view *v, const char *hex)
 	if (ob->have_bor)
 		printf("  brown-out reset:  %s\n", ob->bor_text);
 	if (ob->have_user) {
-		printf("  watchdog:         %s\n", ob->wdg_sw ? "software (started by firmware)"
-							  : "hardware (always on)");
+		printf("  watchdog:         %s\n",
+		       ob->wdg_sw ? "software (started by firmware)" : "hardware (always on)");
 		printf("  reset on Stop:    %s; on Standby: %s\n", ob->nrst_stop ? "no" : "yes",
 		       ob->nrst_stdby ? "no" : "yes");
 	}
@@ -295,14 +297,15 @@ static void decode_and_show(const struct tool_options *o, const char *object,
 {
 	struct dfu_option_bytes ob;
 	const struct dfu_segment *s = up->n_segments ? &up->segments[0] : NULL;
-	struct ob_view v = { .object = object, .list = list, .n = n, .ob = &ob };
+	struct ob_view v = {.object = object, .list = list, .n = n, .ob = &ob};
 	unsigned sectors = 0;
 
 	if (!s)
 		return;
 	sector_address(list, n, 0, NULL, &sectors);
 	v.raw = s->data;
-	v.decoded = dfu_option_bytes_decode(s->address, s->data, s->length, sectors, &ob, NULL) == 0;
+	v.decoded =
+	    dfu_option_bytes_decode(s->address, s->data, s->length, sectors, &ob, NULL) == 0;
 	if (!v.decoded) {
 		memset(&ob, 0, sizeof(ob));
 		ob.base = s->address;
@@ -331,8 +334,9 @@ int cmd_read_options(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	if (k == n) {
 		object_of(object, sizeof(object), &list[0]);
 		tool_err("%s: the device shows no \"Option Bytes\" alternate setting", object);
-		tool_hint("STM32G0B1/G0C1 ROMs name every alt \"Internal Flash\" (a ROM bug) and plain "
-			  "DFU devices have none; `dfuflash list` shows the alts (-a NAME selects one)");
+		tool_hint(
+		    "STM32G0B1/G0C1 ROMs name every alt \"Internal Flash\" (a ROM bug) and plain "
+		    "DFU devices have none; `dfuflash list` shows the alts (-a NAME selects one)");
 		return TOOL_EXIT_NODEVICE;
 	}
 	object_of(object, sizeof(object), &list[k]);
@@ -408,7 +412,8 @@ static int after_otp(struct tool_ctx *tool, const struct tool_options *o,
 		tool_msg(tool, "%s: OTP already held these bytes: nothing was programmed", object);
 		return 0;
 	}
-	tool_msg(tool, "%s: OTP: %u bytes programmed and read back", object, one->otp_bytes_changed);
+	tool_msg(tool, "%s: OTP: %u bytes programmed and read back", object,
+		 one->otp_bytes_changed);
 	if (!dev || !info->layout || !info->layout->n_segments ||
 	    !dfu_otp_layout_for(info->layout->segments[0].start, &l))
 		return 0;
@@ -432,10 +437,12 @@ static int after_otp(struct tool_ctx *tool, const struct tool_options *o,
 			continue;
 		if (o->quiet)
 			continue;
-		dfu_image_read(up, DFU_ALT_NONE, l.base + i * l.block_size, buf, l.block_size, 0xff);
+		dfu_image_read(up, DFU_ALT_NONE, l.base + i * l.block_size, buf, l.block_size,
+			       0xff);
 		fprintf(stderr, "  block %2u 0x%08x: ", i, l.base + i * l.block_size);
 		print_hex(stderr, buf, l.block_size);
-		fprintf(stderr, "\n           %s%s\n", locked ? "locked (lock byte 0x00)" : "unlocked",
+		fprintf(stderr, "\n           %s%s\n",
+			locked ? "locked (lock byte 0x00)" : "unlocked",
 			lock ? ": lock byte written now" : "");
 	}
 	return 0;

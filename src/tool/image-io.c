@@ -48,7 +48,7 @@ int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct 
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ uint8_t *buf = NULL;
 	struct dfu_parse_opts o = *opts;
-	struct dfu_error e = { 0 };
+	struct dfu_error e = {0};
 	int ret;
 
 	if (o.format == DFU_FORMAT_AUTO && (ends_with(path, ".dfu") || ends_with(path, ".dfuse")))
@@ -90,7 +90,7 @@ int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct 
 int tool_read_file(const char *path, uint8_t **data, size_t *len)
 {
 	_cleanup_close_ int fd = -1;
-	struct dfu_buf b = { 0 };
+	struct dfu_buf b = {0};
 	uint8_t chunk[65536];
 
 	fd = open_input(path);
@@ -231,7 +231,8 @@ bool tool_parse_hex16(const char *opt, const char *s, uint16_t *out)
 		return true;
 	}
 	tool_err("%s '%s': %s", opt, s,
-		 r == -ERANGE ? "too large (at most ffff)" : "not a hexadecimal number (e.g. 0483 or 0x0483)");
+		 r == -ERANGE ? "too large (at most ffff)"
+			      : "not a hexadecimal number (e.g. 0483 or 0x0483)");
 	return false;
 }
 
@@ -244,6 +245,7 @@ bool tool_parse_u8(const char *opt, const char *s, uint8_t *out)
 		*out = (uint8_t)v;
 		return true;
 	}
-	tool_err("%s '%s': %s", opt, s, r == -ERANGE ? "too large (at most 255 / 0xff)" : "not a number");
+	tool_err("%s '%s': %s", opt, s,
+		 r == -ERANGE ? "too large (at most 255 / 0xff)" : "not a number");
 	return false;
 }

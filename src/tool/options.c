@@ -46,51 +46,51 @@ enum {
 static const char short_opts[] = "-:hVvleE:d:p:c:i:a:S:t:U:D:Rs:Z:wn:q";
 
 static const struct option long_opts[] = {
-	/* dfu-util 0.11, every name and alias */
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "list", no_argument, NULL, 'l' },
-	{ "detach", no_argument, NULL, 'e' },
-	{ "detach-delay", required_argument, NULL, 'E' },
-	{ "device", required_argument, NULL, 'd' },
-	{ "path", required_argument, NULL, 'p' },
-	{ "devnum", required_argument, NULL, 'n' },
-	{ "cfg", required_argument, NULL, 'c' },
-	{ "configuration", required_argument, NULL, 'c' },
-	{ "intf", required_argument, NULL, 'i' },
-	{ "interface", required_argument, NULL, 'i' },
-	{ "alt", required_argument, NULL, 'a' },
-	{ "altsetting", required_argument, NULL, 'a' },
-	{ "serial", required_argument, NULL, 'S' },
-	{ "transfer-size", required_argument, NULL, 't' },
-	{ "upload", required_argument, NULL, 'U' },
-	{ "upload-size", required_argument, NULL, 'Z' },
-	{ "download", required_argument, NULL, 'D' },
-	{ "reset", no_argument, NULL, 'R' },
-	{ "dfuse-address", required_argument, NULL, 's' },
-	/* dfu-util declares a required value and so swallows the next word
-	 * (`--wait -l`); here the value exists only as --wait=SECONDS. */
-	{ "wait", optional_argument, NULL, 'w' },
-	/* native */
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "address", required_argument, NULL, OPT_ADDRESS },
-	{ "length", required_argument, NULL, OPT_LENGTH },
-	{ "leave", no_argument, NULL, OPT_LEAVE },
-	{ "jump", required_argument, NULL, OPT_JUMP },
-	{ "mass-erase", no_argument, NULL, OPT_MASS_ERASE },
-	{ "unprotect", no_argument, NULL, OPT_UNPROTECT },
-	{ "will-reset", no_argument, NULL, OPT_WILL_RESET },
-	{ "force", no_argument, NULL, OPT_FORCE },
-	{ "verify", no_argument, NULL, OPT_VERIFY },
-	{ "wait-app", optional_argument, NULL, OPT_WAIT_APP },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "progress", required_argument, NULL, OPT_PROGRESS },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "trace", required_argument, NULL, OPT_TRACE },
-	{ "otp", no_argument, NULL, OPT_OTP },
-	{ 0 },
+    /* dfu-util 0.11, every name and alias */
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"list", no_argument, NULL, 'l'},
+    {"detach", no_argument, NULL, 'e'},
+    {"detach-delay", required_argument, NULL, 'E'},
+    {"device", required_argument, NULL, 'd'},
+    {"path", required_argument, NULL, 'p'},
+    {"devnum", required_argument, NULL, 'n'},
+    {"cfg", required_argument, NULL, 'c'},
+    {"configuration", required_argument, NULL, 'c'},
+    {"intf", required_argument, NULL, 'i'},
+    {"interface", required_argument, NULL, 'i'},
+    {"alt", required_argument, NULL, 'a'},
+    {"altsetting", required_argument, NULL, 'a'},
+    {"serial", required_argument, NULL, 'S'},
+    {"transfer-size", required_argument, NULL, 't'},
+    {"upload", required_argument, NULL, 'U'},
+    {"upload-size", required_argument, NULL, 'Z'},
+    {"download", required_argument, NULL, 'D'},
+    {"reset", no_argument, NULL, 'R'},
+    {"dfuse-address", required_argument, NULL, 's'},
+    /* dfu-util declares a required value and so swallows the next word
+     * (`--wait -l`); here the value exists only as --wait=SECONDS. */
+    {"wait", optional_argument, NULL, 'w'},
+    /* native */
+    {"quiet", no_argument, NULL, 'q'},
+    {"address", required_argument, NULL, OPT_ADDRESS},
+    {"length", required_argument, NULL, OPT_LENGTH},
+    {"leave", no_argument, NULL, OPT_LEAVE},
+    {"jump", required_argument, NULL, OPT_JUMP},
+    {"mass-erase", no_argument, NULL, OPT_MASS_ERASE},
+    {"unprotect", no_argument, NULL, OPT_UNPROTECT},
+    {"will-reset", no_argument, NULL, OPT_WILL_RESET},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"verify", no_argument, NULL, OPT_VERIFY},
+    {"wait-app", optional_argument, NULL, OPT_WAIT_APP},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"progress", required_argument, NULL, OPT_PROGRESS},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"otp", no_argument, NULL, OPT_OTP},
+    {0},
 };
 
 struct native_cmd {
@@ -100,22 +100,21 @@ struct native_cmd {
 };
 
 static const struct native_cmd native_cmds[] = {
-	{ "list", TOOL_MODE_LIST, NULL },      { "flash", TOOL_MODE_DOWNLOAD, "FILE" },
-	{ "read", TOOL_MODE_UPLOAD, "OUT" },   { "verify", TOOL_MODE_VERIFY, "FILE" },
-	{ "erase", TOOL_MODE_ERASE, NULL },    { "leave", TOOL_MODE_LEAVE, NULL },
-	{ "detach", TOOL_MODE_DETACH, NULL },
-	{ "read-options", TOOL_MODE_READ_OPTIONS, NULL },
+    {"list", TOOL_MODE_LIST, NULL},	{"flash", TOOL_MODE_DOWNLOAD, "FILE"},
+    {"read", TOOL_MODE_UPLOAD, "OUT"},	{"verify", TOOL_MODE_VERIFY, "FILE"},
+    {"erase", TOOL_MODE_ERASE, NULL},	{"leave", TOOL_MODE_LEAVE, NULL},
+    {"detach", TOOL_MODE_DETACH, NULL}, {"read-options", TOOL_MODE_READ_OPTIONS, NULL},
 };
 
 /* -s modifiers, matched whole: dfu-util's prefix matching let "l" mean leave
  * and then read past the end of the string. */
 enum dfuse_mod { MOD_LEAVE, MOD_MASS_ERASE, MOD_UNPROTECT, MOD_WILL_RESET, MOD_FORCE, MOD_FAST };
 static const char *const dfuse_mods[] = {
-	[MOD_LEAVE] = "leave",           [MOD_MASS_ERASE] = "mass-erase",
-	[MOD_UNPROTECT] = "unprotect",   [MOD_WILL_RESET] = "will-reset",
-	[MOD_FORCE] = "force",           [MOD_FAST] = "fast",
+    [MOD_LEAVE] = "leave",	     [MOD_MASS_ERASE] = "mass-erase", [MOD_UNPROTECT] = "unprotect",
+    [MOD_WILL_RESET] = "will-reset", [MOD_FORCE] = "force",	      [MOD_FAST] = "fast",
 };
-#define DFUSE_MODS_HINT "valid modifiers: leave, mass-erase, unprotect, will-reset, force, or a length"
+#define DFUSE_MODS_HINT                                                                            \
+	"valid modifiers: leave, mass-erase, unprotect, will-reset, force, or a length"
 
 /* dfu-util's -d values: -1 = any ("*" or empty), 0x10000 = none ("-"). */
 #define ID_ANY (-1)
@@ -124,12 +123,11 @@ static const char *const dfuse_mods[] = {
 /* Where each setting came from, for messages about combinations. */
 struct source {
 	const char *address, *length, *leave, *jump, *mass_erase, *unprotect, *will_reset, *force,
-		*verify, *wait_app, *timeout, *format, *upload_size, *otp, *reset;
+	    *verify, *wait_app, *timeout, *format, *upload_size, *otp, *reset;
 };
 
-
 struct parse_state {
-	char label[40];               /* the current option as typed: "-s", "--dfuse-address" */
+	char label[40];		      /* the current option as typed: "-s", "--dfuse-address" */
 	const char *given[OPT_COUNT]; /* value of each option that takes one: given once */
 	char given_label[OPT_COUNT][40];
 	const struct native_cmd *cmd;
@@ -141,27 +139,28 @@ struct parse_state {
 };
 
 #define MODE_BIT(m) (1u << (m))
-#define XFER_MODES                                                                              \
-	(MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_UPLOAD) | MODE_BIT(TOOL_MODE_VERIFY) | \
+#define XFER_MODES                                                                                 \
+	(MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_UPLOAD) | MODE_BIT(TOOL_MODE_VERIFY) |  \
 	 MODE_BIT(TOOL_MODE_ERASE) | MODE_BIT(TOOL_MODE_LEAVE))
-#define DEVICE_MODES (XFER_MODES | MODE_BIT(TOOL_MODE_DETACH) | MODE_BIT(TOOL_MODE_RESET) | \
-		      MODE_BIT(TOOL_MODE_READ_OPTIONS))
+#define DEVICE_MODES                                                                               \
+	(XFER_MODES | MODE_BIT(TOOL_MODE_DETACH) | MODE_BIT(TOOL_MODE_RESET) |                     \
+	 MODE_BIT(TOOL_MODE_READ_OPTIONS))
 
 #define NUMBER_HINT "numbers are decimal, or hexadecimal with 0x; a leading 0 does not mean octal"
-#define DEVICE_HINT                                                                   \
-	"-d VID:PID[,VID:PID]: hexadecimal ids (0483, 0x0483, DF11), * = any, - = none; " \
+#define DEVICE_HINT                                                                                \
+	"-d VID:PID[,VID:PID]: hexadecimal ids (0483, 0x0483, DF11), * = any, - = none; "          \
 	"a leading ',' means DFU mode only"
 #define COMMANDS_HINT "commands: list, flash FILE, read OUT, verify FILE, erase, leave, detach"
 
 const char *tool_mode_name(enum tool_mode m)
 {
 	static const char *const names[] = {
-		[TOOL_MODE_NONE] = "none",         [TOOL_MODE_HELP] = "help",
-		[TOOL_MODE_VERSION] = "version",   [TOOL_MODE_LIST] = "list",
-		[TOOL_MODE_DOWNLOAD] = "download", [TOOL_MODE_UPLOAD] = "upload",
-		[TOOL_MODE_VERIFY] = "verify",     [TOOL_MODE_ERASE] = "erase",
-		[TOOL_MODE_LEAVE] = "leave",       [TOOL_MODE_DETACH] = "detach",
-		[TOOL_MODE_RESET] = "reset",       [TOOL_MODE_READ_OPTIONS] = "read-options",
+	    [TOOL_MODE_NONE] = "none",	       [TOOL_MODE_HELP] = "help",
+	    [TOOL_MODE_VERSION] = "version",   [TOOL_MODE_LIST] = "list",
+	    [TOOL_MODE_DOWNLOAD] = "download", [TOOL_MODE_UPLOAD] = "upload",
+	    [TOOL_MODE_VERIFY] = "verify",     [TOOL_MODE_ERASE] = "erase",
+	    [TOOL_MODE_LEAVE] = "leave",       [TOOL_MODE_DETACH] = "detach",
+	    [TOOL_MODE_RESET] = "reset",       [TOOL_MODE_READ_OPTIONS] = "read-options",
 	};
 
 	if ((size_t)m < ARRAY_SIZE(names) && names[m])
@@ -240,7 +239,8 @@ static bool number(const struct parse_state *st, const char *s, uint64_t min, ui
 		return false;
 	}
 	if (r < 0 || *out < min) {
-		tool_err("%s '%s': out of range (%" PRIu64 "..%" PRIu64 ")", st->label, s, min, max);
+		tool_err("%s '%s': out of range (%" PRIu64 "..%" PRIu64 ")", st->label, s, min,
+			 max);
 		return false;
 	}
 	return true;
@@ -282,8 +282,8 @@ static bool id_part(const struct parse_state *st, const char *arg, const char *w
 			return true;
 		}
 	}
-	tool_err("%s '%s': %s '%.*s' is not a hexadecimal USB id (0000..ffff)", st->label, arg, what,
-		 (int)n, p);
+	tool_err("%s '%s': %s '%.*s' is not a hexadecimal USB id (0000..ffff)", st->label, arg,
+		 what, (int)n, p);
 	tool_hint(DEVICE_HINT);
 	return false;
 }
@@ -292,8 +292,8 @@ static bool id_part(const struct parse_state *st, const char *arg, const char *w
 struct id_names {
 	const char *vendor, *product;
 };
-static const struct id_names runtime_ids = { "vendor id", "product id" };
-static const struct id_names dfu_ids = { "DFU-mode vendor id", "DFU-mode product id" };
+static const struct id_names runtime_ids = {"vendor id", "product id"};
+static const struct id_names dfu_ids = {"DFU-mode vendor id", "DFU-mode product id"};
 
 /* "VID[:PID]" of @n bytes at @p; missing parts take the defaults. */
 static bool id_half(const struct parse_state *st, const char *arg, const struct id_names *names,
@@ -345,8 +345,8 @@ static bool parse_device(const struct parse_state *st, const char *arg, struct d
 	if (comma == arg) {
 		rt_vid = rt_pid = ID_NONE;
 	} else {
-		if (!id_half(st, arg, &runtime_ids, arg, comma ? (size_t)(comma - arg) : strlen(arg),
-			     &rt_vid, &rt_pid))
+		if (!id_half(st, arg, &runtime_ids, arg,
+			     comma ? (size_t)(comma - arg) : strlen(arg), &rt_vid, &rt_pid))
 			return false;
 		dfu_vid = rt_vid;
 		dfu_pid = rt_pid;
@@ -450,7 +450,8 @@ static bool parse_alt(const struct parse_state *st, const char *arg, struct dfu_
 	}
 	if (!*arg) {
 		tool_err("%s '': empty alternate setting name", st->label);
-		tool_hint("-a takes a number (0) or the name (\"Internal Flash\") shown by `dfuflash list`");
+		tool_hint("-a takes a number (0) or the name (\"Internal Flash\") shown by "
+			  "`dfuflash list`");
 		return false;
 	}
 	m->alt_name = arg;
@@ -468,7 +469,8 @@ static void unknown_modifier(const char *label, const char *arg, const char *p, 
 			guess = guess ? "" : dfuse_mods[k];
 	tool_err("%s '%s': unknown modifier '%.*s'", label, arg, (int)n, p);
 	if (guess && *guess)
-		tool_hint("modifiers are never abbreviated: did you mean ':%s'? " DFUSE_MODS_HINT, guess);
+		tool_hint("modifiers are never abbreviated: did you mean ':%s'? " DFUSE_MODS_HINT,
+			  guess);
 	else
 		tool_hint(DFUSE_MODS_HINT);
 }
@@ -499,7 +501,8 @@ static bool dfuse_address(struct parse_state *st, const char *arg, const char *p
 		return false;
 	}
 	if (st->src.address) {
-		tool_err("%s '%s': address given twice (also by %s)", st->label, arg, st->src.address);
+		tool_err("%s '%s': address given twice (also by %s)", st->label, arg,
+			 st->src.address);
 		return false;
 	}
 	f->have_address = true;
@@ -525,7 +528,8 @@ static bool dfuse_length(struct parse_state *st, const char *arg, const char *p,
 		return false;
 	}
 	if (st->src.length) {
-		tool_err("%s '%s': length given twice (also by %s)", st->label, arg, st->src.length);
+		tool_err("%s '%s': length given twice (also by %s)", st->label, arg,
+			 st->src.length);
 		return false;
 	}
 	f->have_length = true;
@@ -623,7 +627,8 @@ static bool word(struct parse_state *st, const char *w)
 		}
 		if (st->opt_l || st->opt_D || st->opt_U || st->opt_e || st->opt_s) {
 			tool_err("unexpected argument '%s'", w);
-			tool_hint("dfu-util style takes no plain arguments; a file goes after -D or -U");
+			tool_hint(
+			    "dfu-util style takes no plain arguments; a file goes after -D or -U");
 		} else {
 			tool_err("unknown command '%s'", w);
 			tool_hint(COMMANDS_HINT "; or dfu-util's options (-l, -D FILE, ...)");
@@ -773,7 +778,8 @@ static int native_value_option(struct parse_state *st, int c, const char *arg,
 		if (!number_u32(st, arg, 0, UINT32_MAX, &f->address))
 			return TOOL_EXIT_USAGE;
 		if (st->src.address) {
-			tool_err("--address '%s': address given twice (also by %s)", arg, st->src.address);
+			tool_err("--address '%s': address given twice (also by %s)", arg,
+				 st->src.address);
 			return TOOL_EXIT_USAGE;
 		}
 		f->have_address = true;
@@ -783,7 +789,8 @@ static int native_value_option(struct parse_state *st, int c, const char *arg,
 		if (!number_u32(st, arg, 1, UINT32_MAX, &f->length))
 			return TOOL_EXIT_USAGE;
 		if (st->src.length) {
-			tool_err("--length '%s': length given twice (also by %s)", arg, st->src.length);
+			tool_err("--length '%s': length given twice (also by %s)", arg,
+				 st->src.length);
 			return TOOL_EXIT_USAGE;
 		}
 		f->have_length = true;
@@ -864,7 +871,8 @@ static int native_tool_option(struct parse_state *st, int c, const char *arg,
 			o->progress = TOOL_PROGRESS_AUTO;
 		else {
 			tool_err("%s '%s': unknown progress style", st->label, arg);
-			tool_hint("--progress=bar|plain|none (default: a bar when stderr is a terminal)");
+			tool_hint(
+			    "--progress=bar|plain|none (default: a bar when stderr is a terminal)");
 			return TOOL_EXIT_USAGE;
 		}
 		break;
@@ -968,11 +976,16 @@ static bool applies(const char *src, enum tool_mode mode, unsigned mask, const c
 static bool native_mode(struct parse_state *st, struct tool_options *o)
 {
 	const struct native_cmd *cmd = st->cmd;
-	const char *clash = st->opt_l ? "-l" : st->opt_D ? "-D" : st->opt_U ? "-U" : st->opt_e ? "-e" : NULL;
+	const char *clash = st->opt_l	? "-l"
+			    : st->opt_D ? "-D"
+			    : st->opt_U ? "-U"
+			    : st->opt_e ? "-e"
+					: NULL;
 
 	if (clash) {
 		tool_err("%s cannot be combined with the `%s` command", clash, cmd->name);
-		tool_hint("use dfu-util's options (-l, -D FILE, -U FILE, -e) or a command word, not both");
+		tool_hint("use dfu-util's options (-l, -D FILE, -U FILE, -e) or a command word, "
+			  "not both");
 		return false;
 	}
 	if (cmd->arg && !st->cmd_arg) {
@@ -1019,7 +1032,11 @@ static bool compat_mode(struct parse_state *st, struct tool_options *o)
 
 	o->compat = true;
 	if (st->opt_l) {
-		const char *clash = st->opt_D ? "-D" : st->opt_U ? "-U" : st->opt_e ? "-e" : st->opt_s ? "-s" : NULL;
+		const char *clash = st->opt_D	? "-D"
+				    : st->opt_U ? "-U"
+				    : st->opt_e ? "-e"
+				    : st->opt_s ? "-s"
+						: NULL;
 
 		if (clash) {
 			tool_err("-l lists devices; it cannot be combined with %s", clash);
@@ -1045,16 +1062,18 @@ static bool compat_mode(struct parse_state *st, struct tool_options *o)
 		o->mode = TOOL_MODE_LEAVE;
 	else if (st->opt_s) {
 		tool_err("-s '%s' alone does nothing", o->dfuse_arg);
-		tool_hint("add -D FILE or -U FILE, or a command such as :leave, :mass-erase:force or "
-			  ":unprotect:force");
+		tool_hint(
+		    "add -D FILE or -U FILE, or a command such as :leave, :mass-erase:force or "
+		    ":unprotect:force");
 		return false;
 	} else if (o->detach)
 		o->mode = TOOL_MODE_DETACH;
 	else if (o->reset)
 		o->mode = TOOL_MODE_RESET;
 	else {
-		tool_err("nothing to do: give -l, -D FILE, -U FILE, -e, -R or -s ADDRESS:leave, or a "
-			 "command");
+		tool_err(
+		    "nothing to do: give -l, -D FILE, -U FILE, -e, -R or -s ADDRESS:leave, or a "
+		    "command");
 		tool_hint(COMMANDS_HINT "; see `dfuflash --help`");
 		return false;
 	}
@@ -1073,19 +1092,24 @@ static bool cross_check(struct parse_state *st, struct tool_options *o)
 	    !applies(s->length, m, MODE_BIT(TOOL_MODE_UPLOAD),
 		     "the length is how many bytes -U / read reads") ||
 	    !applies(s->leave, m, XFER_MODES, NULL) || !applies(s->jump, m, XFER_MODES, NULL) ||
-	    !applies(s->mass_erase, m, dl_erase, "mass-erase runs before a download or alone (erase)") ||
-	    !applies(s->unprotect, m, dl_erase, "unprotect runs before a download or alone (erase)") ||
-	    !applies(s->will_reset, m, dl_erase, "will-reset is for downloads that reset the device") ||
+	    !applies(s->mass_erase, m, dl_erase,
+		     "mass-erase runs before a download or alone (erase)") ||
+	    !applies(s->unprotect, m, dl_erase,
+		     "unprotect runs before a download or alone (erase)") ||
+	    !applies(s->will_reset, m, dl_erase,
+		     "will-reset is for downloads that reset the device") ||
 	    !applies(s->force, m, XFER_MODES, NULL) ||
-	    !applies(s->verify, m, MODE_BIT(TOOL_MODE_DOWNLOAD),
-		     "--verify reads back after a download; `verify FILE` compares without writing") ||
+	    !applies(
+		s->verify, m, MODE_BIT(TOOL_MODE_DOWNLOAD),
+		"--verify reads back after a download; `verify FILE` compares without writing") ||
 	    !applies(s->timeout, m, DEVICE_MODES, NULL) ||
 	    !applies(s->format, m, MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_VERIFY),
 		     "--format names the format of the file to write or verify") ||
 	    !applies(s->upload_size, m, MODE_BIT(TOOL_MODE_UPLOAD),
 		     "-Z is the expected size of an -U upload") ||
 	    !applies(s->otp, m,
-		     MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_UPLOAD) | MODE_BIT(TOOL_MODE_VERIFY),
+		     MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_UPLOAD) |
+			 MODE_BIT(TOOL_MODE_VERIFY),
 		     NULL) ||
 	    !applies(s->reset, m, DEVICE_MODES, NULL))
 		return false;
@@ -1098,7 +1122,8 @@ static bool cross_check(struct parse_state *st, struct tool_options *o)
 			  o->dfuse_arg);
 		return false;
 	}
-	if (f->wait_app && !(f->leave || o->reset || m == TOOL_MODE_DOWNLOAD || m == TOOL_MODE_RESET)) {
+	if (f->wait_app &&
+	    !(f->leave || o->reset || m == TOOL_MODE_DOWNLOAD || m == TOOL_MODE_RESET)) {
 		tool_err("--wait-app: the application starts only after leaving DFU mode");
 		tool_hint("add --leave (-s :leave) or -R");
 		return false;

@@ -20,17 +20,17 @@
 
 enum tool_mode {
 	TOOL_MODE_NONE = 0,
-	TOOL_MODE_HELP,     /* -h: print tool_usage() on stdout, exit 0 */
-	TOOL_MODE_VERSION,  /* -V: print the version, exit 0 */
-	TOOL_MODE_LIST,     /* -l, `list` */
-	TOOL_MODE_DOWNLOAD, /* -D FILE, `flash FILE` */
-	TOOL_MODE_UPLOAD,   /* -U FILE, `read OUT` */
-	TOOL_MODE_VERIFY,   /* `verify FILE`: read back and compare, write nothing */
-	TOOL_MODE_ERASE,    /* -s [ADDR]:mass-erase:force or :unprotect:force without
-	                     * -D/-U (DfuSe command mode), `erase` */
-	TOOL_MODE_LEAVE,    /* -s [ADDR]:leave without -D/-U, `leave` */
-	TOOL_MODE_DETACH,   /* -e alone, `detach` */
-	TOOL_MODE_RESET,    /* -R alone: USB reset (dfu-util refuses it; harmless) */
+	TOOL_MODE_HELP,		/* -h: print tool_usage() on stdout, exit 0 */
+	TOOL_MODE_VERSION,	/* -V: print the version, exit 0 */
+	TOOL_MODE_LIST,		/* -l, `list` */
+	TOOL_MODE_DOWNLOAD,	/* -D FILE, `flash FILE` */
+	TOOL_MODE_UPLOAD,	/* -U FILE, `read OUT` */
+	TOOL_MODE_VERIFY,	/* `verify FILE`: read back and compare, write nothing */
+	TOOL_MODE_ERASE,	/* -s [ADDR]:mass-erase:force or :unprotect:force without
+				 * -D/-U (DfuSe command mode), `erase` */
+	TOOL_MODE_LEAVE,	/* -s [ADDR]:leave without -D/-U, `leave` */
+	TOOL_MODE_DETACH,	/* -e alone, `detach` */
+	TOOL_MODE_RESET,	/* -R alone: USB reset (dfu-util refuses it; harmless) */
 	TOOL_MODE_READ_OPTIONS, /* `read-options`: decode the option bytes alt */
 };
 
@@ -43,7 +43,7 @@ enum tool_progress {
 };
 
 #define TOOL_DETACH_DELAY_DEFAULT_S 5 /* -E default, as dfu-util */
-#define TOOL_SECONDS_MAX 86400        /* cap of every SECONDS value */
+#define TOOL_SECONDS_MAX 86400	      /* cap of every SECONDS value */
 
 struct tool_options {
 	enum tool_mode mode;
@@ -67,18 +67,18 @@ struct tool_options {
 
 	const char *download_path; /* -D, `flash FILE`, `verify FILE`; "-" = stdin */
 	const char *upload_path;   /* -U, `read OUT` */
-	enum dfu_format format;    /* --format: input format override (AUTO = detect) */
-	uint32_t upload_size;      /* -Z: expected upload size, 0 = not given */
+	enum dfu_format format;	   /* --format: input format override (AUTO = detect) */
+	uint32_t upload_size;	   /* -Z: expected upload size, 0 = not given */
 
 	int verbose; /* -v count */
 	bool quiet;  /* -q: errors only */
 	bool json;   /* --json: machine-readable stdout */
 	enum tool_progress progress;
 
-	bool wait;              /* -w / --wait[=SECONDS]: wait for the device */
-	uint32_t wait_s;        /* 0 = forever (dfu-util's -w) */
+	bool wait;		 /* -w / --wait[=SECONDS]: wait for the device */
+	uint32_t wait_s;	 /* 0 = forever (dfu-util's -w) */
 	uint32_t detach_delay_s; /* -E, default TOOL_DETACH_DELAY_DEFAULT_S */
-	const char *trace_path; /* --trace FILE: log every control request */
+	const char *trace_path;	 /* --trace FILE: log every control request */
 
 	bool list;   /* -l / `list` */
 	bool detach; /* -e / `detach`: detach a run-time device first (or only) */

@@ -71,8 +71,8 @@ void tool_report(const char *object, const struct dfu_error *e)
 	/* " (state dfuERROR, status errVENDOR: ..., LIBUSB_ERROR_PIPE)" unless
 	 * the message already names the status */
 	if (e->have_state && !strstr(msg, dfu_status_name(e->status)))
-		snprintf(dev, sizeof(dev), " (state %s, status %s: %s%s%s)", dfu_state_name(e->state),
-			 dfu_status_name(e->status),
+		snprintf(dev, sizeof(dev), " (state %s, status %s: %s%s%s)",
+			 dfu_state_name(e->state), dfu_status_name(e->status),
 			 e->istring[0] ? e->istring : dfu_status_text(e->status),
 			 e->usb_name ? ", " : "", e->usb_name ? e->usb_name : "");
 	else if (e->usb_name && !strstr(msg, e->usb_name))

@@ -13,19 +13,19 @@
  * Documented in `dfuflash --help` and man/dfuflash.1. */
 enum tool_exit {
 	TOOL_EXIT_OK = 0,
-	TOOL_EXIT_FAILURE = 1,   /* `image suffix check`: file has no valid suffix */
-	TOOL_EXIT_USAGE = 64,    /* EX_USAGE: bad command line */
-	TOOL_EXIT_DATAERR = 65,  /* EX_DATAERR: bad firmware data */
-	TOOL_EXIT_NOINPUT = 66,  /* EX_NOINPUT: input file missing or unreadable */
-	TOOL_EXIT_NODEVICE = 69, /* EX_UNAVAILABLE: no matching device */
-	TOOL_EXIT_SOFTWARE = 70, /* EX_SOFTWARE: internal error, out of memory */
+	TOOL_EXIT_FAILURE = 1,	  /* `image suffix check`: file has no valid suffix */
+	TOOL_EXIT_USAGE = 64,	  /* EX_USAGE: bad command line */
+	TOOL_EXIT_DATAERR = 65,	  /* EX_DATAERR: bad firmware data */
+	TOOL_EXIT_NOINPUT = 66,	  /* EX_NOINPUT: input file missing or unreadable */
+	TOOL_EXIT_NODEVICE = 69,  /* EX_UNAVAILABLE: no matching device */
+	TOOL_EXIT_SOFTWARE = 70,  /* EX_SOFTWARE: internal error, out of memory */
 	TOOL_EXIT_CANTCREAT = 73, /* EX_CANTCREAT: output exists or cannot be written */
-	TOOL_EXIT_IOERR = 74,    /* EX_IOERR: USB or file I/O error */
-	TOOL_EXIT_TEMPFAIL = 75, /* EX_TEMPFAIL: device busy, try again */
-	TOOL_EXIT_PROTOCOL = 76, /* EX_PROTOCOL: DFU protocol error / device error status */
-	TOOL_EXIT_NOPERM = 77,   /* EX_NOPERM: no permission to open the device */
-	TOOL_EXIT_VERIFY = 80,   /* verify mismatch */
-	TOOL_EXIT_NOAPP = 81,    /* flashed, but the application did not start */
+	TOOL_EXIT_IOERR = 74,	  /* EX_IOERR: USB or file I/O error */
+	TOOL_EXIT_TEMPFAIL = 75,  /* EX_TEMPFAIL: device busy, try again */
+	TOOL_EXIT_PROTOCOL = 76,  /* EX_PROTOCOL: DFU protocol error / device error status */
+	TOOL_EXIT_NOPERM = 77,	  /* EX_NOPERM: no permission to open the device */
+	TOOL_EXIT_VERIFY = 80,	  /* verify mismatch */
+	TOOL_EXIT_NOAPP = 81,	  /* flashed, but the application did not start */
 };
 
 struct tool_ctx {

@@ -36,11 +36,11 @@ static inline void fclosep(FILE **f)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Hand ownership out of a cleanup variable: return TAKE_PTR(p); */
-#define TAKE_PTR(p)                      \
-	({                               \
-		__typeof__(p) _tp_ = (p); \
-		(p) = NULL;              \
-		_tp_;                    \
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _tp_ = (p);                                                          \
+		(p) = NULL;                                                                        \
+		_tp_;                                                                              \
 	})
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -133,7 +133,7 @@ static void drain_events(struct sim_device *d)
  */
 static int parse_descriptors(const uint8_t *buf, size_t len, struct dfu_usb_device *u)
 {
-	struct dfu_func_desc cfg_func = { .bcd_dfu = 0x0100 };
+	struct dfu_func_desc cfg_func = {.bcd_dfu = 0x0100};
 	const uint8_t *c;
 	size_t total, off;
 	int cur = -1, last_ifnum = -1, pos = -1;
@@ -201,7 +201,7 @@ static int parse_descriptors(const uint8_t *buf, size_t len, struct dfu_usb_devi
 	/*
 	 * The ST ROM and HAL put the functional descriptor after the last alt only
 	 * (ST's usbd_dfu.c configuration descriptor); dfu-util's find_descriptor() then
- * finds it for
+	 * finds it for
 	 * every alt.  Take it from another alt of the same interface, else the
 	 * first one anywhere in the configuration.
 	 */
@@ -275,21 +275,22 @@ static bool handle_current(struct sim_handle *h)
  * that delay; held longer than the timeout it is TIMEOUT, though the device
  * did process it (as a real one finishing its flash loop would).
  */
-static int sim_control(struct dfu_handle *dh, uint8_t request_type, uint8_t request,
-		       uint16_t value, uint16_t index, uint8_t *data, uint16_t length,
-		       unsigned timeout_ms, const char **usb_name)
+static int sim_control(struct dfu_handle *dh, uint8_t request_type, uint8_t request, uint16_t value,
+		       uint16_t index, uint8_t *data, uint16_t length, unsigned timeout_ms,
+		       const char **usb_name)
 {
 	struct sim_handle *h = (struct sim_handle *)dh;
 	struct dfu_vclock *vc = h->be->vc;
 	struct sim_transfer t = {
-		.setup = {
-			.bmRequestType = request_type,
-			.bRequest = request,
-			.wValue = value,
-			.wIndex = index,
-			.wLength = length,
+	    .setup =
+		{
+		    .bmRequestType = request_type,
+		    .bRequest = request,
+		    .wValue = value,
+		    .wIndex = index,
+		    .wLength = length,
 		},
-		.generation = h->generation,
+	    .generation = h->generation,
 	};
 	uint64_t timeout_us = (uint64_t)(timeout_ms ? timeout_ms : SIM_DEFAULT_TIMEOUT_MS) * 1000;
 	int r;
@@ -400,11 +401,11 @@ static void sim_close(struct dfu_handle *dh)
 }
 
 static const struct dfu_handle_ops sim_handle_ops = {
-	.control = sim_control,
-	.claim = sim_claim,
-	.set_alt = sim_set_alt,
-	.reset = sim_reset,
-	.close = sim_close,
+    .control = sim_control,
+    .claim = sim_claim,
+    .set_alt = sim_set_alt,
+    .reset = sim_reset,
+    .close = sim_close,
 };
 
 /* ---- backend ops ---------------------------------------------------------------------- */
@@ -512,9 +513,9 @@ static void sim_free(void *ctx)
 }
 
 static const struct dfu_backend_ops sim_backend_ops = {
-	.enumerate = sim_enumerate,
-	.open = sim_open,
-	.free = sim_free,
+    .enumerate = sim_enumerate,
+    .open = sim_open,
+    .free = sim_free,
 };
 
 int dfu_backend_sim_new(struct dfu_vclock *vc, struct sim_device *const *devs, size_t n,

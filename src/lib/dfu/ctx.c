@@ -40,7 +40,8 @@ int dfu_ctx_new_usb(struct dfu_ctx **out, struct dfu_error *e)
 	int r;
 
 	if (!out)
-		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL, "dfu_ctx_new_usb: no output");
+		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
+				     "dfu_ctx_new_usb: no output");
 	*out = NULL;
 	r = dfu_backend_libusb_new(&backend, e);
 	if (r < 0)
@@ -110,7 +111,7 @@ uint64_t dfu_now_ms(struct dfu_ctx *ctx)
 
 void dfu_sleep_ms(struct dfu_ctx *ctx, uint32_t ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
 
 	if (ctx && ctx->backend.clock.sleep_ms) {
 		ctx->backend.clock.sleep_ms(ctx->backend.clock.ctx, ms);
@@ -121,8 +122,8 @@ void dfu_sleep_ms(struct dfu_ctx *ctx, uint32_t ms)
 }
 
 static const char *const request_names[] = {
-	"DFU_DETACH",    "DFU_DNLOAD",   "DFU_UPLOAD", "DFU_GETSTATUS",
-	"DFU_CLRSTATUS", "DFU_GETSTATE", "DFU_ABORT",
+    "DFU_DETACH",    "DFU_DNLOAD",   "DFU_UPLOAD", "DFU_GETSTATUS",
+    "DFU_CLRSTATUS", "DFU_GETSTATE", "DFU_ABORT",
 };
 
 const char *dfu_request_name(uint8_t req)
@@ -196,7 +197,8 @@ int dfu_control_traced(struct dfu_ctx *ctx, struct dfu_handle *h, const char *op
 		uint64_t t1 = trace_now_us(ctx);
 
 		rec.duration_us = t1 > t0 ? t1 - t0 : 0;
-		if ((request_type & 0x60) == 0x20 && request == DFU_REQ_GETSTATUS && r >= 6 && data) {
+		if ((request_type & 0x60) == 0x20 && request == DFU_REQ_GETSTATUS && r >= 6 &&
+		    data) {
 			rec.have_state = true;
 			rec.status = data[0];
 			rec.poll_timeout_ms =

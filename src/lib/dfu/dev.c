@@ -19,15 +19,15 @@ static const struct dfu_usb_device *find_usb(struct dfu_ctx *ctx, const struct d
 	if (info->device_index < ctx->n_devs) {
 		const struct dfu_usb_device *d = &ctx->devs[info->device_index];
 
-		if (strcmp(d->path, info->path) == 0 && d->vid == info->vid && d->pid == info->pid &&
-		    d->devnum == info->devnum)
+		if (strcmp(d->path, info->path) == 0 && d->vid == info->vid &&
+		    d->pid == info->pid && d->devnum == info->devnum)
 			return d;
 	}
 	for (size_t k = 0; k < ctx->n_devs; k++) {
 		const struct dfu_usb_device *d = &ctx->devs[k];
 
-		if (strcmp(d->path, info->path) == 0 && d->vid == info->vid && d->pid == info->pid &&
-		    d->devnum == info->devnum)
+		if (strcmp(d->path, info->path) == 0 && d->vid == info->vid &&
+		    d->pid == info->pid && d->devnum == info->devnum)
 			return d;
 	}
 	return NULL;
@@ -181,7 +181,7 @@ static int do_reset(struct dfu_dev *dev, const char *op, struct dfu_error *e)
 	}
 	if (r < 0)
 		return dfu_usb_fail(e, r, usb_name, "device.reset", op, "USB reset failed: %s",
-				dfu_strerror(r));
+				    dfu_strerror(r));
 	return 0;
 }
 
@@ -216,21 +216,23 @@ int dfu_dev_detach(struct dfu_dev *dev, struct dfu_error *e)
 	}
 	if (r == DFU_E_USB_PIPE) {
 		if (dev->info.dfu_mode) {
-			/* DETACH is not a DFU-mode request: ST ROMs stall it (dfu-util "can't detach") */
+			/* DETACH is not a DFU-mode request: ST ROMs stall it (dfu-util "can't
+			 * detach") */
 			dfu_log(dev->ctx, DFU_LOG_VERBOSE,
 				"DETACH stalled: the device is already in DFU mode");
 		} else {
 			/* some run-time firmware reboots and stalls (fwupd ignores it) */
-			dfu_log(dev->ctx, DFU_LOG_INFO,
-				"the DETACH request was stalled by the run-time firmware (also when "
-				"retried); resetting anyway");
+			dfu_log(
+			    dev->ctx, DFU_LOG_INFO,
+			    "the DETACH request was stalled by the run-time firmware (also when "
+			    "retried); resetting anyway");
 		}
 	} else if (r == DFU_E_USB_NODEV) {
 		dfu_log(dev->ctx, DFU_LOG_DEBUG, "device left the bus on DETACH");
 		return 0;
 	} else if (r < 0) {
 		return dfu_usb_fail(e, r, usb_name, "device.detach", "DFU_DETACH",
-				"DFU_DETACH failed: %s", dfu_strerror(r));
+				    "DFU_DETACH failed: %s", dfu_strerror(r));
 	}
 	if (dev->info.attributes & DFU_ATTR_WILL_DETACH) {
 		/* bitWillDetach: the device re-enumerates by itself; a reset would race it */
@@ -260,8 +262,8 @@ int dfu_dev_reset(struct dfu_dev *dev, struct dfu_error *e)
  * device, or a plain DFU device reset in the middle of a transfer) is detached
  * once and waited for again.
  */
-int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was,
-			      struct dfu_dev **nd, struct dfu_error *e)
+int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was, struct dfu_dev **nd,
+			   struct dfu_error *e)
 {
 	uint64_t start = dfu_now_ms(ctx);
 	bool detached = false;
@@ -290,7 +292,7 @@ int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 				rt_k = (long)k;
 		}
 		if (dfu_k >= 0) {
-			struct dfu_error oe = { 0 };
+			struct dfu_error oe = {0};
 
 			r = dfu_dev_open(ctx, &list[dfu_k], nd, &oe);
 			dfu_if_info_free(list, n);
@@ -306,7 +308,7 @@ int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 			continue;
 		}
 		if (rt_k >= 0 && !detached) {
-			struct dfu_error oe = { 0 };
+			struct dfu_error oe = {0};
 			struct dfu_dev *rt = NULL;
 
 			dfu_log(ctx, DFU_LOG_INFO,
@@ -380,12 +382,13 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 	}
 	if (r != DFU_E_USB_NODEV && r != DFU_E_NOTFOUND)
 		return dfu_usb_fail(e, r, usb_name, "device.reset", "USB reset",
-				"USB reset failed: %s", dfu_strerror(r));
+				    "USB reset failed: %s", dfu_strerror(r));
 	if (!was.path[0])
 		return dfu_error_set(e, DFU_E_NODEVICE, "device.no_identity", NULL,
 				     "the device re-enumerated after a USB reset and cannot be "
 				     "recognised again: it has no port path");
-	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "device re-enumerated after the USB reset: waiting for it");
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+		"device re-enumerated after the USB reset: waiting for it");
 	dev->h->ops->close(dev->h);
 	dev->h = NULL;
 	r = dfu_reopen_after_reset(dev->ctx, &was, &nd, e);

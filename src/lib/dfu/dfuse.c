@@ -50,15 +50,15 @@ struct plan {
 	size_t n_runs, cap_runs;
 	struct dfuse_sector *erase;
 	size_t n_erase, cap_erase;
-	uint64_t total;      /* bytes sent, 0xff padding of program units included */
+	uint64_t total;	     /* bytes sent, 0xff padding of program units included */
 	uint64_t data_total; /* bytes of the image among them: what progress counts */
 	bool have_vt;
 	bool vt_plausible; /* an application's vector table: read back after writing */
 	struct dfuse_sector vt_sector;
-	bool have_otp;               /* RUN_OTP runs (the alt is OTP memory) */
-	bool otp_known;              /* otp: a layout with lock bytes */
+	bool have_otp;	/* RUN_OTP runs (the alt is OTP memory) */
+	bool otp_known; /* otp: a layout with lock bytes */
 	struct dfu_otp_layout otp;
-	uint32_t otp_low, otp_end;   /* the OTP bytes read before writing */
+	uint32_t otp_low, otp_end; /* the OTP bytes read before writing */
 };
 
 static void plan_release(struct plan *p)
@@ -272,11 +272,12 @@ static int plan_special_gates(const struct dfu_dev *dev, const struct dfu_image 
 
 			dfu_image_read(img, p->img_alt, ru->address, ob, n, 0xff);
 			if (dfu_option_bytes_rdp_of(ru->address, ob, n) == 2) {
-				memmap_error(dev, ru->address, "dfuse.ob_rdp_level2",
-					     "holds option bytes that would set read-out protection level 2",
-					     "RDP level 2 is permanent: the chip would never enter "
-					     "the DFU bootloader again; dfuflash does not write it",
-					     e);
+				memmap_error(
+				    dev, ru->address, "dfuse.ob_rdp_level2",
+				    "holds option bytes that would set read-out protection level 2",
+				    "RDP level 2 is permanent: the chip would never enter "
+				    "the DFU bootloader again; dfuflash does not write it",
+				    e);
 				return DFU_E_MEMMAP;
 			}
 		}
@@ -308,8 +309,9 @@ static int plan_special_gates(const struct dfu_dev *dev, const struct dfu_image 
 			      low, dev->info.alt, alt_name(dev), what);
 		if (was_empty && e) {
 			dfu_error_device_at(e, "memory map check", -1, low);
-			dfu_error_hint(e, "OTP bytes and lock bytes cannot be erased; give --otp to "
-					  "write them");
+			dfu_error_hint(e,
+				       "OTP bytes and lock bytes cannot be erased; give --otp to "
+				       "write them");
 		}
 		return DFU_E_MEMMAP;
 	}
@@ -623,7 +625,7 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 		/* bytes_written counts the image's bytes, not the padding */
 		present = dfu_image_read(img, p->img_alt, addr, buf, chunk, 0xff);
 		dfu_op_init_at(&op, (int)block, addr, "DfuSe write block %u at 0x%08x", block,
-			    addr);
+			       addr);
 		r = dfu_request(dev, &op, DFU_REQ_DNLOAD, (uint16_t)block, buf, (uint16_t)chunk, 0,
 				e);
 		if (r < 0)
@@ -713,8 +715,7 @@ static int read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, u
 			if (r < 0)
 				return r;
 		}
-		dfu_op_init_at(&op, (int)block, addr, "DfuSe read block %u at 0x%08x", block,
-			    addr);
+		dfu_op_init_at(&op, (int)block, addr, "DfuSe read block %u at 0x%08x", block, addr);
 		r = dfu_request(dev, &op, DFU_REQ_UPLOAD, (uint16_t)block, buf + off,
 				(uint16_t)chunk, 0, e);
 		if (r < 0)
@@ -770,13 +771,14 @@ static int mismatch_error(struct dfu_dev *dev, const struct plan *p, const struc
 			      res->mismatch_address, st ? "" : "probably ");
 		if (was_empty && e) {
 			dfu_error_device_at(e,
-					 vt_only ? "read-back of the vector-table sector"
-						 : "verify (read-back)",
-					 -1, res->mismatch_address);
-			dfu_error_hint(e, "ST bootloaders skip write-protected sectors without an "
-					  "error; `dfuflash read-options` shows the WRP bits, and "
-					  "writing the option bytes (alt \"Option Bytes\", --force) "
-					  "clears them");
+					    vt_only ? "read-back of the vector-table sector"
+						    : "verify (read-back)",
+					    -1, res->mismatch_address);
+			dfu_error_hint(e,
+				       "ST bootloaders skip write-protected sectors without an "
+				       "error; `dfuflash read-options` shows the WRP bits, and "
+				       "writing the option bytes (alt \"Option Bytes\", --force) "
+				       "clears them");
 		}
 		return DFU_E_VERIFY;
 	}
@@ -964,16 +966,16 @@ static int otp_prepare(struct dfu_dev *dev, const struct dfu_image *img,
 		return nomem(e);
 	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "reading OTP 0x%08x..0x%08x before writing",
 		(uint32_t)low, (uint32_t)(end - 1));
-	r = read_memory(dev, opts, (uint32_t)low, cur, (uint32_t)(end - low), "read OTP",
-			&progress, end - low, e);
+	r = read_memory(dev, opts, (uint32_t)low, cur, (uint32_t)(end - low), "read OTP", &progress,
+			end - low, e);
 	if (r >= 0 && (uint64_t)r < end - low)
 		r = dfu_error_set(e, DFU_E_PROTOCOL, "dfuse.otp_short_read", NULL,
-				  "reading OTP at 0x%08x returned %d of %u bytes", (uint32_t)low,
-				  r, (uint32_t)(end - low));
+				  "reading OTP at 0x%08x returned %d of %u bytes", (uint32_t)low, r,
+				  (uint32_t)(end - low));
 	if (r >= 0) {
 		res->bytes_read += (uint64_t)r;
-		r = dfu_otp_check(l, (uint32_t)low, cur, (size_t)(end - low), img, p->img_alt,
-				  &op, e);
+		r = dfu_otp_check(l, (uint32_t)low, cur, (size_t)(end - low), img, p->img_alt, &op,
+				  e);
 	}
 	if (r < 0) {
 		free(cur);
@@ -1095,11 +1097,12 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 	if (r == DFU_E_DEVSTATUS && e->have_state && e->state == DFU_STATE_DFU_ERROR &&
 	    e->status == DFU_STATUS_ERR_VENDOR && others_ok) {
 		snprintf(e->code, sizeof(e->code), "dfuse.erase_page_failed");
-		snprintf(e->message, sizeof(e->message),
-			 "the erase of page 0x%08x (%u KiB) failed with dfuERROR, status 11 "
-			 "(errVENDOR) while the erase of other sectors in this run succeeded: "
-			 "the page at 0x%08x is damaged or worn (an RDP-1 chip refuses every erase)",
-			 s->start, s->size / 1024, s->start);
+		snprintf(
+		    e->message, sizeof(e->message),
+		    "the erase of page 0x%08x (%u KiB) failed with dfuERROR, status 11 "
+		    "(errVENDOR) while the erase of other sectors in this run succeeded: "
+		    "the page at 0x%08x is damaged or worn (an RDP-1 chip refuses every erase)",
+		    s->start, s->size / 1024, s->start);
 		e->hint = "a damaged or worn flash page; this sector may be write-protected at "
 			  "erase level on some ROMs (check the option bytes with `dfuflash "
 			  "read-options`); try a mass erase (--mass-erase), and avoid this page "
@@ -1133,14 +1136,14 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 			 "sector 0x%08x (%u KiB) was being erased: %s; nothing written yet%s",
 			 s->start, s->size / 1024,
 			 r == DFU_E_DEADLINE
-				 ? "the erase did not finish, its content is undefined (partly "
-				   "erased)"
-				 : "the device stopped answering during the erase, so its content "
-				   "is undefined (erased, partly erased or unchanged)",
+			     ? "the erase did not finish, its content is undefined (partly "
+			       "erased)"
+			     : "the device stopped answering during the erase, so its content "
+			       "is undefined (erased, partly erased or unchanged)",
 			 p->have_vt && (s->start == p->vt_sector.start || f->n_erased)
-				 ? "; the vector-table sector is not intact, so no application "
-				   "can start: the chip stays in the bootloader"
-				 : "");
+			     ? "; the vector-table sector is not intact, so no application "
+			       "can start: the chip stays in the bootloader"
+			     : "");
 		if (dfu_err_is_usb(r)) {
 			/* as facts_describe() for a link failure */
 			e->resumable = true;
@@ -1254,14 +1257,15 @@ static int download_read_back(struct dfu_dev *dev, const struct dfu_image *img,
 			return r;
 	}
 	if (opts->verify)
-		return verify(dev, img, opts, p, &(struct check_window){ .scope = CHECK_ALL }, res, e);
+		return verify(dev, img, opts, p, &(struct check_window){.scope = CHECK_ALL}, res,
+			      e);
 	if (readback_sector(dev, p, &rb) && (dev->info.attributes & DFU_ATTR_CAN_UPLOAD) &&
 	    (rb.attr & DFUSE_ATTR_READABLE)) {
 		/* always: a write-protected vector-table sector (wherever the table
 		 * is; on GD32VF103 the image's first sector) would leave the old (or
 		 * no) application in place while the bootloader reports success */
-		const struct check_window w = { CHECK_VT_SECTOR, rb.start,
-						(uint64_t)rb.start + rb.size };
+		const struct check_window w = {CHECK_VT_SECTOR, rb.start,
+					       (uint64_t)rb.start + rb.size};
 
 		return verify(dev, img, opts, p, &w, res, e);
 	}
@@ -1327,8 +1331,9 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 	r = 0;
 out:
 	if (r < 0 && !not_rdp)
-		dfuse_classify_rdp(dev, rep.found.state == DFU_STATE_DFU_ERROR &&
-					    rep.found.status == DFU_STATUS_ERR_VENDOR,
+		dfuse_classify_rdp(dev,
+				   rep.found.state == DFU_STATE_DFU_ERROR &&
+				       rep.found.status == DFU_STATUS_ERR_VENDOR,
 				   e, res);
 	free(buf);
 	plan_release(&p);
@@ -1446,8 +1451,9 @@ out:
 	    e->status == DFU_STATUS_ERR_VENDOR) {
 		/* part of the range was read: not read-out protection */
 	} else if (r < 0)
-		dfuse_classify_rdp(dev, rep.found.state == DFU_STATE_DFU_ERROR &&
-					    rep.found.status == DFU_STATUS_ERR_VENDOR,
+		dfuse_classify_rdp(dev,
+				   rep.found.state == DFU_STATE_DFU_ERROR &&
+				       rep.found.status == DFU_STATUS_ERR_VENDOR,
 				   e, res);
 	free(buf);
 	return r;

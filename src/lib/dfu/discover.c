@@ -137,8 +137,11 @@ static void utf8_copy(const uint8_t *p, size_t n, char *out, size_t cap)
 	out[0] = '\0';
 	for (size_t i = 0; i < n;) {
 		uint32_t c = p[i];
-		size_t need = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-			    : (c & 0xf8) == 0xf0 ? 3 : 4;
+		size_t need = c < 0x80		   ? 0
+			      : (c & 0xe0) == 0xc0 ? 1
+			      : (c & 0xf0) == 0xe0 ? 2
+			      : (c & 0xf8) == 0xf0 ? 3
+						   : 4;
 		bool ok = need < 4 && i + need < n;
 
 		if (c >= 0x80 && ok) {
@@ -230,8 +233,8 @@ static uint16_t read_langid(struct dfu_ctx *ctx, struct dfu_handle *h, const cha
 		dfu_log(ctx, DFU_LOG_DEBUG, "LANGID table unreadable (%s): using 0x0409",
 			usb_name ? usb_name : dfu_strerror(r));
 	} else if (r < 4 || buf[0] < 4 || buf[1] != USB_DT_STRING || le16_get(buf + 2) == 0) {
-		dfu_log(ctx, DFU_LOG_DEBUG, "LANGID table empty or malformed (%d bytes): using 0x0409",
-			r);
+		dfu_log(ctx, DFU_LOG_DEBUG,
+			"LANGID table empty or malformed (%d bytes): using 0x0409", r);
 	} else {
 		return le16_get(buf + 2);
 	}
@@ -265,8 +268,7 @@ static const char *str_read(struct str_reader *sr, uint8_t index, enum str_encod
 		return STATE_OK;
 	r = read_string(sr->ctx, sr->h, index, sr->langid, enc, out, cap, &st, &usb_name);
 	if (r == DFU_E_USB_PIPE && !sr->langid_checked && sr->langid != LANGID_EN_US) {
-		r = read_string(sr->ctx, sr->h, index, LANGID_EN_US, enc, out, cap, &st,
-				&usb_name);
+		r = read_string(sr->ctx, sr->h, index, LANGID_EN_US, enc, out, cap, &st, &usb_name);
 		if (r >= 0) {
 			dfu_log(sr->ctx, DFU_LOG_DEBUG,
 				"strings not available in LANGID 0x%04x: using 0x0409", sr->langid);
@@ -380,8 +382,8 @@ static bool match_after_open(const struct dfu_match *m, const struct dfu_if_info
 		return true;
 	if (serial && serial[0] && strcmp(serial, i->serial) != 0)
 		return false;
-	if (i->dfu_mode && m->alt_name &&
-	    strcmp(m->alt_name, i->name) != 0 && !region_name_is(i->name, m->alt_name))
+	if (i->dfu_mode && m->alt_name && strcmp(m->alt_name, i->name) != 0 &&
+	    !region_name_is(i->name, m->alt_name))
 		return false;
 	return true;
 }
@@ -460,7 +462,8 @@ static void open_failed(struct dfu_if_info *infos, size_t n, int r, const char *
 		default:
 			snprintf(i->open_error, sizeof(i->open_error), "cannot open: %.100s%s%s%s",
 				 oe && oe->message[0] ? oe->message : dfu_strerror(r),
-				 usb_name ? " (" : "", usb_name ? usb_name : "", usb_name ? ")" : "");
+				 usb_name ? " (" : "", usb_name ? usb_name : "",
+				 usb_name ? ")" : "");
 			i->strings_state = STATE_NOT_OPENED;
 			break;
 		}
@@ -471,12 +474,12 @@ static void open_failed(struct dfu_if_info *infos, size_t n, int r, const char *
 static void read_strings(struct dfu_ctx *ctx, const struct dfu_usb_device *d,
 			 struct dfu_if_info *infos, size_t n)
 {
-	struct dfu_error oe = { 0 };
+	struct dfu_error oe = {0};
 	struct dfu_handle *h = NULL;
-	struct str_reader sr = { .ctx = ctx, .langid_state = STATE_OK };
+	struct str_reader sr = {.ctx = ctx, .langid_state = STATE_OK};
 	char serial[sizeof(infos->serial)], product[sizeof(infos->product)];
 	char manufacturer[sizeof(infos->manufacturer)];
-	uint8_t i_interface[DFU_MAX_ALTS] = { 0 };
+	uint8_t i_interface[DFU_MAX_ALTS] = {0};
 	const char *dev_state = STATE_OK;
 	int r;
 
@@ -496,13 +499,14 @@ static void read_strings(struct dfu_ctx *ctx, const struct dfu_usb_device *d,
 			if (d->alts[j].interface == infos[k].interface &&
 			    d->alts[j].alt == infos[k].alt)
 				i_interface[k] = d->alts[j].i_interface;
-		infos[k].strings_state =
-			str_read(&sr, i_interface[k], STR_UTF16LE, infos[k].name, sizeof(infos[k].name));
+		infos[k].strings_state = str_read(&sr, i_interface[k], STR_UTF16LE, infos[k].name,
+						  sizeof(infos[k].name));
 	}
-	state_note(&dev_state, str_read(&sr, d->i_serial, serial_encoding(d), serial, sizeof(serial)));
+	state_note(&dev_state,
+		   str_read(&sr, d->i_serial, serial_encoding(d), serial, sizeof(serial)));
 	state_note(&dev_state, str_read(&sr, d->i_product, STR_UTF16LE, product, sizeof(product)));
 	state_note(&dev_state, str_read(&sr, d->i_manufacturer, STR_UTF16LE, manufacturer,
-					 sizeof(manufacturer)));
+					sizeof(manufacturer)));
 	h->ops->close(h);
 
 	for (size_t k = 0; k < n; k++) {
@@ -524,7 +528,7 @@ static void read_strings(struct dfu_ctx *ctx, const struct dfu_usb_device *d,
 /* Parse the DfuSe layout of @i; failure is noted in the log, not fatal. */
 int dfu_info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i)
 {
-	struct dfu_error le = { 0 };
+	struct dfu_error le = {0};
 	int r;
 
 	i->layout = NULL;
@@ -537,16 +541,17 @@ int dfu_info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i)
 		i->layout = NULL;
 		snprintf(i->layout_error, sizeof(i->layout_error), "%s%s%s", le.message,
 			 le.where[0] ? " at " : "", le.where);
-		dfu_log(ctx, DFU_LOG_VERBOSE, "%04x:%04x alt %u: DfuSe layout not understood (%s%s%s): \"%s\"",
-			i->vid, i->pid, i->alt, le.message, le.where[0] ? " at " : "", le.where,
-			i->name);
+		dfu_log(ctx, DFU_LOG_VERBOSE,
+			"%04x:%04x alt %u: DfuSe layout not understood (%s%s%s): \"%s\"", i->vid,
+			i->pid, i->alt, le.message, le.where[0] ? " at " : "", le.where, i->name);
 	}
 	if (i->layout && dfu_quirk_fix_layout(i, i->layout))
-		dfu_log(ctx, DFU_LOG_VERBOSE,
-			"%04x:%04x alt %u: the announced layout is wrong for this chip; using %u pages "
-			"of %u bytes (flash size code '%c' in serial \"%s\")",
-			i->vid, i->pid, i->alt, i->layout->segments[0].count,
-			i->layout->segments[0].size, i->serial[2], i->serial);
+		dfu_log(
+		    ctx, DFU_LOG_VERBOSE,
+		    "%04x:%04x alt %u: the announced layout is wrong for this chip; using %u pages "
+		    "of %u bytes (flash size code '%c' in serial \"%s\")",
+		    i->vid, i->pid, i->alt, i->layout->segments[0].count,
+		    i->layout->segments[0].size, i->serial[2], i->serial);
 	return 0;
 }
 
@@ -573,7 +578,8 @@ int dfu_list(struct dfu_ctx *ctx, const struct dfu_match *m, struct dfu_if_info 
 	if (n)
 		*n = 0;
 	if (!ctx || !out || !n)
-		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL, "dfu_list: missing argument");
+		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
+				     "dfu_list: missing argument");
 	if (!m) {
 		dfu_match_init(&any);
 		m = &any;
@@ -581,7 +587,7 @@ int dfu_list(struct dfu_ctx *ctx, const struct dfu_match *m, struct dfu_if_info 
 	r = ctx->backend.ops->enumerate(ctx->backend.ctx, &devs, &n_devs, e);
 	if (r < 0) {
 		dfu_usb_fail(e, r, NULL, "device.enumerate", "enumerate USB devices",
-			 "cannot enumerate USB devices: %s", dfu_strerror(r));
+			     "cannot enumerate USB devices: %s", dfu_strerror(r));
 		return r;
 	}
 	free(ctx->devs);
@@ -697,8 +703,7 @@ static size_t keep_returned(const struct dfu_ctx *ctx, const struct dfu_if_info 
 }
 
 /* The error of a wait that ended without the device. */
-static int wait_timed_out(const struct dfu_if_info *same, uint32_t timeout_ms,
-			  struct dfu_error *e)
+static int wait_timed_out(const struct dfu_if_info *same, uint32_t timeout_ms, struct dfu_error *e)
 {
 	if (same)
 		return dfu_error_set(e, DFU_E_NODEVICE, "device.did_not_return", NULL,
@@ -725,9 +730,10 @@ int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct df
 		return dfu_error_set(e, DFU_E_INVAL, "device.inval", NULL,
 				     "dfu_wait_for: missing argument");
 	if (same && !same->path[0] && !same->serial[0])
-		return dfu_error_set(e, DFU_E_INVAL, "device.no_identity", NULL,
-				     "cannot recognise the device again: it has neither a port path "
-				     "nor a serial number");
+		return dfu_error_set(
+		    e, DFU_E_INVAL, "device.no_identity", NULL,
+		    "cannot recognise the device again: it has neither a port path "
+		    "nor a serial number");
 	/* only the device at that path can be it: open nothing else while polling */
 	if (same && same->path[0] && !(m && m->path)) {
 		if (m)

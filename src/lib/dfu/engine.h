@@ -76,16 +76,15 @@ struct dfu_op;
 struct dfu_resend {
 	bool valid;
 	const struct dfu_op *op; /* the op of the DNLOAD (dfu_poll matches it) */
-	uint16_t value;          /* wBlockNum */
+	uint16_t value;		 /* wBlockNum */
 	uint16_t len;
-	uint8_t *data;           /* copy, owned by the run */
+	uint8_t *data; /* copy, owned by the run */
 	size_t cap;
 	/* DfuSe: the last Set Address sent and the size of its block 2 */
 	bool have_pointer;
 	uint32_t pointer;
 	uint32_t block_size;
-	int (*prepare)(struct dfu_dev *dev, const struct dfu_op *op, void *ud,
-		       struct dfu_error *e);
+	int (*prepare)(struct dfu_dev *dev, const struct dfu_op *op, void *ud, struct dfu_error *e);
 	void *prepare_ud;
 };
 
@@ -100,17 +99,17 @@ struct dfu_resend {
 struct dfu_dl_facts {
 	bool active;
 	bool dfuse;
-	uint32_t n_erased;               /* sectors erased (may exceed DFU_FACTS_MAX) */
-	uint32_t erased[DFU_FACTS_MAX];  /* their start addresses, in order */
+	uint32_t n_erased;		/* sectors erased (may exceed DFU_FACTS_MAX) */
+	uint32_t erased[DFU_FACTS_MAX]; /* their start addresses, in order */
 	bool mass_erased;
-	uint32_t n_ranges;               /* written address ranges (merged) */
+	uint32_t n_ranges; /* written address ranges (merged) */
 	uint32_t range_start[DFU_FACTS_MAX];
 	uint32_t range_len[DFU_FACTS_MAX];
-	uint64_t bytes_done;             /* data bytes the device confirmed */
-	uint64_t bytes_total;            /* data bytes of the image for this alt */
+	uint64_t bytes_done;  /* data bytes the device confirmed */
+	uint64_t bytes_total; /* data bytes of the image for this alt */
 	bool have_vt;
 	uint32_t vt_sector, vt_sector_size;
-	bool vt_written;                 /* a byte of the vector-table sector was written */
+	bool vt_written; /* a byte of the vector-table sector was written */
 };
 
 /*
@@ -126,9 +125,9 @@ struct dfu_run {
 	 * deadline (request.c: note_lost/take_lost) */
 	const void *lost_op;
 	uint64_t lost_ms;
-	unsigned retry_depth;         /* > 0 while a retry runs: no nested retries */
-	unsigned attempt;             /* retry number of the request being sent (trace) */
-	struct dfu_run *outer;        /* the run this one interrupted (dfu_run_end restores it) */
+	unsigned retry_depth;  /* > 0 while a retry runs: no nested retries */
+	unsigned attempt;      /* retry number of the request being sent (trace) */
+	struct dfu_run *outer; /* the run this one interrupted (dfu_run_end restores it) */
 };
 
 /* Start a run of @dev with the result @res: *@run becomes dev->run until
@@ -154,14 +153,14 @@ struct dfu_ctx {
 struct dfu_dev {
 	struct dfu_ctx *ctx;
 	struct dfu_handle *h;
-	struct dfu_if_info info;     /* copy; info.layout owned by this dev */
-	struct dfu_usb_device usb;   /* copy of the enumeration entry */
+	struct dfu_if_info info;       /* copy; info.layout owned by this dev */
+	struct dfu_usb_device usb;     /* copy of the enumeration entry */
 	const struct dfu_usb_alt *alt; /* points into usb.alts */
-	uint16_t transfer_size;      /* effective wTransferSize */
-	bool dfuse;                  /* bcdDFU 0x011a */
-	uint32_t quirks;             /* DFU_QUIRK_* (quirks.c) */
-	struct dfu_status_reply last; /* last GET_STATUS */
-	uint32_t last_deadline_ms;   /* the budget dfu_deadline() gave last (for messages) */
+	uint16_t transfer_size;	       /* effective wTransferSize */
+	bool dfuse;		       /* bcdDFU 0x011a */
+	uint32_t quirks;	       /* DFU_QUIRK_* (quirks.c) */
+	struct dfu_status_reply last;  /* last GET_STATUS */
+	uint32_t last_deadline_ms;     /* the budget dfu_deadline() gave last (for messages) */
 	/* the run in progress: a dfu_dev_download/upload/leave's own (ops.c),
 	 * else @standing, the run of the requests made outside one (bringing the
 	 * device to dfuIDLE, DETACH, Read Unprotect) */
@@ -177,11 +176,9 @@ int dfu_ctx_new(struct dfu_backend *backend, struct dfu_ctx **out);
 
 /* Logging through the context's callback (printf-style). */
 void dfu_log(struct dfu_ctx *ctx, enum dfu_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void dfu_progress(struct dfu_ctx *ctx, const char *phase, uint64_t done, uint64_t total);
 
 /* Clock helpers over ctx->backend.clock. */
 uint64_t dfu_now_ms(struct dfu_ctx *ctx);
 void dfu_sleep_ms(struct dfu_ctx *ctx, uint32_t ms);
-
-

@@ -108,11 +108,11 @@ static bool facts_erased(const struct dfu_dl_facts *f, uint32_t a)
 	return false;
 }
 
-#define APPEND(...)                                                                         \
-	do {                                                                                \
-		size_t used_ = strlen(out);                                                 \
-		if (used_ < cap)                                                            \
-			snprintf(out + used_, cap - used_, __VA_ARGS__);                    \
+#define APPEND(...)                                                                                \
+	do {                                                                                       \
+		size_t used_ = strlen(out);                                                        \
+		if (used_ < cap)                                                                   \
+			snprintf(out + used_, cap - used_, __VA_ARGS__);                           \
 	} while (0)
 
 /*
@@ -155,19 +155,22 @@ void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e)
 				       f->range_start[i] + f->range_len[i] - 1);
 			APPEND(" (%llu of %llu bytes; the sectors after the last written byte are "
 			       "erased or partially written)",
-			       (unsigned long long)f->bytes_done, (unsigned long long)f->bytes_total);
+			       (unsigned long long)f->bytes_done,
+			       (unsigned long long)f->bytes_total);
 		} else {
 			APPEND("; nothing written yet");
 		}
 		if (f->have_vt && !f->vt_written &&
 		    (f->mass_erased || facts_erased(f, f->vt_sector)))
-			APPEND("; the vector-table sector 0x%08x is erased and not yet written, so no "
-			       "application can start: the chip stays in the bootloader",
-			       f->vt_sector);
+			APPEND(
+			    "; the vector-table sector 0x%08x is erased and not yet written, so no "
+			    "application can start: the chip stays in the bootloader",
+			    f->vt_sector);
 		else if (f->have_vt && f->vt_written)
-			APPEND("; the vector-table sector 0x%08x was written: do not reset the chip "
-			       "before the flash is complete",
-			       f->vt_sector);
+			APPEND(
+			    "; the vector-table sector 0x%08x was written: do not reset the chip "
+			    "before the flash is complete",
+			    f->vt_sector);
 	}
 	e->resumable = dfu_err_is_usb(r);
 	if (e->resumable)

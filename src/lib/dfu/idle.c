@@ -12,8 +12,8 @@ struct idle_walk {
 	struct dfu_dev *dev;
 	struct dfu_idle_report rep;
 	struct dfu_idle_report *report; /* the caller's, or NULL */
-	struct dfu_status_reply st;     /* the last GET_STATUS */
-	bool was_reset;                 /* dfuMANIFEST-WAIT-RESET got its USB reset */
+	struct dfu_status_reply st;	/* the last GET_STATUS */
+	bool was_reset;			/* dfuMANIFEST-WAIT-RESET got its USB reset */
 };
 
 /* What a state's handler leaves to do, when it did not end the walk. */

@@ -154,12 +154,13 @@ int dfu_upload_refused(int r, struct dfu_error *e)
 }
 
 /* Count and explain one retry. */
-void dfu_note_retry(struct dfu_dev *dev, const struct dfu_op *op, const char *what,
-		       const char *why, unsigned attempt)
+void dfu_note_retry(struct dfu_dev *dev, const struct dfu_op *op, const char *what, const char *why,
+		    unsigned attempt)
 {
 	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s: %s failed (%s): retry %u of %u in %u ms", op->name,
 		what, why, attempt, DFU_RETRY_MAX, dfu_retry_backoff_ms(attempt));
-	dfu_flash_result_note_retry(dev->run->res, "%s: %s %s, retry %u", op->name, what, why, attempt);
+	dfu_flash_result_note_retry(dev->run->res, "%s: %s %s, retry %u", op->name, what, why,
+				    attempt);
 }
 
 bool dfu_dev_dfuse_like(const struct dfu_dev *dev)

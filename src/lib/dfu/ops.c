@@ -138,7 +138,8 @@ int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img,
 	if (!opts)
 		opts = &none;
 	dfu_run_begin(dev, &run, res);
-	r = use_dfuse(dev, opts) ? dfuse_leave(dev, img, opts, res, e) : dfu_plain_leave(dev, res, e);
+	r = use_dfuse(dev, opts) ? dfuse_leave(dev, img, opts, res, e)
+				 : dfu_plain_leave(dev, res, e);
 	dfu_run_end(dev, &run);
 	return r;
 }

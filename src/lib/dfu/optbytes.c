@@ -46,8 +46,10 @@ static void check_complement(struct dfu_option_bytes *ob, const uint8_t *d, size
 static void decode_f2f4(struct dfu_option_bytes *ob, const uint8_t *d, unsigned flash_sectors)
 {
 	static const char *const bor[] = {
-		"level 3 (reset below 2.70-3.60 V)", "level 2 (reset below 2.40-2.70 V)",
-		"level 1 (reset below 2.10-2.40 V)", "off (reset below 1.80-2.10 V)",
+	    "level 3 (reset below 2.70-3.60 V)",
+	    "level 2 (reset below 2.40-2.70 V)",
+	    "level 1 (reset below 2.10-2.40 V)",
+	    "off (reset below 1.80-2.10 V)",
 	};
 	uint8_t user = d[0];
 	uint16_t nwrp = (uint16_t)(d[8] | (d[9] & 0x0f) << 8);
@@ -70,8 +72,7 @@ static void decode_f2f4(struct dfu_option_bytes *ob, const uint8_t *d, unsigned 
 	/* nWRP: 0 = write-protected; with SPRMOD a 1 selects PCROP instead */
 	ob->wrp_mask = (ob->pcrop_mode ? nwrp : (uint16_t)~nwrp) & ((1u << ob->wrp_bits) - 1);
 	if (flash_sectors > 12)
-		snprintf(ob->boot, sizeof(ob->boot),
-			 "BOOT0/BOOT1 pins; BFB2 (boot from bank 2) %s",
+		snprintf(ob->boot, sizeof(ob->boot), "BOOT0/BOOT1 pins; BFB2 (boot from bank 2) %s",
 			 user & 0x10 ? "on" : "off");
 	else
 		snprintf(ob->boot, sizeof(ob->boot),
@@ -97,9 +98,9 @@ static void wrp_range(struct dfu_option_bytes *ob, const uint8_t *d)
 static void decode_l4g4(struct dfu_option_bytes *ob, const uint8_t *d, size_t len)
 {
 	static const char *const bor[] = {
-		"level 0 (reset below 1.7 V)", "level 1 (reset below 2.0 V)",
-		"level 2 (reset below 2.2 V)", "level 3 (reset below 2.5 V)",
-		"level 4 (reset below 2.8 V)",
+	    "level 0 (reset below 1.7 V)", "level 1 (reset below 2.0 V)",
+	    "level 2 (reset below 2.2 V)", "level 3 (reset below 2.5 V)",
+	    "level 4 (reset below 2.8 V)",
 	};
 	uint32_t optr = le32_get(d);
 	unsigned lev = (optr >> 8) & 7;
@@ -116,8 +117,7 @@ static void decode_l4g4(struct dfu_option_bytes *ob, const uint8_t *d, size_t le
 	ob->nrst_stdby = optr & (1u << 13);
 	ob->wdg_sw = optr & (1u << 16); /* IWDG_SW */
 	if (optr & (1u << 26))
-		snprintf(ob->boot, sizeof(ob->boot), "BOOT0 pin; nBOOT1 = %u",
-			 (optr >> 23) & 1);
+		snprintf(ob->boot, sizeof(ob->boot), "BOOT0 pin; nBOOT1 = %u", (optr >> 23) & 1);
 	else
 		snprintf(ob->boot, sizeof(ob->boot),
 			 "BOOT0 from the option bit nBOOT0 = %u (pin ignored); nBOOT1 = %u",

@@ -13,10 +13,10 @@
 #include "protect.h"
 
 static const struct dfu_otp_layout otp_layouts[] = {
-	/* RM0090 3.8: 16 x 32 bytes, lock bytes at 0x1FFF7A00 */
-	{"STM32F2/F4", 0x1FFF7800, 32, 16, 0x1FFF7A00},
-	/* RM0385: 16 x 64 bytes, lock bytes at 0x1FF0F400 */
-	{"STM32F7", 0x1FF0F000, 64, 16, 0x1FF0F400},
+    /* RM0090 3.8: 16 x 32 bytes, lock bytes at 0x1FFF7A00 */
+    {"STM32F2/F4", 0x1FFF7800, 32, 16, 0x1FFF7A00},
+    /* RM0385: 16 x 64 bytes, lock bytes at 0x1FF0F400 */
+    {"STM32F7", 0x1FF0F000, 64, 16, 0x1FF0F400},
 };
 
 bool dfu_otp_layout_for(uint32_t address, struct dfu_otp_layout *out)
@@ -51,8 +51,8 @@ static int otp_refuse(struct dfu_error *e, uint32_t address, const char *code, c
 	return DFU_E_MEMMAP;
 }
 
-int dfu_otp_check(const struct dfu_otp_layout *l, uint32_t address, const uint8_t *cur,
-		  size_t len, const struct dfu_image *img, int alt, struct dfu_otp_plan *plan,
+int dfu_otp_check(const struct dfu_otp_layout *l, uint32_t address, const uint8_t *cur, size_t len,
+		  const struct dfu_image *img, int alt, struct dfu_otp_plan *plan,
 		  struct dfu_error *e)
 {
 	uint32_t data_end = l ? l->base + l->n_blocks * l->block_size : 0;
@@ -111,7 +111,7 @@ int dfu_otp_check(const struct dfu_otp_layout *l, uint32_t address, const uint8_
 }
 
 static int append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int append(char *buf, size_t len, size_t *used, const char *fmt, ...)
 {
 	va_list ap;

@@ -304,8 +304,8 @@ out:
 	return r;
 }
 
-int dfu_plain_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
-			struct dfu_image **out, struct dfu_flash_result *res, struct dfu_error *e)
+int dfu_plain_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
+		     struct dfu_flash_result *res, struct dfu_error *e)
 {
 	struct dfu_buf data = {0};
 	struct dfu_image *img = NULL;

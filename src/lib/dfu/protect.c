@@ -27,8 +27,7 @@ int dfu_dev_unprotect(struct dfu_dev *dev, struct dfu_error *e)
 		return DFU_E_UNSUPPORTED;
 	}
 	r = dfuse_read_unprotect(dev, NULL, e);
-	if (r == DFU_E_DEVSTATUS && e && e->have_state &&
-	    e->status == DFU_STATUS_ERR_UNKNOWN) {
+	if (r == DFU_E_DEVSTATUS && e && e->have_state && e->status == DFU_STATUS_ERR_UNKNOWN) {
 		snprintf(e->code, sizeof(e->code), "dfuse.unprotect_failed");
 		snprintf(e->op, sizeof(e->op), "DfuSe Read Unprotect");
 		snprintf(e->message, sizeof(e->message),
@@ -117,7 +116,7 @@ int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 		if (img->segments[i].alt != DFU_ALT_NONE)
 			alt = was->alt;
 	if (!(alt == DFU_ALT_NONE ? dfu_image_span(img, &low, &high)
-					 : dfu_image_alt_span(img, alt, &low, &high)))
+				  : dfu_image_alt_span(img, alt, &low, &high)))
 		return dfu_error_set(e, DFU_E_INVAL, "optbytes.empty", NULL,
 				     "no option bytes to confirm");
 	r = dfu_reopen(ctx, was, -1, timeout_ms, &dev, e);
@@ -141,8 +140,7 @@ int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 
 		if (dfu_image_read(img, alt, (uint32_t)a, &want, 1, 0xff) != 1)
 			continue;
-		if (dfu_image_read(up, DFU_ALT_NONE, (uint32_t)a, &got, 1, 0) != 1 ||
-		    got != want) {
+		if (dfu_image_read(up, DFU_ALT_NONE, (uint32_t)a, &got, 1, 0) != 1 || got != want) {
 			bool was_empty = e && !e->err;
 
 			dfu_error_set(e, DFU_E_VERIFY, "optbytes.differ", NULL,
@@ -151,9 +149,10 @@ int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 				      (uint32_t)a, got, want);
 			if (was_empty && e) {
 				dfu_error_device_at(e, "option bytes read-back", -1, (uint32_t)a);
-				dfu_error_hint(e, "the chip rejected or adjusted the value (an invalid "
-						  "combination, or a complement byte that does not "
-						  "match)");
+				dfu_error_hint(
+				    e, "the chip rejected or adjusted the value (an invalid "
+				       "combination, or a complement byte that does not "
+				       "match)");
 			}
 			dfu_image_free(up);
 			return DFU_E_VERIFY;

@@ -37,10 +37,10 @@ int dfu_reopen(struct dfu_ctx *ctx, const struct dfu_if_info *was, int alt, uint
 /* What an OTP write would do (dfu_otp_check). */
 struct dfu_otp_plan {
 	uint32_t blocks_written;       /* bit i: data block i gets new bytes */
-	uint32_t locks_written;        /* bit i: lock byte i gets programmed */
+	uint32_t locks_written;	       /* bit i: lock byte i gets programmed */
 	uint32_t blocks_locked_before; /* bit i: block i is locked already */
-	uint32_t bytes_changed;        /* bytes that differ from @cur */
-	uint32_t first_change;         /* address of the first of them */
+	uint32_t bytes_changed;	       /* bytes that differ from @cur */
+	uint32_t first_change;	       /* address of the first of them */
 };
 
 /*
@@ -53,8 +53,8 @@ struct dfu_otp_plan {
  * ("dfuse.otp_lock_value").  Unchanged bytes are fine, also in locked blocks.
  * @l NULL: an OTP area without lock bytes (only the 0 -> 1 rule).
  */
-int dfu_otp_check(const struct dfu_otp_layout *l, uint32_t address, const uint8_t *cur,
-		  size_t len, const struct dfu_image *img, int alt, struct dfu_otp_plan *plan,
+int dfu_otp_check(const struct dfu_otp_layout *l, uint32_t address, const uint8_t *cur, size_t len,
+		  const struct dfu_image *img, int alt, struct dfu_otp_plan *plan,
 		  struct dfu_error *e);
 /* "block 3 (0x1FFF7860..0x1FFF787F), lock byte 3 (0x1FFF7A03: locks block 3)"
  * for the blocks and locks of @plan; returns the length (snprintf). */

@@ -90,8 +90,8 @@ uint32_t dfu_deadline_write_ms(const struct dfu_dev *dev, uint32_t len);
 /* What to do about an open/claim failure (udev rule, busy), or NULL. */
 const char *dfu_usb_hint(int r);
 /* Record a failed USB operation: the class, the operation and the libusb name. */
-int dfu_usb_fail(struct dfu_error *e, int r, const char *usb_name, const char *code,
-		 const char *op, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int dfu_usb_fail(struct dfu_error *e, int r, const char *usb_name, const char *code, const char *op,
+		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The transfer failures worth a retry (PIPE, TIMEOUT, IO, OVERFLOW). */
 bool dfu_usb_transient(int r);
 
@@ -113,8 +113,8 @@ int dfu_info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i);
  * open it into *@nd; one that comes back in run-time mode is detached once
  * and waited for again.
  */
-int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was,
-			   struct dfu_dev **nd, struct dfu_error *e);
+int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was, struct dfu_dev **nd,
+			   struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */
 /* Requests and polling (op.c, request.c)                                    */
@@ -131,13 +131,13 @@ struct dfu_op {
 };
 /* An op named by @fmt at wBlockNum @block (-1: none), with no address. */
 void dfu_op_init(struct dfu_op *op, int block, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* The same, at @address (errors name it; the cause table reads it). */
 void dfu_op_init_at(struct dfu_op *op, int block, uint32_t address, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* The same, at the block and address of @like (a request made for it). */
 void dfu_op_init_like(struct dfu_op *op, const struct dfu_op *like, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static inline void dfu_op_set_address(struct dfu_op *op, uint32_t address)
 {
 	op->have_address = true;
@@ -199,8 +199,8 @@ int dfu_upload_refused(int r, struct dfu_error *e);
 /* Wait before retry @attempt (1..DFU_RETRY_MAX) of a transient failure. */
 uint32_t dfu_retry_backoff_ms(unsigned attempt);
 /* Count and explain one retry (log line and dev->res's retry log). */
-void dfu_note_retry(struct dfu_dev *dev, const struct dfu_op *op, const char *what,
-		    const char *why, unsigned attempt);
+void dfu_note_retry(struct dfu_dev *dev, const struct dfu_op *op, const char *what, const char *why,
+		    unsigned attempt);
 /* The device speaks DfuSe, or has a layout or a Set Address on record. */
 bool dfu_dev_dfuse_like(const struct dfu_dev *dev);
 /* DFU_REQ_* name ("DFU_DNLOAD"), "DFU_?" for others. */
@@ -223,8 +223,8 @@ void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e);
 int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
 		       const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
 		       struct dfu_error *e);
-int dfu_plain_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
-		     struct dfu_image **out, struct dfu_flash_result *res, struct dfu_error *e);
+int dfu_plain_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
+		     struct dfu_flash_result *res, struct dfu_error *e);
 int dfu_plain_leave(struct dfu_dev *dev, struct dfu_flash_result *res, struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */

@@ -46,7 +46,7 @@ int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
 	}
 	if (r != DFU_E_USB_NODEV && r != DFU_E_NOTFOUND)
 		return dfu_usb_fail(e, r, usb_name, "device.reset", "USB reset to recover",
-				"USB reset failed: %s", dfu_strerror(r));
+				    "USB reset failed: %s", dfu_strerror(r));
 	/* it re-enumerates: find the same port again and open the same alt */
 	dfu_dev_close(dev);
 	*devp = NULL;

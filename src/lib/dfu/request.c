@@ -52,8 +52,7 @@ static int send_once(struct dfu_dev *dev, const struct dfu_op *op, uint8_t reque
 	}
 	dfu_log(dev->ctx, DFU_LOG_TRACE, "%s wValue=%u wLength=%u (%s) -> %d%s%s%s",
 		dfu_request_name(request), value, len, op->name, r, r < 0 ? " " : "",
-		r < 0 ? (name ? name : dfu_strerror(r)) : "",
-		dev->run->attempt ? " [retry]" : "");
+		r < 0 ? (name ? name : dfu_strerror(r)) : "", dev->run->attempt ? " [retry]" : "");
 	if (usb_name)
 		*usb_name = name;
 	return r;
@@ -122,7 +121,7 @@ static int resend_prepare(struct dfu_dev *dev, const struct dfu_op *op, uint16_t
 		return 0;
 	le32_put(cmd + 1, pointer);
 	dfu_op_init_at(&sop, 0, pointer, "DfuSe Set Address 0x%08x again (before block %u)",
-		    pointer, value);
+		       pointer, value);
 	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%s", sop.name);
 	r = dfu_request(dev, &sop, DFU_REQ_DNLOAD, 0, cmd, sizeof(cmd), 0, e);
 	if (r < 0)
@@ -145,16 +144,15 @@ enum back_verdict {
  * make it ready for the same DNLOAD again.  Returns BACK_ARRIVED, BACK_RESEND
  * or a negative dfu_err (a device verdict is DFU_E_DEVSTATUS in @e).
  */
-static int bring_back(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value,
-		      bool command, struct dfu_error *e)
+static int bring_back(struct dfu_dev *dev, const struct dfu_op *op, uint16_t value, bool command,
+		      struct dfu_error *e)
 {
 	struct dfu_status_reply st;
 	struct dfu_op bop;
 	bool plain_block = !command && !dev->run->resend.have_pointer;
 	int r;
 
-	dfu_op_init_like(&bop, op, "GET_STATUS before retry of %s",
-		    op->name);
+	dfu_op_init_like(&bop, op, "GET_STATUS before retry of %s", op->name);
 	r = dfu_get_status(dev, &bop, 0, &st, e);
 	if (r < 0)
 		return r;
@@ -162,7 +160,8 @@ static int bring_back(struct dfu_dev *dev, const struct dfu_op *op, uint16_t val
 	case DFU_STATE_DFU_DNLOAD_SYNC:
 	case DFU_STATE_DFU_DNBUSY:
 		/* it arrived and now runs: honour the announced wait (6.1.2) */
-		dfu_sleep_ms(dev->ctx, st.poll_timeout_ms ? st.poll_timeout_ms : ZERO_POLL_FLOOR_MS);
+		dfu_sleep_ms(dev->ctx,
+			     st.poll_timeout_ms ? st.poll_timeout_ms : ZERO_POLL_FLOOR_MS);
 		return BACK_ARRIVED;
 	case DFU_STATE_DFU_DNLOAD_IDLE:
 		return BACK_RESEND;
@@ -702,8 +701,8 @@ struct poll_state {
 	uint32_t last_wait; /* the wait after the last busy reply */
 	uint32_t announced; /* bwPollTimeout of the last busy reply */
 	bool nonzero_poll;  /* a busy reply announced a bwPollTimeout */
-	bool busy_seen;     /* a busy reply came */
-	bool lost;          /* a GET_STATUS failed: its answer was lost */
+	bool busy_seen;	    /* a busy reply came */
+	bool lost;	    /* a GET_STATUS failed: its answer was lost */
 	unsigned stalls, retries;
 };
 
@@ -773,14 +772,13 @@ static int poll_deadline(const struct poll_state *p, const struct dfu_status_rep
 	bool was_empty = e && !e->err;
 
 	unstick(dev);
-	dfu_error_set(e, DFU_E_DEADLINE, "dfu.deadline", NULL,
-		      "%s did not finish within %u ms: the device still reports "
-		      "%s, %s %u ms",
-		      p->op->name,
-		      dev->last_deadline_ms ? dev->last_deadline_ms : (uint32_t)(now - p->start),
-		      dfu_state_name(busy.state),
-		      p->nonzero_poll ? "after announcing" : "announcing bwPollTimeout",
-		      p->announced);
+	dfu_error_set(
+	    e, DFU_E_DEADLINE, "dfu.deadline", NULL,
+	    "%s did not finish within %u ms: the device still reports "
+	    "%s, %s %u ms",
+	    p->op->name, dev->last_deadline_ms ? dev->last_deadline_ms : (uint32_t)(now - p->start),
+	    dfu_state_name(busy.state),
+	    p->nonzero_poll ? "after announcing" : "announcing bwPollTimeout", p->announced);
 	if (was_empty) {
 		dfu_op_fill_device(e, was_empty, p->op);
 		dfu_error_state(e, busy.state, busy.status);

@@ -33,8 +33,8 @@ bool dfuse_is_st_rom(const struct dfu_dev *dev)
 		return true;
 	/* strings unreadable: the ROM bcdDevice values (0x2000 F105/F107, 0x2100
 	 * early F4, 0x2200 most F0/F3/F4/L4; dfu-util's device-logs) */
-	return !i->product[0] && (i->bcd_device == 0x2000 || i->bcd_device == 0x2100 ||
-				  i->bcd_device == 0x2200);
+	return !i->product[0] &&
+	       (i->bcd_device == 0x2000 || i->bcd_device == 0x2100 || i->bcd_device == 0x2200);
 }
 
 void dfuse_classify_rdp(const struct dfu_dev *dev, bool vendor_at_start, struct dfu_error *e,

@@ -9,8 +9,8 @@
 
 #include "proto.h"
 
-#define UDEV_HINT                                                                   \
-	"install the udev rule (60-dfuflash.rules, shipped with dfuflash) and replug " \
+#define UDEV_HINT                                                                                  \
+	"install the udev rule (60-dfuflash.rules, shipped with dfuflash) and replug "             \
 	"the device, or run as root"
 
 /* What to do about an open/claim failure, or NULL. */
@@ -28,8 +28,8 @@ const char *dfu_usb_hint(int r)
 }
 
 /* Record a failed USB operation: the class, the operation and the libusb name. */
-int dfu_usb_fail(struct dfu_error *e, int r, const char *usb_name, const char *code,
-		    const char *op, const char *fmt, ...)
+int dfu_usb_fail(struct dfu_error *e, int r, const char *usb_name, const char *code, const char *op,
+		 const char *fmt, ...)
 {
 	va_list ap;
 

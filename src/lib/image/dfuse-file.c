@@ -56,7 +56,8 @@ static bool find_element(const struct dfu_image *img, int alt, uint32_t addr, si
 		for (size_t k = 0; k < tg->n_elements; k++) {
 			const struct dfuse_element *el = &tg->elements[k];
 
-			if (addr >= el->address && (uint64_t)addr < (uint64_t)el->address + el->size) {
+			if (addr >= el->address &&
+			    (uint64_t)addr < (uint64_t)el->address + el->size) {
 				*t_out = t;
 				*k_out = k;
 				return true;
@@ -218,8 +219,8 @@ int dfuse_file_parse(const uint8_t *buf, size_t len, struct dfu_image *img,
 	if (len < PREFIX_LEN) {
 		dfu_where_offset(where, 0);
 		return dfu_error_set(e, DFU_E_FORMAT, "dfuse.truncated", where,
-				     "file of %zu bytes is shorter than the %d-byte DfuSe prefix", len,
-				     PREFIX_LEN);
+				     "file of %zu bytes is shorter than the %d-byte DfuSe prefix",
+				     len, PREFIX_LEN);
 	}
 	if (memcmp(buf, "DfuSe", 5) != 0) {
 		char q[32];
@@ -264,7 +265,8 @@ int dfuse_file_parse(const uint8_t *buf, size_t len, struct dfu_image *img,
 	if (pos != len) {
 		dfu_where_offset(where, pos);
 		return dfu_error_set(e, DFU_E_FORMAT, "dfuse.trailing_data", where,
-				     "%zu bytes after the last of %u targets", len - pos, n_targets);
+				     "%zu bytes after the last of %u targets", len - pos,
+				     n_targets);
 	}
 	return 0;
 }

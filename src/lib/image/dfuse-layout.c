@@ -88,7 +88,7 @@ static void quote_token(const struct parser *p, size_t off, char *buf, size_t si
 }
 
 static int fail(struct parser *p, int err, const char *code, size_t off, const char *fmt, ...)
-	_printf_format_(5, 6);
+    _printf_format_(5, 6);
 
 static int fail(struct parser *p, int err, const char *code, size_t off, const char *fmt, ...)
 {
@@ -408,7 +408,7 @@ static int check_overlap(struct parser *p)
 	if (!v)
 		return DFU_E_NOMEM;
 	for (size_t i = 0; i < l->n_segments; i++)
-		v[i] = (struct span){ l->segments[i].start, l->segments[i].end, i };
+		v[i] = (struct span){l->segments[i].start, l->segments[i].end, i};
 	qsort(v, l->n_segments, sizeof(*v), span_cmp);
 	for (size_t i = 1; i < l->n_segments; i++) {
 		const struct span *a = &v[i - 1], *b = &v[i];
@@ -417,11 +417,12 @@ static int check_overlap(struct parser *p)
 		if (a->end > b->start) {
 			const struct span *other = later == a->index ? b : a;
 
-			return fail(p, DFU_E_FORMAT, "dfuse_layout.overlap", p->region_off[later],
-				    "memory 0x%08x-0x%08llx overlaps 0x%08x-0x%08llx of an earlier region",
-				    l->segments[later].start,
-				    (unsigned long long)l->segments[later].end - 1, other->start,
-				    (unsigned long long)other->end - 1);
+			return fail(
+			    p, DFU_E_FORMAT, "dfuse_layout.overlap", p->region_off[later],
+			    "memory 0x%08x-0x%08llx overlaps 0x%08x-0x%08llx of an earlier region",
+			    l->segments[later].start,
+			    (unsigned long long)l->segments[later].end - 1, other->start,
+			    (unsigned long long)other->end - 1);
 		}
 	}
 	return 0;
@@ -450,10 +451,9 @@ static int parse_name(struct parser *p, size_t slash)
 	return 0;
 }
 
-int dfuse_layout_parse(const char *str, size_t len, struct dfuse_layout **out,
-		       struct dfu_error *e)
+int dfuse_layout_parse(const char *str, size_t len, struct dfuse_layout **out, struct dfu_error *e)
 {
-	struct parser p = { .s = str, .e = e };
+	struct parser p = {.s = str, .e = e};
 	const char *slash;
 	char tok[QUOTE_MAX * 4 + 8];
 	int r;
@@ -554,10 +554,10 @@ static struct dfuse_sector sector_at(const struct dfuse_layout *l, size_t i, uin
 	/* No power-of-two assumption (dfu-util's addr & ~(size-1) has one):
 	 * a 3*24K segment has sectors at start, start+24K, start+48K. */
 	return (struct dfuse_sector){
-		.start = s->start + ((address - s->start) / s->size) * s->size,
-		.size = s->size,
-		.attr = s->attr,
-		.segment = i,
+	    .start = s->start + ((address - s->start) / s->size) * s->size,
+	    .size = s->size,
+	    .attr = s->attr,
+	    .segment = i,
 	};
 }
 
@@ -591,16 +591,18 @@ static int walk_sectors(const struct dfuse_layout *l, uint32_t address, uint64_t
 					     "address 0x%09llx is past the 32-bit address space",
 					     (unsigned long long)cur);
 		if (dfuse_layout_find_segment(l, (uint32_t)cur, &i) < 0)
-			return dfu_error_set(e, DFU_E_NOTFOUND, "dfuse_layout.outside", NULL,
-					     "address 0x%08llx is outside every segment of the layout",
-					     (unsigned long long)cur);
+			return dfu_error_set(
+			    e, DFU_E_NOTFOUND, "dfuse_layout.outside", NULL,
+			    "address 0x%08llx is outside every segment of the layout",
+			    (unsigned long long)cur);
 		s = &l->segments[i];
 		stop = MIN(end, s->end);
 		first = (cur - s->start) / s->size;
 		last = (stop - 1 - s->start) / s->size;
 		if (v) {
 			for (uint64_t k = first; k <= last; k++)
-				v[*n + (k - first)] = sector_at(l, i, (uint32_t)(s->start + k * s->size));
+				v[*n + (k - first)] =
+				    sector_at(l, i, (uint32_t)(s->start + k * s->size));
 		}
 		*n += last - first + 1;
 		cur = stop;
@@ -628,7 +630,8 @@ int dfuse_layout_sectors(const struct dfuse_layout *l, uint32_t address, uint64_
 		return r;
 	if (count > SIZE_MAX / sizeof(*v) || !(v = malloc((size_t)count * sizeof(*v))))
 		return dfu_error_set(e, DFU_E_NOMEM, "dfuse_layout.nomem", NULL,
-				     "out of memory listing %llu sectors", (unsigned long long)count);
+				     "out of memory listing %llu sectors",
+				     (unsigned long long)count);
 	r = walk_sectors(l, address, end, v, &count, e);
 	if (r < 0)
 		return r;

@@ -129,35 +129,16 @@ static const struct {
 	const char *name;
 	bool firmware;
 } machines[] = {
-	{ 0, "none", false },
-	{ 2, "SPARC", false },
-	{ 3, "x86", false },
-	{ 4, "M68K", true },
-	{ 8, "MIPS", true },
-	{ 20, "PowerPC", true },
-	{ 21, "PowerPC64", false },
-	{ 36, "V850 (old)", true },
-	{ 40, "ARM", true },
-	{ 42, "SuperH", true },
-	{ 43, "SPARC V9", false },
-	{ 44, "TriCore", true },
-	{ 45, "ARC", true },
-	{ 50, "IA-64", false },
-	{ 62, "x86-64", false },
-	{ 83, "AVR", true },
-	{ 87, "V850", true },
-	{ 93, "ARCompact", true },
-	{ 94, "Xtensa", true },
-	{ 105, "MSP430", true },
-	{ 165, "8051", true },
-	{ 167, "NDS32", true },
-	{ 173, "RX", true },
-	{ 183, "AArch64", false },
-	{ 185, "AVR32", true },
-	{ 195, "ARCv2", true },
-	{ 197, "RL78", true },
-	{ 243, "RISC-V", true },
-	{ 258, "LoongArch", false },
+    {0, "none", false},	      {2, "SPARC", false},	 {3, "x86", false},
+    {4, "M68K", true},	      {8, "MIPS", true},	 {20, "PowerPC", true},
+    {21, "PowerPC64", false}, {36, "V850 (old)", true},	 {40, "ARM", true},
+    {42, "SuperH", true},     {43, "SPARC V9", false},	 {44, "TriCore", true},
+    {45, "ARC", true},	      {50, "IA-64", false},	 {62, "x86-64", false},
+    {83, "AVR", true},	      {87, "V850", true},	 {93, "ARCompact", true},
+    {94, "Xtensa", true},     {105, "MSP430", true},	 {165, "8051", true},
+    {167, "NDS32", true},     {173, "RX", true},	 {183, "AArch64", false},
+    {185, "AVR32", true},     {195, "ARCv2", true},	 {197, "RL78", true},
+    {243, "RISC-V", true},    {258, "LoongArch", false},
 };
 
 static int machine_index(uint16_t m)
@@ -204,8 +185,8 @@ static int check_ident(const struct elf_file *f, struct dfu_error *e)
  * p_paddr, any other at sh_addr.  Missing or broken section headers only
  * mean there is no section base (a warning), never a failed parse.
  */
-static int find_section_base(const struct elf_file *f, struct dfu_image *img,
-			     const struct phdr *ph, size_t n_ph)
+static int find_section_base(const struct elf_file *f, struct dfu_image *img, const struct phdr *ph,
+			     size_t n_ph)
 {
 	size_t shdr_len = f->is64 ? SHDR64_LEN : SHDR32_LEN;
 	uint64_t shoff = rdword(f, f->is64 ? 40 : 32);
@@ -217,11 +198,13 @@ static int find_section_base(const struct elf_file *f, struct dfu_image *img,
 	if (shoff == 0)
 		return 0;
 	if (shentsize < shdr_len)
-		return dfu_image_warn(img, "e_shentsize %u is smaller than a section header (%zu): sections ignored",
-				      shentsize, shdr_len);
+		return dfu_image_warn(
+		    img, "e_shentsize %u is smaller than a section header (%zu): sections ignored",
+		    shentsize, shdr_len);
 	if (!in_file(shoff, shentsize, f->len))
-		return dfu_image_warn(img, "section headers at offset %llu lie outside the file: sections ignored",
-				      (unsigned long long)shoff);
+		return dfu_image_warn(
+		    img, "section headers at offset %llu lie outside the file: sections ignored",
+		    (unsigned long long)shoff);
 	/* gABI: with 0 in e_shnum, the real count is sh_size of section 0. */
 	if (shnum == 0) {
 		struct shdr s0;
@@ -230,7 +213,9 @@ static int find_section_base(const struct elf_file *f, struct dfu_image *img,
 		shnum = s0.size;
 	}
 	if (shnum > (f->len - shoff) / shentsize)
-		return dfu_image_warn(img, "%llu section headers at offset %llu run past the end of the file: sections ignored",
+		return dfu_image_warn(img,
+				      "%llu section headers at offset %llu run past the end of the "
+				      "file: sections ignored",
 				      (unsigned long long)shnum, (unsigned long long)shoff);
 
 	for (uint64_t i = 0; i < shnum; i++) {

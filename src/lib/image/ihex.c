@@ -27,8 +27,8 @@ enum {
 
 struct dfu_ihex {
 	struct dfu_text_sink sink; /* sink.ended: the EOF record came */
-	uint32_t base;             /* added to record offsets */
-	bool segmented;            /* base came from a type 02 record: offsets wrap at 64 KiB */
+	uint32_t base;		   /* added to record offsets */
+	bool segmented;		   /* base came from a type 02 record: offsets wrap at 64 KiB */
 	bool have_start;
 };
 
@@ -261,8 +261,8 @@ int dfu_ihex_finish(struct dfu_ihex *p, unsigned long lines, struct dfu_error *e
 #define DEFAULT_RECORD_LEN 16
 
 /* Emit one record: ':' count address type data checksum '\n' (upper case). */
-static void out_record(struct dfu_text_out *o, uint8_t type, uint16_t offset,
-		       const uint8_t *data, size_t n)
+static void out_record(struct dfu_text_out *o, uint8_t type, uint16_t offset, const uint8_t *data,
+		       size_t n)
 {
 	uint8_t sum = (uint8_t)(n + (offset >> 8) + (offset & 0xff) + type);
 	char *c = dfu_text_out_reserve(o, 1 + 2 * (n + 5) + 1);
@@ -306,7 +306,7 @@ int dfu_ihex_write(const struct dfu_image *img, const struct dfu_write_opts *opt
 			size_t n = (size_t)MIN(MIN(room, end - addr), (uint64_t)rec_len);
 
 			if ((uint32_t)(addr >> 16) != upper) {
-				uint8_t ula[2] = { (uint8_t)(addr >> 24), (uint8_t)(addr >> 16) };
+				uint8_t ula[2] = {(uint8_t)(addr >> 24), (uint8_t)(addr >> 16)};
 
 				upper = (uint32_t)(addr >> 16);
 				out_record(o, REC_ELA, 0, ula, 2);
@@ -320,16 +320,16 @@ int dfu_ihex_write(const struct dfu_image *img, const struct dfu_write_opts *opt
 	case DFU_START_NONE:
 		break;
 	case DFU_START_IHEX_CS_IP: {
-		uint8_t b[4] = { (uint8_t)(img->start.cs >> 8), (uint8_t)img->start.cs,
-				 (uint8_t)(img->start.ip >> 8), (uint8_t)img->start.ip };
+		uint8_t b[4] = {(uint8_t)(img->start.cs >> 8), (uint8_t)img->start.cs,
+				(uint8_t)(img->start.ip >> 8), (uint8_t)img->start.ip};
 
 		out_record(o, REC_SSA, 0, b, 4);
 		break;
 	}
 	default: {
 		uint32_t v = img->start.linear;
-		uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
-				 (uint8_t)v };
+		uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+				(uint8_t)v};
 
 		out_record(o, REC_SLA, 0, b, 4);
 		break;

@@ -18,9 +18,9 @@
 #define ADDR_SPACE (UINT64_C(1) << 32)
 
 static const char *const format_names[] = {
-	[DFU_FORMAT_AUTO] = "auto",   [DFU_FORMAT_BIN] = "bin",   [DFU_FORMAT_DFU] = "dfu",
-	[DFU_FORMAT_DFUSE] = "dfuse", [DFU_FORMAT_IHEX] = "ihex", [DFU_FORMAT_SREC] = "srec",
-	[DFU_FORMAT_ELF] = "elf",
+    [DFU_FORMAT_AUTO] = "auto",	  [DFU_FORMAT_BIN] = "bin",   [DFU_FORMAT_DFU] = "dfu",
+    [DFU_FORMAT_DFUSE] = "dfuse", [DFU_FORMAT_IHEX] = "ihex", [DFU_FORMAT_SREC] = "srec",
+    [DFU_FORMAT_ELF] = "elf",
 };
 
 const char *dfu_format_name(enum dfu_format f)
@@ -36,11 +36,11 @@ int dfu_format_from_name(const char *name, enum dfu_format *out)
 		const char *name;
 		enum dfu_format f;
 	} aliases[] = {
-		{ "hex", DFU_FORMAT_IHEX },  { "ihex", DFU_FORMAT_IHEX }, { "s19", DFU_FORMAT_SREC },
-		{ "s28", DFU_FORMAT_SREC },  { "s37", DFU_FORMAT_SREC },  { "mot", DFU_FORMAT_SREC },
-		{ "srec", DFU_FORMAT_SREC }, { "bin", DFU_FORMAT_BIN },   { "raw", DFU_FORMAT_BIN },
-		{ "dfu", DFU_FORMAT_DFU },   { "dfuse", DFU_FORMAT_DFUSE }, { "elf", DFU_FORMAT_ELF },
-		{ "auto", DFU_FORMAT_AUTO },
+	    {"hex", DFU_FORMAT_IHEX},  {"ihex", DFU_FORMAT_IHEX},   {"s19", DFU_FORMAT_SREC},
+	    {"s28", DFU_FORMAT_SREC},  {"s37", DFU_FORMAT_SREC},    {"mot", DFU_FORMAT_SREC},
+	    {"srec", DFU_FORMAT_SREC}, {"bin", DFU_FORMAT_BIN},	    {"raw", DFU_FORMAT_BIN},
+	    {"dfu", DFU_FORMAT_DFU},   {"dfuse", DFU_FORMAT_DFUSE}, {"elf", DFU_FORMAT_ELF},
+	    {"auto", DFU_FORMAT_AUTO},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++) {
@@ -79,7 +79,7 @@ uint32_t dfu_crc32(uint32_t crc, const uint8_t *buf, size_t len)
  * bookkeeping of dfu_image_add(), which callers have no use for. */
 struct image {
 	struct dfu_image pub;
-	size_t seg_cap;       /* allocated entries of pub.segments */
+	size_t seg_cap;	      /* allocated entries of pub.segments */
 	uint64_t total_bytes; /* data bytes over all segments */
 	size_t last_seg;      /* segment of the last add: appending after it is O(1) */
 };
@@ -150,17 +150,20 @@ int dfu_image_rebase(struct dfu_image *img, uint32_t base, struct dfu_error *e)
 
 	if (img->address_from_file)
 		return dfu_error_set(e, DFU_E_INVAL, "image.has_addresses", NULL,
-				     "the %s image carries its own addresses", dfu_format_name(img->format));
+				     "the %s image carries its own addresses",
+				     dfu_format_name(img->format));
 	if (img->n_segments == 0)
 		return 0;
 	low = img->segments[0].address;
 	for (size_t i = 0; i < img->n_segments; i++) {
-		uint64_t end = (uint64_t)base + (img->segments[i].address - low) + img->segments[i].length;
+		uint64_t end =
+		    (uint64_t)base + (img->segments[i].address - low) + img->segments[i].length;
 
 		if (end > ADDR_SPACE)
-			return dfu_error_set(e, DFU_E_RANGE, "image.address_overflow", NULL,
-					     "%llu bytes at 0x%08x run past the end of the 32-bit address space",
-					     (unsigned long long)dfu_image_data_bytes(img), base);
+			return dfu_error_set(
+			    e, DFU_E_RANGE, "image.address_overflow", NULL,
+			    "%llu bytes at 0x%08x run past the end of the 32-bit address space",
+			    (unsigned long long)dfu_image_data_bytes(img), base);
 	}
 	for (size_t i = 0; i < img->n_segments; i++)
 		img->segments[i].address = base + (img->segments[i].address - low);
@@ -298,11 +301,11 @@ static int check_span(struct dfu_image *img, int alt, const struct dfu_limits *l
 		last++;
 	span = seg_end(&img->segments[last]) - img->segments[first].address;
 	if (span > max)
-		return dfu_error_set(e, DFU_E_RANGE, "image.span", NULL,
-				     "image spans %llu bytes (0x%08x..0x%08llx), more than the limit of %llu",
-				     (unsigned long long)span, img->segments[first].address,
-				     (unsigned long long)seg_end(&img->segments[last]) - 1,
-				     (unsigned long long)max);
+		return dfu_error_set(
+		    e, DFU_E_RANGE, "image.span", NULL,
+		    "image spans %llu bytes (0x%08x..0x%08llx), more than the limit of %llu",
+		    (unsigned long long)span, img->segments[first].address,
+		    (unsigned long long)seg_end(&img->segments[last]) - 1, (unsigned long long)max);
 	return 0;
 }
 
@@ -510,11 +513,11 @@ int dfu_line_index_add(struct dfu_line_index *ix, uint32_t address, size_t len, 
 		ix->cap = cap;
 	}
 	ix->runs[ix->n++] = (struct dfu_line_run){
-		.address = address,
-		.rec_len = (uint32_t)len,
-		.end = (uint64_t)address + len,
-		.first_line = line,
-		.last_line = line,
+	    .address = address,
+	    .rec_len = (uint32_t)len,
+	    .end = (uint64_t)address + len,
+	    .first_line = line,
+	    .last_line = line,
 	};
 	return 0;
 }

@@ -23,12 +23,12 @@
  * Errors: DFU_E_NOMEM, DFU_E_RANGE, DFU_E_CONFLICT.  @e is filled with a
  * generic message; format parsers normally overwrite it with their own.
  */
-int dfu_image_add(struct dfu_image *img, int alt, uint32_t address, const uint8_t *data,
-		  size_t len, const struct dfu_limits *limits, uint32_t *conflict_at,
-		  struct dfu_error *e);
+int dfu_image_add(struct dfu_image *img, int alt, uint32_t address, const uint8_t *data, size_t len,
+		  const struct dfu_limits *limits, uint32_t *conflict_at, struct dfu_error *e);
 
 /* Record a warning (the image owns a copy).  Returns 0 or DFU_E_NOMEM. */
-int dfu_image_warn(struct dfu_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int dfu_image_warn(struct dfu_image *img, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Segment of @alt containing @address, or NULL. */
 const struct dfu_segment *dfu_image_find(const struct dfu_image *img, int alt, uint32_t address);
@@ -54,9 +54,9 @@ uint64_t dfu_limits_max_span(const struct dfu_limits *l);
  * equal length on consecutive lines at consecutive addresses share one run.
  */
 struct dfu_line_run {
-	uint32_t address;    /* first address of the run */
-	uint32_t rec_len;    /* bytes per record (the last may be shorter) */
-	uint64_t end;        /* exclusive */
+	uint32_t address; /* first address of the run */
+	uint32_t rec_len; /* bytes per record (the last may be shorter) */
+	uint64_t end;	  /* exclusive */
 	unsigned long first_line;
 	unsigned long last_line;
 };

@@ -77,7 +77,10 @@ enum dfu_format dfu_format_detect(const uint8_t *buf, size_t len)
 {
 	size_t i = 0;
 
-	if (len >= 4 && memcmp(buf, "\x7f" "ELF", 4) == 0)
+	if (len >= 4 && memcmp(buf,
+			       "\x7f"
+			       "ELF",
+			       4) == 0)
 		return DFU_FORMAT_ELF;
 	if (len >= 5 && memcmp(buf, "DfuSe", 5) == 0)
 		return DFU_FORMAT_DFUSE;
@@ -200,15 +203,18 @@ static int text_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struc
 			if (r->carry.len + n > MAX_LINE)
 				return line_too_long(r, e);
 			if (dfu_buf_append(&r->carry, p, n) < 0)
-				return dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory");
+				return dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL,
+						     "out of memory");
 			return 0;
 		}
 		if (r->carry.len) {
 			if (r->carry.len + n > MAX_LINE)
 				return line_too_long(r, e);
 			if (dfu_buf_append(&r->carry, p, n) < 0)
-				return dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory");
-			ret = text_piece(r, (const char *)r->carry.data, r->carry.len, PIECE_AT_LF, e);
+				return dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL,
+						     "out of memory");
+			ret = text_piece(r, (const char *)r->carry.data, r->carry.len, PIECE_AT_LF,
+					 e);
 			r->carry.len = 0;
 		} else {
 			if (n > MAX_LINE)
@@ -244,7 +250,8 @@ int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct
 	int ret;
 
 	if (r->state == R_FAILED || r->state == R_DONE)
-		return dfu_error_set(e, DFU_E_INVAL, "reader.state", NULL, "reader already finished");
+		return dfu_error_set(e, DFU_E_INVAL, "reader.state", NULL,
+				     "reader already finished");
 	/* Nothing to do; also keeps NULL + 0 (undefined) out of the pointer math. */
 	if (len == 0)
 		return 0;
@@ -253,7 +260,8 @@ int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct
 		size_t take = r->opts.format == DFU_FORMAT_AUTO ? MIN(need, len) : 0;
 
 		if (dfu_buf_append(&r->bytes, buf, take) < 0)
-			return fail(r, dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory"));
+			return fail(r, dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL,
+						     "out of memory"));
 		buf += take;
 		len -= take;
 		if (r->opts.format == DFU_FORMAT_AUTO && r->bytes.len < DETECT_BYTES)
@@ -266,8 +274,8 @@ int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct
 		ret = text_feed(r, buf, len, e);
 	else
 		ret = dfu_buf_append(&r->bytes, buf, len) < 0
-			      ? dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory")
-			      : 0;
+			  ? dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory")
+			  : 0;
 	return ret < 0 ? fail(r, ret) : 0;
 }
 
@@ -301,7 +309,8 @@ static int finish_raw(struct dfu_reader *r, size_t len, struct dfu_error *e)
 	r->img->address_from_file = false;
 	if (len == 0)
 		return dfu_error_set(e, DFU_E_FORMAT, "bin.empty", NULL, "the file holds no data");
-	return dfu_image_add(r->img, DFU_ALT_NONE, base, r->bytes.data, len, &r->opts.limits, NULL, e);
+	return dfu_image_add(r->img, DFU_ALT_NONE, base, r->bytes.data, len, &r->opts.limits, NULL,
+			     e);
 }
 
 static int finish_binary(struct dfu_reader *r, struct dfu_error *e)
@@ -318,7 +327,8 @@ static int finish_binary(struct dfu_reader *r, struct dfu_error *e)
 	ret = dfu_suffix_parse(buf, len, &s, e);
 	if (ret < 0) {
 		if (r->format == DFU_FORMAT_BIN && !r->opts.expect_suffix)
-			dfu_error_hint(e, "to flash the file as raw bytes anyway, give --format bin");
+			dfu_error_hint(e,
+				       "to flash the file as raw bytes anyway, give --format bin");
 		return ret;
 	}
 	if (ret > 0) {
@@ -332,7 +342,8 @@ static int finish_binary(struct dfu_reader *r, struct dfu_error *e)
 		dfu_where_offset(where, len >= 8 ? len - 8 : 0);
 		dfu_error_set(e, DFU_E_FORMAT, "dfu.no_suffix", where,
 			      "no DFU suffix: the file does not end in a 'UFD' signature");
-		dfu_error_hint(e, "add one with `dfuflash image suffix add`, or give --format bin to use the file as raw bytes");
+		dfu_error_hint(e, "add one with `dfuflash image suffix add`, or give --format bin "
+				  "to use the file as raw bytes");
 		return DFU_E_FORMAT;
 	} else if (r->format == DFU_FORMAT_DFUSE) {
 		dfu_image_warn(r->img, "DfuSe file without a DFU suffix (UM0391 requires one)");
@@ -353,7 +364,8 @@ int dfu_reader_finish(struct dfu_reader *r, struct dfu_image **out, struct dfu_e
 	int ret;
 
 	if (r->state == R_FAILED || r->state == R_DONE)
-		return dfu_error_set(e, DFU_E_INVAL, "reader.state", NULL, "reader already finished");
+		return dfu_error_set(e, DFU_E_INVAL, "reader.state", NULL,
+				     "reader already finished");
 	if (r->state == R_DETECT) {
 		ret = leave_detect(r, e);
 		if (ret < 0)

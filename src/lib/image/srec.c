@@ -17,7 +17,7 @@
 #define MAX_RECORD_BYTES (1 + 255)
 
 /* Address field size of S0..S9; 0 for the reserved S4. */
-static const uint8_t addr_len[10] = { 2, 2, 3, 4, 0, 2, 3, 4, 3, 2 };
+static const uint8_t addr_len[10] = {2, 2, 3, 4, 0, 2, 3, 4, 3, 2};
 
 struct dfu_srec {
 	struct dfu_text_sink sink; /* sink.ended: the termination record came */
@@ -299,8 +299,8 @@ int dfu_srec_write(const struct dfu_image *img, const struct dfu_write_opts *opt
 	else if (n_data <= 0xffffff)
 		out_record(o, 6, (uint32_t)n_data, 3, NULL, 0);
 	/* S1 data ends with S9, S2 with S8, S3 with S7. */
-	out_record(o, 10 - dtype, img->start.kind != DFU_START_NONE ? img->start.linear : 0,
-		   alen, NULL, 0);
+	out_record(o, 10 - dtype, img->start.kind != DFU_START_NONE ? img->start.linear : 0, alen,
+		   NULL, 0);
 	dfu_text_out_flush(o);
 	if (o->err < 0)
 		return dfu_error_set(e, o->err, "srec.nomem", NULL, "out of memory");

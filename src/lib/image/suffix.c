@@ -15,13 +15,13 @@
  * Offsets from the end of the file (appendix B, table B-1, stored in reverse
  * order so that a suffix can be found without knowing the payload length).
  */
-#define SFX_CRC 4        /* dwCRC, LE32 */
-#define SFX_LENGTH 5     /* bLength */
-#define SFX_SIGNATURE 8  /* ucDfuSignature "UFD" at len-8..len-6 */
-#define SFX_BCD_DFU 10   /* bcdDFU, LE16 */
-#define SFX_VENDOR 12    /* idVendor */
-#define SFX_PRODUCT 14   /* idProduct */
-#define SFX_DEVICE 16    /* bcdDevice */
+#define SFX_CRC 4	/* dwCRC, LE32 */
+#define SFX_LENGTH 5	/* bLength */
+#define SFX_SIGNATURE 8 /* ucDfuSignature "UFD" at len-8..len-6 */
+#define SFX_BCD_DFU 10	/* bcdDFU, LE16 */
+#define SFX_VENDOR 12	/* idVendor */
+#define SFX_PRODUCT 14	/* idProduct */
+#define SFX_DEVICE 16	/* bcdDevice */
 
 static bool is_signature(const uint8_t *p)
 {
@@ -49,9 +49,11 @@ int dfu_suffix_parse(const uint8_t *buf, size_t len, struct dfu_suffix *s, struc
 		for (size_t back = SFX_SIGNATURE - 1; back >= 3; back--) {
 			if (len >= back && is_signature(buf + len - back)) {
 				dfu_where_offset(where, len - back);
-				return dfu_error_set(e, DFU_E_FORMAT, "dfu.truncated_suffix", where,
-						     "DFU signature 'UFD' found %zu bytes before the end, expected %d: the suffix is cut short",
-						     back, SFX_SIGNATURE);
+				return dfu_error_set(
+				    e, DFU_E_FORMAT, "dfu.truncated_suffix", where,
+				    "DFU signature 'UFD' found %zu bytes before the end, expected "
+				    "%d: the suffix is cut short",
+				    back, SFX_SIGNATURE);
 			}
 		}
 		return 0;
@@ -59,9 +61,10 @@ int dfu_suffix_parse(const uint8_t *buf, size_t len, struct dfu_suffix *s, struc
 
 	if (len < DFU_SUFFIX_LEN) {
 		dfu_where_offset(where, len - SFX_SIGNATURE);
-		return dfu_error_set(e, DFU_E_FORMAT, "dfu.truncated_suffix", where,
-				     "file of %zu bytes has a DFU signature but is shorter than a %d-byte suffix",
-				     len, DFU_SUFFIX_LEN);
+		return dfu_error_set(
+		    e, DFU_E_FORMAT, "dfu.truncated_suffix", where,
+		    "file of %zu bytes has a DFU signature but is shorter than a %d-byte suffix",
+		    len, DFU_SUFFIX_LEN);
 	}
 
 	blength = buf[len - SFX_LENGTH];
@@ -93,9 +96,8 @@ int dfu_suffix_parse(const uint8_t *buf, size_t len, struct dfu_suffix *s, struc
 	return 1;
 }
 
-void dfu_suffix_build(const uint8_t *payload, size_t len, uint16_t bcd_device,
-		      uint16_t id_product, uint16_t id_vendor, uint16_t bcd_dfu,
-		      uint8_t out[DFU_SUFFIX_LEN])
+void dfu_suffix_build(const uint8_t *payload, size_t len, uint16_t bcd_device, uint16_t id_product,
+		      uint16_t id_vendor, uint16_t bcd_dfu, uint8_t out[DFU_SUFFIX_LEN])
 {
 	uint32_t crc;
 

@@ -96,9 +96,9 @@ struct dfu_text_sink {
 	const struct dfu_limits *limits;
 	struct dfu_line_index lines; /* which line gave which address */
 	struct dfu_error add_err;    /* scratch for dfu_image_add() */
-	const char *prefix;          /* error code class: "ihex", "srec" */
-	size_t first_hex;            /* index of the first hex digit of a record */
-	bool ended;                  /* the end record came: the rest is ignored */
+	const char *prefix;	     /* error code class: "ihex", "srec" */
+	size_t first_hex;	     /* index of the first hex digit of a record */
+	bool ended;		     /* the end record came: the rest is ignored */
 	bool warned_after_end;
 };
 

@@ -29,16 +29,19 @@ static int write_bin(const struct dfu_image *img, const struct dfu_write_opts *o
 	for (size_t i = 1; i < img->n_segments; i++)
 		if (img->segments[i].alt != img->segments[0].alt)
 			return dfu_error_set(e, DFU_E_UNSUPPORTED, "bin.several_alts", NULL,
-					     "the image has data for several alt settings (%d and %d); a raw binary holds one",
+					     "the image has data for several alt settings (%d and "
+					     "%d); a raw binary holds one",
 					     img->segments[0].alt, img->segments[i].alt);
 	dfu_image_span(img, &low, &high);
 	span = high - low;
 	if (span > max) {
 		dfu_error_set(e, DFU_E_RANGE, "bin.span_too_large", NULL,
-			      "the image spans %llu bytes (0x%08x..0x%08llx); a raw binary would be that large (limit %llu)",
+			      "the image spans %llu bytes (0x%08x..0x%08llx); a raw binary would "
+			      "be that large (limit %llu)",
 			      (unsigned long long)span, low, (unsigned long long)(high - 1),
 			      (unsigned long long)max);
-		dfu_error_hint(e, "write Intel HEX or S-record instead (--to hex), which keep the gaps empty");
+		dfu_error_hint(
+		    e, "write Intel HEX or S-record instead (--to hex), which keep the gaps empty");
 		return DFU_E_RANGE;
 	}
 	start = out->len;

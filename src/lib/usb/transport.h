@@ -22,7 +22,7 @@ struct dfu_func_desc {
 	uint8_t attributes;
 	uint16_t detach_timeout_ms;
 	uint16_t transfer_size; /* wTransferSize (the 7-byte DFU 1.0 form has it too) */
-	uint16_t bcd_dfu;       /* 0x0100 when absent (7-byte form); 0x011a marks DfuSe */
+	uint16_t bcd_dfu;	/* 0x0100 when absent (7-byte form); 0x011a marks DfuSe */
 };
 
 #define USB_DT_DFU_FUNCTIONAL 0x21
@@ -52,11 +52,11 @@ static inline bool dfu_func_desc_decode(const uint8_t *p, size_t len, struct dfu
 
 /* One alternate setting of a DFU interface (class 0xfe, subclass 1). */
 struct dfu_usb_alt {
-	uint8_t interface;     /* bInterfaceNumber */
-	uint8_t interface_pos; /* index of the interface in the configuration (dfu-util's -i) */
-	uint8_t alt;           /* bAlternateSetting */
-	uint8_t protocol;      /* bInterfaceProtocol: 1 run-time, 2 DFU mode */
-	uint8_t i_interface;   /* string index of the interface name / DfuSe layout */
+	uint8_t interface;	   /* bInterfaceNumber */
+	uint8_t interface_pos;	   /* index of the interface in the configuration (dfu-util's -i) */
+	uint8_t alt;		   /* bAlternateSetting */
+	uint8_t protocol;	   /* bInterfaceProtocol: 1 run-time, 2 DFU mode */
+	uint8_t i_interface;	   /* string index of the interface name / DfuSe layout */
 	struct dfu_func_desc func; /* from this interface's extra descriptors */
 };
 
