@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Unit tests for discovery, matching, open, detach, reset and waiting
- * (src/lib/device.c), against the in-process sim devices on a virtual clock. */
+ * (src/lib/dfu/discover.c, dev.c), against the in-process sim devices on a virtual clock. */
 #include "config.h"
 
 #include <time.h>

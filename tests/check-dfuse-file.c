@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for DfuSe container files (src/lib/dfuse-file.c, ST UM0391). */
+/* Unit tests for DfuSe container files (src/lib/image/dfuse-file.c, ST UM0391). */
 #include "config.h"
 
 #include "image.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for the ELF reader (src/lib/elf.c): synthetic files from a tiny
+/* Unit tests for the ELF reader (src/lib/image/elf.c): synthetic files from a tiny
  * builder, then the shared corpus. */
 #include "config.h"
 

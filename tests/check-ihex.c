@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for the Intel HEX parser and writer (src/lib/ihex.c). */
+/* Unit tests for the Intel HEX parser and writer (src/lib/image/ihex.c). */
 #include "config.h"
 
 #include "image.h"

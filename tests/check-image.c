@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for the image model (src/lib/image.c). */
+/* Unit tests for the image model (src/lib/image/image.c). */
 #include "config.h"
 
 #include "image.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for the DfuSe memory-layout parser (src/lib/dfuse-layout.c). */
+/* Unit tests for the DfuSe memory-layout parser (src/lib/image/dfuse-layout.c). */
 #include "config.h"
 
 #include "image.h"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Unit tests for read-out and write protection, Read Unprotect, OTP and option
- * bytes (src/lib/protect.c, optbytes.c, the protection paths of dfuse.c)
+ * bytes (src/lib/dfu/protect.c, st-rom.c, otp.c, optbytes.c, the protection
+ * paths of dfuse.c)
  * against the in-process sim devices on a virtual clock. */
 #include "config.h"
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for the DFU 1.1 / DfuSe protocol engine (src/lib/proto.c, dfuse.c,
- * quirks.c) against the in-process sim devices on a virtual clock: download,
- * upload, verify, leave, polling rules, deadlines and the memory-map checks. */
+/* Unit tests for the DFU 1.1 / DfuSe protocol engine (src/lib/dfu/request.c,
+ * plain.c, dfuse.c, ops.c, quirks.c) against the in-process sim devices on a virtual clock:
+ * download, upload, verify, leave, polling rules, deadlines and the memory-map checks. */
 #include "config.h"
 
 #include "engine.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Unit tests for the streaming reader (src/lib/reader.c): format detection,
+ * Unit tests for the streaming reader (src/lib/image/reader.c): format detection,
  * raw binaries and the DFU suffix, the text line splitter and the reader's
  * state machine.  No corpus needed: every input is built here.  The text
  * cases go through the Intel HEX parser with tiny, valid records.

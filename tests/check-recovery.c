@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for recovery and diagnostics (src/lib/proto.c retries and
- * download facts, device.c dfu_dev_recover, causes.c, the trace callback)
+/* Unit tests for recovery and diagnostics (src/lib/dfu/request.c retries,
+ * facts.c, recover.c, causes.c, the trace callback of ctx.c)
  * against the in-process sim devices on a virtual clock: every transient
  * failure ends in a verified flash or in a message naming the cause. */
 #include "config.h"

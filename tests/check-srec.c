@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for the Motorola S-record parser and writer (src/lib/srec.c). */
+/* Unit tests for the Motorola S-record parser and writer (src/lib/image/srec.c). */
 #include "config.h"
 
 #include "image.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for the DFU suffix (src/lib/suffix.c, DFU 1.1 appendix B). */
+/* Unit tests for the DFU suffix (src/lib/image/suffix.c, DFU 1.1 appendix B). */
 #include "config.h"
 
 #include "image.h"

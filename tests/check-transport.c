@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for the transport seam (src/lib/transport-sim.c, transport-libusb.c):
- * enumeration, control transfers and their error mapping, re-enumeration and the
- * virtual clock against the in-process sim; the libusb backend where no USB exists. */
+/* Unit tests for the transport seam (tests/support/transport-sim.c,
+ * src/lib/usb/transport-libusb.c): enumeration, control transfers and their
+ * error mapping, re-enumeration and the virtual clock against the in-process
+ * sim; the libusb backend where no USB exists. */
 #include "config.h"
 
 #include <unistd.h>

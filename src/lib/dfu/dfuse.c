@@ -1145,7 +1145,7 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 			       "can start: the chip stays in the bootloader"
 			     : "");
 		if (dfu_err_is_usb(r)) {
-			/* as facts_describe() for a link failure */
+			/* as dfu_facts_describe() for a link failure */
 			e->resumable = true;
 			used = strlen(e->detail);
 			snprintf(e->detail + used, sizeof(e->detail) - used,
