@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The in-process API of the dfuflash-sim device model: a virtual USB DFU 1.1 / ST DfuSe
+/* src/sim/: the virtual DFU devices and dfuflash-sim.  May use src/util; never
+ * src/lib, so that the device side is an independent implementation.
+ *
+ * The in-process API of the dfuflash-sim device model: a virtual USB DFU 1.1 / ST DfuSe
  * device answering control transfers on a caller-supplied clock.  It never sleeps, never
  * prints and keeps no globals; the umockdev front end and the in-process transport wrap it. */
 #pragma once

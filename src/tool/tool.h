@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Shared declarations of the dfuflash CLI: exit codes, the command table,
- * file I/O helpers.  Only the CLI talks to the user. */
+/*
+ * src/tool/: the dfuflash command line, one file per command behind the
+ * command tables, the only code that prints or exits.  May use libdfuflash
+ * through its public header dfuflash.h and src/util; never a header inside
+ * src/lib (the build does not let it see one).
+ *
+ * This header: exit codes, the command table, file I/O helpers.
+ */
 #pragma once
 
 #include <stdbool.h>

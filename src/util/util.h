@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Byte-order helpers and strict number parsing.  No DFU knowledge. */
+/*
+ * src/util/: the bottom room, under the library, the CLI and the simulator:
+ * byte-order helpers and strict number parsing (util.h), macros (macro.h).
+ * No DFU knowledge; uses only the C library.
+ */
 #pragma once
 
 #include <stdbool.h>
