@@ -458,7 +458,7 @@ while IFS='|' read -r p opts flash args; do
 	if expect 0 "" -- sim $p $opts --flash-out row.out -- "$bin" "$@" < /dev/null; then
 		if [ "$flash" != - ]; then
 			# shellcheck disable=SC2086
-			python3 flashis.py row.out strict $flash && ok || bad "5.1 row $row ($p: $args): flash"
+			python3 flashis.py row.out strict $flash && ok || bad "script row $row ($p: $args): flash"
 		fi
 	fi
 done <<'EOF'
@@ -507,7 +507,7 @@ expect 0 "" -- sim stm32f405 --flash-out stdin.out -- sh -c "'$bin' -a 0 -s 0x08
 sim stm32f405 -- sh -c "'$bin' -l | grep -q 'Found DFU'" && ok || bad "dfuflash -l | grep -q 'Found DFU'"
 sim stm32f405 -- sh -c "'$bin' -l | grep -q ', alt=0,'" && ok || bad "dfuflash -l | grep -q ', alt=0,'"
 sim generic -- sh -c "'$bin' -l | grep -q 'Found Runtime'" && ok || bad "dfuflash -l | grep -q 'Found Runtime'"
-note "5.1 rows not run: Maple (1eaf:0003, no profile), unprotect (issue 5); option bytes only with :force (section 7)"
+note "script rows not run: Maple (1eaf:0003, no profile), unprotect (issue 5); option bytes only with :force (section 7)"
 
 # ---- 6. dfu-util 0.11's known bugs (its source), each shown absent --------------------
 # --wait swallowing -l
