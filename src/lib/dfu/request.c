@@ -256,6 +256,24 @@ static bool retry_verdict(const struct req *rq)
 }
 
 /*
+ * Start retry @a of the failed request @what (@r its failure): the log line
+ * and the retry note, the backoff, and the counters of the run (the depth
+ * that keeps retries from nesting, the attempt the trace shows).  The caller
+ * ends it with dev->run->retry_depth--.
+ */
+static void retry_attempt(struct req *rq, const char *what, int r, unsigned a)
+{
+	struct dfu_dev *dev = rq->dev;
+
+	dfu_note_retry(dev, rq->op, what, rq->usb_name ? rq->usb_name : dfu_strerror(r), a);
+	dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
+	rq->attempts = a + 1;
+	dev->run->retry_depth++;
+	dev->run->attempt = a;
+	dfu_error_clear(&rq->le);
+}
+
+/*
  * Retry a DNLOAD that failed with @r: bring the device back, prepare, send
  * again; bounded and with backoff.  Returns the bytes sent or a negative
  * dfu_err; rq->le holds a failure of the recovery requests.
@@ -267,13 +285,7 @@ static int retry_dnload(struct req *rq, int r)
 	bool command = rq->value == 0 && dfu_dev_dfuse_like(dev);
 
 	for (unsigned a = 1; a <= DFU_RETRY_MAX && dfu_usb_transient(r); a++) {
-		dfu_note_retry(dev, op, "DFU_DNLOAD", rq->usb_name ? rq->usb_name : dfu_strerror(r),
-			       a);
-		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
-		rq->attempts = a + 1;
-		dev->run->retry_depth++;
-		dev->run->attempt = a;
-		dfu_error_clear(&rq->le);
+		retry_attempt(rq, "DFU_DNLOAD", r, a);
 		r = bring_back(dev, op, rq->value, command, &rq->le);
 		if (r == BACK_RESEND)
 			r = resend_prepare(dev, op, rq->value, &rq->le);
@@ -310,13 +322,7 @@ static int retry_simple(struct req *rq, int r)
 		struct dfu_status_reply st;
 		struct dfu_op bop;
 
-		dfu_note_retry(dev, op, dfu_request_name(rq->request),
-			       rq->usb_name ? rq->usb_name : dfu_strerror(r), a);
-		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
-		rq->attempts = a + 1;
-		dev->run->retry_depth++;
-		dev->run->attempt = a;
-		dfu_error_clear(&rq->le);
+		retry_attempt(rq, dfu_request_name(rq->request), r, a);
 		dfu_op_init(&bop, -1, "GET_STATUS before retry of %s", op->name);
 		r = dfu_get_status(dev, &bop, 0, &st, &rq->le);
 		if (r == 0 && st.state == DFU_STATE_DFU_IDLE)
@@ -423,13 +429,7 @@ static int retry_upload(struct req *rq, int r)
 		struct dfu_status_reply st;
 		struct dfu_op bop;
 
-		dfu_note_retry(dev, op, "DFU_UPLOAD", rq->usb_name ? rq->usb_name : dfu_strerror(r),
-			       a);
-		dfu_sleep_ms(dev->ctx, dfu_retry_backoff_ms(a));
-		rq->attempts = a + 1;
-		dev->run->retry_depth++;
-		dev->run->attempt = a;
-		dfu_error_clear(&rq->le);
+		retry_attempt(rq, "DFU_UPLOAD", r, a);
 		dfu_op_init_like(&bop, op, "GET_STATUS before retry of %s", op->name);
 		r = dfu_get_status(dev, &bop, 0, &st, &rq->le);
 		if (r == 0 && upload_hopeless(dev, &st)) {
