@@ -26,15 +26,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_SPAN (UINT64_C(1) << 20)
 
 static const enum dfu_format parse_formats[] = {
-    DFU_FORMAT_AUTO,  DFU_FORMAT_IHEX, DFU_FORMAT_SREC, DFU_FORMAT_ELF,
-    DFU_FORMAT_DFUSE, DFU_FORMAT_DFU,  DFU_FORMAT_BIN,
+	DFU_FORMAT_AUTO,  DFU_FORMAT_IHEX, DFU_FORMAT_SREC, DFU_FORMAT_ELF,
+	DFU_FORMAT_DFUSE, DFU_FORMAT_DFU,  DFU_FORMAT_BIN,
 };
 
 static const enum dfu_format write_formats[] = {
-    DFU_FORMAT_BIN,
-    DFU_FORMAT_IHEX,
-    DFU_FORMAT_SREC,
-    DFU_FORMAT_DFUSE,
+	DFU_FORMAT_BIN,
+	DFU_FORMAT_IHEX,
+	DFU_FORMAT_SREC,
+	DFU_FORMAT_DFUSE,
 };
 
 /* The model's promises: sorted by (alt, address), no overlap or touching
@@ -91,20 +91,20 @@ static void write_back(const struct dfu_image *img, uint8_t knob)
 	dfu_image_span(img, &low, &high);
 	for (size_t k = 0; k < sizeof(write_formats) / sizeof(write_formats[0]); k++) {
 		struct dfu_write_opts wo = {
-		    .format = write_formats[k],
-		    .max_span = FUZZ_MAX_SPAN,
-		    .fill = 0xff,
-		    .have_fill = (knob & 0x10) != 0,
-		    .vid = 0x0483,
-		    .pid = 0xdf11,
-		    .bcd_device = 0xffff,
-		    .record_len = (knob & 0x20) ? (unsigned)(knob >> 6) * 8 + 1 : 0,
-		    .target_name = (knob & 0x40) ? "fuzz" : NULL,
+			.format = write_formats[k],
+			.max_span = FUZZ_MAX_SPAN,
+			.fill = 0xff,
+			.have_fill = (knob & 0x10) != 0,
+			.vid = 0x0483,
+			.pid = 0xdf11,
+			.bcd_device = 0xffff,
+			.record_len = (knob & 0x20) ? (unsigned)(knob >> 6) * 8 + 1 : 0,
+			.target_name = (knob & 0x40) ? "fuzz" : NULL,
 		};
-		struct dfu_parse_opts po = {.format = write_formats[k]};
-		struct dfu_buf out = {0};
+		struct dfu_parse_opts po = { .format = write_formats[k] };
+		struct dfu_buf out = { 0 };
 		struct dfu_image *again = NULL;
-		struct dfu_error e = {0};
+		struct dfu_error e = { 0 };
 		int r;
 
 		r = dfu_image_write(img, &wo, &out, &e);
@@ -151,15 +151,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t k = 0; k < sizeof(parse_formats) / sizeof(parse_formats[0]); k++) {
 		struct dfu_parse_opts po = {
-		    .format = parse_formats[k],
-		    .expect_suffix = (knob & 0x01) != 0,
-		    .have_base = (knob & 0x02) != 0,
-		    .base = (knob & 0x04) ? 0xfffffff0u : 0x08000000u,
-		    .limits = {.max_bytes = FUZZ_MAX_BYTES,
-			       .max_span = (knob & 0x08) ? 0x10000 : 0},
+			.format = parse_formats[k],
+			.expect_suffix = (knob & 0x01) != 0,
+			.have_base = (knob & 0x02) != 0,
+			.base = (knob & 0x04) ? 0xfffffff0u : 0x08000000u,
+			.limits = { .max_bytes = FUZZ_MAX_BYTES,
+				    .max_span = (knob & 0x08) ? 0x10000 : 0 },
 		};
 		struct dfu_image *img = NULL;
-		struct dfu_error e = {0};
+		struct dfu_error e = { 0 };
 		int r;
 
 		r = dfu_image_parse(data, size, &po, &img, &e);

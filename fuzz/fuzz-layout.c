@@ -24,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void probe_segment(const struct dfuse_layout *l, size_t i)
 {
 	const struct dfuse_layout_segment *s = &l->segments[i];
-	const uint64_t probes[] = {s->start, s->start + s->size - 1, s->end - 1, s->end,
-				   (uint64_t)s->start - 1};
+	const uint64_t probes[] = { s->start, s->start + s->size - 1, s->end - 1, s->end,
+				    (uint64_t)s->start - 1 };
 
 	for (size_t k = 0; k < sizeof(probes) / sizeof(probes[0]); k++) {
 		struct dfuse_sector sec;
@@ -46,7 +46,7 @@ static void probe_segment(const struct dfuse_layout *l, size_t i)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dfuse_layout *l = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	int r;
 
 	r = dfuse_layout_parse((const char *)data, size, &l, &e);

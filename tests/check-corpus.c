@@ -195,10 +195,10 @@ static void check_segments(struct report *r, const struct json_node *want_segs,
 	for (size_t i = 0; i < ng; i++) {
 		const struct dfu_segment *s = &img->segments[i];
 
-		g[i] = (struct seg){.alt = s->alt,
-				    .address = s->address,
-				    .length = s->length,
-				    .crc = dfu_crc32(0, s->data, s->length)};
+		g[i] = (struct seg){ .alt = s->alt,
+				     .address = s->address,
+				     .length = s->length,
+				     .crc = dfu_crc32(0, s->data, s->length) };
 	}
 	qsort(w, nw, sizeof(*w), seg_cmp);
 	qsort(g, ng, sizeof(*g), seg_cmp);
@@ -362,7 +362,7 @@ static void check_vector_table(struct report *r, const struct json_node *want,
 /* Options as the CLI would pass them for file @name. */
 static struct dfu_parse_opts corpus_opts(const char *name, const struct json_node *entry)
 {
-	struct dfu_parse_opts o = {.format = DFU_FORMAT_AUTO};
+	struct dfu_parse_opts o = { .format = DFU_FORMAT_AUTO };
 	const char *format = json_str(json_obj_get(entry, "format"));
 	const struct json_node *seg0 = json_at(json_obj_get(entry, "segments"), 0);
 	int64_t base;
@@ -448,9 +448,9 @@ static void check_invalid(struct report *r, const struct json_node *entry, int r
 START_TEST(test_corpus_file_parses_as_expected)
 {
 	const struct json_node *entry = json_at(files, (size_t)_i);
-	struct report r = {.name = json_key_at(files, (size_t)_i)};
+	struct report r = { .name = json_key_at(files, (size_t)_i) };
 	struct dfu_parse_opts opts = corpus_opts(r.name, entry);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	bool valid = false;
 	uint8_t *buf;
@@ -544,11 +544,11 @@ static void compare_outcomes(struct report *r, size_t chunk, const struct outcom
 
 START_TEST(test_corpus_file_streams_like_the_whole_buffer)
 {
-	static const size_t chunks[] = {1, 7, 4096};
+	static const size_t chunks[] = { 1, 7, 4096 };
 	const struct json_node *entry = json_at(files, (size_t)_i);
-	struct report r = {.name = json_key_at(files, (size_t)_i)};
+	struct report r = { .name = json_key_at(files, (size_t)_i) };
 	struct dfu_parse_opts opts = corpus_opts(r.name, entry);
-	struct outcome whole = {0}, part;
+	struct outcome whole = { 0 }, part;
 	uint8_t *buf;
 	size_t len = 0;
 

@@ -100,7 +100,7 @@ static double real_seconds(void)
 
 START_TEST(test_ctx_takes_the_backend_and_clears_the_callers_copy)
 {
-	struct dfu_backend be = {0};
+	struct dfu_backend be = { 0 };
 
 	ck_assert_int_eq(dfu_backend_sim_new(&vc, NULL, 0, &be, NULL), 0);
 	ck_assert_int_eq(dfu_ctx_new(&be, &ctx), 0);
@@ -218,13 +218,13 @@ END_TEST
 
 START_TEST(test_list_line_says_unknown_for_unread_strings)
 {
-	struct dfu_if_info i = {.vid = 0x1209,
-				.pid = 0xdb42,
-				.bcd_device = 0x0100,
-				.devnum = 7,
-				.config = 1,
-				.path = "3-2",
-				.dfu_mode = true};
+	struct dfu_if_info i = { .vid = 0x1209,
+				 .pid = 0xdb42,
+				 .bcd_device = 0x0100,
+				 .devnum = 7,
+				 .config = 1,
+				 .path = "3-2",
+				 .dfu_mode = true };
 	char line[256];
 
 	dfu_if_info_format_line(&i, line, sizeof(line));
@@ -369,15 +369,15 @@ static void refusing_free(void *c)
 }
 
 static const struct dfu_backend_ops refusing_ops = {
-    .enumerate = refusing_enumerate,
-    .open = refusing_open,
-    .free = refusing_free,
+	.enumerate = refusing_enumerate,
+	.open = refusing_open,
+	.free = refusing_free,
 };
 
 static void start_refusing(int code)
 {
 	struct refusing *r = calloc(1, sizeof(*r));
-	struct dfu_backend be = {0};
+	struct dfu_backend be = { 0 };
 
 	ck_assert_ptr_nonnull(r);
 	r->err = code;
@@ -433,7 +433,7 @@ END_TEST
 
 START_TEST(test_open_without_permission_names_the_udev_rule)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	add_sim("stm32f405", NULL);
 	start_refusing(DFU_E_USB_ACCESS);
@@ -688,7 +688,7 @@ END_TEST
 
 START_TEST(test_open_of_a_device_that_left_is_nodev)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_if_info gone;
 
 	add_sim("stm32f405", NULL);
@@ -785,7 +785,7 @@ END_TEST
 
 START_TEST(test_reset_of_a_dfuse_rom_succeeds)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	add_sim("stm32f405", NULL);
 	simtest_start();
@@ -798,7 +798,7 @@ END_TEST
 
 START_TEST(test_reset_of_a_device_that_re_enumerates_succeeds)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	add_sim("generic", NULL);
 	simtest_start();
@@ -837,7 +837,7 @@ END_TEST
 START_TEST(test_wait_for_times_out_with_nodevice_on_virtual_time)
 {
 	struct dfu_if_info *back = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	size_t n_back = 0;
 	uint64_t t0;
 	double r0 = real_seconds();
@@ -859,7 +859,7 @@ END_TEST
 START_TEST(test_wait_for_same_does_not_take_the_old_enumeration)
 {
 	struct dfu_if_info *back = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	size_t n_back = 0;
 
 	add_sim("stm32f405", NULL);
@@ -874,7 +874,7 @@ END_TEST
 
 START_TEST(test_wait_for_same_needs_a_path_or_serial)
 {
-	struct dfu_if_info anon = {.dfu_mode = true};
+	struct dfu_if_info anon = { .dfu_mode = true };
 	struct dfu_if_info *back = NULL;
 	size_t n_back = 0;
 

@@ -64,12 +64,12 @@ static size_t build_dfuse(uint8_t *buf, const struct t_target *t, size_t nt)
 }
 
 static const struct t_target two_targets[] = {
-    {.alt = 0,
-     .named = 1,
-     .name = "Internal Flash",
-     .n = 2,
-     .el = {{0x08000000, 16, 0x10}, {0x08000100, 8, 0x80}}},
-    {.alt = 1, .named = 1, .name = "Option Bytes", .n = 1, .el = {{0x1fffc000, 4, 0xa0}}},
+	{ .alt = 0,
+	  .named = 1,
+	  .name = "Internal Flash",
+	  .n = 2,
+	  .el = { { 0x08000000, 16, 0x10 }, { 0x08000100, 8, 0x80 } } },
+	{ .alt = 1, .named = 1, .name = "Option Bytes", .n = 1, .el = { { 0x1fffc000, 4, 0xa0 } } },
 };
 
 static struct dfu_image *img;
@@ -91,7 +91,7 @@ static void teardown(void)
 static struct dfu_image *reparse(const struct dfu_buf *b, struct dfu_suffix *s)
 {
 	struct dfu_image *out = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfu_suffix_parse(b->data, b->len, s, &e), 1);
 	ck_assert_int_eq(dfu_image_new(DFU_FORMAT_DFUSE, &out), 0);
@@ -135,7 +135,7 @@ static void assert_same_targets(const struct dfu_image *a, const struct dfu_imag
 START_TEST(test_parse_reads_two_targets_with_several_elements)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	const struct dfuse_target *t;
 
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), 0);
@@ -184,7 +184,7 @@ END_TEST
 
 START_TEST(test_parse_keeps_an_unnamed_target_unnamed)
 {
-	static const struct t_target t[] = {{.alt = 3, .n = 1, .el = {{0x100, 4, 0}}}};
+	static const struct t_target t[] = { { .alt = 3, .n = 1, .el = { { 0x100, 4, 0 } } } };
 	size_t len = build_dfuse(file, t, 1);
 
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, NULL), 0);
@@ -198,7 +198,7 @@ END_TEST
 START_TEST(test_parse_accepts_a_name_without_nul)
 {
 	char name[256];
-	struct t_target t[] = {{.alt = 0, .named = 1, .name = name, .n = 0}};
+	struct t_target t[] = { { .alt = 0, .named = 1, .name = name, .n = 0 } };
 	size_t len;
 
 	memset(name, 'x', 255);
@@ -212,8 +212,8 @@ END_TEST
 START_TEST(test_parse_accepts_identical_overlap_within_an_alt)
 {
 	static const struct t_target t[] = {
-	    {.alt = 0, .n = 1, .el = {{0x1000, 16, 0}}},
-	    {.alt = 0, .n = 1, .el = {{0x1008, 8, 8}}},
+		{ .alt = 0, .n = 1, .el = { { 0x1000, 16, 0 } } },
+		{ .alt = 0, .n = 1, .el = { { 0x1008, 8, 8 } } },
 	};
 	size_t len = build_dfuse(file, t, 2);
 
@@ -226,8 +226,8 @@ END_TEST
 START_TEST(test_parse_keeps_alts_apart)
 {
 	static const struct t_target t[] = {
-	    {.alt = 0, .n = 1, .el = {{0x1000, 16, 0}}},
-	    {.alt = 1, .n = 1, .el = {{0x1000, 16, 0x40}}},
+		{ .alt = 0, .n = 1, .el = { { 0x1000, 16, 0 } } },
+		{ .alt = 1, .n = 1, .el = { { 0x1000, 16, 0x40 } } },
 	};
 	size_t len = build_dfuse(file, t, 2);
 
@@ -250,7 +250,7 @@ END_TEST
 
 START_TEST(test_shorter_than_the_prefix_is_truncated)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	build_dfuse(file, two_targets, 2);
 	ck_assert_int_eq(dfuse_file_parse(file, 10, img, NULL, &e), DFU_E_FORMAT);
@@ -261,7 +261,7 @@ END_TEST
 START_TEST(test_bad_prefix_signature_is_refused)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	file[4] = 'X';
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
@@ -273,7 +273,7 @@ END_TEST
 START_TEST(test_version_other_than_1_is_refused)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	file[5] = 2;
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_UNSUPPORTED);
@@ -285,7 +285,7 @@ END_TEST
 START_TEST(test_image_size_must_match_the_file)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	le32_put(file + 6, (uint32_t)len + 1);
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
@@ -296,7 +296,7 @@ END_TEST
 START_TEST(test_bad_target_signature_is_refused_at_its_offset)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	file[PREFIX_LEN + 3] = 'q';
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
@@ -309,7 +309,7 @@ END_TEST
 START_TEST(test_non_printable_target_signature_is_escaped)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	file[PREFIX_LEN] = 0;
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
@@ -320,7 +320,7 @@ END_TEST
 START_TEST(test_missing_target_is_truncated)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	file[10] = 3;
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
@@ -332,7 +332,7 @@ END_TEST
 START_TEST(test_element_running_past_the_end_is_truncated)
 {
 	size_t len = build_dfuse(file, two_targets, 1);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	le32_put(file + FIRST_ELEMENT + 4, 52472);
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
@@ -345,7 +345,7 @@ END_TEST
 START_TEST(test_element_count_beyond_the_file_is_truncated)
 {
 	size_t len = build_dfuse(file, two_targets, 1);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	le32_put(file + PREFIX_LEN + 270, 0x40000000);
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
@@ -356,7 +356,7 @@ END_TEST
 START_TEST(test_target_size_must_match_its_elements)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	le32_put(file + PREFIX_LEN + 266, 41);
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
@@ -368,7 +368,7 @@ END_TEST
 START_TEST(test_bytes_after_the_last_target_are_trailing_data)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	file[10] = 1;
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
@@ -379,10 +379,10 @@ END_TEST
 START_TEST(test_element_past_4gib_is_out_of_range)
 {
 	static const struct t_target t[] = {
-	    {.alt = 0, .n = 1, .el = {{0xfffffff8, 16, 0}}},
+		{ .alt = 0, .n = 1, .el = { { 0xfffffff8, 16, 0 } } },
 	};
 	size_t len = build_dfuse(file, t, 1);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_RANGE);
 	ck_assert_str_eq(e.code, "dfuse.address_overflow");
@@ -392,11 +392,11 @@ END_TEST
 START_TEST(test_conflicting_elements_of_one_alt_name_both)
 {
 	static const struct t_target t[] = {
-	    {.alt = 0, .n = 2, .el = {{0x0100, 4, 0}, {0x1000, 16, 0}}},
-	    {.alt = 0, .n = 1, .el = {{0x1008, 8, 0x50}}},
+		{ .alt = 0, .n = 2, .el = { { 0x0100, 4, 0 }, { 0x1000, 16, 0 } } },
+		{ .alt = 0, .n = 1, .el = { { 0x1008, 8, 0x50 } } },
 	};
 	size_t len = build_dfuse(file, t, 2);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_CONFLICT);
 	ck_assert_str_eq(e.code, "dfuse.overlap");
@@ -411,9 +411,10 @@ START_TEST(test_write_then_parse_is_the_identity)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
 	struct dfu_write_opts o = {
-	    .format = DFU_FORMAT_DFUSE, .vid = 0x0483, .pid = 0xdf11, .bcd_device = 0x2200};
+		.format = DFU_FORMAT_DFUSE, .vid = 0x0483, .pid = 0xdf11, .bcd_device = 0x2200
+	};
 	_cleanup_(dfu_image_freep) struct dfu_image *again = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, NULL), 0);
@@ -432,8 +433,9 @@ START_TEST(test_write_appends_a_suffix_with_the_given_ids)
 {
 	size_t len = build_dfuse(file, two_targets, 1);
 	struct dfu_write_opts o = {
-	    .format = DFU_FORMAT_DFUSE, .vid = 0x1209, .pid = 0xdb42, .bcd_device = 0x0110};
-	struct dfu_buf out = {0};
+		.format = DFU_FORMAT_DFUSE, .vid = 0x1209, .pid = 0xdb42, .bcd_device = 0x0110
+	};
+	struct dfu_buf out = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, NULL), 0);
@@ -450,8 +452,8 @@ END_TEST
 START_TEST(test_write_keeps_an_explicit_bcd_dfu)
 {
 	size_t len = build_dfuse(file, two_targets, 1);
-	struct dfu_write_opts o = {.format = DFU_FORMAT_DFUSE, .bcd_dfu = 0x0100};
-	struct dfu_buf out = {0};
+	struct dfu_write_opts o = { .format = DFU_FORMAT_DFUSE, .bcd_dfu = 0x0100 };
+	struct dfu_buf out = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, NULL), 0);
@@ -464,10 +466,10 @@ END_TEST
 
 START_TEST(test_write_puts_segments_without_alt_into_the_default_target)
 {
-	static const uint8_t bytes[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-	struct dfu_write_opts o = {.format = DFU_FORMAT_DFUSE};
+	static const uint8_t bytes[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct dfu_write_opts o = { .format = DFU_FORMAT_DFUSE };
 	_cleanup_(dfu_image_freep) struct dfu_image *again = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x08000000, bytes, 8, NULL, NULL, NULL),
@@ -489,11 +491,12 @@ END_TEST
 
 START_TEST(test_write_uses_the_requested_alt_and_name)
 {
-	static const uint8_t bytes[4] = {1, 2, 3, 4};
-	struct dfu_write_opts o = {
-	    .format = DFU_FORMAT_DFUSE, .alt = 2, .target_name = "SPI Flash"};
+	static const uint8_t bytes[4] = { 1, 2, 3, 4 };
+	struct dfu_write_opts o = { .format = DFU_FORMAT_DFUSE,
+				    .alt = 2,
+				    .target_name = "SPI Flash" };
 	_cleanup_(dfu_image_freep) struct dfu_image *again = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x90000000, bytes, 4, NULL, NULL, NULL),
@@ -510,17 +513,17 @@ END_TEST
 START_TEST(test_write_keeps_two_targets_of_one_alt_apart)
 {
 	static const struct t_target t[] = {
-	    {.alt = 0,
-	     .named = 1,
-	     .name = "one",
-	     .n = 2,
-	     .el = {{0x08001234, 11, 0}, {0x08005678, 11, 0}}},
-	    {.alt = 0, .named = 1, .name = "two", .n = 1, .el = {{0x08000000, 11, 0}}},
+		{ .alt = 0,
+		  .named = 1,
+		  .name = "one",
+		  .n = 2,
+		  .el = { { 0x08001234, 11, 0 }, { 0x08005678, 11, 0 } } },
+		{ .alt = 0, .named = 1, .name = "two", .n = 1, .el = { { 0x08000000, 11, 0 } } },
 	};
 	size_t len = build_dfuse(file, t, 2);
-	struct dfu_write_opts o = {.format = DFU_FORMAT_DFUSE};
+	struct dfu_write_opts o = { .format = DFU_FORMAT_DFUSE };
 	_cleanup_(dfu_image_freep) struct dfu_image *again = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, NULL), 0);
@@ -534,11 +537,11 @@ END_TEST
 
 START_TEST(test_write_keeps_an_unnamed_target_unnamed)
 {
-	static const struct t_target t[] = {{.alt = 0, .n = 1, .el = {{0x100, 4, 0}}}};
+	static const struct t_target t[] = { { .alt = 0, .n = 1, .el = { { 0x100, 4, 0 } } } };
 	size_t len = build_dfuse(file, t, 1);
-	struct dfu_write_opts o = {.format = DFU_FORMAT_DFUSE, .target_name = "ignored"};
+	struct dfu_write_opts o = { .format = DFU_FORMAT_DFUSE, .target_name = "ignored" };
 	_cleanup_(dfu_image_freep) struct dfu_image *again = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, NULL), 0);
@@ -552,10 +555,10 @@ END_TEST
 
 START_TEST(test_write_refuses_an_alt_above_255)
 {
-	static const uint8_t bytes[4] = {1, 2, 3, 4};
-	struct dfu_write_opts o = {.format = DFU_FORMAT_DFUSE};
-	struct dfu_buf out = {0};
-	struct dfu_error e = {0};
+	static const uint8_t bytes[4] = { 1, 2, 3, 4 };
+	struct dfu_write_opts o = { .format = DFU_FORMAT_DFUSE };
+	struct dfu_buf out = { 0 };
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, 300, 0, bytes, 4, NULL, NULL, NULL), 0);
 	ck_assert_int_eq(dfuse_file_write(img, &o, &out, &e), DFU_E_RANGE);
@@ -582,7 +585,7 @@ static int load_corpus(const char *name, struct dfu_suffix *s, struct dfu_error 
 
 START_TEST(test_corpus_fwupd_firmware_has_two_targets_of_alt_0)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(load_corpus("fwupd_firmware.dfuse", &s, &e), 0);
@@ -610,7 +613,7 @@ END_TEST
 
 START_TEST(test_corpus_fwupd_example_uses_alt_2)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(load_corpus("fwupd_example_dfuse.dfu", &s, &e), 0);
@@ -634,20 +637,21 @@ static const struct corpus_dfuse {
 	size_t length;
 	uint32_t crc32;
 } corpus_single[] = {
-    {"openmv2_bootloader.dfu", "ST...", true, 14533, 0x08000000, 14240, 0x33247f83},
-    {"openmv2_uvc.dfu", "ST...", true, 68317, 0x08010000, 68024, 0x98fa19cd},
-    {"openmv3_bootloader.dfu", "ST...", true, 14629, 0x08000000, 14336, 0x380678c8},
-    {"openmv4_bootloader.dfu", "ST...", true, 19693, 0x08000000, 19400, 0xaf7fa659},
-    {"openmv4_uvc.dfu", "ST...", true, 276009, 0x08040000, 275716, 0x760bcceb},
-    {"openmv7_bootloader.dfu", "ST...", true, 14813, 0x08000000, 14520, 0xeac02b2e},
-    {"f4_app_0x08004000_dfuse.dfu", "Internal Flash", true, 1465, 0x08004000, 1172, 0x77e52721},
-    {"h7_app_far_reset_dfuse_unnamed.dfu", "", false, 48669, 0x08000000, 48376, 0xc5fe5bea},
+	{ "openmv2_bootloader.dfu", "ST...", true, 14533, 0x08000000, 14240, 0x33247f83 },
+	{ "openmv2_uvc.dfu", "ST...", true, 68317, 0x08010000, 68024, 0x98fa19cd },
+	{ "openmv3_bootloader.dfu", "ST...", true, 14629, 0x08000000, 14336, 0x380678c8 },
+	{ "openmv4_bootloader.dfu", "ST...", true, 19693, 0x08000000, 19400, 0xaf7fa659 },
+	{ "openmv4_uvc.dfu", "ST...", true, 276009, 0x08040000, 275716, 0x760bcceb },
+	{ "openmv7_bootloader.dfu", "ST...", true, 14813, 0x08000000, 14520, 0xeac02b2e },
+	{ "f4_app_0x08004000_dfuse.dfu", "Internal Flash", true, 1465, 0x08004000, 1172,
+	  0x77e52721 },
+	{ "h7_app_far_reset_dfuse_unnamed.dfu", "", false, 48669, 0x08000000, 48376, 0xc5fe5bea },
 };
 
 START_TEST(test_corpus_single_element_files)
 {
 	const struct corpus_dfuse *c = &corpus_single[_i];
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_msg(load_corpus(c->name, &s, &e) == 0, "%s: %s: %s", c->name, e.code, e.message);
@@ -667,7 +671,7 @@ END_TEST
 
 START_TEST(test_corpus_vrbrain_has_two_elements)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(load_corpus("fwupd_dev_VRBRAIN.dfu", &s, &e), 0);
@@ -680,22 +684,22 @@ START_TEST(test_corpus_vrbrain_has_two_elements)
 END_TEST
 
 static const char *const corpus_dfuse_files[] = {
-    "fwupd_firmware.dfuse",
-    "fwupd_example_dfuse.dfu",
-    "fwupd_dev_VRBRAIN.dfu",
-    "openmv2_bootloader.dfu",
-    "openmv4_uvc.dfu",
-    "f4_app_0x08004000_dfuse.dfu",
-    "h7_app_far_reset_dfuse_unnamed.dfu",
+	"fwupd_firmware.dfuse",
+	"fwupd_example_dfuse.dfu",
+	"fwupd_dev_VRBRAIN.dfu",
+	"openmv2_bootloader.dfu",
+	"openmv4_uvc.dfu",
+	"f4_app_0x08004000_dfuse.dfu",
+	"h7_app_far_reset_dfuse_unnamed.dfu",
 };
 
 START_TEST(test_corpus_write_then_parse_is_the_identity)
 {
 	const char *name = corpus_dfuse_files[_i];
 	_cleanup_(dfu_image_freep) struct dfu_image *again = NULL;
-	struct dfu_write_opts o = {.format = DFU_FORMAT_DFUSE};
-	struct dfu_error e = {0};
-	struct dfu_buf out = {0};
+	struct dfu_write_opts o = { .format = DFU_FORMAT_DFUSE };
+	struct dfu_error e = { 0 };
+	struct dfu_buf out = { 0 };
 	struct dfu_suffix s, s2;
 
 	ck_assert_msg(load_corpus(name, &s, &e) == 0, "%s: %s", name, e.message);
@@ -716,8 +720,8 @@ END_TEST
 START_TEST(test_corpus_write_reproduces_a_packed_file_byte_for_byte)
 {
 	_cleanup_free_ uint8_t *orig = NULL;
-	struct dfu_write_opts o = {.format = DFU_FORMAT_DFUSE};
-	struct dfu_buf out = {0};
+	struct dfu_write_opts o = { .format = DFU_FORMAT_DFUSE };
+	struct dfu_buf out = { 0 };
 	struct dfu_suffix s;
 	size_t len = 0;
 
@@ -736,7 +740,7 @@ END_TEST
 
 START_TEST(test_corpus_element_overrun_is_truncated)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(load_corpus("bad_dfuse_element_overrun.dfu", &s, &e), DFU_E_FORMAT);
@@ -748,7 +752,7 @@ END_TEST
 
 START_TEST(test_corpus_bad_target_signature_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(load_corpus("bad_dfuse_target_signature.dfu", &s, &e), DFU_E_FORMAT);
@@ -761,7 +765,7 @@ END_TEST
 START_TEST(test_corpus_bad_suffix_length_is_refused)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 	size_t len = 0;
 

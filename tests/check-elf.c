@@ -90,7 +90,7 @@ static void put_word(const struct t_out *o, size_t off, uint64_t v)
  */
 static void build_elf(uint8_t *buf, const struct t_elf *sp)
 {
-	struct t_out o = {.sp = sp, .buf = buf};
+	struct t_out o = { .sp = sp, .buf = buf };
 	bool w = sp->is64;
 	size_t phentsize = w ? 56 : 32, shentsize = w ? 64 : 40;
 
@@ -209,7 +209,7 @@ static int parse_spec(const struct t_elf *sp, struct dfu_error *e)
 
 START_TEST(test_load_segments_go_to_paddr_not_vaddr)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(parse_spec(&arm_app, &e), 0);
 	/* .data follows .text at its load address: one run of 24 bytes. */
@@ -266,11 +266,11 @@ END_TEST
 START_TEST(test_big_endian_elf32_is_read_in_its_byte_order)
 {
 	struct t_elf sp = {
-	    .be = true,
-	    .machine = 20, /* PowerPC e200 */
-	    .entry = 0x00100100,
-	    .n_ph = 1,
-	    .ph = {{PT_LOAD, DATA_AT, 0x00100000, 0x00100000, 32, 32}},
+		.be = true,
+		.machine = 20, /* PowerPC e200 */
+		.entry = 0x00100100,
+		.n_ph = 1,
+		.ph = { { PT_LOAD, DATA_AT, 0x00100000, 0x00100000, 32, 32 } },
 	};
 
 	ck_assert_int_eq(parse_spec(&sp, NULL), 0);
@@ -317,11 +317,11 @@ END_TEST
 START_TEST(test_big_endian_elf64_is_read)
 {
 	struct t_elf sp = {
-	    .is64 = true,
-	    .be = true,
-	    .machine = 8, /* MIPS */
-	    .n_ph = 1,
-	    .ph = {{PT_LOAD, DATA_AT, 0xbfc00000, 0x1fc00000, 16, 16}},
+		.is64 = true,
+		.be = true,
+		.machine = 8, /* MIPS */
+		.n_ph = 1,
+		.ph = { { PT_LOAD, DATA_AT, 0xbfc00000, 0x1fc00000, 16, 16 } },
 	};
 
 	ck_assert_int_eq(parse_spec(&sp, NULL), 0);
@@ -333,12 +333,12 @@ END_TEST
 
 START_TEST(test_elf64_load_address_above_4gib_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct t_elf sp = {
-	    .is64 = true,
-	    .machine = 243,
-	    .n_ph = 1,
-	    .ph = {{PT_LOAD, DATA_AT, 0x100000000, 0xfffffff8, 16, 16}},
+		.is64 = true,
+		.machine = 243,
+		.n_ph = 1,
+		.ph = { { PT_LOAD, DATA_AT, 0x100000000, 0xfffffff8, 16, 16 } },
 	};
 
 	ck_assert_int_eq(parse_spec(&sp, &e), DFU_E_RANGE);
@@ -366,7 +366,7 @@ END_TEST
 
 START_TEST(test_conflicting_load_segments_are_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct t_elf sp = {
 	    .machine = 40,
 	    .n_ph = 2,
@@ -401,11 +401,11 @@ START_TEST(test_section_base_maps_vma_to_lma_through_the_load_segment)
 	/* Everything linked to run from RAM at 0x20000000 but loaded at
 	 * 0x08000000: the section base is the load address. */
 	struct t_elf sp = {
-	    .machine = 40,
-	    .n_ph = 1,
-	    .ph = {{PT_LOAD, DATA_AT, 0x20000000, 0x08000000, 32, 32}},
-	    .n_sh = 1,
-	    .sh = {{SHT_PROGBITS, SHF_ALLOC, 0x20000000, DATA_AT, 32}},
+		.machine = 40,
+		.n_ph = 1,
+		.ph = { { PT_LOAD, DATA_AT, 0x20000000, 0x08000000, 32, 32 } },
+		.n_sh = 1,
+		.sh = { { SHT_PROGBITS, SHF_ALLOC, 0x20000000, DATA_AT, 32 } },
 	};
 
 	ck_assert_int_eq(parse_spec(&sp, NULL), 0);
@@ -464,7 +464,7 @@ END_TEST
 
 START_TEST(test_load_data_outside_the_file_is_truncated)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct t_elf sp = arm_app;
 
 	sp.ph[1].offset = 8192;
@@ -477,7 +477,7 @@ END_TEST
 
 START_TEST(test_program_headers_past_the_end_are_truncated)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	build_elf(file, &arm_app);
 	ck_assert_int_eq(dfu_elf_parse(file, PHOFF_AT + 40, img, NULL, &e), DFU_E_FORMAT);
@@ -487,7 +487,7 @@ END_TEST
 
 START_TEST(test_short_program_header_entries_are_a_bad_header)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	build_elf(file, &arm_app);
 	le16_put(file + 42, 16); /* e_phentsize */
@@ -498,7 +498,7 @@ END_TEST
 
 START_TEST(test_header_cut_short_is_truncated)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	build_elf(file, &arm_app);
 	ck_assert_int_eq(dfu_elf_parse(file, 40, img, NULL, &e), DFU_E_FORMAT);
@@ -508,7 +508,7 @@ END_TEST
 
 START_TEST(test_bad_magic_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	build_elf(file, &arm_app);
 	file[1] = 'e';
@@ -520,7 +520,7 @@ END_TEST
 
 START_TEST(test_unknown_class_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	build_elf(file, &arm_app);
 	file[4] = 3;
@@ -531,7 +531,7 @@ END_TEST
 
 START_TEST(test_unknown_byte_order_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	build_elf(file, &arm_app);
 	file[5] = 0;
@@ -542,7 +542,7 @@ END_TEST
 
 START_TEST(test_host_machine_is_refused_by_name)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct t_elf sp = arm_app;
 
 	sp.machine = 62;
@@ -556,7 +556,7 @@ END_TEST
 
 START_TEST(test_machine_none_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct t_elf sp = arm_app;
 
 	sp.machine = 0;
@@ -567,11 +567,11 @@ END_TEST
 
 START_TEST(test_no_load_segment_with_data_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct t_elf sp = {
-	    .machine = 40,
-	    .n_ph = 1,
-	    .ph = {{PT_LOAD, DATA_AT, 0x20000000, 0x20000000, 0, 0x100}},
+		.machine = 40,
+		.n_ph = 1,
+		.ph = { { PT_LOAD, DATA_AT, 0x20000000, 0x20000000, 0, 0x100 } },
 	};
 
 	ck_assert_int_eq(parse_spec(&sp, &e), DFU_E_FORMAT);
@@ -581,8 +581,8 @@ END_TEST
 
 START_TEST(test_no_program_headers_is_refused)
 {
-	struct dfu_error e = {0};
-	struct t_elf sp = {.machine = 40};
+	struct dfu_error e = { 0 };
+	struct t_elf sp = { .machine = 40 };
 
 	ck_assert_int_eq(parse_spec(&sp, &e), DFU_E_FORMAT);
 	ck_assert_str_eq(e.code, "elf.no_load_segments");
@@ -604,41 +604,53 @@ static const struct corpus_elf {
 	size_t n_segments;
 	struct corpus_seg seg[3];
 } corpus_elves[] = {
-    {"f4_app_0x08000000.elf", 0x08000081, 0x08000000, 1, {{0x08000000, 1172, 0x99dda8ec}}},
-    {"f4_app_0x08004000.elf", 0x08004081, 0x08004000, 1, {{0x08004000, 1172, 0x77e52721}}},
-    {"f4_app_with_config.elf",
-     0x08000081,
-     0x08000000,
-     2,
-     {{0x08000000, 1172, 0xb0108431}, {0x080e0000, 20, 0xbb4b4be5}}},
-    /* The PT_LOAD carries the ELF header; sections start at 0x80002000. */
-    {"bincopy_evkbimxrt1050_iled_blinky_sdram.axf",
-     0x80002305,
-     0x80002000,
-     1,
-     {{0x80000000, 27560, 0x041a049d}}},
-    {"bincopy_gcc.elf", 0x000004c5, 0, 1, {{0, 12064, 0xc47a03ae}}},
-    {"bincopy_iar.out",
-     0x002830e9,
-     0x0027f400,
-     3,
-     {{0x0027f400, 512, 0x84320b07},
-      {0x00280000, 360, 0x4a55ce4d},
-      {0x00280180, 14136, 0x9416b672}}},
-    /* armlink: RW_m_data (VMA 0x20280000) is flashed at its p_paddr. */
-    {"bincopy_keil.out",
-     0x08003835,
-     0x08000400,
-     2,
-     {{0x08000400, 512, 0x84320b07}, {0x08001000, 15600, 0x3b3bdcab}}},
-    {"openmv7_bootloader.elf", 0x08002e39, 0x08000000, 1, {{0x08000000, 14520, 0xeac02b2e}}},
-    {"tomu_toboot.elf", 0x0000034f, 0, 1, {{0, 5664, 0xeb60fbe7}}},
+	{ "f4_app_0x08000000.elf",
+	  0x08000081,
+	  0x08000000,
+	  1,
+	  { { 0x08000000, 1172, 0x99dda8ec } } },
+	{ "f4_app_0x08004000.elf",
+	  0x08004081,
+	  0x08004000,
+	  1,
+	  { { 0x08004000, 1172, 0x77e52721 } } },
+	{ "f4_app_with_config.elf",
+	  0x08000081,
+	  0x08000000,
+	  2,
+	  { { 0x08000000, 1172, 0xb0108431 }, { 0x080e0000, 20, 0xbb4b4be5 } } },
+	/* The PT_LOAD carries the ELF header; sections start at 0x80002000. */
+	{ "bincopy_evkbimxrt1050_iled_blinky_sdram.axf",
+	  0x80002305,
+	  0x80002000,
+	  1,
+	  { { 0x80000000, 27560, 0x041a049d } } },
+	{ "bincopy_gcc.elf", 0x000004c5, 0, 1, { { 0, 12064, 0xc47a03ae } } },
+	{ "bincopy_iar.out",
+	  0x002830e9,
+	  0x0027f400,
+	  3,
+	  { { 0x0027f400, 512, 0x84320b07 },
+	    { 0x00280000, 360, 0x4a55ce4d },
+	    { 0x00280180, 14136, 0x9416b672 } } },
+	/* armlink: RW_m_data (VMA 0x20280000) is flashed at its p_paddr. */
+	{ "bincopy_keil.out",
+	  0x08003835,
+	  0x08000400,
+	  2,
+	  { { 0x08000400, 512, 0x84320b07 }, { 0x08001000, 15600, 0x3b3bdcab } } },
+	{ "openmv7_bootloader.elf",
+	  0x08002e39,
+	  0x08000000,
+	  1,
+	  { { 0x08000000, 14520, 0xeac02b2e } } },
+	{ "tomu_toboot.elf", 0x0000034f, 0, 1, { { 0, 5664, 0xeb60fbe7 } } },
 };
 
 START_TEST(test_corpus_elf_segments_entry_and_section_base)
 {
 	const struct corpus_elf *c = &corpus_elves[_i];
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	uint8_t *buf;
 	size_t len;
 
@@ -665,7 +677,7 @@ END_TEST
 
 START_TEST(test_corpus_truncated_elf_names_the_second_load_segment)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	uint8_t *buf;
 	size_t len;
 
@@ -680,7 +692,7 @@ END_TEST
 
 START_TEST(test_corpus_x86_64_host_program_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	uint8_t *buf;
 	size_t len;
 
@@ -695,7 +707,7 @@ END_TEST
 
 START_TEST(test_corpus_fwupd_example_elf_with_machine_none_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	uint8_t *buf;
 	size_t len;
 

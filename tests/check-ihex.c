@@ -29,7 +29,7 @@ static void teardown(void)
  */
 static int feed_len(const uint8_t *text, size_t len, const struct dfu_limits *limits)
 {
-	struct dfu_parse_opts opts = {.format = DFU_FORMAT_IHEX};
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_IHEX };
 
 	if (limits)
 		opts.limits = *limits;
@@ -58,8 +58,8 @@ static void assert_error(int r, int code, const char *cls, const char *where)
 	ck_assert_str_eq(err.where, where);
 }
 
-static const uint8_t seq[32] = {0,  1,	2,  3,	4,  5,	6,  7,	8,  9,	10, 11, 12, 13, 14, 15,
-				16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+static const uint8_t seq[32] = { 0,  1,	 2,  3,	 4,  5,	 6,  7,	 8,  9,	 10, 11, 12, 13, 14, 15,
+				 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
 
 #define DATA_0100 ":10010000000102030405060708090A0B0C0D0E0F77\n"
 #define DATA_0110 ":10011000101112131415161718191A1B1C1D1E1F67\n"
@@ -86,7 +86,7 @@ END_TEST
 
 START_TEST(test_ihex_accepts_lower_case_digits_and_notes_the_case)
 {
-	static const uint8_t want[] = {0xab, 0xcd, 0xef, 0x12};
+	static const uint8_t want[] = { 0xab, 0xcd, 0xef, 0x12 };
 
 	ck_assert_int_eq(feed(":04010000abcdef1282\n:00000001ff\n"), 0);
 
@@ -265,7 +265,7 @@ END_TEST
 
 START_TEST(test_ihex_reports_a_limit_error_at_its_line)
 {
-	struct dfu_limits lim = {.max_bytes = 20};
+	struct dfu_limits lim = { .max_bytes = 20 };
 	const char *t = DATA_0100 DATA_0110 EOF_REC;
 	int r = feed_len((const uint8_t *)t, strlen(t), &lim);
 
@@ -338,14 +338,14 @@ END_TEST
 
 /* Records whose fields contradict their type: ihex.bad_record on line 1. */
 static const char *const bad_records[] = {
-    ":03000002100000EB",     /* type 02 with 3 data bytes */
-    ":0100000410EB",	     /* type 04 with 1 data byte */
-    ":020010040800E2",	     /* type 04 with a nonzero address field */
-    ":020000031000EB",	     /* type 03 with 2 data bytes */
-    ":050000051000000000E6", /* type 05 with 5 data bytes */
-    ":0400040510000000E3",   /* type 05 with a nonzero address field */
-    ":0100000110EE",	     /* EOF with data */
-    ":000000",		     /* shorter than any record */
+	":03000002100000EB",	 /* type 02 with 3 data bytes */
+	":0100000410EB",	 /* type 04 with 1 data byte */
+	":020010040800E2",	 /* type 04 with a nonzero address field */
+	":020000031000EB",	 /* type 03 with 2 data bytes */
+	":050000051000000000E6", /* type 05 with 5 data bytes */
+	":0400040510000000E3",	 /* type 05 with a nonzero address field */
+	":0100000110EE",	 /* EOF with data */
+	":000000",		 /* shorter than any record */
 };
 
 START_TEST(test_ihex_rejects_records_that_contradict_their_type)
@@ -391,10 +391,10 @@ START_TEST(test_ihex_write_emits_upper_case_lf_records_and_eof)
 				   ":0400000508000181"
 				   "6D\n"
 				   ":00000001FF\n";
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x100, seq, 16, NULL, NULL, NULL), 0);
-	img->start = (struct dfu_start){.kind = DFU_START_IHEX_LINEAR, .linear = 0x08000181};
+	img->start = (struct dfu_start){ .kind = DFU_START_IHEX_LINEAR, .linear = 0x08000181 };
 
 	ck_assert_int_eq(dfu_ihex_write(img, NULL, &out, &err), 0);
 
@@ -411,7 +411,7 @@ START_TEST(test_ihex_write_splits_records_at_64k_boundaries)
 				   ":020000040801F1\n"
 				   ":0400000008090A0BD6\n"
 				   ":00000001FF\n";
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x0800fff8, seq, 12, NULL, NULL, NULL),
 			 0);
@@ -426,8 +426,8 @@ END_TEST
 
 START_TEST(test_ihex_write_honours_the_record_length)
 {
-	struct dfu_write_opts opts = {.format = DFU_FORMAT_IHEX, .record_len = 32};
-	struct dfu_buf out = {0};
+	struct dfu_write_opts opts = { .format = DFU_FORMAT_IHEX, .record_len = 32 };
+	struct dfu_buf out = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x100, seq, 32, NULL, NULL, NULL), 0);
 
@@ -442,8 +442,8 @@ END_TEST
 
 START_TEST(test_ihex_write_rejects_a_record_length_over_255)
 {
-	struct dfu_write_opts opts = {.format = DFU_FORMAT_IHEX, .record_len = 256};
-	struct dfu_buf out = {0};
+	struct dfu_write_opts opts = { .format = DFU_FORMAT_IHEX, .record_len = 256 };
+	struct dfu_buf out = { 0 };
 
 	ck_assert_int_eq(dfu_ihex_write(img, &opts, &out, &err), DFU_E_INVAL);
 	ck_assert_str_eq(err.code, "ihex.record_len");
@@ -454,12 +454,12 @@ END_TEST
 START_TEST(test_ihex_write_round_trips_segments_across_64k_and_a_linear_start)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	add_pattern(0x0800ffe8, 0x20000 + 5);
 	add_pattern(0x20000000, 3);
 	add_pattern(0xffffff00, 256);
-	img->start = (struct dfu_start){.kind = DFU_START_IHEX_LINEAR, .linear = 0x08000181};
+	img->start = (struct dfu_start){ .kind = DFU_START_IHEX_LINEAR, .linear = 0x08000181 };
 
 	write_and_reparse(img, 0, &out, &back);
 
@@ -471,13 +471,14 @@ END_TEST
 START_TEST(test_ihex_write_round_trips_several_segments_and_a_cs_ip_start)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	add_pattern(0x0, 100);
 	add_pattern(0x1000, 1);
 	add_pattern(0x1f000, 2198);
 	img->start = (struct dfu_start){
-	    .kind = DFU_START_IHEX_CS_IP, .cs = 0x1000, .ip = 0xf000, .linear = 0x1f000};
+		.kind = DFU_START_IHEX_CS_IP, .cs = 0x1000, .ip = 0xf000, .linear = 0x1f000
+	};
 
 	write_and_reparse(img, 255, &out, &back);
 
@@ -488,7 +489,7 @@ END_TEST
 
 START_TEST(test_ihex_write_of_an_empty_image_is_just_eof)
 {
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	ck_assert_int_eq(dfu_ihex_write(img, NULL, &out, &err), 0);
 
@@ -501,71 +502,73 @@ END_TEST
 /* --- corpus ----------------------------------------------------------------- */
 
 static const struct text_corpus_case corpus[] = {
-    {.name = "ATmegaBOOT_168_atmega1280.hex",
-     .n_segments = 1,
-     .seg = {{0x1f000, 2198, 0x34bc23e2}},
-     .start = DFU_START_IHEX_CS_IP,
-     .linear = 0x1f000},
-    {.name = "ihex_record_crosses_64k.hex",
-     .n_segments = 1,
-     .seg = {{0x0800ffe8, 64, 0x758d6336}},
-     .n_warnings = 1},
-    {.name = "ihex_segment_wrap.hex",
-     .n_segments = 2,
-     .seg = {{0x10000, 8, 0x6522df69}, {0x1fff8, 8, 0x6522df69}},
-     .n_warnings = 1},
-    {.name = "f4_app_with_config.hex",
-     .n_segments = 2,
-     .seg = {{0x08000000, 1172, 0xb0108431}, {0x080e0000, 20, 0xbb4b4be5}},
-     .start = DFU_START_IHEX_LINEAR,
-     .linear = 0x08000081},
-    /* srec_cat's CS = addr >> 16 encoding: by the Intel spec CS*16+IP */
-    {.name = "microbit_flash_i16hex.hex",
-     .n_segments = 1,
-     .seg = {{0, 243852, 0x694be78b}},
-     .start = DFU_START_IHEX_CS_IP,
-     .linear = 0xcce9},
-    {.name = "bincopy_in_blank_lines.hex",
-     .n_segments = 1,
-     .seg = {{0x100, 64, 0x506e38f1}},
-     .n_warnings = 4},
-    {.name = "qmk_bootloader_atmega32u4_1_0_0.hex",
-     .n_segments = 5,
-     .seg = {{0x7000, 4, 0xdec48b25}, {0x7028, 4, 0x626404e6}, {0x702f, 98, 0x1b71e39c}},
-     .start = DFU_START_IHEX_CS_IP,
-     .linear = 0x7000},
-    {.name = "bad_ihex_checksum.hex",
-     .err = DFU_E_FORMAT,
-     .code = "ihex.checksum",
-     .where = "line 3"},
-    {.name = "bad_ihex_length_mismatch.hex",
-     .err = DFU_E_FORMAT,
-     .code = "ihex.length_mismatch",
-     .where = "line 3"},
-    {.name = "bad_ihex_missing_eof.hex",
-     .err = DFU_E_FORMAT,
-     .code = "ihex.missing_eof",
-     .where = "end of file"},
-    {.name = "bad_ihex_no_colon.hex",
-     .err = DFU_E_FORMAT,
-     .code = "ihex.bad_start",
-     .where = "line 4"},
-    {.name = "bad_ihex_odd_length.hex",
-     .err = DFU_E_FORMAT,
-     .code = "ihex.odd_length",
-     .where = "line 4"},
-    {.name = "bad_ihex_overlap.hex",
-     .err = DFU_E_CONFLICT,
-     .code = "ihex.overlap",
-     .where = "line 6"},
-    {.name = "bad_ihex_record_type.hex",
-     .err = DFU_E_FORMAT,
-     .code = "ihex.bad_record_type",
-     .where = "line 5"},
-    {.name = "fwupd_ihex_signed.hex",
-     .err = DFU_E_FORMAT,
-     .code = "ihex.bad_record_type",
-     .where = "line 7"},
+	{ .name = "ATmegaBOOT_168_atmega1280.hex",
+	  .n_segments = 1,
+	  .seg = { { 0x1f000, 2198, 0x34bc23e2 } },
+	  .start = DFU_START_IHEX_CS_IP,
+	  .linear = 0x1f000 },
+	{ .name = "ihex_record_crosses_64k.hex",
+	  .n_segments = 1,
+	  .seg = { { 0x0800ffe8, 64, 0x758d6336 } },
+	  .n_warnings = 1 },
+	{ .name = "ihex_segment_wrap.hex",
+	  .n_segments = 2,
+	  .seg = { { 0x10000, 8, 0x6522df69 }, { 0x1fff8, 8, 0x6522df69 } },
+	  .n_warnings = 1 },
+	{ .name = "f4_app_with_config.hex",
+	  .n_segments = 2,
+	  .seg = { { 0x08000000, 1172, 0xb0108431 }, { 0x080e0000, 20, 0xbb4b4be5 } },
+	  .start = DFU_START_IHEX_LINEAR,
+	  .linear = 0x08000081 },
+	/* srec_cat's CS = addr >> 16 encoding: by the Intel spec CS*16+IP */
+	{ .name = "microbit_flash_i16hex.hex",
+	  .n_segments = 1,
+	  .seg = { { 0, 243852, 0x694be78b } },
+	  .start = DFU_START_IHEX_CS_IP,
+	  .linear = 0xcce9 },
+	{ .name = "bincopy_in_blank_lines.hex",
+	  .n_segments = 1,
+	  .seg = { { 0x100, 64, 0x506e38f1 } },
+	  .n_warnings = 4 },
+	{ .name = "qmk_bootloader_atmega32u4_1_0_0.hex",
+	  .n_segments = 5,
+	  .seg = { { 0x7000, 4, 0xdec48b25 },
+		   { 0x7028, 4, 0x626404e6 },
+		   { 0x702f, 98, 0x1b71e39c } },
+	  .start = DFU_START_IHEX_CS_IP,
+	  .linear = 0x7000 },
+	{ .name = "bad_ihex_checksum.hex",
+	  .err = DFU_E_FORMAT,
+	  .code = "ihex.checksum",
+	  .where = "line 3" },
+	{ .name = "bad_ihex_length_mismatch.hex",
+	  .err = DFU_E_FORMAT,
+	  .code = "ihex.length_mismatch",
+	  .where = "line 3" },
+	{ .name = "bad_ihex_missing_eof.hex",
+	  .err = DFU_E_FORMAT,
+	  .code = "ihex.missing_eof",
+	  .where = "end of file" },
+	{ .name = "bad_ihex_no_colon.hex",
+	  .err = DFU_E_FORMAT,
+	  .code = "ihex.bad_start",
+	  .where = "line 4" },
+	{ .name = "bad_ihex_odd_length.hex",
+	  .err = DFU_E_FORMAT,
+	  .code = "ihex.odd_length",
+	  .where = "line 4" },
+	{ .name = "bad_ihex_overlap.hex",
+	  .err = DFU_E_CONFLICT,
+	  .code = "ihex.overlap",
+	  .where = "line 6" },
+	{ .name = "bad_ihex_record_type.hex",
+	  .err = DFU_E_FORMAT,
+	  .code = "ihex.bad_record_type",
+	  .where = "line 5" },
+	{ .name = "fwupd_ihex_signed.hex",
+	  .err = DFU_E_FORMAT,
+	  .code = "ihex.bad_record_type",
+	  .where = "line 7" },
 };
 
 START_TEST(test_ihex_parses_corpus_files_as_expected)

@@ -18,7 +18,7 @@ static void teardown(void)
 	img = NULL;
 }
 
-static const uint8_t seq[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t seq[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 
 START_TEST(test_add_appends_adjacent_bytes_into_one_segment)
 {
@@ -70,9 +70,9 @@ END_TEST
 
 START_TEST(test_add_refuses_conflicting_overlap_and_names_the_address)
 {
-	uint8_t other[4] = {4, 5, 0x66, 7};
+	uint8_t other[4] = { 4, 5, 0x66, 7 };
 	uint32_t at = 0;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x100, seq, 16, NULL, NULL, NULL), 0);
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x104, other, 4, NULL, &at, &e),
@@ -86,7 +86,7 @@ END_TEST
 
 START_TEST(test_alts_are_separate_address_spaces)
 {
-	uint8_t other[4] = {9, 9, 9, 9};
+	uint8_t other[4] = { 9, 9, 9, 9 };
 
 	ck_assert_int_eq(dfu_image_add(img, 1, 0x100, seq, 4, NULL, NULL, NULL), 0);
 	ck_assert_int_eq(dfu_image_add(img, 0, 0x100, other, 4, NULL, NULL, NULL), 0);
@@ -101,7 +101,7 @@ END_TEST
 
 START_TEST(test_add_reaches_but_never_passes_the_top_of_the_address_space)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0xfffffff0u, seq, 16, NULL, NULL, NULL),
 			 0);
@@ -113,8 +113,8 @@ END_TEST
 
 START_TEST(test_limits_cap_bytes_and_span)
 {
-	struct dfu_limits lim = {.max_bytes = 20, .max_span = 0x1000};
-	struct dfu_error e = {0};
+	struct dfu_limits lim = { .max_bytes = 20, .max_span = 0x1000 };
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0, seq, 16, &lim, NULL, NULL), 0);
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x100, seq, 8, &lim, NULL, &e),
@@ -160,7 +160,7 @@ END_TEST
 
 START_TEST(test_line_index_names_the_earlier_line)
 {
-	struct dfu_line_index ix = {0};
+	struct dfu_line_index ix = { 0 };
 
 	/* lines 2..5: 16-byte records from 0x08000000 */
 	for (unsigned long l = 2; l <= 5; l++)
@@ -177,7 +177,7 @@ END_TEST
 
 START_TEST(test_rebase_moves_a_raw_image_and_refuses_addressed_ones)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0, seq, 16, NULL, NULL, NULL), 0);
 	img->address_from_file = false;

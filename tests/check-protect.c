@@ -425,7 +425,7 @@ START_TEST(test_otp_check_pure)
 	struct dfu_otp_layout l;
 	struct dfu_otp_plan plan;
 	uint8_t cur[528];
-	uint8_t v[2] = {0x12, 0x00};
+	uint8_t v[2] = { 0x12, 0x00 };
 	char text[256];
 
 	ck_assert(dfu_otp_layout_for(0x1FFF7A0C, &l));
@@ -464,7 +464,8 @@ END_TEST
  */
 
 static const uint8_t f4_default[16] = {
-    0xEF, 0xAA, 0x10, 0x55, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF,
+	0xEF, 0xAA, 0x10, 0x55, 0xFF, 0xFF, 0xFF, 0xFF,
+	0xFF, 0x0F, 0x00, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF,
 };
 
 START_TEST(test_ob_decode_f4_default)
@@ -491,7 +492,7 @@ struct rdp_case {
 	int level;
 };
 static const struct rdp_case rdp_cases[] = {
-    {0xAA, 0}, {0xCC, 2}, {0x55, 1}, {0x00, 1}, {0xFF, 1}, {0xA5, 1},
+	{ 0xAA, 0 }, { 0xCC, 2 }, { 0x55, 1 }, { 0x00, 1 }, { 0xFF, 1 }, { 0xA5, 1 },
 };
 
 START_TEST(test_ob_decode_f4_rdp_table)
@@ -515,10 +516,10 @@ struct bor_case {
 	bool wdg_sw, nrst_stop, nrst_stdby;
 };
 static const struct bor_case bor_cases[] = {
-    {0xEC, 0, "off", true, true, true},	      {0xE8, 1, "2.10-2.40", true, true, true},
-    {0xE4, 2, "2.40-2.70", true, true, true}, {0xE0, 3, "2.70-3.60", true, true, true},
-    {0x0C, 0, "off", false, false, false},    {0x4C, 0, "off", false, true, false},
-    {0x2C, 0, "off", true, false, false},     {0x8C, 0, "off", false, false, true},
+	{ 0xEC, 0, "off", true, true, true },	    { 0xE8, 1, "2.10-2.40", true, true, true },
+	{ 0xE4, 2, "2.40-2.70", true, true, true }, { 0xE0, 3, "2.70-3.60", true, true, true },
+	{ 0x0C, 0, "off", false, false, false },    { 0x4C, 0, "off", false, true, false },
+	{ 0x2C, 0, "off", true, false, false },	    { 0x8C, 0, "off", false, false, true },
 };
 
 START_TEST(test_ob_decode_f4_user_byte_table)

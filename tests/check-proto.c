@@ -375,10 +375,10 @@ struct refusal {
 };
 
 static const struct refusal refusals[] = {
-    {"stm32f405", 0, 0x080ffff0, "dfuse.memmap_outside"}, /* runs past 1 MiB */
-    {"particle-photon", 0, 0x08000000, "dfuse.memmap_readonly"},
-    {"stm32f405", 2, 0x1fff7800, "dfuse.memmap_otp"},
-    {"stm32f405", 1, 0x1fffc000, "dfuse.memmap_option_bytes"},
+	{ "stm32f405", 0, 0x080ffff0, "dfuse.memmap_outside" }, /* runs past 1 MiB */
+	{ "particle-photon", 0, 0x08000000, "dfuse.memmap_readonly" },
+	{ "stm32f405", 2, 0x1fff7800, "dfuse.memmap_otp" },
+	{ "stm32f405", 1, 0x1fffc000, "dfuse.memmap_option_bytes" },
 };
 
 START_TEST(test_memory_map_refusals_come_before_any_request)
@@ -659,7 +659,7 @@ END_TEST
 
 START_TEST(test_quirks_tell_the_h7_from_the_f4)
 {
-	struct dfu_if_info i = {.vid = 0x0483, .pid = 0xdf11, .bcd_device = 0x0200};
+	struct dfu_if_info i = { .vid = 0x0483, .pid = 0xdf11, .bcd_device = 0x0200 };
 	static const char h7[] = "@Internal Flash   /0x08000000/16*128Kg";
 	static const char f4[] = "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg";
 

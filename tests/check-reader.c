@@ -29,7 +29,7 @@ static void ihex_record(char *out, size_t size, uint8_t type, uint16_t offset, c
 	snprintf(out + used, size - used, "%02X", (uint8_t)-sum);
 }
 
-static const uint8_t four[] = {0x01, 0x02, 0x03, 0x04};
+static const uint8_t four[] = { 0x01, 0x02, 0x03, 0x04 };
 
 /* ":0400000001020304F2" + @eol1 + ":00000001FF" + @eol2 */
 static void tiny_hex(char *out, size_t size, const char *eol1, const char *eol2)
@@ -73,7 +73,7 @@ static void fill_bytes(uint8_t *buf, size_t len, uint32_t seed)
 
 START_TEST(test_detect_recognises_elf_magic)
 {
-	static const uint8_t elf[16] = {0x7f, 'E', 'L', 'F', 1, 1, 1, 0};
+	static const uint8_t elf[16] = { 0x7f, 'E', 'L', 'F', 1, 1, 1, 0 };
 
 	ck_assert_int_eq(dfu_format_detect(elf, sizeof(elf)), DFU_FORMAT_ELF);
 }
@@ -82,8 +82,8 @@ END_TEST
 START_TEST(test_detect_recognises_the_dfuse_prefix)
 {
 	/* "DfuSe", bVersion 1, DFUImageSize, bTargets 1 */
-	static const uint8_t dfuse[11] = {'D',	'f',  'u',  'S',  'e', 0x01,
-					  0x00, 0x01, 0x00, 0x00, 0x01};
+	static const uint8_t dfuse[11] = { 'D',	 'f',  'u',  'S',  'e', 0x01,
+					   0x00, 0x01, 0x00, 0x00, 0x01 };
 
 	ck_assert_int_eq(dfu_format_detect(dfuse, sizeof(dfuse)), DFU_FORMAT_DFUSE);
 }
@@ -133,7 +133,7 @@ END_TEST
 START_TEST(test_detect_falls_back_to_bin_for_a_cortex_m_vector_table)
 {
 	/* initial SP 0x20020000, reset 0x08000081: plain bytes, no magic */
-	static const uint8_t vt[8] = {0x00, 0x00, 0x02, 0x20, 0x81, 0x00, 0x00, 0x08};
+	static const uint8_t vt[8] = { 0x00, 0x00, 0x02, 0x20, 0x81, 0x00, 0x00, 0x08 };
 
 	ck_assert_int_eq(dfu_format_detect(vt, sizeof(vt)), DFU_FORMAT_BIN);
 }
@@ -144,17 +144,17 @@ static const struct {
 	const char *bytes;
 	size_t len;
 } short_buffers[] = {
-    {"", 0},
-    {"\x7f"
-     "EL",
-     3},	 /* ELF magic cut short */
-    {"DfuS", 4}, /* DfuSe prefix cut short */
-    {":", 1},	 /* a colon and nothing after it */
-    {"\r\n:", 3},
-    {"S", 1},
-    {"S1", 2},	 /* S-record type without a hex digit after it */
-    {":G0", 3},	 /* not a hex digit after the colon */
-    {"SX13", 4}, /* not a record type */
+	{ "", 0 },
+	{ "\x7f"
+	  "EL",
+	  3 },	       /* ELF magic cut short */
+	{ "DfuS", 4 }, /* DfuSe prefix cut short */
+	{ ":", 1 },    /* a colon and nothing after it */
+	{ "\r\n:", 3 },
+	{ "S", 1 },
+	{ "S1", 2 },   /* S-record type without a hex digit after it */
+	{ ":G0", 3 },  /* not a hex digit after the colon */
+	{ "SX13", 4 }, /* not a record type */
 };
 
 START_TEST(test_detect_gives_bin_for_buffers_too_short_to_tell)
@@ -176,8 +176,8 @@ END_TEST
 
 START_TEST(test_raw_bin_sits_at_the_base_address)
 {
-	struct dfu_parse_opts opts = {.have_base = true, .base = 0x08004000};
-	struct dfu_error e = {0};
+	struct dfu_parse_opts opts = { .have_base = true, .base = 0x08004000 };
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	uint8_t buf[100];
 
@@ -215,7 +215,7 @@ END_TEST
 
 START_TEST(test_empty_file_is_refused_as_bin_empty)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 
 	ck_assert_int_eq(dfu_image_parse(NULL, 0, NULL, &img, &e), DFU_E_FORMAT);
@@ -236,8 +236,8 @@ static size_t build_dfu(uint8_t out[64 + DFU_SUFFIX_LEN])
 
 START_TEST(test_bin_with_a_suffix_becomes_dfu_and_the_payload_drops_the_suffix)
 {
-	struct dfu_parse_opts opts = {.have_base = true, .base = 0x08000000};
-	struct dfu_error e = {0};
+	struct dfu_parse_opts opts = { .have_base = true, .base = 0x08000000 };
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	uint8_t buf[64 + DFU_SUFFIX_LEN];
 	size_t len = build_dfu(buf);
@@ -265,8 +265,8 @@ END_TEST
 
 START_TEST(test_expect_suffix_without_a_suffix_is_refused)
 {
-	struct dfu_parse_opts opts = {.expect_suffix = true};
-	struct dfu_error e = {0};
+	struct dfu_parse_opts opts = { .expect_suffix = true };
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	uint8_t buf[64];
 
@@ -286,8 +286,8 @@ END_TEST
 
 START_TEST(test_format_dfu_without_a_suffix_is_refused)
 {
-	struct dfu_parse_opts opts = {.format = DFU_FORMAT_DFU};
-	struct dfu_error e = {0};
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_DFU };
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	uint8_t buf[64];
 
@@ -301,7 +301,7 @@ END_TEST
 
 START_TEST(test_forced_format_bin_keeps_the_suffix_bytes)
 {
-	struct dfu_parse_opts opts = {.format = DFU_FORMAT_BIN};
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_BIN };
 	struct dfu_image *img = NULL;
 	uint8_t buf[64 + DFU_SUFFIX_LEN];
 	size_t len = build_dfu(buf);
@@ -319,7 +319,7 @@ END_TEST
 
 START_TEST(test_broken_suffix_crc_is_refused_with_a_raw_bytes_hint)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	uint8_t buf[64 + DFU_SUFFIX_LEN];
 	size_t len = build_dfu(buf);
@@ -336,7 +336,7 @@ END_TEST
 
 START_TEST(test_dfu_file_fed_in_chunks_equals_the_whole_buffer)
 {
-	struct dfu_parse_opts opts = {.have_base = true, .base = 0x100};
+	struct dfu_parse_opts opts = { .have_base = true, .base = 0x100 };
 	struct dfu_image *whole = NULL, *part = NULL;
 	uint8_t buf[64 + DFU_SUFFIX_LEN];
 	size_t len = build_dfu(buf);
@@ -372,7 +372,7 @@ static void assert_tiny_image(const struct dfu_image *img)
 
 START_TEST(test_lf_line_endings_are_recorded)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	char text[128];
 
@@ -389,7 +389,7 @@ END_TEST
 
 START_TEST(test_crlf_line_endings_are_recorded)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	char text[128];
 
@@ -406,7 +406,7 @@ END_TEST
 
 START_TEST(test_lf_and_crlf_together_are_recorded_as_mixed)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	char text[128];
 
@@ -422,7 +422,7 @@ END_TEST
 
 START_TEST(test_lone_cr_terminates_lines_and_is_recorded_as_mixed)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	char text[128];
 
@@ -439,7 +439,7 @@ END_TEST
 
 START_TEST(test_last_line_without_a_terminator_is_still_read)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	char text[128];
 
@@ -456,7 +456,7 @@ END_TEST
 
 START_TEST(test_errors_name_the_line_counted_across_terminators)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	char text[256] = "";
 
@@ -496,7 +496,7 @@ static char *long_line_text(size_t n, size_t *len)
 
 START_TEST(test_line_longer_than_64_kib_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	size_t len;
 	char *text = long_line_text(70000, &len);
@@ -512,7 +512,7 @@ END_TEST
 
 START_TEST(test_line_longer_than_64_kib_is_refused_when_fed_in_chunks)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	size_t len;
 	char *text = long_line_text(70000, &len);
@@ -528,7 +528,7 @@ END_TEST
 
 START_TEST(test_unterminated_last_line_longer_than_64_kib_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	size_t len;
 	char *text = long_line_text(70000, &len);
@@ -545,9 +545,9 @@ END_TEST
 /* A multi-record file with every kind of terminator, fed in every chunk size. */
 START_TEST(test_text_fed_in_chunks_equals_the_whole_buffer)
 {
-	static const char *const eols[] = {"\n", "\r\n", "\r", "\r\n", "\n"};
-	static const uint8_t ela[2] = {0x08, 0x00};
-	static const uint8_t sla[4] = {0x08, 0x00, 0x01, 0x01};
+	static const char *const eols[] = { "\n", "\r\n", "\r", "\r\n", "\n" };
+	static const uint8_t ela[2] = { 0x08, 0x00 };
+	static const uint8_t sla[4] = { 0x08, 0x00, 0x01, 0x01 };
 	struct dfu_image *whole = NULL, *part = NULL;
 	uint8_t data[16];
 	char text[4096] = "";
@@ -603,9 +603,9 @@ END_TEST
 START_TEST(test_crlf_split_across_chunks_is_one_terminator)
 {
 	/* an explicit format: detection would hold back the first 64 bytes */
-	struct dfu_parse_opts opts = {.format = DFU_FORMAT_IHEX};
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_IHEX };
 	struct dfu_reader *r = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL;
 	char text[128];
 	size_t len, cr;
@@ -649,7 +649,7 @@ static size_t bad_hex(char *text, size_t size)
 START_TEST(test_feed_reports_a_bad_line_as_it_arrives)
 {
 	struct dfu_reader *r = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	char text[256];
 	size_t len = bad_hex(text, sizeof(text));
 
@@ -666,7 +666,7 @@ END_TEST
 START_TEST(test_feeding_after_a_failure_is_refused)
 {
 	struct dfu_reader *r = NULL;
-	struct dfu_error e = {0}, again = {0};
+	struct dfu_error e = { 0 }, again = { 0 };
 	struct dfu_image *img = NULL;
 	char text[256];
 	size_t len = bad_hex(text, sizeof(text));
@@ -687,7 +687,7 @@ END_TEST
 START_TEST(test_feeding_after_a_failed_finish_is_refused)
 {
 	struct dfu_reader *r = NULL;
-	struct dfu_error e = {0}, again = {0};
+	struct dfu_error e = { 0 }, again = { 0 };
 	struct dfu_image *img = NULL;
 	char text[128];
 
@@ -709,7 +709,7 @@ END_TEST
 START_TEST(test_feeding_after_a_successful_finish_is_refused)
 {
 	struct dfu_reader *r = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_image *img = NULL, *img2 = NULL;
 	uint8_t buf[32];
 
@@ -733,7 +733,7 @@ END_TEST
 
 START_TEST(test_free_without_finish_releases_a_reader_mid_line)
 {
-	struct dfu_parse_opts opts = {.format = DFU_FORMAT_IHEX};
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_IHEX };
 	struct dfu_reader *r = NULL;
 	char text[128];
 

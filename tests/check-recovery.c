@@ -510,7 +510,7 @@ END_TEST
 
 START_TEST(test_cause_vendor_status_on_plain_dfu_is_not_rdp)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	/* the same status on a plain DFU device: no RDP talk */
 	dfu_error_set(&e, DFU_E_DEVSTATUS, "dfu.device_status", NULL, "x");
@@ -523,7 +523,7 @@ END_TEST
 
 START_TEST(test_cause_unsupported_dfuse_command)
 {
-	uint8_t cmd[1] = {0x55};
+	uint8_t cmd[1] = { 0x55 };
 	struct dfu_status_reply st;
 	struct dfu_op op;
 
@@ -593,21 +593,21 @@ START_TEST(test_causes_without_a_virtual_trigger)
 		const char *op;
 		const char *id;
 	} rows[] = {
-	    {DFU_STATUS_ERR_WRITE, "DfuSe write block 2 at 0x08000000", "write-failed"},
-	    {DFU_STATUS_ERR_PROG, "DfuSe write block 2 at 0x08000000", "prog-failed"},
-	    {DFU_STATUS_ERR_VERIFY, "download block 3 (offset 3)", "verify-failed"},
-	    {DFU_STATUS_ERR_CHECK_ERASED, "DfuSe erase page 0x08000000", "erase-check"},
-	    {DFU_STATUS_ERR_ADDRESS, "download block 3 (offset 3)", "address"},
-	    {DFU_STATUS_ERR_NOTDONE, "manifestation", "notdone"},
-	    {DFU_STATUS_ERR_FIRMWARE, "GET_STATUS at start", "firmware"},
-	    {DFU_STATUS_ERR_USBR, "download block 3 (offset 3)", "usb-reset-seen"},
-	    {DFU_STATUS_ERR_POR, "download block 3 (offset 3)", "power-on-reset"},
-	    {DFU_STATUS_ERR_STALLEDPKT, "download block 3 (offset 3)", "stalledpkt"},
-	    {DFU_STATUS_ERR_TARGET, "download block 0 (offset 0)", "target"},
+		{ DFU_STATUS_ERR_WRITE, "DfuSe write block 2 at 0x08000000", "write-failed" },
+		{ DFU_STATUS_ERR_PROG, "DfuSe write block 2 at 0x08000000", "prog-failed" },
+		{ DFU_STATUS_ERR_VERIFY, "download block 3 (offset 3)", "verify-failed" },
+		{ DFU_STATUS_ERR_CHECK_ERASED, "DfuSe erase page 0x08000000", "erase-check" },
+		{ DFU_STATUS_ERR_ADDRESS, "download block 3 (offset 3)", "address" },
+		{ DFU_STATUS_ERR_NOTDONE, "manifestation", "notdone" },
+		{ DFU_STATUS_ERR_FIRMWARE, "GET_STATUS at start", "firmware" },
+		{ DFU_STATUS_ERR_USBR, "download block 3 (offset 3)", "usb-reset-seen" },
+		{ DFU_STATUS_ERR_POR, "download block 3 (offset 3)", "power-on-reset" },
+		{ DFU_STATUS_ERR_STALLEDPKT, "download block 3 (offset 3)", "stalledpkt" },
+		{ DFU_STATUS_ERR_TARGET, "download block 0 (offset 0)", "target" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		struct dfu_error e = {0};
+		struct dfu_error e = { 0 };
 
 		dfu_error_set(&e, DFU_E_DEVSTATUS, "dfu.device_status", NULL, "x");
 		dfu_error_device(&e, rows[i].op, 0);
@@ -617,7 +617,7 @@ START_TEST(test_causes_without_a_virtual_trigger)
 	}
 	/* a DfuSe command stalled by a plain DFU bootloader (dapboot with -s) */
 	{
-		struct dfu_error e = {0};
+		struct dfu_error e = { 0 };
 
 		dfu_error_set(&e, DFU_E_USB_PIPE, "dfu.usb", NULL, "x");
 		dfu_error_device_at(&e, "DfuSe Set Address 0x08000000", 0, 0x08000000);
@@ -752,7 +752,7 @@ START_TEST(test_cause_dfuse_command_to_a_plain_dfu_bootloader)
 {
 	/* dapboot given -s: it takes the 5-byte DNLOAD and stalls the GET_STATUS that
 	 * follows it (here: polled before the block it took for data is written) */
-	uint8_t cmd[5] = {0x21, 0x00, 0x00, 0x00, 0x08};
+	uint8_t cmd[5] = { 0x21, 0x00, 0x00, 0x00, 0x08 };
 	struct dfu_status_reply st;
 	struct dfu_op op;
 
@@ -878,8 +878,9 @@ END_TEST
 
 START_TEST(test_transient_upload_failures_are_retried)
 {
-	static const char *const faults[] = {
-	    "stall-on-request=UPLOAD:2", "timeout-on-request=UPLOAD:2", "stall-on-request=ABORT:1"};
+	static const char *const faults[] = { "stall-on-request=UPLOAD:2",
+					      "timeout-on-request=UPLOAD:2",
+					      "stall-on-request=ABORT:1" };
 
 	for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
 		struct dfu_image *back = NULL;

@@ -41,12 +41,12 @@ static void logcb(void *ctx, const char *line)
 static int open_dev(const char *profile, const char *faults)
 {
 	struct sim_options o = {
-	    .time_scale = 1.0,
-	    .faults = faults,
-	    .clock = {vclock, NULL},
-	    .log_fn = logcb,
-	    .errbuf = errbuf,
-	    .errbuf_size = sizeof(errbuf),
+		.time_scale = 1.0,
+		.faults = faults,
+		.clock = { vclock, NULL },
+		.log_fn = logcb,
+		.errbuf = errbuf,
+		.errbuf_size = sizeof(errbuf),
 	};
 
 	sim_device_free(dev);
@@ -98,7 +98,8 @@ enum {
 static int req_out(uint8_t breq, uint16_t wvalue, const void *data, uint16_t len)
 {
 	struct sim_setup s = {
-	    .bmRequestType = 0x21, .bRequest = breq, .wValue = wvalue, .wLength = len};
+		.bmRequestType = 0x21, .bRequest = breq, .wValue = wvalue, .wLength = len
+	};
 
 	return sim_device_control(dev, &s, data, NULL, 0, NULL);
 }
@@ -106,7 +107,8 @@ static int req_out(uint8_t breq, uint16_t wvalue, const void *data, uint16_t len
 static int req_in(uint8_t breq, uint16_t wvalue, uint8_t *buf, uint16_t len, size_t *got)
 {
 	struct sim_setup s = {
-	    .bmRequestType = 0xA1, .bRequest = breq, .wValue = wvalue, .wLength = len};
+		.bmRequestType = 0xA1, .bRequest = breq, .wValue = wvalue, .wLength = len
+	};
 
 	return sim_device_control(dev, &s, NULL, buf, len, got);
 }
@@ -160,16 +162,16 @@ static int dfuse(uint16_t block, const void *data, uint16_t len)
 
 static int set_address(uint32_t a)
 {
-	uint8_t c[5] = {0x21, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16),
-			(uint8_t)(a >> 24)};
+	uint8_t c[5] = { 0x21, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16),
+			 (uint8_t)(a >> 24) };
 
 	return dfuse(0, c, 5);
 }
 
 static int erase_page(uint32_t a)
 {
-	uint8_t c[5] = {0x41, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16),
-			(uint8_t)(a >> 24)};
+	uint8_t c[5] = { 0x41, (uint8_t)a, (uint8_t)(a >> 8), (uint8_t)(a >> 16),
+			 (uint8_t)(a >> 24) };
 
 	return dfuse(0, c, 5);
 }
@@ -206,10 +208,15 @@ static struct sim_state state_now(void)
 /* A plausible Cortex-M image: vector table at @base with SP and reset handler @entry. */
 static void load_app(uint32_t base, uint32_t sp, uint32_t entry)
 {
-	uint8_t vt[8] = {
-	    (uint8_t)sp,    (uint8_t)(sp >> 8),	   (uint8_t)(sp >> 16),	   (uint8_t)(sp >> 24),
-	    (uint8_t)entry, (uint8_t)(entry >> 8), (uint8_t)(entry >> 16), (uint8_t)(entry >> 24)};
-	static const uint8_t code[4] = {0x00, 0xBF, 0xFE, 0xE7}; /* nop; b . */
+	uint8_t vt[8] = { (uint8_t)sp,
+			  (uint8_t)(sp >> 8),
+			  (uint8_t)(sp >> 16),
+			  (uint8_t)(sp >> 24),
+			  (uint8_t)entry,
+			  (uint8_t)(entry >> 8),
+			  (uint8_t)(entry >> 16),
+			  (uint8_t)(entry >> 24) };
+	static const uint8_t code[4] = { 0x00, 0xBF, 0xFE, 0xE7 }; /* nop; b . */
 
 	ck_assert_int_eq(sim_device_mem_write(dev, base, vt, sizeof(vt)), 0);
 	ck_assert_int_eq(sim_device_mem_write(dev, entry & ~1u, code, sizeof(code)), 0);
@@ -237,11 +244,11 @@ static int last_connect_mode(void)
 /* String descriptor @index decoded from UTF-16LE into ASCII. */
 static void get_string(uint8_t index, char *out, size_t cap)
 {
-	struct sim_setup s = {.bmRequestType = 0x80,
-			      .bRequest = 6,
-			      .wValue = (uint16_t)(0x0300 | index),
-			      .wIndex = 0x0409,
-			      .wLength = 255};
+	struct sim_setup s = { .bmRequestType = 0x80,
+			       .bRequest = 6,
+			       .wValue = (uint16_t)(0x0300 | index),
+			       .wIndex = 0x0409,
+			       .wLength = 255 };
 	uint8_t buf[255];
 	size_t n = 0, k = 0;
 
@@ -256,11 +263,11 @@ static void get_string(uint8_t index, char *out, size_t cap)
 
 static int get_descriptor(uint16_t wvalue, uint16_t windex, uint8_t *buf, uint16_t len, size_t *got)
 {
-	struct sim_setup s = {.bmRequestType = 0x80,
-			      .bRequest = 6,
-			      .wValue = wvalue,
-			      .wIndex = windex,
-			      .wLength = len};
+	struct sim_setup s = { .bmRequestType = 0x80,
+			       .bRequest = 6,
+			       .wValue = wvalue,
+			       .wIndex = windex,
+			       .wLength = len };
 
 	return sim_device_control(dev, &s, NULL, buf, len, got);
 }
@@ -353,7 +360,7 @@ END_TEST
 
 START_TEST(test_f405_config_has_four_alts_then_the_functional_descriptor)
 {
-	static const uint8_t fd[9] = {0x09, 0x21, 0x0b, 0xff, 0x00, 0x00, 0x08, 0x1a, 0x01};
+	static const uint8_t fd[9] = { 0x09, 0x21, 0x0b, 0xff, 0x00, 0x00, 0x08, 0x1a, 0x01 };
 	uint8_t c[128];
 	size_t n = 0;
 
@@ -380,32 +387,33 @@ static const struct {
 	uint8_t alt;
 	const char *layout;
 } layouts[] = {
-    {"stm32f405", 0, "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg"},
-    {"stm32f405", 1, "@Option Bytes  /0x1FFFC000/01*016 e"},
-    {"stm32f405", 2, "@OTP Memory /0x1FFF7800/01*512 e,01*016 e"},
-    {"stm32f405", 3, "@Device Feature/0xFFFF0000/01*004 e"},
-    {"stm32f407-oldrom", 1, "@Option Bytes  /0x1FFFC000/01*016 g"},
-    {"stm32f407-oldrom", 2, "@OTP Memory /0x1FFF7800/01*512 g,01*016 g"},
-    {"stm32f107", 0, "@Internal Flash  /0x08000000/128*002Kg"},
-    {"stm32f107", 1, "@Option Bytes  /0x1FFFF800/01*016 g"},
-    {"stm32f072", 0, "@Internal Flash  /0x08000000/064*0002Kg"},
-    {"stm32f072", 1, "@Option Bytes  /0x1FFFF800/01*016 e"},
-    {"stm32l476", 0, "@Internal Flash  /0x08000000/0256*0002Kg"},
-    {"stm32l476", 1, "@Option Bytes  /0x1FFF7800/01*040 e"},
-    {"stm32l476", 2, "@OTP Memory /0x1FFF7000/01*0001Ke"},
-    {"stm32l476", 3, "@Device Feature/0xFFFF0000/01*004 e"},
-    {"stm32g474", 0, "@Internal Flash   /0x08000000/256*02Kg"},
-    {"stm32g474", 1, "@Option Bytes   /0x1FFF7800/01*048 e/0x1FFFF800/01*048 e"},
-    {"stm32g474", 2, "@OTP Memory   /0x1FFF7000/01*1024 e"},
-    {"stm32g0b1", 0, "@Internal Flash /0x08000000/256*02Kg"},
-    {"stm32g0b1", 1, "@Internal Flash /0x08000000/256*02Kg"},
-    {"stm32g0b1", 2, "@Internal Flash /0x08000000/256*02Kg"},
-    {"stm32h743", 0, "@Internal Flash   /0x08000000/16*128Kg"},
-    {"stm32h743", 1, "@Option Bytes   /0x5200201C/01*128 e"},
-    {"gd32vf103", 0, "@Internal Flash  /0x08000000/512*002Kg"},
-    {"gd32vf103", 1, "@Option Bytes  /0x1FFFF800/01*016 g"},
-    {"particle-photon", 0, "@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg"},
-    {"particle-photon", 1, "@DCT Flash   /0x00000000/01*016Kg"},
+	{ "stm32f405", 0, "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg" },
+	{ "stm32f405", 1, "@Option Bytes  /0x1FFFC000/01*016 e" },
+	{ "stm32f405", 2, "@OTP Memory /0x1FFF7800/01*512 e,01*016 e" },
+	{ "stm32f405", 3, "@Device Feature/0xFFFF0000/01*004 e" },
+	{ "stm32f407-oldrom", 1, "@Option Bytes  /0x1FFFC000/01*016 g" },
+	{ "stm32f407-oldrom", 2, "@OTP Memory /0x1FFF7800/01*512 g,01*016 g" },
+	{ "stm32f107", 0, "@Internal Flash  /0x08000000/128*002Kg" },
+	{ "stm32f107", 1, "@Option Bytes  /0x1FFFF800/01*016 g" },
+	{ "stm32f072", 0, "@Internal Flash  /0x08000000/064*0002Kg" },
+	{ "stm32f072", 1, "@Option Bytes  /0x1FFFF800/01*016 e" },
+	{ "stm32l476", 0, "@Internal Flash  /0x08000000/0256*0002Kg" },
+	{ "stm32l476", 1, "@Option Bytes  /0x1FFF7800/01*040 e" },
+	{ "stm32l476", 2, "@OTP Memory /0x1FFF7000/01*0001Ke" },
+	{ "stm32l476", 3, "@Device Feature/0xFFFF0000/01*004 e" },
+	{ "stm32g474", 0, "@Internal Flash   /0x08000000/256*02Kg" },
+	{ "stm32g474", 1, "@Option Bytes   /0x1FFF7800/01*048 e/0x1FFFF800/01*048 e" },
+	{ "stm32g474", 2, "@OTP Memory   /0x1FFF7000/01*1024 e" },
+	{ "stm32g0b1", 0, "@Internal Flash /0x08000000/256*02Kg" },
+	{ "stm32g0b1", 1, "@Internal Flash /0x08000000/256*02Kg" },
+	{ "stm32g0b1", 2, "@Internal Flash /0x08000000/256*02Kg" },
+	{ "stm32h743", 0, "@Internal Flash   /0x08000000/16*128Kg" },
+	{ "stm32h743", 1, "@Option Bytes   /0x5200201C/01*128 e" },
+	{ "gd32vf103", 0, "@Internal Flash  /0x08000000/512*002Kg" },
+	{ "gd32vf103", 1, "@Option Bytes  /0x1FFFF800/01*016 g" },
+	{ "particle-photon", 0,
+	  "@Internal Flash   /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg" },
+	{ "particle-photon", 1, "@DCT Flash   /0x00000000/01*016Kg" },
 };
 
 START_TEST(test_layout_strings_are_byte_exact)
@@ -564,7 +572,9 @@ START_TEST(test_transfer_size_fault_changes_the_functional_descriptor)
 {
 	uint8_t f[9];
 	size_t n = 0;
-	struct sim_setup s = {.bmRequestType = 0x81, .bRequest = 6, .wValue = 0x2100, .wLength = 9};
+	struct sim_setup s = {
+		.bmRequestType = 0x81, .bRequest = 6, .wValue = 0x2100, .wLength = 9
+	};
 
 	OPEN("stm32f405", "transfer-size=0");
 	ck_assert_int_eq(sim_device_control(dev, &s, NULL, f, sizeof(f), &n), SIM_OK);
@@ -575,7 +585,7 @@ END_TEST
 
 START_TEST(test_set_interface_selects_an_alt_and_refuses_a_missing_one)
 {
-	struct sim_setup s = {.bmRequestType = 0x01, .bRequest = 11, .wValue = 3};
+	struct sim_setup s = { .bmRequestType = 0x01, .bRequest = 11, .wValue = 3 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(sim_device_control(dev, &s, NULL, NULL, 0, NULL), SIM_OK);
@@ -610,7 +620,7 @@ END_TEST
 
 START_TEST(test_get_state_reports_the_state_without_changing_it)
 {
-	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
+	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -623,7 +633,7 @@ END_TEST
 
 START_TEST(test_get_state_reports_dnload_sync_between_completion_and_second_status)
 {
-	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
+	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -686,7 +696,7 @@ END_TEST
 
 START_TEST(test_dnload_in_upload_idle_stalls_and_keeps_the_state)
 {
-	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
+	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
 
 	OPEN("stm32f405", "start-in-state=upload-idle");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_STALL);
@@ -696,7 +706,7 @@ END_TEST
 
 START_TEST(test_get_commands_returns_the_rom_list_and_a_short_reply_ends_the_upload)
 {
-	static const uint8_t want[4] = {0x00, 0x21, 0x41, 0x92};
+	static const uint8_t want[4] = { 0x00, 0x21, 0x41, 0x92 };
 	uint8_t b[64];
 	size_t n = 0;
 
@@ -732,7 +742,7 @@ END_TEST
 
 START_TEST(test_set_address_executes_only_at_the_first_get_status)
 {
-	static const uint8_t c[5] = {0x21, 0x00, 0x40, 0x00, 0x08};
+	static const uint8_t c[5] = { 0x21, 0x00, 0x40, 0x00, 0x08 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -757,7 +767,7 @@ END_TEST
 
 START_TEST(test_erase_announces_100_ms_but_takes_the_sector_time)
 {
-	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x02, 0x08}; /* 128 KiB sector 5 */
+	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x02, 0x08 }; /* 128 KiB sector 5 */
 
 	OPEN("stm32f405", "busy=repeat");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -775,11 +785,12 @@ END_TEST
 
 START_TEST(test_nak_mode_holds_an_early_poll_until_the_erase_ends)
 {
-	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08}; /* 16 KiB: 250 ms */
+	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 }; /* 16 KiB: 250 ms */
 	struct sim_transfer t = {
-	    .setup = {.bmRequestType = 0xA1, .bRequest = GETSTATUS, .wLength = 6},
-	    .in_buf = st,
-	    .in_cap = 6};
+		.setup = { .bmRequestType = 0xA1, .bRequest = GETSTATUS, .wLength = 6 },
+		.in_buf = st,
+		.in_cap = 6
+	};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -793,7 +804,7 @@ END_TEST
 
 START_TEST(test_page_erase_erases_the_sector_holding_an_unaligned_address)
 {
-	static const uint8_t z[4] = {0};
+	static const uint8_t z[4] = { 0 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08004000, z, 4), 0);
@@ -816,7 +827,7 @@ END_TEST
 
 START_TEST(test_mass_erase_takes_eight_seconds_on_f4)
 {
-	static const uint8_t c[1] = {0x41};
+	static const uint8_t c[1] = { 0x41 };
 
 	OPEN("stm32f405", "busy=repeat");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 1), SIM_OK);
@@ -833,8 +844,8 @@ END_TEST
 
 START_TEST(test_mass_erase_clears_flash_but_not_otp)
 {
-	static const uint8_t c[1] = {0x41};
-	static const uint8_t z[1] = {0};
+	static const uint8_t c[1] = { 0x41 };
+	static const uint8_t z[1] = { 0 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x080E0000, z, 1), 0);
@@ -847,7 +858,7 @@ END_TEST
 
 START_TEST(test_unsupported_command_byte_gives_dnbusy_then_err_stalledpkt)
 {
-	static const uint8_t c[3] = {0x55, 1, 2};
+	static const uint8_t c[3] = { 0x55, 1, 2 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(dfuse(0, c, 3), DFU_ERROR);
@@ -857,7 +868,7 @@ END_TEST
 
 START_TEST(test_dnload_block_one_stalls_the_next_request)
 {
-	static const uint8_t c[4] = {1, 2, 3, 4};
+	static const uint8_t c[4] = { 1, 2, 3, 4 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 1, c, 4), SIM_OK);
@@ -885,7 +896,7 @@ END_TEST
 
 START_TEST(test_write_address_is_pointer_plus_block_offset_times_transfer_size)
 {
-	static const uint8_t d[4] = {0x11, 0x22, 0x33, 0x44};
+	static const uint8_t d[4] = { 0x11, 0x22, 0x33, 0x44 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(set_address(0x08010000), DNLOAD_IDLE);
@@ -897,7 +908,7 @@ END_TEST
 
 START_TEST(test_block_size_wlength_uses_the_request_length_in_the_formula)
 {
-	static const uint8_t d[16] = {0x5A};
+	static const uint8_t d[16] = { 0x5A };
 
 	OPEN("stm32f405", "block-size=wlength");
 	ck_assert_int_eq(set_address(0x08010000), DNLOAD_IDLE);
@@ -908,7 +919,7 @@ END_TEST
 
 START_TEST(test_upload_reads_memory_at_the_pointer)
 {
-	static const uint8_t d[4] = {0xDE, 0xAD, 0xBE, 0xEF};
+	static const uint8_t d[4] = { 0xDE, 0xAD, 0xBE, 0xEF };
 	uint8_t b[2048];
 	size_t n = 0;
 
@@ -963,7 +974,7 @@ END_TEST
 
 START_TEST(test_write_to_system_memory_ends_in_err_target)
 {
-	static const uint8_t d[4] = {0};
+	static const uint8_t d[4] = { 0 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x1FFF0000, d, 4), DFU_ERROR);
@@ -973,7 +984,7 @@ END_TEST
 
 START_TEST(test_write_to_ram_is_allowed)
 {
-	static const uint8_t d[4] = {1, 2, 3, 4};
+	static const uint8_t d[4] = { 1, 2, 3, 4 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x20000100, d, 4), DNLOAD_IDLE);
@@ -983,7 +994,7 @@ END_TEST
 
 START_TEST(test_particle_read_only_bootloader_sectors_refuse_writes)
 {
-	static const uint8_t d[4] = {0};
+	static const uint8_t d[4] = { 0 };
 
 	OPEN("particle-photon", NULL);
 	ck_assert_int_eq(write_at(0x08000000, d, 4), DFU_ERROR);
@@ -1016,7 +1027,7 @@ END_TEST
 
 START_TEST(test_f4_programming_over_data_ands_the_bits_without_error)
 {
-	static const uint8_t a[1] = {0xF0}, b[1] = {0x3C};
+	static const uint8_t a[1] = { 0xF0 }, b[1] = { 0x3C };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x08004000, a, 1), DNLOAD_IDLE);
@@ -1027,7 +1038,7 @@ END_TEST
 
 START_TEST(test_l4_second_write_to_a_double_word_is_refused)
 {
-	static const uint8_t a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
 	OPEN("stm32l476", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 8), DNLOAD_IDLE);
@@ -1038,7 +1049,7 @@ END_TEST
 
 START_TEST(test_l4_completing_a_padded_double_word_is_refused)
 {
-	static const uint8_t a[4] = {1, 2, 3, 4};
+	static const uint8_t a[4] = { 1, 2, 3, 4 };
 
 	OPEN("stm32l476", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 4), DNLOAD_IDLE);
@@ -1050,7 +1061,7 @@ END_TEST
 
 START_TEST(test_l4_all_zero_double_word_may_overwrite)
 {
-	static const uint8_t a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, z[8] = {0};
+	static const uint8_t a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, z[8] = { 0 };
 
 	OPEN("stm32l476", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 8), DNLOAD_IDLE);
@@ -1061,7 +1072,7 @@ END_TEST
 
 START_TEST(test_l4_erase_allows_programming_again)
 {
-	static const uint8_t a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
 	OPEN("stm32l476", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 8), DNLOAD_IDLE);
@@ -1072,7 +1083,7 @@ END_TEST
 
 START_TEST(test_h7_flash_word_is_programmed_once_per_32_bytes)
 {
-	static const uint8_t a[16] = {1};
+	static const uint8_t a[16] = { 1 };
 
 	OPEN("stm32h743", NULL);
 	ck_assert_int_eq(write_at(0x08020000, a, 16), DNLOAD_IDLE);
@@ -1086,7 +1097,7 @@ END_TEST
 
 START_TEST(test_f1_half_word_over_data_is_refused)
 {
-	static const uint8_t a[2] = {0x12, 0x34}, b[2] = {0x02, 0x04};
+	static const uint8_t a[2] = { 0x12, 0x34 }, b[2] = { 0x02, 0x04 };
 
 	OPEN("stm32f107", NULL);
 	ck_assert_int_eq(write_at(0x08000800, a, 2), DNLOAD_IDLE);
@@ -1097,7 +1108,7 @@ END_TEST
 
 START_TEST(test_prog_fail_status_selects_the_reported_status)
 {
-	static const uint8_t a[8] = {1};
+	static const uint8_t a[8] = { 1 };
 
 	OPEN("stm32l476", "prog-fail-status=6");
 	ck_assert_int_eq(write_at(0x08000800, a, 8), DNLOAD_IDLE);
@@ -1126,7 +1137,7 @@ END_TEST
 
 START_TEST(test_rdp1_erase_fails_with_err_vendor_and_erases_nothing)
 {
-	static const uint8_t z[1] = {0};
+	static const uint8_t z[1] = { 0 };
 
 	OPEN("stm32f405", "rdp=1");
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08000000, z, 1), 0);
@@ -1174,7 +1185,7 @@ END_TEST
 
 START_TEST(test_read_unprotect_mass_erases_clears_rdp_and_reenumerates)
 {
-	static const uint8_t c[1] = {0x92}, z[1] = {0};
+	static const uint8_t c[1] = { 0x92 }, z[1] = { 0 };
 	struct sim_event ev;
 
 	OPEN("stm32f405", "rdp=1");
@@ -1203,7 +1214,7 @@ END_TEST
 
 START_TEST(test_failed_read_unprotect_reports_err_unknown)
 {
-	static const uint8_t c[1] = {0x92};
+	static const uint8_t c[1] = { 0x92 };
 
 	OPEN("stm32f405", "rdp=1,unprotect-fails");
 	ck_assert_int_eq(dfuse(0, c, 1), DFU_ERROR);
@@ -1222,7 +1233,7 @@ END_TEST
 
 START_TEST(test_wrp_sector_erase_and_write_report_ok_and_change_nothing)
 {
-	static const uint8_t z[4] = {0}, d[4] = {0x12, 0x34, 0x56, 0x78};
+	static const uint8_t z[4] = { 0 }, d[4] = { 0x12, 0x34, 0x56, 0x78 };
 
 	OPEN("stm32g0b1", "wrp=0x08001000");
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08001000, z, 4), 0);
@@ -1238,7 +1249,7 @@ END_TEST
 
 START_TEST(test_wrp_comes_from_the_f4_option_bytes)
 {
-	static const uint8_t d[1] = {0x00};
+	static const uint8_t d[1] = { 0x00 };
 	uint8_t ob[16];
 
 	OPEN("stm32f405", NULL);
@@ -1274,7 +1285,7 @@ END_TEST
 
 START_TEST(test_option_byte_write_not_covering_the_block_ends_in_err_target)
 {
-	static const uint8_t d[4] = {0xFF, 0xAA, 0xFF, 0x55};
+	static const uint8_t d[4] = { 0xFF, 0xAA, 0xFF, 0x55 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x1FFFC000, d, 4), DFU_ERROR);
@@ -1292,7 +1303,7 @@ END_TEST
 
 START_TEST(test_otp_programs_only_one_to_zero)
 {
-	static const uint8_t a[1] = {0x0F}, b[1] = {0xF3};
+	static const uint8_t a[1] = { 0x0F }, b[1] = { 0xF3 };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x1FFF7800, a, 1), DNLOAD_IDLE);
@@ -1303,7 +1314,7 @@ END_TEST
 
 START_TEST(test_otp_lock_byte_locks_only_its_block)
 {
-	static const uint8_t lock[1] = {0x00}, d[4] = {0x11, 0x22, 0x33, 0x44};
+	static const uint8_t lock[1] = { 0x00 }, d[4] = { 0x11, 0x22, 0x33, 0x44 };
 
 	OPEN("stm32f405", NULL);
 	/* a single-byte write to LOCKB0, without erase */
@@ -1321,7 +1332,7 @@ END_TEST
 
 START_TEST(test_otp_lock_byte_with_an_odd_value_is_logged)
 {
-	static const uint8_t lock[1] = {0x5A};
+	static const uint8_t lock[1] = { 0x5A };
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(write_at(0x1FFF7A03, lock, 1), DNLOAD_IDLE);
@@ -1400,7 +1411,7 @@ END_TEST
 
 START_TEST(test_leave_without_set_address_jumps_to_the_last_write)
 {
-	static const uint8_t d[4] = {1, 2, 3, 4};
+	static const uint8_t d[4] = { 1, 2, 3, 4 };
 
 	OPEN("stm32f405", NULL);
 	load_app(0x08000000, 0x20020000, 0x080001C5);
@@ -1439,7 +1450,7 @@ END_TEST
 
 START_TEST(test_leave_vanish_before_status_vanishes_on_the_dnload)
 {
-	static const uint8_t code[4] = {0x97, 0x01, 0x00, 0x00};
+	static const uint8_t code[4] = { 0x97, 0x01, 0x00, 0x00 };
 
 	OPEN("gd32vf103", NULL);
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08000000, code, 4), 0);
@@ -1580,10 +1591,11 @@ END_TEST
 START_TEST(test_stale_generation_request_is_gone)
 {
 	struct sim_transfer t = {
-	    .setup = {.bmRequestType = 0xA1, .bRequest = GETSTATE, .wLength = 1},
-	    .in_buf = st,
-	    .in_cap = 1,
-	    .generation = 1};
+		.setup = { .bmRequestType = 0xA1, .bRequest = GETSTATE, .wLength = 1 },
+		.in_buf = st,
+		.in_cap = 1,
+		.generation = 1
+	};
 
 	OPEN("stm32f405", NULL);
 	ck_assert_int_eq(sim_device_submit(dev, &t), SIM_OK);
@@ -1796,7 +1808,9 @@ START_TEST(test_manifest_tolerant_setting_changes_the_attributes)
 {
 	uint8_t f[9];
 	size_t n = 0;
-	struct sim_setup s = {.bmRequestType = 0x81, .bRequest = 6, .wValue = 0x2100, .wLength = 9};
+	struct sim_setup s = {
+		.bmRequestType = 0x81, .bRequest = 6, .wValue = 0x2100, .wLength = 9
+	};
 
 	OPEN("generic", "manifest-tolerant=0,will-detach=0");
 	ck_assert_int_eq(sim_device_control(dev, &s, NULL, f, sizeof(f), &n), SIM_OK);
@@ -1818,7 +1832,7 @@ END_TEST
 
 START_TEST(test_stall_on_request_stalls_its_kth_occurrence)
 {
-	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
+	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
 
 	OPEN("stm32f405", "stall-on-request=GETSTATUS:2");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -1833,7 +1847,7 @@ END_TEST
 
 START_TEST(test_timeout_on_never_answers_and_processes_nothing)
 {
-	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
+	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
 
 	OPEN("stm32f405", "timeout-on=1");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_TIMEOUT);
@@ -1918,7 +1932,7 @@ END_TEST
 
 START_TEST(test_busy_longer_stretches_the_real_duration)
 {
-	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
+	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
 
 	OPEN("stm32f405", "busy=repeat,busy-longer=4");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -1935,7 +1949,7 @@ END_TEST
 
 START_TEST(test_zero_poll_timeout_announces_zero)
 {
-	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
+	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
 
 	OPEN("stm32f405", "zero-poll-timeout");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -1947,7 +1961,7 @@ END_TEST
 
 START_TEST(test_stuck_dnbusy_needs_the_clrstatus_pair)
 {
-	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x10, 0x08}; /* bank 2 */
+	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x10, 0x08 }; /* bank 2 */
 
 	OPEN("stm32h743", "stuck-dnbusy=0x08100000");
 	ck_assert_int_eq(erase_page(0x08000000), DNLOAD_IDLE); /* bank 1 is fine */
@@ -1969,7 +1983,7 @@ END_TEST
 
 START_TEST(test_faulty_page_fails_the_erase_and_keeps_the_data)
 {
-	static const uint8_t z[1] = {0};
+	static const uint8_t z[1] = { 0 };
 
 	OPEN("stm32f405", "faulty-page=0x08020000");
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08020010, z, 1), 0);
@@ -1989,7 +2003,7 @@ END_TEST
 
 START_TEST(test_status_on_request_fails_the_dnload_operation)
 {
-	static const uint8_t data[16] = {1, 2, 3, 4};
+	static const uint8_t data[16] = { 1, 2, 3, 4 };
 
 	/* DNLOAD 1: erase, 2: Set Address, 3: the write; it fails with errWRITE and
 	 * writes nothing */
@@ -2008,7 +2022,7 @@ END_TEST
 
 START_TEST(test_status_on_request_fails_an_erase_without_erasing)
 {
-	static const uint8_t data[4] = {0x11, 0x22, 0x33, 0x44};
+	static const uint8_t data[4] = { 0x11, 0x22, 0x33, 0x44 };
 
 	OPEN("stm32f405", "status-on-request=DNLOAD:1=5");
 	ck_assert_int_eq(sim_device_mem_write(dev, 0x08004000, data, sizeof(data)), 0);
@@ -2168,7 +2182,7 @@ END_TEST
 
 START_TEST(test_u5_skips_dnbusy_after_set_address)
 {
-	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
+	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
 
 	OPEN("stm32u5", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -2179,7 +2193,7 @@ END_TEST
 
 START_TEST(test_u5_stuck_erase_holds_every_request_until_a_usb_reset)
 {
-	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
+	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
 	uint8_t s;
 	size_t n;
 
@@ -2203,7 +2217,7 @@ END_TEST
 
 START_TEST(test_f072_stalls_a_poll_before_the_erase_ends)
 {
-	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
+	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
 
 	OPEN("stm32f072", NULL);
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -2217,7 +2231,7 @@ END_TEST
 
 START_TEST(test_strict_busy_mode_stalls_into_error)
 {
-	static const uint8_t c[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
+	static const uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
 
 	OPEN("stm32f405", "busy=strict");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
@@ -2229,7 +2243,7 @@ END_TEST
 
 START_TEST(test_stuck_dnbusy_answers_dnbusy_even_in_nak_mode)
 {
-	static const uint8_t c[1] = {0x41};
+	static const uint8_t c[1] = { 0x41 };
 
 	OPEN("stm32f405", "stuck-dnbusy");
 	ck_assert_int_eq(req_out(DNLOAD, 0, c, 1), SIM_OK);
@@ -2245,7 +2259,7 @@ END_TEST
 
 START_TEST(test_every_transfer_is_logged_as_a_json_line)
 {
-	static const uint8_t c[5] = {0x21, 0, 0, 0, 0x08};
+	static const uint8_t c[5] = { 0x21, 0, 0, 0, 0x08 };
 
 	OPEN("stm32f405", NULL);
 	n_log = 0;
@@ -2301,7 +2315,7 @@ END_TEST
 
 START_TEST(test_control_rejects_bad_arguments)
 {
-	struct sim_setup s = {.bmRequestType = 0xA1, .bRequest = GETSTATUS, .wLength = 6};
+	struct sim_setup s = { .bmRequestType = 0xA1, .bRequest = GETSTATUS, .wLength = 6 };
 	uint8_t b[2];
 
 	OPEN("stm32f405", NULL);
@@ -2314,7 +2328,7 @@ END_TEST
 
 START_TEST(test_short_get_status_returns_only_wlength_bytes)
 {
-	uint8_t b[2] = {0xEE, 0xEE};
+	uint8_t b[2] = { 0xEE, 0xEE };
 	size_t n = 9;
 
 	OPEN("stm32f405", NULL);

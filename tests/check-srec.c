@@ -29,7 +29,7 @@ static void teardown(void)
  */
 static int feed_len(const uint8_t *text, size_t len)
 {
-	struct dfu_parse_opts opts = {.format = DFU_FORMAT_SREC};
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_SREC };
 
 	dfu_image_free(img);
 	img = NULL;
@@ -56,8 +56,8 @@ static void assert_error(int r, int code, const char *cls, const char *where)
 	ck_assert_str_eq(err.where, where);
 }
 
-static const uint8_t seq[32] = {0,  1,	2,  3,	4,  5,	6,  7,	8,  9,	10, 11, 12, 13, 14, 15,
-				16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+static const uint8_t seq[32] = { 0,  1,	 2,  3,	 4,  5,	 6,  7,	 8,  9,	 10, 11, 12, 13, 14, 15,
+				 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
 
 #define HDR "S00600004844521B\n" /* "HDR" */
 #define S1_1000 "S1131000000102030405060708090A0B0C0D0E0F64\n"
@@ -266,11 +266,11 @@ END_TEST
 
 /* Records whose fields contradict their type: srec.bad_record on line 1. */
 static const char *const bad_records[] = {
-    "S10200FD",	    /* S1 too short for its 2-byte address */
-    "S904000001FA", /* S9 with data */
-    "S504000001FA", /* S5 with data */
-    "S1",	    /* no byte count */
-    "S",	    /* no type */
+	"S10200FD",	/* S1 too short for its 2-byte address */
+	"S904000001FA", /* S9 with data */
+	"S504000001FA", /* S5 with data */
+	"S1",		/* no byte count */
+	"S",		/* no type */
 };
 
 START_TEST(test_srec_rejects_records_that_contradict_their_type)
@@ -312,7 +312,7 @@ START_TEST(test_srec_write_emits_header_s1_count_and_s9)
 				   "S10B10000001020304050607C8\n"
 				   "S5030001FB\n"
 				   "S9030000FC\n";
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x1000, seq, 8, NULL, NULL, NULL), 0);
 
@@ -330,10 +330,10 @@ START_TEST(test_srec_write_picks_s2_and_s8_above_64k)
 				   "S20801000000010203F0\n"
 				   "S5030001FB\n"
 				   "S804010000FA\n";
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	ck_assert_int_eq(dfu_image_add(img, DFU_ALT_NONE, 0x10000, seq, 4, NULL, NULL, NULL), 0);
-	img->start = (struct dfu_start){.kind = DFU_START_SREC, .linear = 0x10000};
+	img->start = (struct dfu_start){ .kind = DFU_START_SREC, .linear = 0x10000 };
 
 	ck_assert_int_eq(dfu_srec_write(img, NULL, &out, &err), 0);
 
@@ -346,10 +346,10 @@ END_TEST
 START_TEST(test_srec_write_picks_s3_and_s7_for_a_start_above_16m)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	add_pattern(0x100, 40);
-	img->start = (struct dfu_start){.kind = DFU_START_ELF_ENTRY, .linear = 0x08000081};
+	img->start = (struct dfu_start){ .kind = DFU_START_ELF_ENTRY, .linear = 0x08000081 };
 
 	write_and_reparse(img, 0, &out, &back);
 
@@ -363,7 +363,7 @@ END_TEST
 START_TEST(test_srec_write_keeps_the_image_header)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	add_pattern(0x100, 4);
 	img->text.srec_header = strdup("my firmware");
@@ -378,7 +378,7 @@ END_TEST
 START_TEST(test_srec_write_splits_records_by_record_length)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	add_pattern(0x2000, 100);
 
@@ -393,8 +393,8 @@ END_TEST
 
 START_TEST(test_srec_write_rejects_a_record_length_too_long_for_the_type)
 {
-	struct dfu_write_opts opts = {.format = DFU_FORMAT_SREC, .record_len = 251};
-	struct dfu_buf out = {0};
+	struct dfu_write_opts opts = { .format = DFU_FORMAT_SREC, .record_len = 251 };
+	struct dfu_buf out = { 0 };
 
 	add_pattern(0x08000000, 4);
 
@@ -408,14 +408,14 @@ END_TEST
 START_TEST(test_srec_write_round_trips_several_segments_up_to_4_gib)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
-	struct dfu_buf out = {0};
+	struct dfu_buf out = { 0 };
 
 	add_pattern(0x08000000, 1172);
 	add_pattern(0x0800fff0, 0x20000);
 	add_pattern(0x90000000, 256);
 	add_pattern(0xfffffff0, 16);
 	img->start =
-	    (struct dfu_start){.kind = DFU_START_SREC, .linear = 0x08000081, .srec_type = 7};
+	    (struct dfu_start){ .kind = DFU_START_SREC, .linear = 0x08000081, .srec_type = 7 };
 
 	write_and_reparse(img, 250, &out, &back);
 
@@ -428,45 +428,45 @@ END_TEST
 /* --- corpus ----------------------------------------------------------------- */
 
 static const struct text_corpus_case corpus[] = {
-    {.name = "bincopy_non_sorted_segments.s19",
-     .n_segments = 4,
-     .seg = {{0x1000, 13772, 0xd70c9587},
-	     {0xffbe, 2, 0x8bc56c22},
-	     {0xffe4, 2, 0x5fae3cd6},
-	     {0xfffc, 4, 0x598b52cb}},
-     .start = DFU_START_SREC,
-     .header = "SS86"},
-    {.name = "srec_huge_gap.s37",
-     .n_segments = 3,
-     .seg = {{0x08000000, 1172, 0x99dda8ec},
-	     {0x90000000, 256, 0x78825239},
-	     {0xfffffff0, 16, 0xe2a9b237}},
-     .n_warnings = 1,
-     .header = "http://srecord.sourceforge.net/"},
-    {.name = "atmegaboot_1280.s28",
-     .n_segments = 1,
-     .seg = {{0x1f000, 2198, 0x34bc23e2}},
-     .start = DFU_START_SREC,
-     .linear = 0x1f000,
-     .header = "http://srecord.sourceforge.net/"},
-    {.name = "fwupd_srec-addr32.srec",
-     .n_segments = 1,
-     .seg = {{0x01000000, 11, 0x0d4a1185}},
-     .start = DFU_START_SREC,
-     .header = "HDR"},
-    {.name = "bincopy_in.s19",
-     .n_segments = 1,
-     .seg = {{0, 70, 0xe927c9e2}},
-     .start = DFU_START_SREC,
-     .header = "hello     .."},
-    {.name = "bad_srec_checksum.s37",
-     .err = DFU_E_FORMAT,
-     .code = "srec.checksum",
-     .where = "line 3"},
-    {.name = "bincopy_bad_crc.s19",
-     .err = DFU_E_FORMAT,
-     .code = "srec.checksum",
-     .where = "line 1"},
+	{ .name = "bincopy_non_sorted_segments.s19",
+	  .n_segments = 4,
+	  .seg = { { 0x1000, 13772, 0xd70c9587 },
+		   { 0xffbe, 2, 0x8bc56c22 },
+		   { 0xffe4, 2, 0x5fae3cd6 },
+		   { 0xfffc, 4, 0x598b52cb } },
+	  .start = DFU_START_SREC,
+	  .header = "SS86" },
+	{ .name = "srec_huge_gap.s37",
+	  .n_segments = 3,
+	  .seg = { { 0x08000000, 1172, 0x99dda8ec },
+		   { 0x90000000, 256, 0x78825239 },
+		   { 0xfffffff0, 16, 0xe2a9b237 } },
+	  .n_warnings = 1,
+	  .header = "http://srecord.sourceforge.net/" },
+	{ .name = "atmegaboot_1280.s28",
+	  .n_segments = 1,
+	  .seg = { { 0x1f000, 2198, 0x34bc23e2 } },
+	  .start = DFU_START_SREC,
+	  .linear = 0x1f000,
+	  .header = "http://srecord.sourceforge.net/" },
+	{ .name = "fwupd_srec-addr32.srec",
+	  .n_segments = 1,
+	  .seg = { { 0x01000000, 11, 0x0d4a1185 } },
+	  .start = DFU_START_SREC,
+	  .header = "HDR" },
+	{ .name = "bincopy_in.s19",
+	  .n_segments = 1,
+	  .seg = { { 0, 70, 0xe927c9e2 } },
+	  .start = DFU_START_SREC,
+	  .header = "hello     .." },
+	{ .name = "bad_srec_checksum.s37",
+	  .err = DFU_E_FORMAT,
+	  .code = "srec.checksum",
+	  .where = "line 3" },
+	{ .name = "bincopy_bad_crc.s19",
+	  .err = DFU_E_FORMAT,
+	  .code = "srec.checksum",
+	  .where = "line 1" },
 };
 
 START_TEST(test_srec_parses_corpus_files_as_expected)

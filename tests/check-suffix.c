@@ -43,7 +43,7 @@ START_TEST(test_parse_accepts_a_valid_suffix)
 	uint8_t file[64];
 	size_t len = make_file(file);
 	struct dfu_suffix s;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfu_suffix_parse(file, len, &s, &e), 1);
 	ck_assert(s.present);
@@ -90,7 +90,7 @@ START_TEST(test_parse_accepts_blength_above_16_as_in_fwupd_metadata)
 {
 	/* payload, 13 bytes of vendor metadata, then the 16 standard bytes:
 	 * bLength 29 covers both, the payload is the file minus bLength. */
-	uint8_t file[64] = {0};
+	uint8_t file[64] = { 0 };
 	size_t len = make_file(file);
 	struct dfu_suffix s;
 
@@ -110,7 +110,7 @@ START_TEST(test_parse_rejects_blength_below_16)
 	uint8_t file[64];
 	size_t len = make_file(file);
 	struct dfu_suffix s;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	file[len - 5] = 8;
 	fix_crc(file, len);
@@ -126,7 +126,7 @@ START_TEST(test_parse_rejects_blength_beyond_the_file)
 {
 	uint8_t file[64];
 	size_t len = make_file(file);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	file[len - 5] = (uint8_t)(len + 1);
@@ -140,7 +140,7 @@ START_TEST(test_parse_rejects_a_crc_mismatch_and_quotes_both_values)
 {
 	uint8_t file[64];
 	size_t len = make_file(file);
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 	char want[256];
 
@@ -155,7 +155,7 @@ END_TEST
 
 START_TEST(test_parse_returns_0_without_a_signature_and_leaves_e_alone)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	memset(&s, 0x55, sizeof(s));
@@ -181,7 +181,7 @@ START_TEST(test_parse_reports_a_signature_shifted_toward_the_end_as_truncated)
 	/* The last 3 bytes of a 16-byte suffix cut off: "UFD" now at len-5. */
 	uint8_t file[64];
 	size_t len = make_file(file) - 3;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(dfu_suffix_parse(file, len, &s, &e), DFU_E_FORMAT);
@@ -191,8 +191,8 @@ END_TEST
 
 START_TEST(test_parse_reports_a_short_file_with_a_signature_as_truncated)
 {
-	static const uint8_t file[] = {0x1a, 0x01, 'U', 'F', 'D', 16, 0, 0, 0, 0};
-	struct dfu_error e = {0};
+	static const uint8_t file[] = { 0x1a, 0x01, 'U', 'F', 'D', 16, 0, 0, 0, 0 };
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 
 	ck_assert_int_eq(dfu_suffix_parse(file, sizeof(file), &s, &e), DFU_E_FORMAT);
@@ -270,7 +270,7 @@ END_TEST
 
 START_TEST(test_corpus_bad_suffix_length_is_refused)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 	uint8_t *buf;
 	size_t len;
@@ -288,7 +288,7 @@ START_TEST(test_corpus_suffix_cut_inside_the_signature_is_no_suffix)
 {
 	/* 6 bytes cut: only "UF" is left at the end, no full signature; the
 	 * reader turns this into dfu.no_suffix for a .dfu file. */
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_suffix s;
 	uint8_t *buf;
 	size_t len;

@@ -53,11 +53,11 @@ static void add_dev(const char *profile, const char *faults)
 {
 	char errbuf[160] = "";
 	struct sim_options o = {
-	    .time_scale = 1.0,
-	    .faults = faults,
-	    .clock = {dfu_vclock_now_us, &vc},
-	    .errbuf = errbuf,
-	    .errbuf_size = sizeof(errbuf),
+		.time_scale = 1.0,
+		.faults = faults,
+		.clock = { dfu_vclock_now_us, &vc },
+		.errbuf = errbuf,
+		.errbuf_size = sizeof(errbuf),
 	};
 
 	ck_assert_uint_lt(n_devs, MAX_DEVS);
@@ -68,7 +68,7 @@ static void add_dev(const char *profile, const char *faults)
 
 static void start(void)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	ck_assert_int_eq(dfu_backend_sim_new(&vc, devs, n_devs, &be, &e), 0);
 }
@@ -76,7 +76,7 @@ static void start(void)
 /* Enumerate into the fixture's list (the previous one is freed). */
 static size_t enumerate(void)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	free(list);
 	list = NULL;
@@ -87,7 +87,7 @@ static size_t enumerate(void)
 /* One device of @profile, enumerated and opened. */
 static void open_one(const char *profile, const char *faults)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	add_dev(profile, faults);
 	start();
@@ -123,7 +123,7 @@ static void dfuse_cmd(const uint8_t *cmd, uint16_t len)
  * Set Address, zero-length DNLOAD, GET_STATUS. */
 static int dfuse_leave(void)
 {
-	static const uint8_t set_addr[5] = {0x21, 0x00, 0x00, 0x00, 0x08};
+	static const uint8_t set_addr[5] = { 0x21, 0x00, 0x00, 0x00, 0x08 };
 	uint8_t st[6];
 
 	dfuse_cmd(set_addr, sizeof(set_addr));
@@ -269,7 +269,7 @@ END_TEST
 
 START_TEST(test_get_status_passes_through)
 {
-	uint8_t st[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	uint8_t st[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 	open_one("stm32f405", NULL);
 	ck_assert_int_eq(get_status(st), 6);
@@ -341,7 +341,7 @@ END_TEST
 
 START_TEST(test_a_held_request_advances_the_clock_by_the_hold)
 {
-	static const uint8_t erase[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
+	static const uint8_t erase[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
 	uint8_t st[6];
 	uint64_t before;
 
@@ -361,7 +361,7 @@ END_TEST
 
 START_TEST(test_a_request_held_past_the_timeout_times_out)
 {
-	static const uint8_t erase[5] = {0x41, 0x00, 0x00, 0x00, 0x08};
+	static const uint8_t erase[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
 	uint8_t st[6];
 	uint64_t before;
 
@@ -503,7 +503,7 @@ START_TEST(test_open_of_an_entry_from_before_the_reenumeration_fails_with_nodev)
 {
 	struct dfu_usb_device old;
 	struct dfu_handle *h2 = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 
 	open_one("stm32f405", NULL);
 	old = list[0];
@@ -537,7 +537,7 @@ START_TEST(test_open_of_an_entry_of_another_backend_is_refused)
 {
 	struct dfu_usb_device fake;
 	struct dfu_handle *h2 = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	int dummy = 0;
 
 	add_dev("stm32f405", NULL);
@@ -554,9 +554,9 @@ END_TEST
 
 START_TEST(test_libusb_backend_starts_and_lists_no_devices_here)
 {
-	struct dfu_backend lb = {0};
+	struct dfu_backend lb = { 0 };
 	struct dfu_usb_device *l = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	size_t n = 99;
 
 	ck_assert_int_eq(dfu_backend_libusb_new(&lb, &e), 0);
@@ -572,8 +572,8 @@ END_TEST
 
 START_TEST(test_libusb_backend_clock_is_real_time)
 {
-	struct dfu_backend lb = {0};
-	struct dfu_error e = {0};
+	struct dfu_backend lb = { 0 };
+	struct dfu_error e = { 0 };
 	uint64_t t0;
 
 	ck_assert_int_eq(dfu_backend_libusb_new(&lb, &e), 0);

@@ -33,7 +33,7 @@ END_TEST
 
 START_TEST(test_parse_rejects_garbage)
 {
-	static const char *const bad[] = {"", "0x", "-1", "+1", " 1", "1 ", "12a", "0x1g", "1e3"};
+	static const char *const bad[] = { "", "0x", "-1", "+1", " 1", "1 ", "12a", "0x1g", "1e3" };
 	uint32_t v = 77;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

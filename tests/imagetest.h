@@ -15,9 +15,9 @@ static inline void test_write_and_reparse(const struct dfu_image *src, enum dfu_
 					  unsigned record_len, struct dfu_buf *out,
 					  struct dfu_image **back, struct dfu_error *e)
 {
-	struct dfu_write_opts opts = {.format = format, .record_len = record_len};
-	struct dfu_parse_opts parse = {.format = format};
-	struct dfu_error e2 = {0};
+	struct dfu_write_opts opts = { .format = format, .record_len = record_len };
+	struct dfu_parse_opts parse = { .format = format };
+	struct dfu_error e2 = { 0 };
 
 	ck_assert_int_eq(dfu_image_write(src, &opts, out, e), 0);
 	ck_assert_int_eq(dfu_image_parse(out->data, out->len, &parse, back, &e2), 0);
@@ -60,9 +60,9 @@ struct text_corpus_case {
 /* Parse the corpus file of @c as @format and check the result against @c. */
 static inline void test_text_corpus_case(const struct text_corpus_case *c, enum dfu_format format)
 {
-	struct dfu_parse_opts opts = {.format = format};
+	struct dfu_parse_opts opts = { .format = format };
 	struct dfu_image *img = NULL;
-	struct dfu_error err = {0};
+	struct dfu_error err = { 0 };
 	uint8_t *buf;
 	size_t len = 0;
 	int r;

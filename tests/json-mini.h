@@ -376,7 +376,7 @@ static inline bool json_container(struct json_parser *jp, struct json_node *n, i
 		return true;
 	}
 	for (;;) {
-		struct json_node child = {0};
+		struct json_node child = { 0 };
 		char *key = NULL;
 		size_t key_len;
 
@@ -453,7 +453,8 @@ static inline bool json_value(struct json_parser *jp, struct json_node *n, int d
 static inline struct json_node *json_parse(const char *buf, size_t len, char *err, size_t err_len)
 {
 	struct json_parser jp = {
-	    .start = buf, .p = buf, .end = buf + len, .err = err, .err_len = err_len};
+		.start = buf, .p = buf, .end = buf + len, .err = err, .err_len = err_len
+	};
 	struct json_node *root = calloc(1, sizeof(*root));
 
 	if (err && err_len)
@@ -476,7 +477,9 @@ static inline struct json_node *json_parse(const char *buf, size_t len, char *er
 
 static inline const char *json_type_name(enum json_type t)
 {
-	static const char *const names[] = {"null", "bool", "number", "string", "array", "object"};
+	static const char *const names[] = {
+		"null", "bool", "number", "string", "array", "object"
+	};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }

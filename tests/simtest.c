@@ -169,9 +169,9 @@ TCase *simtest_tcase(Suite *s, const char *name, SFun setup, SFun teardown, doub
 void simtest_add_sim(const char *profile, const char *faults, double time_scale)
 {
 	struct sim_options o = {
-	    .time_scale = time_scale,
-	    .faults = faults,
-	    .clock = {dfu_vclock_now_us, &vc},
+		.time_scale = time_scale,
+		.faults = faults,
+		.clock = { dfu_vclock_now_us, &vc },
 	};
 
 	ck_assert_ptr_null(ctx); /* the backend takes the devices there are at the start */
@@ -183,7 +183,7 @@ void simtest_add_sim(const char *profile, const char *faults, double time_scale)
 
 void simtest_start(void)
 {
-	struct dfu_backend be = {0};
+	struct dfu_backend be = { 0 };
 
 	ck_assert_ptr_null(ctx);
 	ck_assert_int_eq(dfu_backend_sim_new(&vc, sims, n_sims, &be, NULL), 0);

@@ -33,7 +33,7 @@ int sim_descriptor_device(struct sim_device *d, uint8_t *buf, size_t cap)
 {
 	const struct sim_profile *p = d->p;
 	bool dfu = dfu_mode(d);
-	uint8_t desc[18] = {18, 0x01};
+	uint8_t desc[18] = { 18, 0x01 };
 
 	le16_put(desc + 2, p->bcd_usb);
 	desc[4] = 0x00; /* class per interface */
@@ -51,7 +51,7 @@ int sim_descriptor_device(struct sim_device *d, uint8_t *buf, size_t cap)
 int sim_descriptor_functional(struct sim_device *d, uint8_t *buf, size_t cap)
 {
 	bool dfu = dfu_mode(d);
-	uint8_t fd[9] = {9, 0x21};
+	uint8_t fd[9] = { 9, 0x21 };
 	uint8_t len = dfu ? d->cfg.fd_length : 9;
 
 	/* DFU 1.1 §4.1.3; a 7-byte one lacks bcdDFUVersion (Particle; dfu-util then assumes

@@ -852,7 +852,7 @@ static int class_dfu_request(struct sim_device *d, struct sim_transfer *t, uint6
 
 static int class_request(struct sim_device *d, struct sim_transfer *t, uint64_t *now)
 {
-	static const bool is_in[SIM_REQ_COUNT] = {false, false, true, true, false, true, false};
+	static const bool is_in[SIM_REQ_COUNT] = { false, false, true, true, false, true, false };
 	uint8_t req = t->setup.bRequest;
 	int r;
 
@@ -1032,9 +1032,9 @@ int sim_device_control(struct sim_device *d, const struct sim_setup *setup, cons
 		       uint8_t *in_buf, size_t in_cap, size_t *in_len)
 {
 	struct sim_transfer t = {
-	    .out_data = out_data,
-	    .in_buf = in_buf,
-	    .in_cap = in_cap,
+		.out_data = out_data,
+		.in_buf = in_buf,
+		.in_cap = in_cap,
 	};
 	int r;
 

@@ -60,7 +60,7 @@ static int fail(char *errbuf, size_t size, const char *fmt, ...)
 }
 
 static const char *const request_names[SIM_REQ_COUNT] = {
-    "DETACH", "DNLOAD", "UPLOAD", "GETSTATUS", "CLRSTATUS", "GETSTATE", "ABORT",
+	"DETACH", "DNLOAD", "UPLOAD", "GETSTATUS", "CLRSTATUS", "GETSTATE", "ABORT",
 };
 
 const char *sim_request_name(uint8_t request)
@@ -120,16 +120,16 @@ static int parse_u32(const char *v, uint32_t max, uint32_t *out)
  * Each setter parses the value of one token (NULL when the token has no '=') into the
  * configuration and returns 0, or -ERANGE for a missing, superfluous or bad value. */
 
-static const char *const busy_names[] = {"nak", "stall", "repeat", "strict", NULL};
-static const char *const clr_names[] = {"st", "strict", "lenient", NULL};
-static const char *const leave_names[] = {"answer-then-vanish",	  "vanish-during-status",
-					  "vanish-before-status", "stay",
-					  "needs-set-address",	  NULL};
-static const char *const jump_names[] = {"vector-table", "entry-point", "system-reset", NULL};
-static const char *const oversize_names[] = {"stall", "truncate", NULL};
-static const char *const langid_names[] = {"", "empty", "stall", "fail-first", NULL};
-static const char *const state_names[] = {"dnload-idle", "upload-idle", "dnbusy", NULL};
-static const uint8_t state_values[] = {SIM_DFU_DNLOAD_IDLE, SIM_DFU_UPLOAD_IDLE, SIM_DFU_DNBUSY};
+static const char *const busy_names[] = { "nak", "stall", "repeat", "strict", NULL };
+static const char *const clr_names[] = { "st", "strict", "lenient", NULL };
+static const char *const leave_names[] = { "answer-then-vanish",   "vanish-during-status",
+					   "vanish-before-status", "stay",
+					   "needs-set-address",	   NULL };
+static const char *const jump_names[] = { "vector-table", "entry-point", "system-reset", NULL };
+static const char *const oversize_names[] = { "stall", "truncate", NULL };
+static const char *const langid_names[] = { "", "empty", "stall", "fail-first", NULL };
+static const char *const state_names[] = { "dnload-idle", "upload-idle", "dnbusy", NULL };
+static const uint8_t state_values[] = { SIM_DFU_DNLOAD_IDLE, SIM_DFU_UPLOAD_IDLE, SIM_DFU_DNBUSY };
 
 static bool has_value(const char *v)
 {
@@ -463,13 +463,13 @@ static const struct {
 	const char *key;
 	size_t offset; /* of the bool in struct sim_config */
 } flag_tokens[] = {
-    {"zero-poll-timeout", offsetof(struct sim_config, zero_poll)},
-    {"skip-dnbusy", offsetof(struct sim_config, skip_dnbusy)},
-    {"unprotect-fails", offsetof(struct sim_config, unprotect_fails)},
-    {"fail-every-second-run", offsetof(struct sim_config, fail_every_second_run)},
-    {"wrong-langid", offsetof(struct sim_config, wrong_langid)},
-    {"bad-strings", offsetof(struct sim_config, bad_strings)},
-    {"identical-alt-names", offsetof(struct sim_config, identical_alt_names)},
+	{ "zero-poll-timeout", offsetof(struct sim_config, zero_poll) },
+	{ "skip-dnbusy", offsetof(struct sim_config, skip_dnbusy) },
+	{ "unprotect-fails", offsetof(struct sim_config, unprotect_fails) },
+	{ "fail-every-second-run", offsetof(struct sim_config, fail_every_second_run) },
+	{ "wrong-langid", offsetof(struct sim_config, wrong_langid) },
+	{ "bad-strings", offsetof(struct sim_config, bad_strings) },
+	{ "identical-alt-names", offsetof(struct sim_config, identical_alt_names) },
 };
 
 /* Tokens whose value a setter parses. */
@@ -477,36 +477,36 @@ static const struct {
 	const char *key;
 	int (*set)(struct sim_config *c, const char *v);
 } value_tokens[] = {
-    {"stall-on", set_stall_on},
-    {"timeout-on", set_timeout_on},
-    {"stall-on-request", set_stall_on_request},
-    {"timeout-on-request", set_timeout_on_request},
-    {"status-on-request", set_status_on_request},
-    {"disconnect-at-byte", set_disconnect_at_byte},
-    {"busy-longer", set_busy_longer},
-    {"stuck-dnbusy", set_stuck_dnbusy},
-    {"busy", set_busy},
-    {"faulty-page", set_faulty_page},
-    {"wrp", set_wrp},
-    {"rdp", set_rdp},
-    {"set-address-rdp", set_set_address_rdp},
-    {"prog-fail-status", set_prog_fail_status},
-    {"block-size", set_block_size},
-    {"start-in-error", set_start_in_error},
-    {"start-in-state", set_start_in_state},
-    {"clrstatus", set_clrstatus},
-    {"no-langid", set_no_langid},
-    {"serial", set_serial},
-    {"transfer-size", set_transfer_size},
-    {"oversize-wlength", set_oversize_wlength},
-    {"functional-descriptor", set_functional_descriptor},
-    {"leave", set_leave},
-    {"jump", set_jump},
-    {"app", set_app},
-    {"boot0", set_boot0},
-    {"reenum-delay-ms", set_reenum_delay_ms},
-    {"manifest-tolerant", set_manifest_tolerant},
-    {"will-detach", set_will_detach},
+	{ "stall-on", set_stall_on },
+	{ "timeout-on", set_timeout_on },
+	{ "stall-on-request", set_stall_on_request },
+	{ "timeout-on-request", set_timeout_on_request },
+	{ "status-on-request", set_status_on_request },
+	{ "disconnect-at-byte", set_disconnect_at_byte },
+	{ "busy-longer", set_busy_longer },
+	{ "stuck-dnbusy", set_stuck_dnbusy },
+	{ "busy", set_busy },
+	{ "faulty-page", set_faulty_page },
+	{ "wrp", set_wrp },
+	{ "rdp", set_rdp },
+	{ "set-address-rdp", set_set_address_rdp },
+	{ "prog-fail-status", set_prog_fail_status },
+	{ "block-size", set_block_size },
+	{ "start-in-error", set_start_in_error },
+	{ "start-in-state", set_start_in_state },
+	{ "clrstatus", set_clrstatus },
+	{ "no-langid", set_no_langid },
+	{ "serial", set_serial },
+	{ "transfer-size", set_transfer_size },
+	{ "oversize-wlength", set_oversize_wlength },
+	{ "functional-descriptor", set_functional_descriptor },
+	{ "leave", set_leave },
+	{ "jump", set_jump },
+	{ "app", set_app },
+	{ "boot0", set_boot0 },
+	{ "reenum-delay-ms", set_reenum_delay_ms },
+	{ "manifest-tolerant", set_manifest_tolerant },
+	{ "will-detach", set_will_detach },
 };
 
 /* Apply one token; -EINVAL for an unknown name, -ERANGE for a bad value. */

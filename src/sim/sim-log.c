@@ -16,9 +16,10 @@
 #define LOG_DATA_MAX 64
 
 static const char *const state_names[] = {
-    "appIDLE",	      "appDETACH",	  "dfuIDLE",	 "dfuDNLOAD-SYNC",	   "dfuDNBUSY",
-    "dfuDNLOAD-IDLE", "dfuMANIFEST-SYNC", "dfuMANIFEST", "dfuMANIFEST-WAIT-RESET", "dfuUPLOAD-IDLE",
-    "dfuERROR",
+	"appIDLE",	    "appDETACH",   "dfuIDLE",
+	"dfuDNLOAD-SYNC",   "dfuDNBUSY",   "dfuDNLOAD-IDLE",
+	"dfuMANIFEST-SYNC", "dfuMANIFEST", "dfuMANIFEST-WAIT-RESET",
+	"dfuUPLOAD-IDLE",   "dfuERROR",
 };
 
 const char *sim_state_name(uint8_t state)
@@ -104,7 +105,7 @@ void sim_log_transfer(struct sim_device *d, const struct sim_transfer *t, uint64
 		      uint8_t state_before, uint8_t state_after, uint8_t status_after)
 {
 	const struct sim_setup *s = &t->setup;
-	struct line l = {.len = 0};
+	struct line l = { .len = 0 };
 
 	if (!d->log_fn)
 		return;
@@ -128,7 +129,7 @@ void sim_log_transfer(struct sim_device *d, const struct sim_transfer *t, uint64
 
 void sim_log_event(struct sim_device *d, const char *event, const char *detail, uint64_t now)
 {
-	struct line l = {.len = 0};
+	struct line l = { .len = 0 };
 
 	if (!d->log_fn)
 		return;

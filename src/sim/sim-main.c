@@ -110,18 +110,18 @@ enum {
 };
 
 static const struct option longopts[] = {
-    {"profile", required_argument, NULL, 'p'},
-    {"fault", required_argument, NULL, 'f'},
-    {"flash-in", required_argument, NULL, OPT_FLASH_IN},
-    {"flash-out", required_argument, NULL, OPT_FLASH_OUT},
-    {"log", required_argument, NULL, OPT_LOG},
-    {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
-    {"devices", required_argument, NULL, OPT_DEVICES},
-    {"hold", no_argument, NULL, OPT_HOLD},
-    {"list-profiles", no_argument, NULL, OPT_LIST},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {0},
+	{ "profile", required_argument, NULL, 'p' },
+	{ "fault", required_argument, NULL, 'f' },
+	{ "flash-in", required_argument, NULL, OPT_FLASH_IN },
+	{ "flash-out", required_argument, NULL, OPT_FLASH_OUT },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
+	{ "devices", required_argument, NULL, OPT_DEVICES },
+	{ "hold", no_argument, NULL, OPT_HOLD },
+	{ "list-profiles", no_argument, NULL, OPT_LIST },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
 };
 
 /* The option parsers below return -1 to continue, or an exit status. */
@@ -431,17 +431,18 @@ static int create_devices(const struct sim_opts *o, struct testbed *tb)
 	for (unsigned i = 0; i < o->devices; i++) {
 		g_autofree char *faults = device_faults(o->faults->str, i + 1);
 		struct sim_options so = {
-		    .time_scale = o->time_scale,
-		    .faults = faults,
-		    .clock = {.now_us = sim_usbfs_clock_us},
-		    .errbuf = errbuf,
-		    .errbuf_size = sizeof(errbuf),
+			.time_scale = o->time_scale,
+			.faults = faults,
+			.clock = { .now_us = sim_usbfs_clock_us },
+			.errbuf = errbuf,
+			.errbuf_size = sizeof(errbuf),
 		};
 		int r;
 
 		if (tb->log) {
-			tb->sinks[i] =
-			    (struct log_sink){.f = tb->log, .index = i + 1, .tag = o->devices > 1};
+			tb->sinks[i] = (struct log_sink){ .f = tb->log,
+							  .index = i + 1,
+							  .tag = o->devices > 1 };
 			so.log_fn = log_line;
 			so.log_ctx = &tb->sinks[i];
 		}
@@ -573,8 +574,8 @@ static void sim_opts_release(struct sim_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct sim_opts o = {.profile = "stm32f405", .time_scale = 1.0, .devices = 1};
-	struct testbed tb = {0};
+	struct sim_opts o = { .profile = "stm32f405", .time_scale = 1.0, .devices = 1 };
+	struct testbed tb = { 0 };
 	int ret;
 
 	o.faults = g_string_new(NULL);

@@ -339,51 +339,51 @@ static void append_attr_str(GString *s, const char *name, const char *value)
 static char *hub_record(size_t n_ports)
 {
 	static const uint8_t desc[] = {
-	    /* device: USB 2.0 hub, 1d6b:0002 */
-	    0x12,
-	    0x01,
-	    0x00,
-	    0x02,
-	    0x09,
-	    0x00,
-	    0x01,
-	    0x40,
-	    0x6b,
-	    0x1d,
-	    0x02,
-	    0x00,
-	    0x06,
-	    0x06,
-	    0x03,
-	    0x02,
-	    0x01,
-	    0x01,
-	    /* configuration, one hub interface, one interrupt endpoint */
-	    0x09,
-	    0x02,
-	    0x19,
-	    0x00,
-	    0x01,
-	    0x01,
-	    0x00,
-	    0xe0,
-	    0x00,
-	    0x09,
-	    0x04,
-	    0x00,
-	    0x00,
-	    0x01,
-	    0x09,
-	    0x00,
-	    0x00,
-	    0x00,
-	    0x07,
-	    0x05,
-	    0x81,
-	    0x03,
-	    0x04,
-	    0x00,
-	    0x0c,
+		/* device: USB 2.0 hub, 1d6b:0002 */
+		0x12,
+		0x01,
+		0x00,
+		0x02,
+		0x09,
+		0x00,
+		0x01,
+		0x40,
+		0x6b,
+		0x1d,
+		0x02,
+		0x00,
+		0x06,
+		0x06,
+		0x03,
+		0x02,
+		0x01,
+		0x01,
+		/* configuration, one hub interface, one interrupt endpoint */
+		0x09,
+		0x02,
+		0x19,
+		0x00,
+		0x01,
+		0x01,
+		0x00,
+		0xe0,
+		0x00,
+		0x09,
+		0x04,
+		0x00,
+		0x00,
+		0x01,
+		0x09,
+		0x00,
+		0x00,
+		0x00,
+		0x07,
+		0x05,
+		0x81,
+		0x03,
+		0x04,
+		0x00,
+		0x0c,
 	};
 	GString *s = g_string_new("P: /devices/usb1\nN: bus/usb/001/001=");
 
@@ -412,7 +412,7 @@ static char *device_record(struct usbfs_port *p, struct usbfs_node *n, const uin
 	uint16_t vid = (uint16_t)(desc[8] | desc[9] << 8);
 	uint16_t pid = (uint16_t)(desc[10] | desc[11] << 8);
 	uint16_t bcd = (uint16_t)(desc[12] | desc[13] << 8);
-	static const char *const str_attr[] = {"manufacturer", "product", "serial"};
+	static const char *const str_attr[] = { "manufacturer", "product", "serial" };
 
 	g_string_append_printf(s, "P: /devices/usb1/1-%u\n", p->number);
 	g_string_append_printf(s,
@@ -681,8 +681,11 @@ static int standard_request(struct sim_usbfs *u, struct usbfs_node *n, uint8_t t
 			    uint16_t value, uint16_t index)
 {
 	struct sim_transfer t = {
-	    .setup = {.bmRequestType = type, .bRequest = req, .wValue = value, .wIndex = index},
-	    .generation = n->generation,
+		.setup = { .bmRequestType = type,
+			   .bRequest = req,
+			   .wValue = value,
+			   .wIndex = index },
+		.generation = n->generation,
 	};
 	int r = sim_device_submit(n->port->dev, &t);
 
@@ -710,12 +713,12 @@ struct ioctl_result {
 
 static struct ioctl_result fail(int err)
 {
-	return (struct ioctl_result){.res = -1, .err = err};
+	return (struct ioctl_result){ .res = -1, .err = err };
 }
 
 static struct ioctl_result ok(long res)
 {
-	return (struct ioctl_result){.res = res, .err = 0};
+	return (struct ioctl_result){ .res = res, .err = 0 };
 }
 
 /*
@@ -804,7 +807,7 @@ static struct ioctl_result do_submit(struct sim_usbfs *u, struct usbfs_client *c
 	g_autoptr(UMockdevIoctlData) urb_d = NULL;
 	g_autoptr(UMockdevIoctlData) buf_d = NULL;
 	struct usbfs_node *n = c->node;
-	struct sim_transfer t = {0};
+	struct sim_transfer t = { 0 };
 	struct pending_urb *p;
 	uint64_t now;
 	int r, err;
@@ -917,7 +920,7 @@ static struct ioctl_result do_control(struct sim_usbfs *u, struct usbfs_client *
 	g_autoptr(UMockdevIoctlData) ct_d = NULL;
 	g_autoptr(UMockdevIoctlData) data_d = NULL;
 	struct usbdevfs_ctrltransfer *ct;
-	struct sim_transfer t = {0};
+	struct sim_transfer t = { 0 };
 	struct usbfs_node *n = c->node;
 	int r;
 

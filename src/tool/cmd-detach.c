@@ -12,9 +12,10 @@
 int cmd_detach(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-	struct dfu_error e = {0};
-	const struct tool_alt_want want = {
-	    .alt = -1, .have_address = r->o->flash.have_jump, .address = r->o->flash.jump};
+	struct dfu_error e = { 0 };
+	const struct tool_alt_want want = { .alt = -1,
+					    .have_address = r->o->flash.have_jump,
+					    .address = r->o->flash.jump };
 	int k, ret;
 
 	k = tool_run_pick_alt(r, list, n, &want);

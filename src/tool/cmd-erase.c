@@ -15,7 +15,7 @@ int cmd_erase(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	_cleanup_(dfu_image_freep) struct dfu_image *none = NULL;
 	struct dfu_flash_opts fo = r->o->flash;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	int k, ret;
 
 	ret = tool_run_open_command_alt(r, list, n, &dev, &k);

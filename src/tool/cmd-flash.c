@@ -78,7 +78,7 @@ static int download_recover(struct tool_run *r, const struct dfu_if_info *info,
 			    const struct dfu_flash_opts *fo, struct dfu_flash_result *one,
 			    struct dfu_error *e)
 {
-	struct dfu_error re = {0};
+	struct dfu_error re = { 0 };
 	int ret;
 
 	ret = dfu_dev_download(*dev, img, fo, one, e);
@@ -117,8 +117,8 @@ static int download_recover(struct tool_run *r, const struct dfu_if_info *info,
 static int target_alt(struct tool_run *r, struct dfu_if_info *list, size_t n, struct dfu_image *img,
 		      int alt, int *k)
 {
-	struct tool_alt_want want = {.alt = alt == DFU_ALT_NONE ? -1 : alt,
-				     .have_address = img->address_from_file};
+	struct tool_alt_want want = { .alt = alt == DFU_ALT_NONE ? -1 : alt,
+				      .have_address = img->address_from_file };
 	int ret;
 
 	dfu_image_alt_span(img, alt, &want.address, NULL);
@@ -141,8 +141,8 @@ static int flash_target(struct tool_run *r, struct dfu_if_info *list, size_t n,
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_flash_opts fo;
-	struct dfu_flash_result one = {0};
-	struct dfu_error e = {0};
+	struct dfu_flash_result one = { 0 };
+	struct dfu_error e = { 0 };
 	int k, ret;
 
 	ret = target_alt(r, list, n, img, alt, &k);

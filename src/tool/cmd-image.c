@@ -53,26 +53,26 @@ enum {
 };
 
 static const struct option image_long_opts[] = {
-    {"json", no_argument, NULL, OPT_JSON},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"to", required_argument, NULL, OPT_TO},
-    {"address", required_argument, NULL, OPT_ADDRESS},
-    {"base", required_argument, NULL, OPT_ADDRESS},
-    {"vid", required_argument, NULL, OPT_VID},
-    {"pid", required_argument, NULL, OPT_PID},
-    {"did", required_argument, NULL, OPT_DID},
-    {"device-version", required_argument, NULL, OPT_DID},
-    {"spec", required_argument, NULL, OPT_SPEC},
-    {"alt", required_argument, NULL, OPT_ALT},
-    {"target-name", required_argument, NULL, OPT_TARGET_NAME},
-    {"fill", required_argument, NULL, OPT_FILL},
-    {"force", no_argument, NULL, OPT_FORCE},
-    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
-    {"max-span", required_argument, NULL, OPT_MAX_SPAN},
-    {"vector-base", required_argument, NULL, OPT_VECTOR_BASE},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"quiet", no_argument, NULL, 'q'},
-    {0},
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "to", required_argument, NULL, OPT_TO },
+	{ "address", required_argument, NULL, OPT_ADDRESS },
+	{ "base", required_argument, NULL, OPT_ADDRESS },
+	{ "vid", required_argument, NULL, OPT_VID },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "did", required_argument, NULL, OPT_DID },
+	{ "device-version", required_argument, NULL, OPT_DID },
+	{ "spec", required_argument, NULL, OPT_SPEC },
+	{ "alt", required_argument, NULL, OPT_ALT },
+	{ "target-name", required_argument, NULL, OPT_TARGET_NAME },
+	{ "fill", required_argument, NULL, OPT_FILL },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "max-span", required_argument, NULL, OPT_MAX_SPAN },
+	{ "vector-base", required_argument, NULL, OPT_VECTOR_BASE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ 0 },
 };
 
 static const char image_usage[] =
@@ -298,7 +298,7 @@ static const char *eol_name(enum dfu_line_endings eol)
 /* The start-address type names of the corpus' expected.json. */
 static const char *start_type_name(const struct dfu_start *s)
 {
-	static const char *const srec[] = {"S7", "S8", "S9"};
+	static const char *const srec[] = { "S7", "S8", "S9" };
 
 	switch (s->kind) {
 	case DFU_START_IHEX_CS_IP:
@@ -570,7 +570,7 @@ static int load_for_info(const char *path, const struct image_opts *o, struct js
 		_cleanup_(dfu_reader_freep) struct dfu_reader *r = NULL;
 		_cleanup_free_ uint8_t *buf = NULL;
 		struct dfu_parse_opts po = o->parse;
-		struct dfu_error e = {0};
+		struct dfu_error e = { 0 };
 		size_t len = 0;
 		int ret;
 		size_t n = strlen(path);
@@ -668,9 +668,9 @@ static bool format_from_extension(const char *path, enum dfu_format *f)
 static int image_convert(struct tool_ctx *ctx, int argc, char **argv, const struct image_opts *o)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
-	struct dfu_write_opts w = {0};
-	struct dfu_buf out = {0};
-	struct dfu_error e = {0};
+	struct dfu_write_opts w = { 0 };
+	struct dfu_buf out = { 0 };
+	struct dfu_error e = { 0 };
 	const char *in, *outp;
 	int ret;
 
@@ -806,7 +806,7 @@ static int suffix_add(struct tool_ctx *ctx, const struct suffix_file *f, const s
 	uint16_t vid = o->have_vid ? o->vid : 0xffff, pid = o->have_pid ? o->pid : 0xffff;
 	uint16_t did = o->have_did ? o->did : 0xffff, spec = o->have_spec ? o->spec : 0x0100;
 	uint8_t suffix[DFU_SUFFIX_LEN];
-	struct dfu_buf b = {0};
+	struct dfu_buf b = { 0 };
 	size_t payload = f->len;
 	int ret;
 
@@ -841,7 +841,7 @@ static int suffix_add(struct tool_ctx *ctx, const struct suffix_file *f, const s
 static int image_suffix(struct tool_ctx *ctx, int argc, char **argv, const struct image_opts *o)
 {
 	_cleanup_free_ uint8_t *data = NULL;
-	struct suffix_file f = {0};
+	struct suffix_file f = { 0 };
 	const char *op;
 	int ret;
 
@@ -881,7 +881,7 @@ static void attr_str(uint8_t attr, char out[4])
 static int image_layout(int argc, char **argv, const struct image_opts *o)
 {
 	_cleanup_(dfuse_layout_freep) struct dfuse_layout *l = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	const char *str;
 	int ret;
 

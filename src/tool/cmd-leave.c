@@ -12,7 +12,7 @@
 int cmd_leave(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	int k, ret;
 
 	ret = tool_run_open_command_alt(r, list, n, &dev, &k);

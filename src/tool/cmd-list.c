@@ -158,7 +158,7 @@ static void list_text(const struct tool_run *r, const struct dfu_if_info *list, 
 int cmd_list(struct tool_run *r)
 {
 	struct dfu_if_info *list = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	size_t n = 0;
 	int ret;
 

@@ -49,7 +49,7 @@ int cmd_unprotect(struct tool_ctx *tool, struct dfu_ctx *ctx, struct tool_option
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_if_info same, *back = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_match m = o->match;
 	char object[96];
 	uint32_t wait_ms;
@@ -297,7 +297,7 @@ static void decode_and_show(const struct tool_options *o, const char *object,
 {
 	struct dfu_option_bytes ob;
 	const struct dfu_segment *s = up->n_segments ? &up->segments[0] : NULL;
-	struct ob_view v = {.object = object, .list = list, .n = n, .ob = &ob};
+	struct ob_view v = { .object = object, .list = list, .n = n, .ob = &ob };
 	unsigned sectors = 0;
 
 	if (!s)
@@ -319,10 +319,10 @@ int cmd_read_options(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	_cleanup_(dfu_image_freep) struct dfu_image *up = NULL;
-	struct dfu_flash_opts fo = {0};
-	struct dfu_flash_result res = {0};
+	struct dfu_flash_opts fo = { 0 };
+	struct dfu_flash_result res = { 0 };
 	struct dfu_idle_report rep;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	char object[96];
 	size_t k;
 	int ret;
@@ -369,7 +369,7 @@ static int after_option_bytes(struct tool_ctx *tool, struct dfu_ctx *ctx,
 	_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
 	struct dfu_if_info same = *info;
 	struct dfu_if_info one = *info;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	char object[96];
 	uint32_t ms = o->flash.timeout_ms ? o->flash.timeout_ms : OB_RESET_WAIT_MS;
 	int ret;
@@ -400,9 +400,9 @@ static int after_otp(struct tool_ctx *tool, const struct tool_options *o,
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *up = NULL;
 	struct dfu_otp_layout l;
-	struct dfu_flash_opts fo = {0};
-	struct dfu_flash_result res = {0};
-	struct dfu_error e = {0};
+	struct dfu_flash_opts fo = { 0 };
+	struct dfu_flash_result res = { 0 };
+	struct dfu_error e = { 0 };
 	char object[96];
 	uint8_t buf[64];
 	int ret;

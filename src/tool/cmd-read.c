@@ -27,11 +27,12 @@ int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
-	struct dfu_write_opts w = {.format = output_format(r->o->upload_path)};
-	struct dfu_buf out = {0};
-	struct dfu_error e = {0};
-	const struct tool_alt_want want = {
-	    .alt = -1, .have_address = r->o->flash.have_address, .address = r->o->flash.address};
+	struct dfu_write_opts w = { .format = output_format(r->o->upload_path) };
+	struct dfu_buf out = { 0 };
+	struct dfu_error e = { 0 };
+	const struct tool_alt_want want = { .alt = -1,
+					    .have_address = r->o->flash.have_address,
+					    .address = r->o->flash.address };
 	int k, ret;
 
 	/* refuse before touching the device, as dfu-util's O_EXCL does */

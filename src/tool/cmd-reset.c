@@ -26,7 +26,7 @@ int tool_run_reset(struct tool_run *r, const struct dfu_if_info *list)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_if_info *fresh = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	size_t nf = 0;
 	int ret;
 

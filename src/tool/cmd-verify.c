@@ -18,9 +18,9 @@ static int segment_alt(struct tool_run *r, struct dfu_if_info *list, size_t n,
 		       struct dfu_image *img, size_t s, int *k)
 {
 	const struct dfu_segment *seg = &img->segments[s];
-	struct tool_alt_want want = {.alt = seg->alt == DFU_ALT_NONE ? -1 : seg->alt,
-				     .have_address = img->address_from_file,
-				     .address = seg->address};
+	struct tool_alt_want want = { .alt = seg->alt == DFU_ALT_NONE ? -1 : seg->alt,
+				      .have_address = img->address_from_file,
+				      .address = seg->address };
 
 	if (s > 0 && seg->alt == img->segments[s - 1].alt) {
 		want.have_address = true;
@@ -63,8 +63,8 @@ static int verify_segment(struct tool_run *r, struct dfu_if_info *list, size_t n
 	_cleanup_(dfu_image_freep) struct dfu_image *back = NULL;
 	const struct dfu_segment *seg = &img->segments[s];
 	struct dfu_flash_opts fo = r->o->flash;
-	struct dfu_flash_result one = {0};
-	struct dfu_error e = {0};
+	struct dfu_flash_result one = { 0 };
+	struct dfu_error e = { 0 };
 	int k, ret;
 
 	ret = segment_alt(r, list, n, img, s, &k);

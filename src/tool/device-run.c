@@ -247,7 +247,7 @@ static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 static int find_devices(struct tool_run *r, const struct dfu_match *m, struct dfu_if_info **list,
 			size_t *n)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	int ret;
 
 	if (r->o->wait)
@@ -285,7 +285,7 @@ static int detach_to_dfu(struct tool_run *r, struct dfu_if_info **list, size_t *
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_if_info same = (*list)[0];
 	struct dfu_if_info *back = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_match m = r->o->match;
 	size_t nb = 0;
 	int ret;
@@ -370,8 +370,8 @@ int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t
 
 int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev)
 {
-	struct dfu_idle_report rep = {0};
-	struct dfu_error e = {0};
+	struct dfu_idle_report rep = { 0 };
+	struct dfu_error e = { 0 };
 	int ret;
 
 	tool_run_set_object(r, info);
@@ -392,8 +392,9 @@ int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct
 int tool_run_open_command_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n,
 			      struct dfu_dev **dev, int *k)
 {
-	const struct tool_alt_want want = {
-	    .alt = -1, .have_address = r->o->flash.have_jump, .address = r->o->flash.jump};
+	const struct tool_alt_want want = { .alt = -1,
+					    .have_address = r->o->flash.have_jump,
+					    .address = r->o->flash.jump };
 
 	*k = tool_run_pick_alt(r, list, n, &want);
 	if (*k < 0) {
@@ -419,7 +420,7 @@ int tool_run_open_command_alt(struct tool_run *r, const struct dfu_if_info *list
 int tool_run_confirm_app(struct tool_run *r, const struct dfu_if_info *was)
 {
 	struct dfu_if_info *back = NULL;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	struct dfu_if_info same = *was;
 	struct dfu_match any;
 	bool asked = r->o->flash.wait_app;
@@ -467,7 +468,7 @@ int tool_run_confirm_app(struct tool_run *r, const struct dfu_if_info *was)
  * writable segment (said out loud). */
 int tool_run_place_raw(struct tool_run *r, struct dfu_image *img, const struct dfu_if_info *info)
 {
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	int ret;
 
 	if (img->address_from_file || r->o->flash.have_address)
@@ -506,7 +507,7 @@ int tool_run_place_raw(struct tool_run *r, struct dfu_image *img, const struct d
 
 int tool_run_load_input(struct tool_run *r, struct dfu_image **img)
 {
-	struct dfu_parse_opts po = {.format = r->o->format};
+	struct dfu_parse_opts po = { .format = r->o->format };
 	int ret;
 
 	if (r->o->flash.have_address) {
@@ -534,7 +535,7 @@ int tool_run_upload(struct tool_run *r, const struct dfu_if_info *info, struct d
 		    const struct dfu_flash_opts *fo, struct dfu_image **img,
 		    struct dfu_flash_result *res, struct dfu_error *e)
 {
-	struct dfu_error re = {0};
+	struct dfu_error re = { 0 };
 	char why[200];
 	unsigned retries;
 	int ret;
@@ -627,15 +628,15 @@ struct device_cmd {
 };
 
 static const struct device_cmd device_cmds[] = {
-    {.mode = TOOL_MODE_LIST, .run_unselected = cmd_list},
-    {.mode = TOOL_MODE_DOWNLOAD, .run = cmd_flash},
-    {.mode = TOOL_MODE_UPLOAD, .run = cmd_read},
-    {.mode = TOOL_MODE_VERIFY, .run = cmd_verify},
-    {.mode = TOOL_MODE_ERASE, .run = cmd_erase, .done_by_unprotect = true},
-    {.mode = TOOL_MODE_LEAVE, .run = cmd_leave},
-    {.mode = TOOL_MODE_DETACH, .run = cmd_detach, .keeps_runtime = true},
-    {.mode = TOOL_MODE_RESET, .run = cmd_reset},
-    {.mode = TOOL_MODE_READ_OPTIONS, .run = cmd_read_options},
+	{ .mode = TOOL_MODE_LIST, .run_unselected = cmd_list },
+	{ .mode = TOOL_MODE_DOWNLOAD, .run = cmd_flash },
+	{ .mode = TOOL_MODE_UPLOAD, .run = cmd_read },
+	{ .mode = TOOL_MODE_VERIFY, .run = cmd_verify },
+	{ .mode = TOOL_MODE_ERASE, .run = cmd_erase, .done_by_unprotect = true },
+	{ .mode = TOOL_MODE_LEAVE, .run = cmd_leave },
+	{ .mode = TOOL_MODE_DETACH, .run = cmd_detach, .keeps_runtime = true },
+	{ .mode = TOOL_MODE_RESET, .run = cmd_reset },
+	{ .mode = TOOL_MODE_READ_OPTIONS, .run = cmd_read_options },
 };
 
 static const struct device_cmd *device_cmd_for(enum tool_mode mode)
@@ -688,8 +689,8 @@ out:
 int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 {
 	struct tool_options o;
-	struct dfu_error e = {0};
-	struct tool_run r = {.tool = tctx, .o = &o, .progress_last = -1};
+	struct dfu_error e = { 0 };
+	struct tool_run r = { .tool = tctx, .o = &o, .progress_last = -1 };
 	int ret;
 
 	ret = tool_options_parse(argc, argv, &o);

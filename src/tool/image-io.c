@@ -48,7 +48,7 @@ int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct 
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ uint8_t *buf = NULL;
 	struct dfu_parse_opts o = *opts;
-	struct dfu_error e = {0};
+	struct dfu_error e = { 0 };
 	int ret;
 
 	if (o.format == DFU_FORMAT_AUTO && (ends_with(path, ".dfu") || ends_with(path, ".dfuse")))
@@ -90,7 +90,7 @@ int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct 
 int tool_read_file(const char *path, uint8_t **data, size_t *len)
 {
 	_cleanup_close_ int fd = -1;
-	struct dfu_buf b = {0};
+	struct dfu_buf b = { 0 };
 	uint8_t chunk[65536];
 
 	fd = open_input(path);

@@ -15,14 +15,14 @@
 /* The words that must come first; anything else is a device command line
  * (cmd_device), in dfuflash's words or dfu-util's options. */
 static const struct tool_cmd commands[] = {
-    {"image", cmd_image, "work on firmware files: info, convert, suffix, layout"},
-    {"help", cmd_help, "the whole help text"},
-    {"version", cmd_version, "the version of dfuflash"},
+	{ "image", cmd_image, "work on firmware files: info, convert, suffix, layout" },
+	{ "help", cmd_help, "the whole help text" },
+	{ "version", cmd_version, "the version of dfuflash" },
 };
 
 int main(int argc, char **argv)
 {
-	struct tool_ctx ctx = {.prog = "dfuflash"};
+	struct tool_ctx ctx = { .prog = "dfuflash" };
 	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 
 	ctx.as_dfu_util = strcmp(base, "dfu-util") == 0;

@@ -46,51 +46,51 @@ enum {
 static const char short_opts[] = "-:hVvleE:d:p:c:i:a:S:t:U:D:Rs:Z:wn:q";
 
 static const struct option long_opts[] = {
-    /* dfu-util 0.11, every name and alias */
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"list", no_argument, NULL, 'l'},
-    {"detach", no_argument, NULL, 'e'},
-    {"detach-delay", required_argument, NULL, 'E'},
-    {"device", required_argument, NULL, 'd'},
-    {"path", required_argument, NULL, 'p'},
-    {"devnum", required_argument, NULL, 'n'},
-    {"cfg", required_argument, NULL, 'c'},
-    {"configuration", required_argument, NULL, 'c'},
-    {"intf", required_argument, NULL, 'i'},
-    {"interface", required_argument, NULL, 'i'},
-    {"alt", required_argument, NULL, 'a'},
-    {"altsetting", required_argument, NULL, 'a'},
-    {"serial", required_argument, NULL, 'S'},
-    {"transfer-size", required_argument, NULL, 't'},
-    {"upload", required_argument, NULL, 'U'},
-    {"upload-size", required_argument, NULL, 'Z'},
-    {"download", required_argument, NULL, 'D'},
-    {"reset", no_argument, NULL, 'R'},
-    {"dfuse-address", required_argument, NULL, 's'},
-    /* dfu-util declares a required value and so swallows the next word
-     * (`--wait -l`); here the value exists only as --wait=SECONDS. */
-    {"wait", optional_argument, NULL, 'w'},
-    /* native */
-    {"quiet", no_argument, NULL, 'q'},
-    {"address", required_argument, NULL, OPT_ADDRESS},
-    {"length", required_argument, NULL, OPT_LENGTH},
-    {"leave", no_argument, NULL, OPT_LEAVE},
-    {"jump", required_argument, NULL, OPT_JUMP},
-    {"mass-erase", no_argument, NULL, OPT_MASS_ERASE},
-    {"unprotect", no_argument, NULL, OPT_UNPROTECT},
-    {"will-reset", no_argument, NULL, OPT_WILL_RESET},
-    {"force", no_argument, NULL, OPT_FORCE},
-    {"verify", no_argument, NULL, OPT_VERIFY},
-    {"wait-app", optional_argument, NULL, OPT_WAIT_APP},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"progress", required_argument, NULL, OPT_PROGRESS},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"trace", required_argument, NULL, OPT_TRACE},
-    {"otp", no_argument, NULL, OPT_OTP},
-    {0},
+	/* dfu-util 0.11, every name and alias */
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "list", no_argument, NULL, 'l' },
+	{ "detach", no_argument, NULL, 'e' },
+	{ "detach-delay", required_argument, NULL, 'E' },
+	{ "device", required_argument, NULL, 'd' },
+	{ "path", required_argument, NULL, 'p' },
+	{ "devnum", required_argument, NULL, 'n' },
+	{ "cfg", required_argument, NULL, 'c' },
+	{ "configuration", required_argument, NULL, 'c' },
+	{ "intf", required_argument, NULL, 'i' },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "alt", required_argument, NULL, 'a' },
+	{ "altsetting", required_argument, NULL, 'a' },
+	{ "serial", required_argument, NULL, 'S' },
+	{ "transfer-size", required_argument, NULL, 't' },
+	{ "upload", required_argument, NULL, 'U' },
+	{ "upload-size", required_argument, NULL, 'Z' },
+	{ "download", required_argument, NULL, 'D' },
+	{ "reset", no_argument, NULL, 'R' },
+	{ "dfuse-address", required_argument, NULL, 's' },
+	/* dfu-util declares a required value and so swallows the next word
+	 * (`--wait -l`); here the value exists only as --wait=SECONDS. */
+	{ "wait", optional_argument, NULL, 'w' },
+	/* native */
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "address", required_argument, NULL, OPT_ADDRESS },
+	{ "length", required_argument, NULL, OPT_LENGTH },
+	{ "leave", no_argument, NULL, OPT_LEAVE },
+	{ "jump", required_argument, NULL, OPT_JUMP },
+	{ "mass-erase", no_argument, NULL, OPT_MASS_ERASE },
+	{ "unprotect", no_argument, NULL, OPT_UNPROTECT },
+	{ "will-reset", no_argument, NULL, OPT_WILL_RESET },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "wait-app", optional_argument, NULL, OPT_WAIT_APP },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "progress", required_argument, NULL, OPT_PROGRESS },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "otp", no_argument, NULL, OPT_OTP },
+	{ 0 },
 };
 
 struct native_cmd {
@@ -100,18 +100,19 @@ struct native_cmd {
 };
 
 static const struct native_cmd native_cmds[] = {
-    {"list", TOOL_MODE_LIST, NULL},	{"flash", TOOL_MODE_DOWNLOAD, "FILE"},
-    {"read", TOOL_MODE_UPLOAD, "OUT"},	{"verify", TOOL_MODE_VERIFY, "FILE"},
-    {"erase", TOOL_MODE_ERASE, NULL},	{"leave", TOOL_MODE_LEAVE, NULL},
-    {"detach", TOOL_MODE_DETACH, NULL}, {"read-options", TOOL_MODE_READ_OPTIONS, NULL},
+	{ "list", TOOL_MODE_LIST, NULL },     { "flash", TOOL_MODE_DOWNLOAD, "FILE" },
+	{ "read", TOOL_MODE_UPLOAD, "OUT" },  { "verify", TOOL_MODE_VERIFY, "FILE" },
+	{ "erase", TOOL_MODE_ERASE, NULL },   { "leave", TOOL_MODE_LEAVE, NULL },
+	{ "detach", TOOL_MODE_DETACH, NULL }, { "read-options", TOOL_MODE_READ_OPTIONS, NULL },
 };
 
 /* -s modifiers, matched whole: dfu-util's prefix matching let "l" mean leave
  * and then read past the end of the string. */
 enum dfuse_mod { MOD_LEAVE, MOD_MASS_ERASE, MOD_UNPROTECT, MOD_WILL_RESET, MOD_FORCE, MOD_FAST };
 static const char *const dfuse_mods[] = {
-    [MOD_LEAVE] = "leave",	     [MOD_MASS_ERASE] = "mass-erase", [MOD_UNPROTECT] = "unprotect",
-    [MOD_WILL_RESET] = "will-reset", [MOD_FORCE] = "force",	      [MOD_FAST] = "fast",
+	[MOD_LEAVE] = "leave",	       [MOD_MASS_ERASE] = "mass-erase",
+	[MOD_UNPROTECT] = "unprotect", [MOD_WILL_RESET] = "will-reset",
+	[MOD_FORCE] = "force",	       [MOD_FAST] = "fast",
 };
 #define DFUSE_MODS_HINT                                                                            \
 	"valid modifiers: leave, mass-erase, unprotect, will-reset, force, or a length"
@@ -155,12 +156,12 @@ struct parse_state {
 const char *tool_mode_name(enum tool_mode m)
 {
 	static const char *const names[] = {
-	    [TOOL_MODE_NONE] = "none",	       [TOOL_MODE_HELP] = "help",
-	    [TOOL_MODE_VERSION] = "version",   [TOOL_MODE_LIST] = "list",
-	    [TOOL_MODE_DOWNLOAD] = "download", [TOOL_MODE_UPLOAD] = "upload",
-	    [TOOL_MODE_VERIFY] = "verify",     [TOOL_MODE_ERASE] = "erase",
-	    [TOOL_MODE_LEAVE] = "leave",       [TOOL_MODE_DETACH] = "detach",
-	    [TOOL_MODE_RESET] = "reset",       [TOOL_MODE_READ_OPTIONS] = "read-options",
+		[TOOL_MODE_NONE] = "none",	   [TOOL_MODE_HELP] = "help",
+		[TOOL_MODE_VERSION] = "version",   [TOOL_MODE_LIST] = "list",
+		[TOOL_MODE_DOWNLOAD] = "download", [TOOL_MODE_UPLOAD] = "upload",
+		[TOOL_MODE_VERIFY] = "verify",	   [TOOL_MODE_ERASE] = "erase",
+		[TOOL_MODE_LEAVE] = "leave",	   [TOOL_MODE_DETACH] = "detach",
+		[TOOL_MODE_RESET] = "reset",	   [TOOL_MODE_READ_OPTIONS] = "read-options",
 	};
 
 	if ((size_t)m < ARRAY_SIZE(names) && names[m])
@@ -292,8 +293,8 @@ static bool id_part(const struct parse_state *st, const char *arg, const char *w
 struct id_names {
 	const char *vendor, *product;
 };
-static const struct id_names runtime_ids = {"vendor id", "product id"};
-static const struct id_names dfu_ids = {"DFU-mode vendor id", "DFU-mode product id"};
+static const struct id_names runtime_ids = { "vendor id", "product id" };
+static const struct id_names dfu_ids = { "DFU-mode vendor id", "DFU-mode product id" };
 
 /* "VID[:PID]" of @n bytes at @p; missing parts take the defaults. */
 static bool id_half(const struct parse_state *st, const char *arg, const struct id_names *names,

@@ -133,7 +133,7 @@ static void drain_events(struct sim_device *d)
  */
 static int parse_descriptors(const uint8_t *buf, size_t len, struct dfu_usb_device *u)
 {
-	struct dfu_func_desc cfg_func = {.bcd_dfu = 0x0100};
+	struct dfu_func_desc cfg_func = { .bcd_dfu = 0x0100 };
 	const uint8_t *c;
 	size_t total, off;
 	int cur = -1, last_ifnum = -1, pos = -1;
@@ -401,11 +401,11 @@ static void sim_close(struct dfu_handle *dh)
 }
 
 static const struct dfu_handle_ops sim_handle_ops = {
-    .control = sim_control,
-    .claim = sim_claim,
-    .set_alt = sim_set_alt,
-    .reset = sim_reset,
-    .close = sim_close,
+	.control = sim_control,
+	.claim = sim_claim,
+	.set_alt = sim_set_alt,
+	.reset = sim_reset,
+	.close = sim_close,
 };
 
 /* ---- backend ops ---------------------------------------------------------------------- */
@@ -513,9 +513,9 @@ static void sim_free(void *ctx)
 }
 
 static const struct dfu_backend_ops sim_backend_ops = {
-    .enumerate = sim_enumerate,
-    .open = sim_open,
-    .free = sim_free,
+	.enumerate = sim_enumerate,
+	.open = sim_open,
+	.free = sim_free,
 };
 
 int dfu_backend_sim_new(struct dfu_vclock *vc, struct sim_device *const *devs, size_t n,

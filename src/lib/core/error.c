@@ -143,9 +143,10 @@ void dfu_error_state(struct dfu_error *e, uint8_t state, uint8_t status)
 
 /* DFU 1.1, section 6.1.2, table of bState values. */
 static const char *const state_names[] = {
-    "appIDLE",	      "appDETACH",	  "dfuIDLE",	 "dfuDNLOAD-SYNC",	   "dfuDNBUSY",
-    "dfuDNLOAD-IDLE", "dfuMANIFEST-SYNC", "dfuMANIFEST", "dfuMANIFEST-WAIT-RESET", "dfuUPLOAD-IDLE",
-    "dfuERROR",
+	"appIDLE",	    "appDETACH",   "dfuIDLE",
+	"dfuDNLOAD-SYNC",   "dfuDNBUSY",   "dfuDNLOAD-IDLE",
+	"dfuMANIFEST-SYNC", "dfuMANIFEST", "dfuMANIFEST-WAIT-RESET",
+	"dfuUPLOAD-IDLE",   "dfuERROR",
 };
 
 /* DFU 1.1, section 6.1.2, bStatus values and their descriptions. */
@@ -153,22 +154,22 @@ static const struct {
 	const char *name;
 	const char *text;
 } status_names[] = {
-    {"OK", "no error condition is present"},
-    {"errTARGET", "file is not targeted for use by this device"},
-    {"errFILE", "file is for this device but fails a verification test"},
-    {"errWRITE", "device is unable to write memory"},
-    {"errERASE", "memory erase function failed"},
-    {"errCHECK_ERASED", "memory erase check failed"},
-    {"errPROG", "program memory function failed"},
-    {"errVERIFY", "programmed memory failed verification"},
-    {"errADDRESS", "cannot program memory due to received address that is out of range"},
-    {"errNOTDONE", "received DFU_DNLOAD with wLength = 0, but the firmware is incomplete"},
-    {"errFIRMWARE", "device's firmware is corrupt; it cannot return to run-time operations"},
-    {"errVENDOR", "iString indicates a vendor-specific error"},
-    {"errUSBR", "device detected unexpected USB reset signaling"},
-    {"errPOR", "device detected unexpected power on reset"},
-    {"errUNKNOWN", "something went wrong, but the device does not know what it was"},
-    {"errSTALLEDPKT", "device stalled an unexpected request"},
+	{ "OK", "no error condition is present" },
+	{ "errTARGET", "file is not targeted for use by this device" },
+	{ "errFILE", "file is for this device but fails a verification test" },
+	{ "errWRITE", "device is unable to write memory" },
+	{ "errERASE", "memory erase function failed" },
+	{ "errCHECK_ERASED", "memory erase check failed" },
+	{ "errPROG", "program memory function failed" },
+	{ "errVERIFY", "programmed memory failed verification" },
+	{ "errADDRESS", "cannot program memory due to received address that is out of range" },
+	{ "errNOTDONE", "received DFU_DNLOAD with wLength = 0, but the firmware is incomplete" },
+	{ "errFIRMWARE", "device's firmware is corrupt; it cannot return to run-time operations" },
+	{ "errVENDOR", "iString indicates a vendor-specific error" },
+	{ "errUSBR", "device detected unexpected USB reset signaling" },
+	{ "errPOR", "device detected unexpected power on reset" },
+	{ "errUNKNOWN", "something went wrong, but the device does not know what it was" },
+	{ "errSTALLEDPKT", "device stalled an unexpected request" },
 };
 
 const char *dfu_state_name(uint8_t state)

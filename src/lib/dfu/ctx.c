@@ -111,7 +111,7 @@ uint64_t dfu_now_ms(struct dfu_ctx *ctx)
 
 void dfu_sleep_ms(struct dfu_ctx *ctx, uint32_t ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
+	struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
 
 	if (ctx && ctx->backend.clock.sleep_ms) {
 		ctx->backend.clock.sleep_ms(ctx->backend.clock.ctx, ms);
@@ -122,8 +122,8 @@ void dfu_sleep_ms(struct dfu_ctx *ctx, uint32_t ms)
 }
 
 static const char *const request_names[] = {
-    "DFU_DETACH",    "DFU_DNLOAD",   "DFU_UPLOAD", "DFU_GETSTATUS",
-    "DFU_CLRSTATUS", "DFU_GETSTATE", "DFU_ABORT",
+	"DFU_DETACH",	 "DFU_DNLOAD",	 "DFU_UPLOAD", "DFU_GETSTATUS",
+	"DFU_CLRSTATUS", "DFU_GETSTATE", "DFU_ABORT",
 };
 
 const char *dfu_request_name(uint8_t req)
@@ -180,19 +180,19 @@ int dfu_control_traced(struct dfu_ctx *ctx, struct dfu_handle *h, const char *op
 	if (tracing) {
 		bool in = request_type & 0x80;
 		struct dfu_trace_rec rec = {
-		    .t_us = t0,
-		    .bm_request_type = request_type,
-		    .b_request = request,
-		    .w_value = value,
-		    .w_index = index,
-		    .w_length = length,
-		    .request = any_request_name(request_type, request),
-		    .op = op ? op : "",
-		    .data = data,
-		    .data_len = in ? (r > 0 ? (size_t)r : 0) : (data ? length : 0),
-		    .result = r,
-		    .usb_error = r < 0 ? (name ? name : dfu_strerror(r)) : NULL,
-		    .attempt = ctx->trace_attempt,
+			.t_us = t0,
+			.bm_request_type = request_type,
+			.b_request = request,
+			.w_value = value,
+			.w_index = index,
+			.w_length = length,
+			.request = any_request_name(request_type, request),
+			.op = op ? op : "",
+			.data = data,
+			.data_len = in ? (r > 0 ? (size_t)r : 0) : (data ? length : 0),
+			.result = r,
+			.usb_error = r < 0 ? (name ? name : dfu_strerror(r)) : NULL,
+			.attempt = ctx->trace_attempt,
 		};
 		uint64_t t1 = trace_now_us(ctx);
 

@@ -292,7 +292,7 @@ int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was, s
 				rt_k = (long)k;
 		}
 		if (dfu_k >= 0) {
-			struct dfu_error oe = {0};
+			struct dfu_error oe = { 0 };
 
 			r = dfu_dev_open(ctx, &list[dfu_k], nd, &oe);
 			dfu_if_info_free(list, n);
@@ -308,7 +308,7 @@ int dfu_reopen_after_reset(struct dfu_ctx *ctx, const struct dfu_if_info *was, s
 			continue;
 		}
 		if (rt_k >= 0 && !detached) {
-			struct dfu_error oe = {0};
+			struct dfu_error oe = { 0 };
 			struct dfu_dev *rt = NULL;
 
 			dfu_log(ctx, DFU_LOG_INFO,

@@ -85,7 +85,7 @@ static int plan_add_run(struct plan *p, uint32_t address, uint32_t length, enum 
 		p->runs = n;
 		p->cap_runs = cap;
 	}
-	p->runs[p->n_runs++] = (struct run){.address = address, .length = length, .kind = kind};
+	p->runs[p->n_runs++] = (struct run){ .address = address, .length = length, .kind = kind };
 	return 0;
 }
 
@@ -519,7 +519,7 @@ static int dfuse_command(struct dfu_dev *dev, const struct dfu_op *op, const uin
 static int set_address(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
 		       struct dfu_error *e)
 {
-	uint8_t cmd[5] = {DFUSE_CMD_SET_ADDRESS};
+	uint8_t cmd[5] = { DFUSE_CMD_SET_ADDRESS };
 	struct dfu_op op;
 
 	le32_put(cmd + 1, address);
@@ -532,7 +532,7 @@ static int set_address(struct dfu_dev *dev, const struct dfu_flash_opts *opts, u
 static int erase_sector(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 			const struct dfuse_sector *s, struct dfu_error *e)
 {
-	uint8_t cmd[5] = {DFUSE_CMD_ERASE};
+	uint8_t cmd[5] = { DFUSE_CMD_ERASE };
 	struct dfu_op op;
 
 	le32_put(cmd + 1, s->start);
@@ -545,7 +545,7 @@ static int erase_sector(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 
 static int mass_erase(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_error *e)
 {
-	const uint8_t cmd[1] = {DFUSE_CMD_ERASE};
+	const uint8_t cmd[1] = { DFUSE_CMD_ERASE };
 	struct dfu_op op;
 
 	dfu_op_init(&op, 0, "DfuSe mass erase");
@@ -1257,15 +1257,15 @@ static int download_read_back(struct dfu_dev *dev, const struct dfu_image *img,
 			return r;
 	}
 	if (opts->verify)
-		return verify(dev, img, opts, p, &(struct check_window){.scope = CHECK_ALL}, res,
+		return verify(dev, img, opts, p, &(struct check_window){ .scope = CHECK_ALL }, res,
 			      e);
 	if (readback_sector(dev, p, &rb) && (dev->info.attributes & DFU_ATTR_CAN_UPLOAD) &&
 	    (rb.attr & DFUSE_ATTR_READABLE)) {
 		/* always: a write-protected vector-table sector (wherever the table
 		 * is; on GD32VF103 the image's first sector) would leave the old (or
 		 * no) application in place while the bootloader reports success */
-		const struct check_window w = {CHECK_VT_SECTOR, rb.start,
-					       (uint64_t)rb.start + rb.size};
+		const struct check_window w = { CHECK_VT_SECTOR, rb.start,
+						(uint64_t)rb.start + rb.size };
 
 		return verify(dev, img, opts, p, &w, res, e);
 	}
@@ -1276,8 +1276,8 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		   const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
 		   struct dfu_error *e)
 {
-	struct plan p = {0};
-	struct dfu_idle_report rep = {0};
+	struct plan p = { 0 };
+	struct dfu_idle_report rep = { 0 };
 	uint8_t *buf = NULL;
 	size_t last_normal = 0;
 	bool not_rdp = false;
@@ -1418,7 +1418,7 @@ static int upload_image(uint32_t address, const uint8_t *buf, uint32_t length,
 int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
 		 struct dfu_flash_result *res, struct dfu_error *e)
 {
-	struct dfu_idle_report rep = {0};
+	struct dfu_idle_report rep = { 0 };
 	uint8_t *buf = NULL;
 	uint64_t progress = 0;
 	uint32_t address = 0, length = 0;
@@ -1610,7 +1610,7 @@ static int leave_status(const struct leave *lv, struct dfu_error *e)
 int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
 		struct dfu_flash_result *res, struct dfu_error *e)
 {
-	struct leave lv = {.dev = dev, .res = res};
+	struct leave lv = { .dev = dev, .res = res };
 	struct dfu_error le;
 	struct dfu_op op;
 	int r;
@@ -1658,7 +1658,7 @@ int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct d
 
 int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, struct dfu_error *e)
 {
-	const uint8_t cmd[1] = {DFUSE_CMD_READ_UNPROTECT};
+	const uint8_t cmd[1] = { DFUSE_CMD_READ_UNPROTECT };
 	struct dfu_status_reply st;
 	struct dfu_error le;
 	struct dfu_op op;

@@ -474,12 +474,12 @@ static void open_failed(struct dfu_if_info *infos, size_t n, int r, const char *
 static void read_strings(struct dfu_ctx *ctx, const struct dfu_usb_device *d,
 			 struct dfu_if_info *infos, size_t n)
 {
-	struct dfu_error oe = {0};
+	struct dfu_error oe = { 0 };
 	struct dfu_handle *h = NULL;
-	struct str_reader sr = {.ctx = ctx, .langid_state = STATE_OK};
+	struct str_reader sr = { .ctx = ctx, .langid_state = STATE_OK };
 	char serial[sizeof(infos->serial)], product[sizeof(infos->product)];
 	char manufacturer[sizeof(infos->manufacturer)];
-	uint8_t i_interface[DFU_MAX_ALTS] = {0};
+	uint8_t i_interface[DFU_MAX_ALTS] = { 0 };
 	const char *dev_state = STATE_OK;
 	int r;
 
@@ -528,7 +528,7 @@ static void read_strings(struct dfu_ctx *ctx, const struct dfu_usb_device *d,
 /* Parse the DfuSe layout of @i; failure is noted in the log, not fatal. */
 int dfu_info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i)
 {
-	struct dfu_error le = {0};
+	struct dfu_error le = { 0 };
 	int r;
 
 	i->layout = NULL;

@@ -211,7 +211,7 @@ static int idle_step(struct idle_walk *w, struct dfu_error *e)
 
 int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, struct dfu_error *e)
 {
-	struct idle_walk w = {.dev = dev, .report = report};
+	struct idle_walk w = { .dev = dev, .report = report };
 	struct dfu_op op;
 	int r;
 

@@ -136,7 +136,7 @@ int dfu_error_wrong_state(const struct dfu_op *op, const struct dfu_status_reply
 }
 
 /* Backoff before retry 1, 2, 3 of a transient failure (DFU_RETRY_MAX). */
-static const uint32_t retry_backoff_ms[DFU_RETRY_MAX] = {10, 50, 200};
+static const uint32_t retry_backoff_ms[DFU_RETRY_MAX] = { 10, 50, 200 };
 
 uint32_t dfu_retry_backoff_ms(unsigned attempt)
 {

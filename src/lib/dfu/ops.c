@@ -54,7 +54,7 @@ static int op_start(struct dfu_dev *dev, const char *fn, struct dfu_flash_result
 		    struct dfu_flash_result *dummy, const struct dfu_flash_opts **opts,
 		    struct dfu_error *e)
 {
-	static const struct dfu_flash_opts none = {0};
+	static const struct dfu_flash_opts none = { 0 };
 
 	if (!*res)
 		*res = dummy;
@@ -125,8 +125,8 @@ int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img,
 		  const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
 		  struct dfu_error *e)
 {
-	static const struct dfu_flash_opts none = {0};
-	struct dfu_flash_result dummy = {0};
+	static const struct dfu_flash_opts none = { 0 };
+	struct dfu_flash_result dummy = { 0 };
 	struct dfu_run run;
 	int r;
 

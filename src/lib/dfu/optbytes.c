@@ -46,10 +46,10 @@ static void check_complement(struct dfu_option_bytes *ob, const uint8_t *d, size
 static void decode_f2f4(struct dfu_option_bytes *ob, const uint8_t *d, unsigned flash_sectors)
 {
 	static const char *const bor[] = {
-	    "level 3 (reset below 2.70-3.60 V)",
-	    "level 2 (reset below 2.40-2.70 V)",
-	    "level 1 (reset below 2.10-2.40 V)",
-	    "off (reset below 1.80-2.10 V)",
+		"level 3 (reset below 2.70-3.60 V)",
+		"level 2 (reset below 2.40-2.70 V)",
+		"level 1 (reset below 2.10-2.40 V)",
+		"off (reset below 1.80-2.10 V)",
 	};
 	uint8_t user = d[0];
 	uint16_t nwrp = (uint16_t)(d[8] | (d[9] & 0x0f) << 8);
@@ -98,9 +98,9 @@ static void wrp_range(struct dfu_option_bytes *ob, const uint8_t *d)
 static void decode_l4g4(struct dfu_option_bytes *ob, const uint8_t *d, size_t len)
 {
 	static const char *const bor[] = {
-	    "level 0 (reset below 1.7 V)", "level 1 (reset below 2.0 V)",
-	    "level 2 (reset below 2.2 V)", "level 3 (reset below 2.5 V)",
-	    "level 4 (reset below 2.8 V)",
+		"level 0 (reset below 1.7 V)", "level 1 (reset below 2.0 V)",
+		"level 2 (reset below 2.2 V)", "level 3 (reset below 2.5 V)",
+		"level 4 (reset below 2.8 V)",
 	};
 	uint32_t optr = le32_get(d);
 	unsigned lev = (optr >> 8) & 7;

@@ -13,10 +13,10 @@
 #include "protect.h"
 
 static const struct dfu_otp_layout otp_layouts[] = {
-    /* RM0090 3.8: 16 x 32 bytes, lock bytes at 0x1FFF7A00 */
-    {"STM32F2/F4", 0x1FFF7800, 32, 16, 0x1FFF7A00},
-    /* RM0385: 16 x 64 bytes, lock bytes at 0x1FF0F400 */
-    {"STM32F7", 0x1FF0F000, 64, 16, 0x1FF0F400},
+	/* RM0090 3.8: 16 x 32 bytes, lock bytes at 0x1FFF7A00 */
+	{ "STM32F2/F4", 0x1FFF7800, 32, 16, 0x1FFF7A00 },
+	/* RM0385: 16 x 64 bytes, lock bytes at 0x1FF0F400 */
+	{ "STM32F7", 0x1FF0F000, 64, 16, 0x1FF0F400 },
 };
 
 bool dfu_otp_layout_for(uint32_t address, struct dfu_otp_layout *out)

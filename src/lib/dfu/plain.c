@@ -166,7 +166,7 @@ static int plain_verify(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 			const struct dfu_segment *seg, struct dfu_flash_result *res,
 			struct dfu_error *e)
 {
-	struct dfu_buf back = {0};
+	struct dfu_buf back = { 0 };
 	struct dfu_flash_opts uo = *opts;
 	uint64_t diff = 0;
 	bool first = true;
@@ -307,7 +307,7 @@ out:
 int dfu_plain_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
 		     struct dfu_flash_result *res, struct dfu_error *e)
 {
-	struct dfu_buf data = {0};
+	struct dfu_buf data = { 0 };
 	struct dfu_image *img = NULL;
 	uint32_t base = opts->have_address ? opts->address : 0;
 	int r;

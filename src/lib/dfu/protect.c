@@ -101,8 +101,8 @@ int dfu_option_bytes_confirm(struct dfu_ctx *ctx, const struct dfu_if_info *was,
 			     const struct dfu_image *img, uint32_t timeout_ms,
 			     struct dfu_image **back, struct dfu_error *e)
 {
-	struct dfu_flash_opts uo = {0};
-	struct dfu_flash_result res = {0};
+	struct dfu_flash_opts uo = { 0 };
+	struct dfu_flash_result res = { 0 };
 	struct dfu_image *up = NULL;
 	struct dfu_dev *dev = NULL;
 	int alt = DFU_ALT_NONE;

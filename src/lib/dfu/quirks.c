@@ -37,48 +37,48 @@ struct quirk_entry {
 };
 
 static const struct quirk_entry quirk_table[] = {
-    /* STM32H7 ROM (bcdDevice 0x0200): "jump to application works with addresses
-     * 0x8008ACC or 0x8000123", i.e. the leave pointer is the entry PC, not a
-     * vector table (ST community "STM32H7 is stucked in system bootloader ...";
-     * ST community "Leaving DFU from command line not working": an H753 leaves
-     * with its reset handler's address 0x0800ba65, not with 0x08000000). */
-    {0x0483, 0xdf11, 0xdf11, 0x0200, LAYOUT_H7_128K, DFU_QUIRK_JUMP_TO_RESET_VECTOR,
-     "STM32H7 ROM jumps to the Address Pointer as code"},
-    /* STM32F405 ROM announces 100 ms for a mass erase taking 16-32 s (dfu-util:
-     * "STM32F405 lies about mass erase timeout"); the same sector flash on
-     * F2/F4/F7, so key on the layout rather than on one part. */
-    {0x0483, 0xdf11, 0xdf11, -1, LAYOUT_F4_SECTORS, DFU_QUIRK_MASS_ERASE_SLOW,
-     "F2/F4/F7 mass erase takes up to 32 s, the ROM announces 100 ms"},
-    /* STM32U5 ROM answers the first GET_STATUS after a DfuSe command with
-     * dfuDNLOAD-IDLE (dfu-util commit "dfuse: Allow direct transition to
-     * DNLOAD_IDLE on special command", SourceForge ticket 145). */
-    {0x0483, 0xdf11, 0xdf11, 0x0200, LAYOUT_8K_PAGES, DFU_QUIRK_SKIPS_DNBUSY,
-     "STM32U5 ROM skips dfuDNBUSY after DfuSe commands"},
-    /* GigaDevice GD32VF103: "The device might leave after this request, with
-     * or without a response" (dfu-util QUIRK_DFUSE_LEAVE); RISC-V, so the
-     * image has no Cortex-M vector table and the ROM resets into flash. */
-    {0x28e9, 0x0189, 0x0189, -1, LAYOUT_ANY,
-     DFU_QUIRK_LEAVE_IGNORE_ERRORS | DFU_QUIRK_NO_VECTOR_TABLE,
-     "GD32VF103 resets on the leave request; RISC-V image"},
-    /* Particle Photon/P1/Electron DFU bootloaders (2b04:d006, d008, d00a) boot
-     * the system and user modules by their own table after leave; user parts
-     * (e.g. tinker.bin at 0x080a0000) have no vector table at their start, and
-     * `dfu-util -d 2b04:d006 -a 0 -s 0x80A0000:leave -D tinker.bin` is how
-     * Particle's docs flash them. */
-    {0x2b04, 0xd006, 0xd00a, -1, LAYOUT_ANY, DFU_QUIRK_LEAVE_IGNORES_ADDRESS,
-     "Particle bootloader starts the firmware itself after leave"},
-    /* dfu-util quirks.c: "Device returns bogus bwPollTimeout values". */
-    {0x1d50, 0x5117, 0x5126, -1, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
-     "Openmoko Freerunner: bogus bwPollTimeout"},
-    {0x1457, 0x5117, 0x5126, -1, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
-     "Openmoko Freerunner (FIC ids): bogus bwPollTimeout"},
-    {0x16c0, 0x076b, 0x076b, -1, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
-     "OpenPCD reader: bogus bwPollTimeout"},
-    /* dfu-util: "old devices (bcdDevice == 0) return bogus bwPollTimeout values" */
-    {0x0908, 0x02c4, 0x02c5, 0x0000, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
-     "Siemens PXM 40/50 with bcdDevice 0: bogus bwPollTimeout"},
-    {0x0763, 0x2806, 0x2806, -1, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
-     "M-Audio Transit: bogus bwPollTimeout"},
+	/* STM32H7 ROM (bcdDevice 0x0200): "jump to application works with addresses
+	 * 0x8008ACC or 0x8000123", i.e. the leave pointer is the entry PC, not a
+	 * vector table (ST community "STM32H7 is stucked in system bootloader ...";
+	 * ST community "Leaving DFU from command line not working": an H753 leaves
+	 * with its reset handler's address 0x0800ba65, not with 0x08000000). */
+	{ 0x0483, 0xdf11, 0xdf11, 0x0200, LAYOUT_H7_128K, DFU_QUIRK_JUMP_TO_RESET_VECTOR,
+	  "STM32H7 ROM jumps to the Address Pointer as code" },
+	/* STM32F405 ROM announces 100 ms for a mass erase taking 16-32 s (dfu-util:
+	 * "STM32F405 lies about mass erase timeout"); the same sector flash on
+	 * F2/F4/F7, so key on the layout rather than on one part. */
+	{ 0x0483, 0xdf11, 0xdf11, -1, LAYOUT_F4_SECTORS, DFU_QUIRK_MASS_ERASE_SLOW,
+	  "F2/F4/F7 mass erase takes up to 32 s, the ROM announces 100 ms" },
+	/* STM32U5 ROM answers the first GET_STATUS after a DfuSe command with
+	 * dfuDNLOAD-IDLE (dfu-util commit "dfuse: Allow direct transition to
+	 * DNLOAD_IDLE on special command", SourceForge ticket 145). */
+	{ 0x0483, 0xdf11, 0xdf11, 0x0200, LAYOUT_8K_PAGES, DFU_QUIRK_SKIPS_DNBUSY,
+	  "STM32U5 ROM skips dfuDNBUSY after DfuSe commands" },
+	/* GigaDevice GD32VF103: "The device might leave after this request, with
+	 * or without a response" (dfu-util QUIRK_DFUSE_LEAVE); RISC-V, so the
+	 * image has no Cortex-M vector table and the ROM resets into flash. */
+	{ 0x28e9, 0x0189, 0x0189, -1, LAYOUT_ANY,
+	  DFU_QUIRK_LEAVE_IGNORE_ERRORS | DFU_QUIRK_NO_VECTOR_TABLE,
+	  "GD32VF103 resets on the leave request; RISC-V image" },
+	/* Particle Photon/P1/Electron DFU bootloaders (2b04:d006, d008, d00a) boot
+	 * the system and user modules by their own table after leave; user parts
+	 * (e.g. tinker.bin at 0x080a0000) have no vector table at their start, and
+	 * `dfu-util -d 2b04:d006 -a 0 -s 0x80A0000:leave -D tinker.bin` is how
+	 * Particle's docs flash them. */
+	{ 0x2b04, 0xd006, 0xd00a, -1, LAYOUT_ANY, DFU_QUIRK_LEAVE_IGNORES_ADDRESS,
+	  "Particle bootloader starts the firmware itself after leave" },
+	/* dfu-util quirks.c: "Device returns bogus bwPollTimeout values". */
+	{ 0x1d50, 0x5117, 0x5126, -1, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
+	  "Openmoko Freerunner: bogus bwPollTimeout" },
+	{ 0x1457, 0x5117, 0x5126, -1, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
+	  "Openmoko Freerunner (FIC ids): bogus bwPollTimeout" },
+	{ 0x16c0, 0x076b, 0x076b, -1, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
+	  "OpenPCD reader: bogus bwPollTimeout" },
+	/* dfu-util: "old devices (bcdDevice == 0) return bogus bwPollTimeout values" */
+	{ 0x0908, 0x02c4, 0x02c5, 0x0000, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
+	  "Siemens PXM 40/50 with bcdDevice 0: bogus bwPollTimeout" },
+	{ 0x0763, 0x2806, 0x2806, -1, LAYOUT_ANY, DFU_QUIRK_POLL_TIMEOUT_BOGUS,
+	  "M-Audio Transit: bogus bwPollTimeout" },
 };
 
 /* The layout segment at 0x08000000 (ST internal flash), or NULL. */

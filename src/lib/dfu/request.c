@@ -110,7 +110,7 @@ static int resend_prepare(struct dfu_dev *dev, const struct dfu_op *op, uint16_t
 {
 	struct dfu_resend *rs = &dev->run->resend;
 	struct dfu_status_reply st;
-	uint8_t cmd[5] = {DFUSE_CMD_SET_ADDRESS};
+	uint8_t cmd[5] = { DFUSE_CMD_SET_ADDRESS };
 	struct dfu_op sop;
 	uint32_t pointer = rs->pointer;
 	int r;
@@ -378,7 +378,7 @@ static int upload_again_dfuse(struct req *rq, const struct dfu_status_reply *fou
 {
 	struct dfu_dev *dev = rq->dev;
 	const struct dfu_op *op = rq->op;
-	uint8_t cmd[5] = {DFUSE_CMD_SET_ADDRESS};
+	uint8_t cmd[5] = { DFUSE_CMD_SET_ADDRESS };
 	struct dfu_status_reply st;
 	struct dfu_op bop;
 	int r = 0;
@@ -526,14 +526,14 @@ static int report_failure(const struct req *rq, int r, struct dfu_error *e)
 int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, uint16_t value,
 		uint8_t *data, uint16_t len, unsigned timeout_ms, struct dfu_error *e)
 {
-	struct req rq = {.dev = dev,
-			 .op = op,
-			 .request = request,
-			 .value = value,
-			 .data = data,
-			 .len = len,
-			 .timeout_ms = timeout_ms,
-			 .attempts = 1};
+	struct req rq = { .dev = dev,
+			  .op = op,
+			  .request = request,
+			  .value = value,
+			  .data = data,
+			  .len = len,
+			  .timeout_ms = timeout_ms,
+			  .attempts = 1 };
 	int r;
 
 	uint64_t t0 = dfu_now_ms(dev->ctx);
@@ -567,7 +567,7 @@ int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, u
 int dfu_get_status(struct dfu_dev *dev, const struct dfu_op *op, unsigned timeout_ms,
 		   struct dfu_status_reply *st, struct dfu_error *e)
 {
-	uint8_t b[6] = {0};
+	uint8_t b[6] = { 0 };
 	bool was_empty = e && !e->err;
 	int r;
 
@@ -818,7 +818,7 @@ static int poll_busy(struct poll_state *p, const struct dfu_status_reply *st, st
 int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 	     struct dfu_status_reply *st, struct dfu_error *e)
 {
-	struct poll_state p = {.dev = dev, .op = op, .deadline_ms = deadline_ms};
+	struct poll_state p = { .dev = dev, .op = op, .deadline_ms = deadline_ms };
 	int r;
 
 	p.start = dfu_now_ms(dev->ctx);

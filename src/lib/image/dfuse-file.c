@@ -124,7 +124,7 @@ static int parse_element(const uint8_t *buf, size_t len, size_t p, unsigned ti, 
 			 const struct dfu_limits *limits, struct dfu_error *e)
 {
 	struct dfuse_element *el = &tg->elements[k];
-	struct dfu_error sub = {0};
+	struct dfu_error sub = { 0 };
 	char where[DFU_WHERE_LEN];
 	uint32_t conflict = 0;
 	int r;
@@ -343,11 +343,11 @@ static size_t add_parsed_targets(const struct dfu_image *img, struct out_target 
 	for (size_t i = 0; i < img->n_targets; i++) {
 		const struct dfuse_target *tg = &img->targets[i];
 
-		v[n++] = (struct out_target){.alt = tg->alt,
-					     .named = tg->named,
-					     .named_raw = tg->named_raw,
-					     .name = tg->name,
-					     .keep_empty = tg->n_elements == 0};
+		v[n++] = (struct out_target){ .alt = tg->alt,
+					      .named = tg->named,
+					      .named_raw = tg->named_raw,
+					      .name = tg->name,
+					      .keep_empty = tg->n_elements == 0 };
 	}
 	return n;
 }
@@ -376,7 +376,8 @@ static int assign_segments(const struct dfu_image *img, const struct dfu_write_o
 			    opts->target_name ? opts->target_name : DEFAULT_TARGET_NAME;
 
 			v[(*n)++] = (struct out_target){
-			    .alt = alt, .named = true, .named_raw = 1, .name = name};
+				.alt = alt, .named = true, .named_raw = 1, .name = name
+			};
 		}
 		if (add_seg(&v[t], i) < 0)
 			return dfu_error_set(e, DFU_E_NOMEM, "dfuse.nomem", NULL, "out of memory");
@@ -424,7 +425,7 @@ static int append_prefix(struct dfu_buf *out, uint64_t image_size, size_t n)
 static int append_target(struct dfu_buf *out, const struct dfu_image *img,
 			 const struct out_target *t)
 {
-	uint8_t hdr[TARGET_PREFIX_LEN] = {0};
+	uint8_t hdr[TARGET_PREFIX_LEN] = { 0 };
 	int r;
 
 	memcpy(hdr, "Target", 6);

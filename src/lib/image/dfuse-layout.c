@@ -265,7 +265,7 @@ static int parse_type(struct parser *p, char *type)
 /* One "NN*SSS<mult><type>" at pos, starting at *cursor (advanced past it). */
 static int parse_segment(struct parser *p, uint64_t *cursor, size_t region_off)
 {
-	struct dfuse_layout_segment seg = {0};
+	struct dfuse_layout_segment seg = { 0 };
 	uint64_t count = 0, size = 0, mult = 0, total;
 	size_t seg_off, num_off = 0;
 	char tok[QUOTE_MAX * 4 + 8];
@@ -408,7 +408,7 @@ static int check_overlap(struct parser *p)
 	if (!v)
 		return DFU_E_NOMEM;
 	for (size_t i = 0; i < l->n_segments; i++)
-		v[i] = (struct span){l->segments[i].start, l->segments[i].end, i};
+		v[i] = (struct span){ l->segments[i].start, l->segments[i].end, i };
 	qsort(v, l->n_segments, sizeof(*v), span_cmp);
 	for (size_t i = 1; i < l->n_segments; i++) {
 		const struct span *a = &v[i - 1], *b = &v[i];
@@ -453,7 +453,7 @@ static int parse_name(struct parser *p, size_t slash)
 
 int dfuse_layout_parse(const char *str, size_t len, struct dfuse_layout **out, struct dfu_error *e)
 {
-	struct parser p = {.s = str, .e = e};
+	struct parser p = { .s = str, .e = e };
 	const char *slash;
 	char tok[QUOTE_MAX * 4 + 8];
 	int r;
@@ -554,10 +554,10 @@ static struct dfuse_sector sector_at(const struct dfuse_layout *l, size_t i, uin
 	/* No power-of-two assumption (dfu-util's addr & ~(size-1) has one):
 	 * a 3*24K segment has sectors at start, start+24K, start+48K. */
 	return (struct dfuse_sector){
-	    .start = s->start + ((address - s->start) / s->size) * s->size,
-	    .size = s->size,
-	    .attr = s->attr,
-	    .segment = i,
+		.start = s->start + ((address - s->start) / s->size) * s->size,
+		.size = s->size,
+		.attr = s->attr,
+		.segment = i,
 	};
 }
 

@@ -129,16 +129,16 @@ static const struct {
 	const char *name;
 	bool firmware;
 } machines[] = {
-    {0, "none", false},	      {2, "SPARC", false},	 {3, "x86", false},
-    {4, "M68K", true},	      {8, "MIPS", true},	 {20, "PowerPC", true},
-    {21, "PowerPC64", false}, {36, "V850 (old)", true},	 {40, "ARM", true},
-    {42, "SuperH", true},     {43, "SPARC V9", false},	 {44, "TriCore", true},
-    {45, "ARC", true},	      {50, "IA-64", false},	 {62, "x86-64", false},
-    {83, "AVR", true},	      {87, "V850", true},	 {93, "ARCompact", true},
-    {94, "Xtensa", true},     {105, "MSP430", true},	 {165, "8051", true},
-    {167, "NDS32", true},     {173, "RX", true},	 {183, "AArch64", false},
-    {185, "AVR32", true},     {195, "ARCv2", true},	 {197, "RL78", true},
-    {243, "RISC-V", true},    {258, "LoongArch", false},
+	{ 0, "none", false },	    { 2, "SPARC", false },	 { 3, "x86", false },
+	{ 4, "M68K", true },	    { 8, "MIPS", true },	 { 20, "PowerPC", true },
+	{ 21, "PowerPC64", false }, { 36, "V850 (old)", true },	 { 40, "ARM", true },
+	{ 42, "SuperH", true },	    { 43, "SPARC V9", false },	 { 44, "TriCore", true },
+	{ 45, "ARC", true },	    { 50, "IA-64", false },	 { 62, "x86-64", false },
+	{ 83, "AVR", true },	    { 87, "V850", true },	 { 93, "ARCompact", true },
+	{ 94, "Xtensa", true },	    { 105, "MSP430", true },	 { 165, "8051", true },
+	{ 167, "NDS32", true },	    { 173, "RX", true },	 { 183, "AArch64", false },
+	{ 185, "AVR32", true },	    { 195, "ARCv2", true },	 { 197, "RL78", true },
+	{ 243, "RISC-V", true },    { 258, "LoongArch", false },
 };
 
 static int machine_index(uint16_t m)
@@ -390,7 +390,7 @@ static int load_segment(const struct elf_load *ld, size_t k, long idx)
 {
 	const struct phdr *p = &ld->ph[k];
 	struct dfu_error *e = ld->e;
-	struct dfu_error sub = {0};
+	struct dfu_error sub = { 0 };
 	char where[DFU_WHERE_LEN];
 	uint32_t conflict = 0;
 	int r;
@@ -471,9 +471,9 @@ static int keep_entry(struct dfu_image *img, uint64_t entry)
 int dfu_elf_parse(const uint8_t *buf, size_t len, struct dfu_image *img,
 		  const struct dfu_limits *limits, struct dfu_error *e)
 {
-	struct elf_file f = {.buf = buf, .len = len};
+	struct elf_file f = { .buf = buf, .len = len };
 	_cleanup_free_ struct phdr *ph = NULL;
-	struct elf_phdrs h = {0};
+	struct elf_phdrs h = { 0 };
 	struct elf_load ld;
 	int r;
 
@@ -499,7 +499,7 @@ int dfu_elf_parse(const uint8_t *buf, size_t len, struct dfu_image *img,
 	if (r < 0)
 		return r;
 
-	ld = (struct elf_load){.f = &f, .h = &h, .ph = ph, .img = img, .limits = limits, .e = e};
+	ld = (struct elf_load){ .f = &f, .h = &h, .ph = ph, .img = img, .limits = limits, .e = e };
 	r = load_segments(&ld);
 	if (r < 0)
 		return r;

@@ -184,7 +184,7 @@ static int start_record(struct dfu_ihex *p, const struct ihex_record *r, unsigne
 			struct dfu_error *e)
 {
 	const uint8_t *d = r->data;
-	struct dfu_start st = {0};
+	struct dfu_start st = { 0 };
 	int err = check_fixed_record(r, 4, lineno, e);
 
 	if (err < 0)
@@ -208,7 +208,7 @@ int dfu_ihex_line(struct dfu_ihex *p, const char *line, size_t len, unsigned lon
 {
 	struct dfu_text_info *t = &p->sink.img->text;
 	uint8_t rec[MAX_RECORD_BYTES];
-	struct ihex_record ir = {0};
+	struct ihex_record ir = { 0 };
 	uint8_t sum;
 	size_t n;
 	int r;
@@ -306,7 +306,7 @@ int dfu_ihex_write(const struct dfu_image *img, const struct dfu_write_opts *opt
 			size_t n = (size_t)MIN(MIN(room, end - addr), (uint64_t)rec_len);
 
 			if ((uint32_t)(addr >> 16) != upper) {
-				uint8_t ula[2] = {(uint8_t)(addr >> 24), (uint8_t)(addr >> 16)};
+				uint8_t ula[2] = { (uint8_t)(addr >> 24), (uint8_t)(addr >> 16) };
 
 				upper = (uint32_t)(addr >> 16);
 				out_record(o, REC_ELA, 0, ula, 2);
@@ -320,16 +320,16 @@ int dfu_ihex_write(const struct dfu_image *img, const struct dfu_write_opts *opt
 	case DFU_START_NONE:
 		break;
 	case DFU_START_IHEX_CS_IP: {
-		uint8_t b[4] = {(uint8_t)(img->start.cs >> 8), (uint8_t)img->start.cs,
-				(uint8_t)(img->start.ip >> 8), (uint8_t)img->start.ip};
+		uint8_t b[4] = { (uint8_t)(img->start.cs >> 8), (uint8_t)img->start.cs,
+				 (uint8_t)(img->start.ip >> 8), (uint8_t)img->start.ip };
 
 		out_record(o, REC_SSA, 0, b, 4);
 		break;
 	}
 	default: {
 		uint32_t v = img->start.linear;
-		uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
-				(uint8_t)v};
+		uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+				 (uint8_t)v };
 
 		out_record(o, REC_SLA, 0, b, 4);
 		break;

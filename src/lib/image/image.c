@@ -18,9 +18,9 @@
 #define ADDR_SPACE (UINT64_C(1) << 32)
 
 static const char *const format_names[] = {
-    [DFU_FORMAT_AUTO] = "auto",	  [DFU_FORMAT_BIN] = "bin",   [DFU_FORMAT_DFU] = "dfu",
-    [DFU_FORMAT_DFUSE] = "dfuse", [DFU_FORMAT_IHEX] = "ihex", [DFU_FORMAT_SREC] = "srec",
-    [DFU_FORMAT_ELF] = "elf",
+	[DFU_FORMAT_AUTO] = "auto",   [DFU_FORMAT_BIN] = "bin",	  [DFU_FORMAT_DFU] = "dfu",
+	[DFU_FORMAT_DFUSE] = "dfuse", [DFU_FORMAT_IHEX] = "ihex", [DFU_FORMAT_SREC] = "srec",
+	[DFU_FORMAT_ELF] = "elf",
 };
 
 const char *dfu_format_name(enum dfu_format f)
@@ -36,11 +36,13 @@ int dfu_format_from_name(const char *name, enum dfu_format *out)
 		const char *name;
 		enum dfu_format f;
 	} aliases[] = {
-	    {"hex", DFU_FORMAT_IHEX},  {"ihex", DFU_FORMAT_IHEX},   {"s19", DFU_FORMAT_SREC},
-	    {"s28", DFU_FORMAT_SREC},  {"s37", DFU_FORMAT_SREC},    {"mot", DFU_FORMAT_SREC},
-	    {"srec", DFU_FORMAT_SREC}, {"bin", DFU_FORMAT_BIN},	    {"raw", DFU_FORMAT_BIN},
-	    {"dfu", DFU_FORMAT_DFU},   {"dfuse", DFU_FORMAT_DFUSE}, {"elf", DFU_FORMAT_ELF},
-	    {"auto", DFU_FORMAT_AUTO},
+		{ "hex", DFU_FORMAT_IHEX },    { "ihex", DFU_FORMAT_IHEX },
+		{ "s19", DFU_FORMAT_SREC },    { "s28", DFU_FORMAT_SREC },
+		{ "s37", DFU_FORMAT_SREC },    { "mot", DFU_FORMAT_SREC },
+		{ "srec", DFU_FORMAT_SREC },   { "bin", DFU_FORMAT_BIN },
+		{ "raw", DFU_FORMAT_BIN },     { "dfu", DFU_FORMAT_DFU },
+		{ "dfuse", DFU_FORMAT_DFUSE }, { "elf", DFU_FORMAT_ELF },
+		{ "auto", DFU_FORMAT_AUTO },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++) {
@@ -386,7 +388,7 @@ static int check_overlaps(const struct dfu_image *img, size_t i, size_t j, uint3
 static int insert_segment(struct dfu_image *img, size_t i, int alt, uint32_t address,
 			  const uint8_t *data, size_t len, struct dfu_error *e)
 {
-	struct dfu_segment ns = {.address = address, .alt = alt};
+	struct dfu_segment ns = { .address = address, .alt = alt };
 	int r;
 
 	if (img->n_segments == priv(img)->seg_cap) {
@@ -513,11 +515,11 @@ int dfu_line_index_add(struct dfu_line_index *ix, uint32_t address, size_t len, 
 		ix->cap = cap;
 	}
 	ix->runs[ix->n++] = (struct dfu_line_run){
-	    .address = address,
-	    .rec_len = (uint32_t)len,
-	    .end = (uint64_t)address + len,
-	    .first_line = line,
-	    .last_line = line,
+		.address = address,
+		.rec_len = (uint32_t)len,
+		.end = (uint64_t)address + len,
+		.first_line = line,
+		.last_line = line,
 	};
 	return 0;
 }

@@ -17,7 +17,7 @@
 #define MAX_RECORD_BYTES (1 + 255)
 
 /* Address field size of S0..S9; 0 for the reserved S4. */
-static const uint8_t addr_len[10] = {2, 2, 3, 4, 0, 2, 3, 4, 3, 2};
+static const uint8_t addr_len[10] = { 2, 2, 3, 4, 0, 2, 3, 4, 3, 2 };
 
 struct dfu_srec {
 	struct dfu_text_sink sink; /* sink.ended: the termination record came */
@@ -162,9 +162,9 @@ static int termination_record(struct dfu_srec *p, const struct srec_record *r, u
 	if (err < 0)
 		return err;
 	p->sink.img->start = (struct dfu_start){
-	    .kind = DFU_START_SREC,
-	    .linear = r->address,
-	    .srec_type = (uint8_t)r->type,
+		.kind = DFU_START_SREC,
+		.linear = r->address,
+		.srec_type = (uint8_t)r->type,
 	};
 	p->sink.ended = true;
 	return 0;
@@ -175,7 +175,7 @@ int dfu_srec_line(struct dfu_srec *p, const char *line, size_t len, unsigned lon
 {
 	struct dfu_text_info *t = &p->sink.img->text;
 	uint8_t rec[MAX_RECORD_BYTES];
-	struct srec_record sr = {0};
+	struct srec_record sr = { 0 };
 	uint8_t sum;
 	size_t n;
 	int r;

@@ -18,8 +18,8 @@
 	[('a' + v - 10)] = (v | DFU_TEXT_HEX_OK | DFU_TEXT_HEX_LOWER),                             \
 		    [('A' + v - 10)] = (v | DFU_TEXT_HEX_OK | DFU_TEXT_HEX_UPPER)
 const uint8_t dfu_text_hex_tab[256] = {
-    D(0), D(1), D(2),  D(3),  D(4),  D(5),  D(6),  D(7),
-    D(8), D(9), L(10), L(11), L(12), L(13), L(14), L(15),
+	D(0), D(1), D(2),  D(3),  D(4),	 D(5),	D(6),  D(7),
+	D(8), D(9), L(10), L(11), L(12), L(13), L(14), L(15),
 };
 #undef D
 #undef L
@@ -28,10 +28,10 @@ void dfu_text_sink_init(struct dfu_text_sink *s, struct dfu_image *img,
 			const struct dfu_limits *limits, const char *prefix, size_t first_hex)
 {
 	*s = (struct dfu_text_sink){
-	    .img = img,
-	    .limits = limits,
-	    .prefix = prefix,
-	    .first_hex = first_hex,
+		.img = img,
+		.limits = limits,
+		.prefix = prefix,
+		.first_hex = first_hex,
 	};
 }
 

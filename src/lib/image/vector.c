@@ -16,8 +16,8 @@
  * CCM/TCM alias at 0x10000000, and the external RAM region where i.MX RT
  * boards put SDRAM. */
 static const struct dfu_ram_range default_ram[] = {
-    {0x10000000u, 0x3fffffffu},
-    {0x60000000u, 0x9fffffffu},
+	{ 0x10000000u, 0x3fffffffu },
+	{ 0x60000000u, 0x9fffffffu },
 };
 
 const char *dfu_vt_verdict_str(enum dfu_vt_verdict v)

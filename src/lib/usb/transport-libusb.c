@@ -57,7 +57,7 @@ static uint64_t real_now_ms(void *ctx)
 
 static void real_sleep_ms(void *ctx, uint32_t ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
 
 	(void)ctx;
 	/* a signal must not shorten a bwPollTimeout wait: go on with the remainder */
@@ -197,11 +197,11 @@ static void usb_close(struct dfu_handle *h)
 }
 
 static const struct dfu_handle_ops usb_handle_ops = {
-    .control = usb_control,
-    .claim = usb_claim,
-    .set_alt = usb_set_alt,
-    .reset = usb_reset,
-    .close = usb_close,
+	.control = usb_control,
+	.claim = usb_claim,
+	.set_alt = usb_set_alt,
+	.reset = usb_reset,
+	.close = usb_close,
 };
 
 /* ---- enumeration ---------------------------------------------------------------------- */
@@ -229,7 +229,7 @@ static bool find_func(const unsigned char *extra, int len, struct dfu_func_desc 
  */
 static void add_config(const struct libusb_config_descriptor *cfg, struct dfu_usb_device *u)
 {
-	struct dfu_func_desc cfg_func = {.bcd_dfu = 0x0100};
+	struct dfu_func_desc cfg_func = { .bcd_dfu = 0x0100 };
 	size_t first = u->n_alts;
 
 	find_func(cfg->extra, cfg->extra_length, &cfg_func);
@@ -424,9 +424,9 @@ static void usb_free(void *ctx)
 }
 
 static const struct dfu_backend_ops usb_backend_ops = {
-    .enumerate = usb_enumerate,
-    .open = usb_open,
-    .free = usb_free,
+	.enumerate = usb_enumerate,
+	.open = usb_open,
+	.free = usb_free,
 };
 
 int dfu_backend_libusb_new(struct dfu_backend *out, struct dfu_error *e)
