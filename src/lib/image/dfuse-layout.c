@@ -103,6 +103,15 @@ static int fail(struct parser *p, int err, const char *code, size_t off, const c
 	return err;
 }
 
+/* A format error at @off: "expected @what, found <the text there>". */
+static int expected(struct parser *p, const char *code, size_t off, const char *what)
+{
+	char tok[QUOTE_MAX * 4 + 8];
+
+	quote_token(p, off, tok, sizeof(tok));
+	return fail(p, DFU_E_FORMAT, code, off, "expected %s, found %s", what, tok);
+}
+
 static int layout_warn(struct dfuse_layout *l, const char *fmt, ...) _printf_format_(2, 3);
 
 static int layout_warn(struct dfuse_layout *l, const char *fmt, ...)
@@ -177,24 +186,18 @@ static int add_segment(struct parser *p, const struct dfuse_layout_segment *seg,
 /* "NN*SSS" at pos: the sector count and size; *@num_off: where the size starts. */
 static int parse_sectors(struct parser *p, uint64_t *count, uint64_t *size, size_t *num_off)
 {
-	char tok[QUOTE_MAX * 4 + 8];
 
 	if (!read_decimal(p, count)) {
-		quote_token(p, p->pos, tok, sizeof(tok));
-		return fail(p, DFU_E_FORMAT, "dfuse_layout.bad_count", p->pos,
-			    "expected a decimal sector count, found %s", tok);
+		return expected(p, "dfuse_layout.bad_count", p->pos, "a decimal sector count");
 	}
 	if (p->pos >= p->n || p->s[p->pos] != '*') {
-		quote_token(p, p->pos, tok, sizeof(tok));
-		return fail(p, DFU_E_FORMAT, "dfuse_layout.expected_star", p->pos,
-			    "expected '*' after the sector count, found %s", tok);
+		return expected(p, "dfuse_layout.expected_star", p->pos,
+				"'*' after the sector count");
 	}
 	p->pos++;
 	*num_off = p->pos;
 	if (!read_decimal(p, size)) {
-		quote_token(p, p->pos, tok, sizeof(tok));
-		return fail(p, DFU_E_FORMAT, "dfuse_layout.bad_size", p->pos,
-			    "expected a decimal sector size, found %s", tok);
+		return expected(p, "dfuse_layout.bad_size", p->pos, "a decimal sector size");
 	}
 	return 0;
 }
@@ -234,9 +237,8 @@ static int parse_multiplier(struct parser *p, size_t seg_off, uint64_t *mult)
 		*mult = 1;
 		return 0;
 	}
-	quote_token(p, p->pos, tok, sizeof(tok));
-	r = fail(p, DFU_E_FORMAT, "dfuse_layout.bad_multiplier", p->pos,
-		 "expected a multiplier B, K, M or a space after the sector size, found %s", tok);
+	r = expected(p, "dfuse_layout.bad_multiplier", p->pos,
+		     "a multiplier B, K, M or a space after the sector size");
 	dfu_error_hint(p->e, "the sector size is followed by B (bytes), K (KiB), "
 			     "M (MiB) or a space (bytes), then a type letter a..g");
 	return r;
@@ -246,13 +248,10 @@ static int parse_multiplier(struct parser *p, size_t seg_off, uint64_t *mult)
 static int parse_type(struct parser *p, char *type)
 {
 	char c = p->pos < p->n ? p->s[p->pos] : '\0';
-	char tok[QUOTE_MAX * 4 + 8];
 	int r;
 
 	if (c < 'a' || c > 'g') {
-		quote_token(p, p->pos, tok, sizeof(tok));
-		r = fail(p, DFU_E_FORMAT, "dfuse_layout.bad_type", p->pos,
-			 "expected a memory type letter a..g, found %s", tok);
+		r = expected(p, "dfuse_layout.bad_type", p->pos, "a memory type letter a..g");
 		dfu_error_hint(p->e, "the type letter is 'a' + bits - 1 with bit 0 readable, "
 				     "bit 1 erasable, bit 2 writable (g = all three)");
 		return r;
@@ -318,9 +317,8 @@ static int parse_region(struct parser *p)
 	int r;
 
 	if (p->n - p->pos < 2 || p->s[p->pos] != '0' || (p->s[p->pos + 1] | 0x20) != 'x') {
-		quote_token(p, addr_off, tok, sizeof(tok));
-		return fail(p, DFU_E_FORMAT, "dfuse_layout.bad_address", addr_off,
-			    "expected a region address like 0x08000000, found %s", tok);
+		return expected(p, "dfuse_layout.bad_address", addr_off,
+				"a region address like 0x08000000");
 	}
 	p->pos += 2;
 	for (digits = 0; p->pos < p->n && hexval((unsigned char)p->s[p->pos]) >= 0; digits++) {
@@ -330,9 +328,8 @@ static int parse_region(struct parser *p)
 		p->pos++;
 	}
 	if (digits == 0) {
-		quote_token(p, addr_off, tok, sizeof(tok));
-		return fail(p, DFU_E_FORMAT, "dfuse_layout.bad_address", addr_off,
-			    "expected hexadecimal digits in the region address, found %s", tok);
+		return expected(p, "dfuse_layout.bad_address", addr_off,
+				"hexadecimal digits in the region address");
 	}
 	if (addr >= ADDR_SPACE) {
 		quote_token(p, addr_off, tok, sizeof(tok));
@@ -340,9 +337,8 @@ static int parse_region(struct parser *p)
 			    "region address %s is above 0xffffffff", tok);
 	}
 	if (p->pos >= p->n || p->s[p->pos] != '/') {
-		quote_token(p, p->pos, tok, sizeof(tok));
-		return fail(p, DFU_E_FORMAT, "dfuse_layout.expected_slash", p->pos,
-			    "expected '/' after the region address, found %s", tok);
+		return expected(p, "dfuse_layout.expected_slash", p->pos,
+				"'/' after the region address");
 	}
 	p->pos++;
 
@@ -375,9 +371,8 @@ static int parse_region(struct parser *p)
 		}
 		if (p->pos > sep)
 			return 0; /* blank, then something else: trailing text */
-		quote_token(p, p->pos, tok, sizeof(tok));
-		return fail(p, DFU_E_FORMAT, "dfuse_layout.expected_comma", p->pos,
-			    "expected ',' or '/' after the segment type, found %s", tok);
+		return expected(p, "dfuse_layout.expected_comma", p->pos,
+				"',' or '/' after the segment type");
 	}
 }
 
