@@ -71,6 +71,14 @@ static void fill_bytes(uint8_t *buf, size_t len, uint32_t seed)
 
 /* --- detection ---------------------------------------------------------------- */
 
+START_TEST(test_detect_skips_a_utf8_byte_order_mark_before_ihex)
+{
+	static const char hex[] = "\xef\xbb\xbf:020000040800F2\n";
+
+	ck_assert_int_eq(dfu_format_detect((const uint8_t *)hex, strlen(hex)), DFU_FORMAT_IHEX);
+}
+END_TEST
+
 START_TEST(test_detect_recognises_elf_magic)
 {
 	static const uint8_t elf[16] = { 0x7f, 'E', 'L', 'F', 1, 1, 1, 0 };
@@ -731,6 +739,64 @@ START_TEST(test_feeding_after_a_successful_finish_is_refused)
 }
 END_TEST
 
+START_TEST(test_byte_order_mark_before_the_first_record_is_skipped)
+{
+	struct dfu_parse_opts opts = { .format = _i ? DFU_FORMAT_IHEX : DFU_FORMAT_AUTO };
+	struct dfu_error e = { 0 };
+	struct dfu_image *img = NULL;
+	char text[128] = "\xef\xbb\xbf";
+
+	tiny_hex(text + 3, sizeof(text) - 3, "\r\n", "\r\n");
+
+	ck_assert_int_eq(parse_chunked((const uint8_t *)text, strlen(text), 2, &opts, &img, &e), 0);
+	ck_assert_int_eq(img->format, DFU_FORMAT_IHEX);
+	assert_tiny_image(img);
+	dfu_image_free(img);
+}
+END_TEST
+
+START_TEST(test_byte_order_mark_on_a_later_line_is_an_error)
+{
+	struct dfu_error e = { 0 };
+	struct dfu_image *img = NULL;
+	char text[128] = "";
+
+	ihex_record(text, sizeof(text), 0x00, 0x0000, four, sizeof(four));
+	strcat(text, "\n\xef\xbb\xbf");
+	ihex_record(text, sizeof(text), 0x01, 0x0000, NULL, 0);
+	strcat(text, "\n");
+
+	ck_assert_int_lt(parse_text(text, &img, &e), 0);
+	ck_assert_str_eq(e.where, "line 2");
+	ck_assert_ptr_null(img);
+}
+END_TEST
+
+START_TEST(test_binary_input_is_refused_as_soon_as_it_passes_the_limit)
+{
+	/* a 4 KiB data limit: the reader may hold 4 KiB + 1 MiB of file */
+	struct dfu_parse_opts opts = { .format = _i ? DFU_FORMAT_BIN : DFU_FORMAT_AUTO,
+				       .limits.max_bytes = 4096 };
+	struct dfu_reader *r = NULL;
+	struct dfu_error e = { 0 };
+	static uint8_t chunk[64 * 1024];
+	size_t fed = 0;
+	int ret = 0;
+
+	fill_bytes(chunk, sizeof(chunk), 7);
+	ck_assert_int_eq(dfu_reader_new(&opts, &r), 0);
+	/* an endless input: feeding must fail by itself, not at finish */
+	while (ret == 0 && fed < 4 * 1024 * 1024) {
+		ret = dfu_reader_feed(r, chunk, sizeof(chunk), &e);
+		fed += sizeof(chunk);
+	}
+	ck_assert_int_eq(ret, DFU_E_RANGE);
+	ck_assert_str_eq(e.code, "image.too_large");
+	ck_assert_uint_le(fed, 4096 + 1024 * 1024 + sizeof(chunk));
+	dfu_reader_free(r);
+}
+END_TEST
+
 START_TEST(test_free_without_finish_releases_a_reader_mid_line)
 {
 	struct dfu_parse_opts opts = { .format = DFU_FORMAT_IHEX };
@@ -754,6 +820,7 @@ int main(void)
 
 	tc = tcase_create("detect");
 	tcase_add_test(tc, test_detect_recognises_elf_magic);
+	tcase_add_test(tc, test_detect_skips_a_utf8_byte_order_mark_before_ihex);
 	tcase_add_test(tc, test_detect_recognises_the_dfuse_prefix);
 	tcase_add_test(tc, test_detect_recognises_an_ihex_record);
 	tcase_add_test(tc, test_detect_skips_leading_blank_lines_before_ihex);
@@ -791,6 +858,9 @@ int main(void)
 	tcase_add_test(tc, test_unterminated_last_line_longer_than_64_kib_is_refused);
 	tcase_add_test(tc, test_text_fed_in_chunks_equals_the_whole_buffer);
 	tcase_add_test(tc, test_crlf_split_across_chunks_is_one_terminator);
+	tcase_add_loop_test(tc, test_byte_order_mark_before_the_first_record_is_skipped, 0, 2);
+	tcase_add_test(tc, test_byte_order_mark_on_a_later_line_is_an_error);
+	tcase_add_loop_test(tc, test_binary_input_is_refused_as_soon_as_it_passes_the_limit, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("state");

@@ -17,6 +17,11 @@
 /* Longest text line accepted: an Intel HEX record is at most 521 characters,
  * an S-record 514; anything far longer is not a text image. */
 #define MAX_LINE (64 * 1024)
+/* What a binary file may hold beyond its data bytes (DfuSe prefixes, ELF
+ * headers, a DFU suffix) before it is refused while still being read. */
+#define BINARY_OVERHEAD (1024 * 1024)
+/* The UTF-8 byte-order mark that Windows editors put before a text file. */
+#define UTF8_BOM "\xef\xbb\xbf"
 
 enum reader_state {
 	R_DETECT,
@@ -77,6 +82,9 @@ enum dfu_format dfu_format_detect(const uint8_t *buf, size_t len)
 {
 	size_t i = 0;
 
+	if (len >= 3 && memcmp(buf, UTF8_BOM, 3) == 0)
+		i = 3;
+
 	if (len >= 4 && memcmp(buf,
 			       "\x7f"
 			       "ELF",
@@ -135,6 +143,10 @@ static int choose_format(struct dfu_reader *r, struct dfu_error *e)
 static int text_line(struct dfu_reader *r, const char *line, size_t len, struct dfu_error *e)
 {
 	r->lineno++;
+	if (r->lineno == 1 && len >= 3 && memcmp(line, UTF8_BOM, 3) == 0) {
+		line += 3;
+		len -= 3;
+	}
 	if (r->ihex)
 		return dfu_ihex_line(r->ihex, line, len, r->lineno, e);
 	return dfu_srec_line(r->srec, line, len, r->lineno, e);
@@ -245,6 +257,28 @@ static int leave_detect(struct dfu_reader *r, struct dfu_error *e)
 	return ret;
 }
 
+/*
+ * Binary formats are collected whole: stop at the data limit (plus room for
+ * headers) while reading, so an endless input never fills the memory.
+ */
+static int binary_append(struct dfu_reader *r, const uint8_t *buf, size_t len, struct dfu_error *e)
+{
+	uint64_t cap = dfu_limits_max_bytes(&r->opts.limits) + BINARY_OVERHEAD;
+	char where[DFU_WHERE_LEN];
+
+	if ((uint64_t)r->bytes.len + len > cap) {
+		dfu_where_offset(where, cap);
+		return dfu_error_set(e, DFU_E_RANGE, "image.too_large", where,
+				     "the file is larger than %llu bytes, more than an image "
+				     "of at most %llu data bytes can be: stopped reading",
+				     (unsigned long long)cap,
+				     (unsigned long long)dfu_limits_max_bytes(&r->opts.limits));
+	}
+	if (dfu_buf_append(&r->bytes, buf, len) < 0)
+		return dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory");
+	return 0;
+}
+
 int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct dfu_error *e)
 {
 	int ret;
@@ -273,9 +307,7 @@ int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct
 	if (r->state == R_TEXT)
 		ret = text_feed(r, buf, len, e);
 	else
-		ret = dfu_buf_append(&r->bytes, buf, len) < 0
-			  ? dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory")
-			  : 0;
+		ret = binary_append(r, buf, len, e);
 	return ret < 0 ? fail(r, ret) : 0;
 }
 

@@ -306,7 +306,8 @@ struct dfu_parse_opts {
  * dfu_reader_feed / dfu_reader_finish: on failure the reader is spent (only
  * dfu_reader_free may follow) and @e says what and where.
  * dfu_reader_finish: on success the caller owns *out (free with
- * dfu_image_free()).
+ * dfu_image_free()).  A binary format bigger than the data limit plus 1 MiB
+ * of headers fails while it is fed (image.too_large), never after.
  * Errors: DFU_E_NOMEM, DFU_E_FORMAT, DFU_E_RANGE, DFU_E_CONFLICT,
  * DFU_E_UNSUPPORTED.
  */
@@ -327,7 +328,8 @@ int dfu_image_parse(const uint8_t *buf, size_t len, const struct dfu_parse_opts 
 /*
  * Guess the format from the first @len bytes of a file (at least 64 bytes
  * when the file has them).  Never fails: BIN when nothing else fits.  A DFU
- * suffix is not visible here (it sits at the end).
+ * suffix is not visible here (it sits at the end).  A UTF-8 byte-order mark
+ * before a text format is skipped, here and by the reader.
  */
 enum dfu_format dfu_format_detect(const uint8_t *buf, size_t len);
 
