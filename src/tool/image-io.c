@@ -25,21 +25,80 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Open a firmware file for reading.  O_NONBLOCK: a FIFO without a writer
+ * must not hang the open; anything but a regular file is refused (a device
+ * such as /dev/zero never ends), "-" being the way to read a pipe.
+ */
 static int open_input(const char *path)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0) {
 		tool_err("%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		tool_err("%s: is a directory, not a firmware file", path);
+	if (fstat(fd, &st) < 0) {
+		tool_err("%s: cannot open: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		tool_err("%s: is %s, not a firmware file", path, file_kind(st.st_mode));
+		if (!S_ISDIR(st.st_mode))
+			tool_hint("give a regular file, or \"-\" to read standard input");
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * A name that says Intel HEX, S-record or ELF decides the format: such a
+ * file is read as that format or refused, never taken for raw bytes.
+ * Other names (.bin, .dfu, none) are told apart by their content.
+ */
+static enum dfu_format format_by_name(const char *path)
+{
+	static const struct {
+		const char *ext;
+		enum dfu_format f;
+	} names[] = {
+		{ ".hex", DFU_FORMAT_IHEX },  { ".ihx", DFU_FORMAT_IHEX },
+		{ ".ihex", DFU_FORMAT_IHEX }, { ".srec", DFU_FORMAT_SREC },
+		{ ".s19", DFU_FORMAT_SREC },  { ".s28", DFU_FORMAT_SREC },
+		{ ".s37", DFU_FORMAT_SREC },  { ".mot", DFU_FORMAT_SREC },
+		{ ".elf", DFU_FORMAT_ELF },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (ends_with(path, names[i].ext))
+			return names[i].f;
+	return DFU_FORMAT_AUTO;
+}
+
+static void report_load_error(const char *path, enum dfu_format by_name, struct dfu_error *e)
+{
+	if (by_name != DFU_FORMAT_AUTO && !e->hint && e->err == DFU_E_FORMAT)
+		e->hint = "the file's name sets its format; if the name is wrong, give "
+			  "--format (--format bin for raw bytes)";
+	tool_report(path, e);
 }
 
 int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct dfu_image **out)
@@ -49,10 +108,13 @@ int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct 
 	_cleanup_free_ uint8_t *buf = NULL;
 	struct dfu_parse_opts o = *opts;
 	struct dfu_error e = { 0 };
+	enum dfu_format by_name = DFU_FORMAT_AUTO;
 	int ret;
 
 	if (o.format == DFU_FORMAT_AUTO && (ends_with(path, ".dfu") || ends_with(path, ".dfuse")))
 		o.expect_suffix = true;
+	if (o.format == DFU_FORMAT_AUTO && strcmp(path, "-") != 0)
+		o.format = by_name = format_by_name(path);
 	/* "-": standard input (dfu-util's -D -) */
 	fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open_input(path);
 	if (fd < 0)
@@ -75,13 +137,13 @@ int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct 
 			break;
 		ret = dfu_reader_feed(r, buf, (size_t)n, &e);
 		if (ret < 0) {
-			tool_report(path, &e);
+			report_load_error(path, by_name, &e);
 			return tool_exit_for(ret);
 		}
 	}
 	ret = dfu_reader_finish(r, out, &e);
 	if (ret < 0) {
-		tool_report(path, &e);
+		report_load_error(path, by_name, &e);
 		return tool_exit_for(ret);
 	}
 	return 0;
