@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "device-run.h"
@@ -23,6 +24,41 @@ static enum dfu_format output_format(const char *path)
 	return DFU_FORMAT_BIN;
 }
 
+/* `read -`: the bytes go to standard output (raw unless --format says). */
+static bool to_stdout(const struct tool_options *o)
+{
+	return strcmp(o->upload_path, "-") == 0;
+}
+
+static int check_output(const struct tool_run *r)
+{
+	struct stat st;
+
+	if (to_stdout(r->o)) {
+		if (r->o->json) {
+			tool_err("read -: --json and the read data would share standard output");
+			tool_hint("give a file name to read into, or drop --json");
+			return TOOL_EXIT_USAGE;
+		}
+		return tool_check_stdout_for_data();
+	}
+	if (!r->o->flash.force && lstat(r->o->upload_path, &st) == 0) {
+		tool_err("%s: file exists; not overwriting it", r->o->upload_path);
+		tool_hint("give --force to replace it, or another name");
+		return TOOL_EXIT_CANTCREAT;
+	}
+	return 0;
+}
+
+static int write_output(const struct tool_options *o, const struct dfu_buf *out)
+{
+	if (to_stdout(o))
+		return tool_write_stdout(out->data, out->len);
+	if (o->flash.force)
+		return tool_replace_file(o->upload_path, out->data, out->len);
+	return tool_write_file(o->upload_path, out->data, out->len);
+}
+
 int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
@@ -36,11 +72,9 @@ int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	int k, ret;
 
 	/* refuse before touching the device, as dfu-util's O_EXCL does */
-	if (!r->o->flash.force && access(r->o->upload_path, F_OK) == 0) {
-		tool_err("%s: file exists; not overwriting it", r->o->upload_path);
-		tool_hint("give --force to replace it, or another name");
-		return TOOL_EXIT_CANTCREAT;
-	}
+	ret = check_output(r);
+	if (ret)
+		return ret;
 	k = tool_run_pick_alt(r, list, n, &want);
 	if (k < 0) {
 		tool_err("no DFU-mode interface to read from");
@@ -65,14 +99,12 @@ int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 		tool_report(r->o->upload_path, &e);
 		return tool_exit_for(ret);
 	}
-	if (r->o->flash.force)
-		ret = tool_replace_file(r->o->upload_path, out.data, out.len);
-	else
-		ret = tool_write_file(r->o->upload_path, out.data, out.len);
+	ret = write_output(r->o, &out);
 	dfu_buf_release(&out);
 	if (ret == 0)
 		tool_msg(r->tool, "%s: %llu bytes read into %s", r->object,
-			 (unsigned long long)r->res.bytes_read, r->o->upload_path);
+			 (unsigned long long)r->res.bytes_read,
+			 to_stdout(r->o) ? "standard output" : r->o->upload_path);
 	if (ret == 0 && r->o->upload_size && r->res.bytes_read < r->o->upload_size)
 		tool_warn("%s: the device ended the read after %llu bytes, fewer than the %u "
 			  "expected (-Z): the device had no more to send (a plain DFU device "

@@ -104,6 +104,24 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 	r->progress_last = done >= total ? -1 : pct;
 }
 
+/* --trace FILE: written beside FILE and renamed over it at the end; an
+ * existing FILE needs --force. */
+static int open_trace(struct tool_run *r)
+{
+	int ret = tool_outfile_open(&r->trace_file, r->o->trace_path,
+				    r->o->flash.force ? TOOL_REPLACE_EXISTING : TOOL_KEEP_EXISTING);
+
+	if (ret)
+		return ret;
+	r->trace = tool_outfile_stream(&r->trace_file);
+	if (!r->trace) {
+		tool_err("%s: cannot write: %s", r->o->trace_path, strerror(errno));
+		tool_outfile_abort(&r->trace_file);
+		return TOOL_EXIT_CANTCREAT;
+	}
+	return 0;
+}
+
 /* --trace FILE: one JSON object per control request (JSON lines). */
 #define TRACE_DATA_MAX 64
 
@@ -725,12 +743,9 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 	r.progress_tty = o.progress == TOOL_PROGRESS_BAR ||
 			 (o.progress == TOOL_PROGRESS_AUTO && isatty(STDERR_FILENO));
 	if (o.trace_path) {
-		r.trace = fopen(o.trace_path, "we");
-		if (!r.trace) {
-			tool_err("--trace %s: cannot create: %s", o.trace_path, strerror(errno));
-			ret = TOOL_EXIT_CANTCREAT;
+		ret = open_trace(&r);
+		if (ret)
 			goto done;
-		}
 	}
 	/* dfu-util lets run-time ids alone match any DFU-mode device, so
 	 * `-d 1234:5678` can flash a 0483:df11.  The native commands hold -d to
@@ -753,8 +768,12 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 	print_result(&r, ret);
 	dfu_ctx_free(r.ctx);
 done:
-	if (r.trace)
-		fclose(r.trace);
+	/* the trace is kept whatever the outcome: it is what explains a failure */
+	if (r.trace) {
+		int t = tool_outfile_commit(&r.trace_file);
+
+		ret = ret ? ret : t;
+	}
 	tool_options_release(&o);
 	return ret;
 }

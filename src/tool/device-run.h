@@ -19,7 +19,8 @@ struct tool_run {
 	struct tool_ctx *tool;
 	struct tool_options *o;
 	struct dfu_ctx *ctx;
-	FILE *trace;
+	FILE *trace; /* --trace: the stream of trace_file */
+	struct tool_outfile trace_file;
 	bool progress_tty;
 	int progress_last;  /* percent shown last, -1 = none */
 	int progress_count; /* size-unknown progress: 64 KiB steps shown */

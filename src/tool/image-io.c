@@ -197,78 +197,181 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 }
 
 /*
- * Write through a temporary file in the same directory and rename(2) it
- * over @path.  @old: the file replaced (its mode is kept), or NULL.
+ * May @path be written?  lstat(2), not stat(2): a symbolic link is never
+ * followed into the file it names, and a dangling one still exists.
+ * Fills @f->mode with the mode the new file gets.
  */
-static int write_atomically(const char *path, const uint8_t *data, size_t len,
-			    const struct stat *old)
+static int check_output(struct tool_outfile *f, const char *path, enum tool_clobber clobber)
+{
+	struct stat st;
+	mode_t mask;
+
+	if (lstat(path, &st) < 0) {
+		mask = umask(0);
+		umask(mask);
+		f->mode = 0666 & ~mask;
+		return 0;
+	}
+	if (clobber == TOOL_KEEP_EXISTING) {
+		tool_err("%s: file exists; not overwriting it", path);
+		tool_hint("give --force to replace it, or another name");
+		return TOOL_EXIT_CANTCREAT;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		tool_err("%s: is a symbolic link; not replacing it", path);
+		tool_hint("give the file the link points to, or remove the link");
+		return TOOL_EXIT_CANTCREAT;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		tool_err("%s: exists and is not a regular file", path);
+		return TOOL_EXIT_CANTCREAT;
+	}
+	f->mode = st.st_mode & 07777;
+	f->replacing = true;
+	return 0;
+}
+
+int tool_outfile_open(struct tool_outfile *f, const char *path, enum tool_clobber clobber)
 {
 	_cleanup_free_ char *dircopy = strdup(path);
-	char tmp[PATH_MAX];
-	mode_t mode = 0666;
-	int fd, r;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	int ret;
 
-	if (!dircopy)
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	f->path = path;
+	if (!dircopy) {
+		tool_err("%s: out of memory", path);
 		return TOOL_EXIT_SOFTWARE;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dirname(dircopy),
-			     strrchr(path, '/') ? strrchr(path, '/') + 1 : path) >= sizeof(tmp)) {
+	}
+	ret = check_output(f, path, clobber);
+	if (ret)
+		return ret;
+	if ((size_t)snprintf(f->tmp, sizeof(f->tmp), "%s/.%s.XXXXXX", dirname(dircopy), base) >=
+	    sizeof(f->tmp)) {
 		tool_err("%s: path too long", path);
 		return TOOL_EXIT_CANTCREAT;
 	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
+	/* mkstemp: O_EXCL, so the temporary name is never a planted link */
+	f->fd = mkostemp(f->tmp, O_CLOEXEC);
+	if (f->fd < 0) {
 		tool_err("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-		return TOOL_EXIT_CANTCREAT;
-	}
-	if (old) {
-		mode = old->st_mode & 07777;
-	} else {
-		mode_t mask = umask(0);
-
-		umask(mask);
-		mode &= ~mask;
-	}
-	r = write_all(fd, data, len);
-	if (r == 0 && fchmod(fd, mode) < 0)
-		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		tool_err("%s: cannot write: %s", path, strerror(-r));
-		if (old)
-			tool_hint("the existing file was left unchanged");
 		return TOOL_EXIT_CANTCREAT;
 	}
 	return 0;
 }
 
+FILE *tool_outfile_stream(struct tool_outfile *f)
+{
+	if (!f->fp && f->fd >= 0)
+		f->fp = fdopen(f->fd, "w");
+	return f->fp;
+}
+
+void tool_outfile_abort(struct tool_outfile *f)
+{
+	if (f->fp)
+		fclose(f->fp);
+	else if (f->fd >= 0)
+		close(f->fd);
+	if (f->tmp[0])
+		unlink(f->tmp);
+	f->tmp[0] = '\0';
+	f->fp = NULL;
+	f->fd = -1;
+}
+
+/* Flush, sync and close the temporary file; 0 or -errno. */
+static int outfile_close(struct tool_outfile *f)
+{
+	int r = 0;
+
+	if (f->fp && fflush(f->fp) != 0)
+		r = -errno;
+	if (f->fp && ferror(f->fp) && r == 0)
+		r = -EIO;
+	if (r == 0 && fchmod(f->fd, f->mode) < 0)
+		r = -errno;
+	if (r == 0 && fsync(f->fd) < 0)
+		r = -errno;
+	if ((f->fp ? fclose(f->fp) : close(f->fd)) < 0 && r == 0)
+		r = -errno;
+	f->fp = NULL;
+	f->fd = -1;
+	return r;
+}
+
+/*
+ * Writing failed (ENOSPC, EIO, EFBIG, ...): an I/O error on the output,
+ * exit 74; the temporary file goes and an existing file stays as it was.
+ */
+static int outfile_failed(struct tool_outfile *f, int err, int code)
+{
+	tool_outfile_abort(f);
+	tool_err("%s: cannot write: %s", f->path, strerror(-err));
+	if (f->replacing)
+		tool_hint("the existing file was left unchanged");
+	return code;
+}
+
+int tool_outfile_commit(struct tool_outfile *f)
+{
+	int r = outfile_close(f);
+
+	if (r < 0)
+		return outfile_failed(f, r, TOOL_EXIT_IOERR);
+	/* rename(2) replaces a name, never writes through a link */
+	if (rename(f->tmp, f->path) < 0)
+		return outfile_failed(f, -errno, TOOL_EXIT_CANTCREAT);
+	f->tmp[0] = '\0';
+	return 0;
+}
+
+static int write_atomically(const char *path, const uint8_t *data, size_t len,
+			    enum tool_clobber clobber)
+{
+	struct tool_outfile f;
+	int r;
+
+	r = tool_outfile_open(&f, path, clobber);
+	if (r)
+		return r;
+	r = write_all(f.fd, data, len);
+	if (r < 0)
+		return outfile_failed(&f, r, TOOL_EXIT_IOERR);
+	return tool_outfile_commit(&f);
+}
+
 int tool_write_file(const char *path, const uint8_t *data, size_t len)
 {
-	struct stat st;
-
-	if (stat(path, &st) == 0) {
-		tool_err("%s: file exists; not overwriting it", path);
-		tool_hint("give --force to replace it");
-		return TOOL_EXIT_CANTCREAT;
-	}
-	return write_atomically(path, data, len, NULL);
+	return write_atomically(path, data, len, TOOL_KEEP_EXISTING);
 }
 
 int tool_replace_file(const char *path, const uint8_t *data, size_t len)
 {
-	struct stat st;
-	bool exists = stat(path, &st) == 0;
+	return write_atomically(path, data, len, TOOL_REPLACE_EXISTING);
+}
 
-	if (exists && !S_ISREG(st.st_mode)) {
-		tool_err("%s: exists and is not a regular file", path);
-		return TOOL_EXIT_CANTCREAT;
+int tool_check_stdout_for_data(void)
+{
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	tool_err("standard output is a terminal; not writing firmware bytes to it");
+	tool_hint("redirect it to a file or a pipe (`> FILE`, `| xxd`), or give a file name");
+	return TOOL_EXIT_USAGE;
+}
+
+int tool_write_stdout(const uint8_t *data, size_t len)
+{
+	int r;
+
+	fflush(stdout);
+	r = write_all(STDOUT_FILENO, data, len);
+	if (r < 0) {
+		tool_err("standard output: cannot write: %s", strerror(-r));
+		return TOOL_EXIT_IOERR;
 	}
-	return write_atomically(path, data, len, exists ? &st : NULL);
+	return 0;
 }
 
 bool tool_parse_u32(const char *opt, const char *s, uint32_t *out)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "dfuflash.h"
 
@@ -97,6 +98,40 @@ int tool_read_file(const char *path, uint8_t **data, size_t *len);
  */
 int tool_write_file(const char *path, const uint8_t *data, size_t len);
 int tool_replace_file(const char *path, const uint8_t *data, size_t len);
+
+/* Whether an existing output file may be replaced (--force). */
+enum tool_clobber {
+	TOOL_KEEP_EXISTING,    /* an existing name: exit 73, hint --force */
+	TOOL_REPLACE_EXISTING, /* a regular file is replaced, keeping its mode */
+};
+
+/*
+ * An output file written as it goes (--trace): created as a temporary file
+ * in the same directory, renamed over @path by tool_outfile_commit().  A
+ * symbolic link at @path is never followed: it counts as existing, and is
+ * not replaced.  open and commit return 0 or an exit code after printing
+ * the error (73: exists or cannot be created; 74: writing failed, as ENOSPC).
+ * @path is borrowed until commit or abort.
+ */
+struct tool_outfile {
+	const char *path;
+	char tmp[4096];
+	int fd;
+	FILE *fp;
+	mode_t mode;
+	bool replacing;
+};
+int tool_outfile_open(struct tool_outfile *f, const char *path, enum tool_clobber clobber);
+/* A stdio stream on the temporary file, owned by @f; NULL on failure. */
+FILE *tool_outfile_stream(struct tool_outfile *f);
+int tool_outfile_commit(struct tool_outfile *f);
+/* Remove the temporary file; @path is untouched. */
+void tool_outfile_abort(struct tool_outfile *f);
+
+/* `read -`: exit 64 after a message when stdout is a terminal, else 0. */
+int tool_check_stdout_for_data(void);
+/* Write @len bytes to standard output; 0, or 74 after a message. */
+int tool_write_stdout(const uint8_t *data, size_t len);
 
 /* Strict number options: print an error naming the option and return false. */
 bool tool_parse_u32(const char *opt, const char *s, uint32_t *out);
