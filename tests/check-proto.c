@@ -365,6 +365,21 @@ START_TEST(test_upload_stall_under_rdp_reports_err_vendor)
 }
 END_TEST
 
+START_TEST(test_upload_range_past_4_gib_is_a_usage_error_before_any_upload)
+{
+	struct dfu_image *up = NULL;
+
+	open_dfuse("stm32f405", "", 0);
+	set_upload_range(0xfffffff0, 0x100);
+	/* the caller's address and length wrap: exit 64, not bad firmware data */
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &up, &res, &err), DFU_E_INVAL);
+	ck_assert_str_eq(err.code, "dfuse.upload_range");
+	ck_assert_ptr_nonnull(err.hint);
+	ck_assert_uint_eq(n_req[DFU_REQ_UPLOAD], 0);
+	ck_assert_ptr_null(up);
+}
+END_TEST
+
 /* ---- memory map ------------------------------------------------------------------------------ */
 
 struct refusal {
@@ -714,6 +729,7 @@ int main(void)
 	t = tc(s, "errors");
 	tcase_add_test(t, test_device_error_names_op_address_block_state_and_status);
 	tcase_add_test(t, test_upload_stall_under_rdp_reports_err_vendor);
+	tcase_add_test(t, test_upload_range_past_4_gib_is_a_usage_error_before_any_upload);
 
 	t = tc(s, "memory-map");
 	tcase_add_loop_test(t, test_memory_map_refusals_come_before_any_request, 0,

@@ -1372,10 +1372,15 @@ static int upload_range(const struct dfu_dev *dev, const struct dfu_flash_opts *
 		dfu_error_hint(e, "give the length (-s ADDR:LENGTH)");
 		return DFU_E_INVAL;
 	}
-	if (end > UINT64_C(0x100000000))
-		return dfu_error_set(e, DFU_E_RANGE, "dfuse.upload_range", NULL,
-				     "0x%08x + %llu passes the end of the address space", *address,
-				     (unsigned long long)(end - *address));
+	/* only a length the caller gave can run past 4 GiB: its mistake */
+	if (end > UINT64_C(0x100000000)) {
+		dfu_error_set(e, DFU_E_INVAL, "dfuse.upload_range", NULL,
+			      "0x%08x + %llu passes the end of the 32-bit address space", *address,
+			      (unsigned long long)(end - *address));
+		dfu_error_hint(e, "the read must end at or below 0xffffffff: give a smaller "
+				  "length or a lower address");
+		return DFU_E_INVAL;
+	}
 	*length = (uint32_t)(end - *address);
 	/* readable check over the whole range (dfu-util checks only the start) */
 	for (uint64_t pos = *address; !opts->force && pos < end;) {
