@@ -693,6 +693,11 @@ static int image_convert(struct tool_ctx *ctx, int argc, char **argv, const stru
 		return ret;
 	for (size_t i = 0; i < img->n_warnings; i++)
 		tool_warn("%s: %s", in, img->warnings[i]);
+	/* as flash refuses it: an empty output would be a silent no-op later */
+	if (img->n_segments == 0) {
+		tool_err("%s: the file holds no data to convert", in);
+		return TOOL_EXIT_DATAERR;
+	}
 	/* A raw binary has no address: writing one that needs addresses would
 	 * silently put the data at 0. */
 	if (!img->address_from_file && !o->parse.have_base &&
