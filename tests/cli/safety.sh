@@ -85,5 +85,98 @@ fi
 # standard input is read, but never past the limit
 expect 65 'larger than .*stopped reading' -- timeout 60 sh -c "'$bin' image info --max-size 4096 - < /dev/zero"
 
+# ---- output files -------------------------------------------------------------------
+
+"$bin" image convert "$ex" app.bin 2>/dev/null || bad "convert to bin"
+printf 'secret' > target.bin
+ln -s target.bin link.bin
+ln -s missing.bin dangling.bin
+# a symbolic link is an existing name; --force does not write through it
+expect 73 'link.bin: file exists' -- "$bin" image convert "$ex" link.bin
+expect 73 'dangling.bin: file exists' -- "$bin" image convert "$ex" dangling.bin
+check "no file created through a dangling link" test ! -e missing.bin
+expect 73 'link.bin: is a symbolic link' -- "$bin" image convert --force "$ex" link.bin
+check "the link's target is untouched" test "$(cat target.bin)" = secret
+check "the link stays a link" test -L link.bin
+# writing fails half way (a file size limit: EFBIG): an I/O error, 74
+head -c 8192 /dev/zero | tr '\0' '\125' > big.bin
+printf 'precious' > keep.hex
+expect 74 'keep.hex: cannot write: ' -- sh -c "ulimit -f 4; trap '' XFSZ; exec '$bin' image convert --force --address 0x08000000 big.bin keep.hex"
+check "the file replaced is unchanged after a failed write" test "$(cat keep.hex)" = precious
+expect 74 'new.hex: cannot write: ' -- sh -c "ulimit -f 4; trap '' XFSZ; exec '$bin' image convert --address 0x08000000 big.bin new.hex"
+check "no half-written file is left" test ! -e new.hex
+check "no temporary file is left" test -z "$(ls -A | grep '^\.')"
+# a full file system (ENOSPC) is the same I/O error, where a private mount is allowed
+mkdir full
+if unshare -rm true 2>/dev/null; then
+	expect 74 'No space left' -- unshare -rm sh -c "mount -t tmpfs -o size=16k tmpfs full &&
+		head -c 12000 /dev/zero > full/filler; exec '$bin' image convert --address 0x08000000 big.bin full/o.hex"
+else
+	skips=$((skips + 1)); echo "skip: ENOSPC (no private mount namespace here)"
+fi
+# an image without data converts to nothing: refused as flash refuses it
+printf ':00000001FF\n' > empty.hex
+expect 65 'empty.hex: the file holds no data' -- "$bin" image convert empty.hex empty.bin
+check "no empty output" test ! -e empty.bin
+
+# ---- against the virtual device -----------------------------------------------------
+
+if ! [ -x "$simbin" ] || ! "$simbin" --time-scale 0 -- true >/dev/null 2>&1; then
+	skips=$((skips + 1)); echo "skip: the device checks (dfuflash-sim cannot run here)"
+	echo "safety.sh: $pass passed, $fail failed, $skips skipped"
+	[ "$fail" -eq 0 ]
+	exit
+fi
+sim() {
+	p=$1; shift
+	"$simbin" -p "$p" --time-scale 0 -f zero-poll-timeout "$@"
+}
+# tty CMD...: run CMD with a terminal as standard output
+tty() {
+	python3 -c '
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))' "$@"
+}
+
+# --trace: an existing file needs --force; a link is not written through
+printf 'old trace' > old.json
+expect 73 'old.json: file exists' -- sim stm32f405 -- "$bin" --trace old.json read --address 0x08000000 --length 64 r1.bin
+check "the old trace is kept" test "$(cat old.json)" = 'old trace'
+check "nothing was read after the refusal" test ! -e r1.bin
+expect 0 '' -- sim stm32f405 -- "$bin" --trace old.json --force read --address 0x08000000 --length 64 r2.bin
+check "--force replaced the trace" grep -q '"request":"DFU_UPLOAD"' old.json
+ln -s target.bin trace-link.json
+expect 73 'trace-link.json: file exists' -- sim stm32f405 -- "$bin" --trace trace-link.json read --address 0x08000000 --length 64 r3.bin
+expect 73 'trace-link.json: is a symbolic link' -- sim stm32f405 -- "$bin" --trace trace-link.json --force read --address 0x08000000 --length 64 r4.bin
+check "the trace link's target is untouched" test "$(cat target.bin)" = secret
+# read into an existing name or a link: refused before the device is used
+expect 73 'link.bin: file exists' -- sim stm32f405 -- "$bin" read --address 0x08000000 --length 64 link.bin
+
+# read -: the bytes on standard output, never on a terminal
+sim stm32f405 --flash-in app.bin@0x08000000 -- "$bin" read --address 0x08000000 --length 420 - > up.bin 2> up.err
+rc=$?
+check "read - exits 0 (got $rc)" test "$rc" -eq 0
+check "read - writes the flash to standard output" cmp -s app.bin up.bin
+check "read - says where the bytes went" grep -q 'read into standard output' up.err
+expect 64 'standard output is a terminal' -- tty "$simbin" -p stm32f405 --time-scale 0 -- "$bin" read --address 0x08000000 --length 64 -
+expect 64 'json' -- sim stm32f405 -- "$bin" read --json --address 0x08000000 --length 64 -
+
+# the range of a read wraps past 4 GiB: the command line's mistake, 64
+expect 64 '0xfffffff0 \+ 256 passes the end of the 32-bit address space' -- sim stm32f405 -- "$bin" read --address 0xFFFFFFF0 --length 0x100 wrap.bin
+check "no file from a refused read" test ! -e wrap.bin
+
 echo "safety.sh: $pass passed, $fail failed, $skips skipped"
 [ "$fail" -eq 0 ]
