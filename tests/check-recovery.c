@@ -965,6 +965,22 @@ START_TEST(test_absurd_transfer_size_is_refused_before_erasing)
 }
 END_TEST
 
+START_TEST(test_dfuse_transfer_size_below_a_command_is_a_device_error_before_any_request)
+{
+	/* _i = 1..4: too small for the 5-byte Set Address and Erase commands */
+	char fault[32];
+
+	snprintf(fault, sizeof(fault), "transfer-size=%d", _i);
+	open_dfuse("stm32f405", fault, 0);
+	add_app(0x08000000, 8000);
+	ck_assert_int_eq(download(), DFU_E_PROTOCOL);
+	ck_assert_str_eq(err.code, "dfu.transfer_size");
+	ck_assert_ptr_nonnull(err.hint);
+	ck_assert_uint_eq(n_requests, 0);
+	ck_assert_uint_eq(n_erases, 0);
+}
+END_TEST
+
 static TCase *tc(Suite *s, const char *name)
 {
 	return simtest_tcase(s, name, setup, NULL, 60);
@@ -1044,6 +1060,8 @@ int main(void)
 	tcase_add_test(t, test_stalled_plain_upload_is_retried);
 	tcase_add_test(t, test_timed_out_plain_upload_recovers_by_reset_and_detach);
 	tcase_add_test(t, test_absurd_transfer_size_is_refused_before_erasing);
+	tcase_add_loop_test(
+	    t, test_dfuse_transfer_size_below_a_command_is_a_device_error_before_any_request, 1, 5);
 
 	t = tc(s, "trace");
 	tcase_add_test(t, test_trace_has_every_request);

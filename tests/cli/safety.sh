@@ -178,5 +178,11 @@ expect 64 'json' -- sim stm32f405 -- "$bin" read --json --address 0x08000000 --l
 expect 64 '0xfffffff0 \+ 256 passes the end of the 32-bit address space' -- sim stm32f405 -- "$bin" read --address 0xFFFFFFF0 --length 0x100 wrap.bin
 check "no file from a refused read" test ! -e wrap.bin
 
+# a DfuSe device too small for a 5-byte command: its fault (76), nothing erased
+for n in 1 4; do
+	expect 76 "wTransferSize $n, too small for a 5-byte DfuSe command" -- sim stm32f405 -f transfer-size=$n -- "$bin" flash "$ex"
+	check "no device reset after the refusal (wTransferSize $n)" test -z "$(grep -i 'reset' "$tmp/out")"
+done
+
 echo "safety.sh: $pass passed, $fail failed, $skips skipped"
 [ "$fail" -eq 0 ]

@@ -32,10 +32,38 @@ static int check_dev(struct dfu_dev *dev, const char *fn, struct dfu_error *e)
 	return 0;
 }
 
+/* A DfuSe command is 5 bytes (0x21 Set Address and 0x41 Erase, UM0424). */
+#define DFUSE_COMMAND_LEN 5
+
+/*
+ * A DfuSe device announcing a wTransferSize below one command cannot take
+ * Set Address or Erase: a protocol error of the device, not the caller's,
+ * refused before the first request so nothing is erased.  -t overrides the
+ * descriptor (the user knows the device's buffer is larger).
+ */
+static int check_dfuse_command_fits(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+				    struct dfu_error *e)
+{
+	if (!use_dfuse(dev, opts) || opts->transfer_size || dev->transfer_size == 0 ||
+	    dev->transfer_size >= DFUSE_COMMAND_LEN)
+		return 0;
+	dfu_error_set(e, DFU_E_PROTOCOL, "dfu.transfer_size", NULL,
+		      "the device announces wTransferSize %u, too small for a %d-byte DfuSe "
+		      "command (Set Address, Erase): nothing was done",
+		      dev->transfer_size, DFUSE_COMMAND_LEN);
+	dfu_error_hint(e, "the device's DFU functional descriptor is wrong; if it accepts "
+			  "larger transfers, give the size with -t (e.g. -t 2048)");
+	return DFU_E_PROTOCOL;
+}
+
 /* An absurd wTransferSize (0xFFFF): refused before anything is erased. */
 static int check_transfer_size(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 			       struct dfu_error *e)
 {
+	int r = check_dfuse_command_fits(dev, opts, e);
+
+	if (r < 0)
+		return r;
 	if ((opts && opts->transfer_size) || dev->transfer_size <= DFU_TRANSFER_SIZE_MAX)
 		return 0;
 	dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
@@ -137,6 +165,9 @@ int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img,
 		return r;
 	if (!opts)
 		opts = &none;
+	r = check_dfuse_command_fits(dev, opts, e);
+	if (r < 0)
+		return r;
 	dfu_run_begin(dev, &run, res);
 	r = use_dfuse(dev, opts) ? dfuse_leave(dev, img, opts, res, e)
 				 : dfu_plain_leave(dev, res, e);
