@@ -74,6 +74,37 @@ START_TEST(test_byte_order_round_trips)
 }
 END_TEST
 
+START_TEST(test_utf8_len_accepts_well_formed_sequences)
+{
+	ck_assert_uint_eq(util_utf8_len((const uint8_t *)"a", 1), 1);
+	ck_assert_uint_eq(util_utf8_len((const uint8_t *)"\xc3\xa9", 2), 2);	     /* é */
+	ck_assert_uint_eq(util_utf8_len((const uint8_t *)"\xe2\x82\xac", 3), 3);     /* € */
+	ck_assert_uint_eq(util_utf8_len((const uint8_t *)"\xf0\x9f\x94\xa5", 4), 4); /* U+1F525 */
+	ck_assert_uint_eq(util_utf8_len((const uint8_t *)"\xf4\x8f\xbf\xbf", 4), 4); /* U+10FFFF */
+}
+END_TEST
+
+START_TEST(test_utf8_len_refuses_ill_formed_sequences)
+{
+	static const char *const bad[] = {
+		"\x80",		    /* a continuation byte alone */
+		"\xff",		    /* never in UTF-8 */
+		"\xc0\xaf",	    /* overlong '/' */
+		"\xe0\x80\xaf",	    /* overlong '/' */
+		"\xed\xa0\x80",	    /* surrogate U+D800 */
+		"\xf4\x90\x80\x80", /* U+110000 */
+		"\xc3",		    /* truncated */
+		"\xe2\x82",	    /* truncated */
+		"\xe2\x28\xa1",	    /* bad continuation */
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(util_utf8_len((const uint8_t *)bad[i], strlen(bad[i])) == 0,
+			      "case %zu accepted", i);
+	ck_assert_uint_eq(util_utf8_len((const uint8_t *)"\xc3\xa9", 1), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util");
@@ -84,6 +115,8 @@ int main(void)
 	tcase_add_test(tc, test_parse_rejects_garbage);
 	tcase_add_test(tc, test_parse_rejects_overflow);
 	tcase_add_test(tc, test_byte_order_round_trips);
+	tcase_add_test(tc, test_utf8_len_accepts_well_formed_sequences);
+	tcase_add_test(tc, test_utf8_len_refuses_ill_formed_sequences);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

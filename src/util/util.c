@@ -58,3 +58,31 @@ int util_parse_u16(const char *s, uint16_t *out)
 		*out = (uint16_t)v;
 	return r;
 }
+
+size_t util_utf8_len(const uint8_t *p, size_t avail)
+{
+	uint8_t lo = 0x80, hi = 0xbf; /* range of the second byte */
+	size_t n;
+
+	if (avail == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0; /* continuation, overlong lead (C0, C1) or past U+10FFFF */
+	n = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
+	if (p[0] == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (p[0] == 0xed)
+		hi = 0x9f; /* U+D800..U+DFFF */
+	else if (p[0] == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (p[0] == 0xf4)
+		hi = 0x8f; /* above U+10FFFF */
+	if (avail < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}

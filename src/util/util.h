@@ -79,3 +79,11 @@ int util_parse_u16(const char *s, uint16_t *out);
 
 /* Same, but with a mandatory radix (16 accepts an optional 0x prefix). */
 int util_parse_u64_radix(const char *s, int radix, uint64_t max, uint64_t *out);
+
+/*
+ * The length (1 to 4) of the well-formed UTF-8 sequence at @p, of which
+ * @avail bytes may be read, or 0 when it is not one: a stray continuation
+ * byte, a truncated sequence, an overlong form, a UTF-16 surrogate or a
+ * code point above U+10FFFF (RFC 3629).
+ */
+size_t util_utf8_len(const uint8_t *p, size_t avail);
