@@ -326,12 +326,16 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 	uint32_t low;
 	uint64_t high;
 
-	printf("%s: %s\n", path, format_long_name(img->format));
+	tool_put_escaped(stdout, path);
+	printf(": %s\n", format_long_name(img->format));
 	if (img->format == DFU_FORMAT_IHEX || img->format == DFU_FORMAT_SREC)
 		printf("  records:       %lu (%lu data), line endings %s\n", img->text.records,
 		       img->text.data_records, eol_name(img->text.eol));
-	if (img->text.srec_header)
-		printf("  S0 header:     \"%s\"\n", img->text.srec_header);
+	if (img->text.srec_header) {
+		fputs("  S0 header:     \"", stdout);
+		tool_put_escaped(stdout, img->text.srec_header);
+		fputs("\"\n", stdout);
+	}
 	if (img->format == DFU_FORMAT_ELF)
 		printf("  ELF:           %u-bit %s-endian, e_machine %u, %zu PT_LOAD\n",
 		       img->elf.elf_class, img->elf.big_endian ? "big" : "little", img->elf.machine,
@@ -375,9 +379,11 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 		for (size_t t = 0; t < img->n_targets; t++) {
 			const struct dfuse_target *tg = &img->targets[t];
 
-			printf("    target %zu: alt %u, %s\"%s\", %u bytes, %zu element%s\n", t,
-			       tg->alt, tg->named ? "named " : "unnamed ", tg->name,
-			       tg->target_size, tg->n_elements, tg->n_elements == 1 ? "" : "s");
+			printf("    target %zu: alt %u, %s\"", t, tg->alt,
+			       tg->named ? "named " : "unnamed ");
+			tool_put_escaped(stdout, tg->name);
+			printf("\", %u bytes, %zu element%s\n", tg->target_size, tg->n_elements,
+			       tg->n_elements == 1 ? "" : "s");
 			for (size_t k = 0; k < tg->n_elements; k++)
 				printf("      element %zu: 0x%08x, %u bytes, crc32 %08x\n", k,
 				       tg->elements[k].address, tg->elements[k].size,
@@ -392,8 +398,11 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 		printf(": %s%s\n", dfu_vt_verdict_str(vt.verdict),
 		       vt.verdict == DFU_VT_PLAUSIBLE ? " Cortex-M vector table" : "");
 	}
-	for (size_t i = 0; i < img->n_warnings; i++)
-		printf("  warning:       %s\n", img->warnings[i]);
+	for (size_t i = 0; i < img->n_warnings; i++) {
+		fputs("  warning:       ", stdout);
+		tool_put_escaped(stdout, img->warnings[i]);
+		fputc('\n', stdout);
+	}
 }
 
 static void json_segments(struct json_out *j, const struct dfu_image *img)
@@ -774,9 +783,10 @@ static int suffix_check(const struct suffix_file *f)
 		tool_err("%s: no DFU suffix", f->path);
 		return TOOL_EXIT_FAILURE;
 	}
-	printf("%s: DFU suffix ok: bcdDFU %04x, vendor %04x, product %04x, device %04x, "
+	tool_put_escaped(stdout, f->path);
+	printf(": DFU suffix ok: bcdDFU %04x, vendor %04x, product %04x, device %04x, "
 	       "bLength %u, dwCRC %08x\n",
-	       f->path, f->s.bcd_dfu, f->s.id_vendor, f->s.id_product, f->s.bcd_device, f->s.length,
+	       f->s.bcd_dfu, f->s.id_vendor, f->s.id_product, f->s.bcd_device, f->s.length,
 	       f->s.crc);
 	return 0;
 }
@@ -931,7 +941,9 @@ static int image_layout(int argc, char **argv, const struct image_opts *o)
 		json_end(&j);
 		return 0;
 	}
-	printf("name: \"%s\"\n", l->name);
+	fputs("name: \"", stdout);
+	tool_put_escaped(stdout, l->name);
+	fputs("\"\n", stdout);
 	for (size_t i = 0; i < l->n_segments; i++) {
 		const struct dfuse_layout_segment *s = &l->segments[i];
 		char a[4];

@@ -33,7 +33,10 @@ static void on_log(void *ud, enum dfu_log_level level, const char *msg)
 		fputc('\n', stderr);
 		r->progress_last = -1;
 	}
-	fprintf(stderr, "dfuflash: %s\n", msg);
+	/* messages quote device strings: escaped, as every message */
+	fputs("dfuflash: ", stderr);
+	tool_put_escaped(stderr, msg);
+	fputc('\n', stderr);
 }
 
 static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t total)

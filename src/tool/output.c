@@ -5,9 +5,51 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "output.h"
+#include "util.h"
+
+void tool_put_escaped(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\r')
+			fputs("\\r", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+/*
+ * One line of text on stderr: @prefix, then the message with its control
+ * characters escaped, so a file name or a device string holding a newline
+ * or an escape sequence cannot forge a line or move the cursor.
+ */
+static void line_escaped(const char *prefix, const char *fmt, va_list ap)
+{
+	char stack[1024];
+	char *heap = NULL;
+	const char *text = stack;
+	va_list copy;
+	int n;
+
+	va_copy(copy, ap);
+	n = vsnprintf(stack, sizeof(stack), fmt, copy);
+	va_end(copy);
+	if (n >= (int)sizeof(stack) && vasprintf(&heap, fmt, ap) >= 0)
+		text = heap;
+	fputs(prefix, stderr);
+	tool_put_escaped(stderr, n < 0 ? fmt : text);
+	fputc('\n', stderr);
+	free(heap);
+}
 
 void tool_msg(struct tool_ctx *ctx, const char *fmt, ...)
 {
@@ -16,16 +58,16 @@ void tool_msg(struct tool_ctx *ctx, const char *fmt, ...)
 	if (ctx && ctx->quiet)
 		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	line_escaped("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void prefixed(const char *prefix, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "dfuflash: %s", prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char p[32];
+
+	snprintf(p, sizeof(p), "dfuflash: %s", prefix);
+	line_escaped(p, fmt, ap);
 }
 
 void tool_warn(const char *fmt, ...)
@@ -51,10 +93,8 @@ void tool_hint(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("hint: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	line_escaped("hint: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void tool_report(const char *object, const struct dfu_error *e)
@@ -79,8 +119,11 @@ void tool_report(const char *object, const struct dfu_error *e)
 		snprintf(dev, sizeof(dev), " (%s)", e->usb_name);
 	tool_err("%s: %s%s%s", object, ctx, msg, dev);
 	/* an interrupted download: what the device's memory holds now */
-	if (e->detail[0])
-		fprintf(stderr, "dfuflash: state of the device: %s\n", e->detail);
+	if (e->detail[0]) {
+		fputs("dfuflash: state of the device: ", stderr);
+		tool_put_escaped(stderr, e->detail);
+		fputc('\n', stderr);
+	}
 	if (e->hint)
 		tool_hint("%s", e->hint);
 }
@@ -161,10 +204,26 @@ void json_begin(struct json_out *j, FILE *f)
 	j->first[0] = true;
 }
 
+/*
+ * A JSON string that is valid UTF-8 whatever @s holds (RFC 8259 section 8.1):
+ * well-formed sequences are copied, every other byte (a Latin-1 file name,
+ * a damaged device string) becomes U+FFFD, never a raw byte.
+ */
 static void json_escape(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x80) {
+			size_t n = util_utf8_len(p, strnlen((const char *)p, 4));
+
+			if (n == 0) {
+				fputs("\\ufffd", f);
+				continue;
+			}
+			fwrite(p, 1, n, f);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			fputs("\\\"", f);

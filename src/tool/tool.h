@@ -55,6 +55,10 @@ void tool_msg(struct tool_ctx *ctx, const char *fmt, ...) __attribute__((format(
 void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tool_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write @s with control characters escaped (\n, \t, \r, \xHH): for names
+ * and strings from files or devices in text output.  tool_msg, tool_warn,
+ * tool_err and tool_hint escape their whole message this way. */
+void tool_put_escaped(FILE *f, const char *s);
 /* Print "dfuflash: error: <object>: <where>: <message>" and the hint. */
 void tool_report(const char *object, const struct dfu_error *e);
 /* The exit code for a library error. */

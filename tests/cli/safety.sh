@@ -119,6 +119,29 @@ printf ':00000001FF\n' > empty.hex
 expect 65 'empty.hex: the file holds no data' -- "$bin" image convert empty.hex empty.bin
 check "no empty output" test ! -e empty.bin
 
+# ---- names with control characters, names that are not UTF-8 ------------------------
+
+evil=$(printf 'evil\n[ok] flashed\033[2J.hex')
+latin=$(printf 'lat\351n.hex')
+cp "$ex" "$evil" && cp "$ex" "$latin"
+"$bin" image info "$evil" > info.txt 2>&1
+check "a newline in a name does not start a line" \
+	test "$(head -n 1 info.txt)" = 'evil\n[ok] flashed\x1b[2J.hex: Intel HEX'
+check "no raw escape character in text output" test -z "$(tr -d '\n' < info.txt | tr -d '[:print:]')"
+printf 'garbage\n' > "$evil.srec"
+"$bin" image info "$evil.srec" > err.txt 2>&1
+check "an error naming such a file is one line and a hint" test "$(wc -l < err.txt)" -eq 2
+check "the error line names the file escaped" grep -qF 'evil\n[ok] flashed\x1b[2J.hex.srec: line 1' err.txt
+"$bin" image info --json "$latin" "$evil" > names.json 2>/dev/null
+check "JSON output is valid UTF-8 and keeps the names" python3 - names.json "$src" <<'PY'
+import json, sys
+raw = open(sys.argv[1], 'rb').read()
+d = json.loads(raw.decode('utf-8'))  # strict: raises on a raw Latin-1 byte
+names = [f.get('file', f.get('path')) for f in d['files']]
+assert names == ['lat\ufffdn.hex', 'evil\n[ok] flashed\x1b[2J.hex'], names
+assert b'\x1b' not in raw and b'\xe9' not in raw
+PY
+
 # ---- against the virtual device -----------------------------------------------------
 
 if ! [ -x "$simbin" ] || ! "$simbin" --time-scale 0 -- true >/dev/null 2>&1; then
