@@ -230,8 +230,22 @@ static void print_candidates(const struct dfu_if_info *list, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		dfu_if_info_format_line(&list[i], line, sizeof(line));
-		fprintf(stderr, "  %s\n", line);
+		fputs("  ", stderr);
+		tool_put_escaped(stderr, line);
+		fputc('\n', stderr);
 	}
+}
+
+/* Do two of the devices in @list share a serial number (or have none)?
+ * Then -S cannot tell them apart: only the port path can. */
+static bool serials_collide(const struct dfu_if_info *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = i + 1; k < n; k++)
+			if (list[i].device_index != list[k].device_index &&
+			    strcmp(list[i].serial, list[k].serial) == 0)
+				return true;
+	return false;
 }
 
 /* Exactly one physical device must match; its alts stay in *list. */
@@ -248,7 +262,12 @@ static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 				    stderr);
 			tool_err("more than one DFU device matches:");
 			print_candidates(*list, *n);
-			tool_hint("pick one with -p PATH (the path=\"...\" shown) or -S SERIAL");
+			if (serials_collide(*list, *n))
+				tool_hint("they share a serial number, so -S cannot tell them "
+					  "apart: pick one with -p PATH (the path=\"...\" shown)");
+			else
+				tool_hint("pick one with -p PATH (the path=\"...\" shown) or -S "
+					  "SERIAL");
 			return TOOL_EXIT_USAGE;
 		}
 	}

@@ -207,5 +207,14 @@ for n in 1 4; do
 	check "no device reset after the refusal (wTransferSize $n)" test -z "$(grep -i 'reset' "$tmp/out")"
 done
 
+# two devices with one serial number: -S cannot pick one, only -p can
+for sel in "" "-S 3574364C3034"; do
+	# shellcheck disable=SC2086
+	expect 64 'more than one DFU device' -- sim stm32f405 --devices 2 -- "$bin" flash $sel "$ex"
+	check "the hint names -p PATH ($sel)" grep -q '^hint: .*-p PATH' "$tmp/out"
+	grep -q '^hint: .*-S SERIAL' "$tmp/out" && bad "the hint offers -S for devices sharing a serial ($sel)" || ok
+done
+expect 0 '' -- sim stm32f405 --devices 2 -- "$bin" flash -p 1-1 "$ex"
+
 echo "safety.sh: $pass passed, $fail failed, $skips skipped"
 [ "$fail" -eq 0 ]
