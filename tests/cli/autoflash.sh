@@ -41,6 +41,28 @@ rc=$?
 printf '%s' "$out" | grep -q 'another flash of this port is running' && ok || bad "held lock message: $out"
 wait
 
+# the lock file is never truncated, and a link planted in its place is
+# refused without writing to what it names
+printf 'precious' > "$tmp/victim"
+ln -s "$tmp/victim" "$tmp/dfuflash-2-1.lock"
+out=$(DFUFLASH="$bin" DFUFLASH_FIRMWARE="$tmp/fw.bin" DFUFLASH_LOCKDIR="$tmp" "$wrapper" 2-1 2>&1)
+rc=$?
+[ $rc -eq 73 ] && ok || bad "lock link: exit $rc, expected 73: $out"
+[ "$(cat "$tmp/victim")" = precious ] && ok || bad "the lock link's target was written"
+printf '%s' "$out" | grep -q 'not a regular file' && ok || bad "lock link message: $out"
+ln -s "$tmp/none" "$tmp/dfuflash-2-2.lock"
+DFUFLASH="$bin" DFUFLASH_FIRMWARE="$tmp/fw.bin" DFUFLASH_LOCKDIR="$tmp" "$wrapper" 2-2 >/dev/null 2>&1
+[ ! -e "$tmp/none" ] && ok || bad "a dangling lock link created its target"
+# DFUFLASH_ARGS: split into words, never globbed (a fake dfuflash shows the words)
+printf '#!/bin/sh\nprintf "[%%s]" "$@"\n' > "$tmp/fake"
+chmod +x "$tmp/fake"
+printf 'kept' > "$tmp/dfuflash-3-1.lock"
+mkdir "$tmp/cwd" && : > "$tmp/cwd/abc"
+out=$(cd "$tmp/cwd" && DFUFLASH="$tmp/fake" DFUFLASH_FIRMWARE=fw.bin DFUFLASH_LOCKDIR="$tmp" \
+	DFUFLASH_ARGS='--verify  [a]*' "$wrapper" 3-1 2>&1)
+printf '%s' "$out" | grep -qF '[--verify][[a]*][fw.bin]' && ok || bad "DFUFLASH_ARGS globbed or not split: $out"
+[ "$(cat "$tmp/dfuflash-3-1.lock")" = kept ] && ok || bad "the lock file was truncated"
+
 # what is missing is said
 out=$(DFUFLASH="$bin" DFUFLASH_LOCKDIR="$tmp" DFUFLASH_FIRMWARE= "$wrapper" 1-1 2>&1); rc=$?
 [ $rc -eq 64 ] && printf '%s' "$out" | grep -q 'DFUFLASH_FIRMWARE is not set' && ok || bad "no firmware: $rc $out"
