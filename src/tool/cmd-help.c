@@ -23,7 +23,7 @@ void tool_usage(FILE *f)
 	      "Commands:\n"
 	      "  list                 list DFU devices (dfu-util -l)\n"
 	      "  flash FILE           write FILE to the device (dfu-util -D)\n"
-	      "  read OUT             read the device into OUT (dfu-util -U)\n"
+	      "  read OUT             read the device into OUT, - for stdout (dfu-util -U)\n"
 	      "  verify FILE          compare the device with FILE\n"
 	      "  erase                mass-erase the device\n"
 	      "  leave                leave DFU mode and start the application\n"

@@ -216,5 +216,12 @@ for sel in "" "-S 3574364C3034"; do
 done
 expect 0 '' -- sim stm32f405 --devices 2 -- "$bin" flash -p 1-1 "$ex"
 
+# a name that says the format, on the device: the BOM file is flashed as hex,
+# a file that is not what its name says never reaches the device
+expect 0 '' -- sim stm32f405 --flash-out bomflash.bin -- "$bin" flash bom.hex
+check "the BOM hex lands at its own address" cmp -s -n "$(wc -c < app.bin)" app.bin bomflash.bin
+expect 65 'notelf.elf: offset 0 .*ELF' -- sim stm32f405 -- "$bin" flash notelf.elf
+grep -q 'raw binary\|0x08000000' "$tmp/out" && bad "notelf.elf taken for raw bytes" || ok
+
 echo "safety.sh: $pass passed, $fail failed, $skips skipped"
 [ "$fail" -eq 0 ]
