@@ -3,6 +3,7 @@
  * (temporary file + rename), plus strict option-value parsing. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -76,21 +77,20 @@ static int open_input(const char *path)
  */
 static enum dfu_format format_by_name(const char *path)
 {
-	static const struct {
-		const char *ext;
-		enum dfu_format f;
-	} names[] = {
-		{ ".hex", DFU_FORMAT_IHEX },  { ".ihx", DFU_FORMAT_IHEX },
-		{ ".ihex", DFU_FORMAT_IHEX }, { ".srec", DFU_FORMAT_SREC },
-		{ ".s19", DFU_FORMAT_SREC },  { ".s28", DFU_FORMAT_SREC },
-		{ ".s37", DFU_FORMAT_SREC },  { ".mot", DFU_FORMAT_SREC },
-		{ ".elf", DFU_FORMAT_ELF },
-	};
+	const char *dot = strrchr(path, '.');
+	char ext[8];
+	enum dfu_format f;
+	size_t i;
 
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (ends_with(path, names[i].ext))
-			return names[i].f;
-	return DFU_FORMAT_AUTO;
+	if (!dot || strchr(dot, '/') || strlen(dot + 1) >= sizeof(ext))
+		return DFU_FORMAT_AUTO;
+	for (i = 0; dot[i + 1]; i++)
+		ext[i] = (char)tolower((unsigned char)dot[i + 1]);
+	ext[i] = '\0';
+	if (dfu_format_from_name(ext, &f) < 0 ||
+	    (f != DFU_FORMAT_IHEX && f != DFU_FORMAT_SREC && f != DFU_FORMAT_ELF))
+		return DFU_FORMAT_AUTO;
+	return f;
 }
 
 static void report_load_error(const char *path, enum dfu_format by_name, struct dfu_error *e)

@@ -42,7 +42,7 @@ int dfu_format_from_name(const char *name, enum dfu_format *out)
 		{ "srec", DFU_FORMAT_SREC },   { "bin", DFU_FORMAT_BIN },
 		{ "raw", DFU_FORMAT_BIN },     { "dfu", DFU_FORMAT_DFU },
 		{ "dfuse", DFU_FORMAT_DFUSE }, { "elf", DFU_FORMAT_ELF },
-		{ "auto", DFU_FORMAT_AUTO },
+		{ "auto", DFU_FORMAT_AUTO },   { "ihx", DFU_FORMAT_IHEX },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++) {
