@@ -797,6 +797,29 @@ START_TEST(test_binary_input_is_refused_as_soon_as_it_passes_the_limit)
 }
 END_TEST
 
+START_TEST(test_endless_blank_text_lines_are_refused_at_the_text_limit)
+{
+	/* a 16-byte data limit: text may run to 16 * 64 bytes + 1 MiB */
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_IHEX, .limits.max_bytes = 16 };
+	struct dfu_reader *r = NULL;
+	struct dfu_error e = { 0 };
+	static uint8_t lines[64 * 1024];
+	size_t fed = 0;
+	int ret = 0;
+
+	memset(lines, '\n', sizeof(lines));
+	ck_assert_int_eq(dfu_reader_new(&opts, &r), 0);
+	while (ret == 0 && fed < 4 * 1024 * 1024) {
+		ret = dfu_reader_feed(r, lines, sizeof(lines), &e);
+		fed += sizeof(lines);
+	}
+	ck_assert_int_eq(ret, DFU_E_RANGE);
+	ck_assert_str_eq(e.code, "image.too_large");
+	ck_assert_uint_le(fed, 16 * 64 + 1024 * 1024 + sizeof(lines));
+	dfu_reader_free(r);
+}
+END_TEST
+
 START_TEST(test_free_without_finish_releases_a_reader_mid_line)
 {
 	struct dfu_parse_opts opts = { .format = DFU_FORMAT_IHEX };
@@ -861,6 +884,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_byte_order_mark_before_the_first_record_is_skipped, 0, 2);
 	tcase_add_test(tc, test_byte_order_mark_on_a_later_line_is_an_error);
 	tcase_add_loop_test(tc, test_binary_input_is_refused_as_soon_as_it_passes_the_limit, 0, 2);
+	tcase_add_test(tc, test_endless_blank_text_lines_are_refused_at_the_text_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("state");

@@ -17,9 +17,10 @@
 /* Longest text line accepted: an Intel HEX record is at most 521 characters,
  * an S-record 514; anything far longer is not a text image. */
 #define MAX_LINE (64 * 1024)
-/* What a binary file may hold beyond its data bytes (DfuSe prefixes, ELF
- * headers, a DFU suffix) before it is refused while still being read. */
-#define BINARY_OVERHEAD (1024 * 1024)
+/* What a file may hold beyond its data (DfuSe prefixes, ELF headers, a DFU
+ * suffix, comments) before it is refused while still being read. */
+#define INPUT_OVERHEAD (1024 * 1024)
+#define TEXT_BYTES_PER_DATA_BYTE 64
 /* The UTF-8 byte-order mark that Windows editors put before a text file. */
 #define UTF8_BOM "\xef\xbb\xbf"
 
@@ -36,6 +37,7 @@ struct dfu_reader {
 	enum reader_state state;
 	enum dfu_format format;
 	struct dfu_image *img;
+	uint64_t fed; /* bytes fed so far */
 
 	/* R_DETECT and R_BINARY: the bytes so far */
 	struct dfu_buf bytes;
@@ -258,25 +260,33 @@ static int leave_detect(struct dfu_reader *r, struct dfu_error *e)
 }
 
 /*
- * Binary formats are collected whole: stop at the data limit (plus room for
- * headers) while reading, so an endless input never fills the memory.
+ * How much input a format may take before it is refused while still being
+ * read, so that an endless input (stdin from /dev/zero, a stream of blank
+ * lines) ends.  A binary format is collected whole: the data limit plus room
+ * for headers.  Text needs at most ~35 characters per data byte (one-byte
+ * records, each after an address record), so 64 per byte never refuses a
+ * real file.
  */
-static int binary_append(struct dfu_reader *r, const uint8_t *buf, size_t len, struct dfu_error *e)
+static uint64_t input_cap(const struct dfu_reader *r)
 {
-	uint64_t cap = dfu_limits_max_bytes(&r->opts.limits) + BINARY_OVERHEAD;
+	uint64_t max = dfu_limits_max_bytes(&r->opts.limits);
+
+	return (r->state == R_TEXT ? max * TEXT_BYTES_PER_DATA_BYTE : max) + INPUT_OVERHEAD;
+}
+
+static int check_input_size(const struct dfu_reader *r, struct dfu_error *e)
+{
+	uint64_t cap = input_cap(r);
 	char where[DFU_WHERE_LEN];
 
-	if ((uint64_t)r->bytes.len + len > cap) {
-		dfu_where_offset(where, cap);
-		return dfu_error_set(e, DFU_E_RANGE, "image.too_large", where,
-				     "the file is larger than %llu bytes, more than an image "
-				     "of at most %llu data bytes can be: stopped reading",
-				     (unsigned long long)cap,
-				     (unsigned long long)dfu_limits_max_bytes(&r->opts.limits));
-	}
-	if (dfu_buf_append(&r->bytes, buf, len) < 0)
-		return dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory");
-	return 0;
+	if (r->fed <= cap)
+		return 0;
+	dfu_where_offset(where, cap);
+	return dfu_error_set(e, DFU_E_RANGE, "image.too_large", where,
+			     "the file is larger than %llu bytes (the most %s input for %llu "
+			     "bytes of data): stopped reading",
+			     (unsigned long long)cap, dfu_format_name(r->format),
+			     (unsigned long long)dfu_limits_max_bytes(&r->opts.limits));
 }
 
 int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct dfu_error *e)
@@ -289,6 +299,7 @@ int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct
 	/* Nothing to do; also keeps NULL + 0 (undefined) out of the pointer math. */
 	if (len == 0)
 		return 0;
+	r->fed += len;
 	if (r->state == R_DETECT) {
 		size_t need = DETECT_BYTES - MIN(r->bytes.len, (size_t)DETECT_BYTES);
 		size_t take = r->opts.format == DFU_FORMAT_AUTO ? MIN(need, len) : 0;
@@ -304,10 +315,15 @@ int dfu_reader_feed(struct dfu_reader *r, const uint8_t *buf, size_t len, struct
 		if (ret < 0)
 			return fail(r, ret);
 	}
+	ret = check_input_size(r, e);
+	if (ret < 0)
+		return fail(r, ret);
 	if (r->state == R_TEXT)
 		ret = text_feed(r, buf, len, e);
 	else
-		ret = binary_append(r, buf, len, e);
+		ret = dfu_buf_append(&r->bytes, buf, len) < 0
+			  ? dfu_error_set(e, DFU_E_NOMEM, "reader.nomem", NULL, "out of memory")
+			  : 0;
 	return ret < 0 ? fail(r, ret) : 0;
 }
 

@@ -306,8 +306,9 @@ struct dfu_parse_opts {
  * dfu_reader_feed / dfu_reader_finish: on failure the reader is spent (only
  * dfu_reader_free may follow) and @e says what and where.
  * dfu_reader_finish: on success the caller owns *out (free with
- * dfu_image_free()).  A binary format bigger than the data limit plus 1 MiB
- * of headers fails while it is fed (image.too_large), never after.
+ * dfu_image_free()).  An input bigger than a file of the data limit can be
+ * (a binary format: the limit plus 1 MiB of headers; text: 64 characters a
+ * data byte) fails while it is fed (image.too_large), never after.
  * Errors: DFU_E_NOMEM, DFU_E_FORMAT, DFU_E_RANGE, DFU_E_CONFLICT,
  * DFU_E_UNSUPPORTED.
  */
