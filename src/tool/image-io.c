@@ -115,7 +115,13 @@ int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct 
 		o.expect_suffix = true;
 	if (o.format == DFU_FORMAT_AUTO && strcmp(path, "-") != 0)
 		o.format = by_name = format_by_name(path);
-	/* "-": standard input (dfu-util's -D -) */
+	/* "-": standard input (dfu-util's -D -), but not a terminal: a read
+	 * would wait for typing that never comes */
+	if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO)) {
+		tool_err("standard input is a terminal, not a firmware file");
+		tool_hint("pipe the firmware in (`< FILE`, `cat FILE |`), or give its name");
+		return TOOL_EXIT_USAGE;
+	}
 	fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open_input(path);
 	if (fd < 0)
 		return TOOL_EXIT_NOINPUT;

@@ -82,6 +82,12 @@ if mkfifo fifo.bin 2>/dev/null; then
 else
 	skips=$((skips + 1)); echo "skip: mkfifo"
 fi
+# standard input is read, but never from a terminal (nobody types firmware)
+if command -v script >/dev/null 2>&1; then
+	expect 64 'standard input is a terminal' -- timeout 20 script -qec "'$bin' image info -" /dev/null
+else
+	skips=$((skips + 1)); echo "skip: script(1) missing"
+fi
 # standard input is read, but never past the limit
 expect 65 'larger than .*stopped reading' -- timeout 60 sh -c "'$bin' image info --max-size 4096 - < /dev/zero"
 
