@@ -1340,6 +1340,49 @@ out:
 	return r;
 }
 
+/* The public copy of a plan: the sectors to erase and the writes in order. */
+static int plan_export(const struct plan *p, struct dfu_plan *out, struct dfu_error *e)
+{
+	out->sectors = calloc(p->n_erase ? p->n_erase : 1, sizeof(*out->sectors));
+	out->writes = calloc(p->n_runs ? p->n_runs : 1, sizeof(*out->writes));
+	if (!out->sectors || !out->writes)
+		return nomem(e);
+	for (size_t i = 0; i < p->n_erase; i++)
+		out->sectors[i] = (struct dfu_plan_sector){ .start = p->erase[i].start,
+							    .size = p->erase[i].size,
+							    .action = DFU_PLAN_ERASE };
+	out->n_sectors = p->n_erase;
+	for (size_t i = 0; i < p->n_runs; i++)
+		out->writes[i] = (struct dfu_plan_write){ .address = p->runs[i].address,
+							  .length = p->runs[i].length,
+							  .vector_table = p->runs[i].vt };
+	out->n_writes = p->n_runs;
+	out->bytes = p->total;
+	return 0;
+}
+
+int dfuse_plan(const struct dfu_dev *dev, const struct dfu_image *img,
+	       const struct dfu_flash_opts *opts, struct dfu_plan *out, struct dfu_error *e)
+{
+	struct plan p = { 0 };
+	int r;
+
+	/* the same refusals and the same plan as dfuse_download, in the same order */
+	r = download_refusals(dev, img, opts, e);
+	if (r < 0)
+		return r;
+	r = plan_build(dev, img, opts, &p, e);
+	if (r == 0)
+		r = plan_export(&p, out, e);
+	if (r == 0 && opts->leave)
+		r = dfuse_jump_target(dev, img, opts, &out->have_jump, &out->jump, e);
+	out->dfuse = true;
+	out->mass_erase = opts->mass_erase;
+	out->leave = opts->leave;
+	plan_release(&p);
+	return r;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Upload                                                                   */
 

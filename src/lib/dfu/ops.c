@@ -6,8 +6,10 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "proto.h"
 
 /*
@@ -120,6 +122,64 @@ int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
 		dfu_facts_describe(dev, r, e);
 	dfu_run_end(dev, &run);
 	return r;
+}
+
+/* Plain DFU 1.1 sends the image from block 0 as one stream: one write, no
+ * sectors (the device erases as it sees fit, DFU 1.1 section 7). */
+static int plain_plan(const struct dfu_image *img, const struct dfu_flash_opts *opts,
+		      struct dfu_plan *out, struct dfu_error *e)
+{
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < img->n_segments; i++)
+		bytes += img->segments[i].length;
+	out->writes = calloc(1, sizeof(*out->writes));
+	if (!out->writes)
+		return dfu_error_set(e, DFU_E_NOMEM, "dfu.nomem", NULL, "out of memory");
+	out->writes[0].length = (uint32_t)MIN(bytes, (uint64_t)UINT32_MAX);
+	out->n_writes = 1;
+	out->bytes = bytes;
+	out->leave = opts->leave;
+	return 0;
+}
+
+int dfu_dev_plan(struct dfu_dev *dev, const struct dfu_image *img,
+		 const struct dfu_flash_opts *opts, struct dfu_plan **out, struct dfu_error *e)
+{
+	struct dfu_flash_result dummy, *res = NULL;
+	struct dfu_plan *p;
+	int r;
+
+	if (!out)
+		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL, "dfu_dev_plan: no output");
+	*out = NULL;
+	r = op_start(dev, "dfu_dev_plan", &res, &dummy, &opts, e);
+	if (r < 0)
+		return r;
+	if (!img)
+		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL, "dfu_dev_plan: no image");
+	r = check_transfer_size(dev, opts, e);
+	if (r < 0)
+		return r;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return dfu_error_set(e, DFU_E_NOMEM, "dfu.nomem", NULL, "out of memory");
+	r = use_dfuse(dev, opts) ? dfuse_plan(dev, img, opts, p, e) : plain_plan(img, opts, p, e);
+	if (r < 0) {
+		dfu_plan_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+void dfu_plan_free(struct dfu_plan *p)
+{
+	if (!p)
+		return;
+	free(p->sectors);
+	free(p->writes);
+	free(p);
 }
 
 int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,

@@ -699,6 +699,52 @@ int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
 		     const struct dfu_flash_opts *opts, struct dfu_flash_result *res,
 		     struct dfu_error *e);
 
+/* What a download would do, sector by sector (dfu_dev_plan). */
+enum dfu_plan_action {
+	DFU_PLAN_ERASE = 0, /* erased, then written */
+	DFU_PLAN_SKIP,	    /* already holds the image's bytes: neither erased nor written */
+};
+
+struct dfu_plan_sector {
+	uint32_t start;
+	uint32_t size;
+	enum dfu_plan_action action;
+};
+
+/* One contiguous write, in the order the download sends them. */
+struct dfu_plan_write {
+	uint32_t address;
+	uint32_t length;
+	bool vector_table; /* the sector holding the vector table: written last */
+};
+
+struct dfu_plan {
+	bool dfuse;			 /* DfuSe addressing; plain DFU 1.1 writes blocks from 0 */
+	bool mass_erase;		 /* the whole flash is erased first (no per-sector list) */
+	struct dfu_plan_sector *sectors; /* the sectors the image touches */
+	size_t n_sectors;
+	struct dfu_plan_write *writes;
+	size_t n_writes;
+	uint64_t bytes; /* bytes sent, padding included */
+	bool leave;	/* the device is told to leave DFU mode afterwards */
+	bool have_jump; /* DfuSe: where the leave request points */
+	uint32_t jump;
+};
+
+/*
+ * Plan the download of @img with @opts as dfu_dev_download() would, with
+ * every refusal it would make, and send nothing to the device (a dry run).
+ * Caller owns *out: dfu_plan_free().  Errors: those of dfu_dev_download()
+ * that come before the first request (DFU_E_MEMMAP, DFU_E_INVAL, DFU_E_NOMEM).
+ */
+int dfu_dev_plan(struct dfu_dev *dev, const struct dfu_image *img,
+		 const struct dfu_flash_opts *opts, struct dfu_plan **out, struct dfu_error *e);
+void dfu_plan_free(struct dfu_plan *p);
+static inline void dfu_plan_freep(struct dfu_plan **p)
+{
+	dfu_plan_free(*p);
+}
+
 /*
  * Read device memory into a new image (caller owns *out).  DfuSe: from
  * opts->address, opts->length bytes or to the end of its layout segment;
