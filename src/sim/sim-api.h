@@ -250,6 +250,8 @@ int sim_device_usb_reset(struct sim_device *d);
 /* Unplug and plug again (power cycle): option bytes reload, the ROM or the
  * application starts by boot0, run counters restart.  Always 0. */
 int sim_device_replug(struct sim_device *d);
+/* Pull the cable: the device leaves the bus until sim_device_replug(). */
+int sim_device_unplug(struct sim_device *d);
 /* A new host program starts talking to the device: the front end calls this when a
  * client opens the device node (the model cannot see processes).  Only
  * fail-every-second-run uses it; DFU state is kept across runs, as on real ROMs (dfu-util

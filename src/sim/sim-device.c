@@ -1177,6 +1177,14 @@ int sim_device_replug(struct sim_device *d)
 	return 0;
 }
 
+int sim_device_unplug(struct sim_device *d)
+{
+	if (!d)
+		return -EINVAL;
+	sim_disconnect(d, sim_now(d), "unplug", false, SIM_MODE_ABSENT, NEVER);
+	return 0;
+}
+
 void sim_device_session_begin(struct sim_device *d)
 {
 	if (!d)

@@ -45,6 +45,7 @@ struct sim_opts {
 	const char *log;
 	double time_scale;
 	unsigned devices;
+	uint32_t arrive_ms; /* --arrive: device k plugs in (k-1) x this after the start */
 	bool hold;
 	char **command;
 };
@@ -76,6 +77,8 @@ static void usage(FILE *f)
 	      "      --log=FILE         write the JSON-lines transaction log to FILE\n"
 	      "      --time-scale=X     scale datasheet durations (default 1.0; 0 = instant)\n"
 	      "      --devices=N        number of devices (default 1, at most 16)\n"
+	      "      --arrive=MS        device 1 is there at the start, device K plugs in\n"
+	      "                         (K-1) x MS milliseconds later (a station's tray)\n"
 	      "      --hold             keep the bus until SIGINT/SIGTERM; print its environment\n"
 	      "      --list-profiles    list the profiles and exit\n"
 	      "  -h, --help             show this help\n"
@@ -105,6 +108,7 @@ enum {
 	OPT_LOG,
 	OPT_TIME_SCALE,
 	OPT_DEVICES,
+	OPT_ARRIVE,
 	OPT_HOLD,
 	OPT_LIST
 };
@@ -117,6 +121,7 @@ static const struct option longopts[] = {
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
 	{ "devices", required_argument, NULL, OPT_DEVICES },
+	{ "arrive", required_argument, NULL, OPT_ARRIVE },
 	{ "hold", no_argument, NULL, OPT_HOLD },
 	{ "list-profiles", no_argument, NULL, OPT_LIST },
 	{ "help", no_argument, NULL, 'h' },
@@ -163,6 +168,18 @@ static int parse_devices(const char *arg, struct sim_opts *o)
 	return -1;
 }
 
+static int parse_arrive(const char *arg, struct sim_opts *o)
+{
+	uint32_t ms;
+
+	if (util_parse_u32(arg, &ms) < 0 || ms < 1 || ms > 3600000) {
+		fprintf(stderr, "dfuflash-sim: --arrive '%s': expected 1 to 3600000 (ms)\n", arg);
+		return EX_USAGE;
+	}
+	o->arrive_ms = ms;
+	return -1;
+}
+
 /* Option @c with argument @arg, as getopt_long() returned them. */
 static int parse_option(int c, const char *arg, struct sim_opts *o)
 {
@@ -187,6 +204,8 @@ static int parse_option(int c, const char *arg, struct sim_opts *o)
 		return parse_time_scale(arg, o);
 	case OPT_DEVICES:
 		return parse_devices(arg, o);
+	case OPT_ARRIVE:
+		return parse_arrive(arg, o);
 	case OPT_HOLD:
 		o->hold = true;
 		return -1;
@@ -396,6 +415,10 @@ struct testbed {
 	FILE *log;
 	struct sim_usbfs *bus;
 	struct run_ctx run;
+	struct arrival {
+		struct testbed *tb;
+		unsigned index;
+	} arrivals[MAX_DEVICES];
 };
 
 /* The setup steps below return 0, or an exit status. */
@@ -496,6 +519,33 @@ static int start_bus(const struct sim_opts *o, struct testbed *tb)
 	g_unix_signal_add(SIGTERM, on_signal, &tb->run);
 	g_unix_signal_add(SIGHUP, on_signal, &tb->run);
 	return 0;
+}
+
+static gboolean on_arrival(gpointer data)
+{
+	struct arrival *a = data;
+
+	if (sim_usbfs_replug(a->tb->bus, a->index) < 0)
+		fprintf(stderr, "dfuflash-sim: --arrive: device %u cannot be plugged in\n",
+			a->index + 1);
+	return G_SOURCE_REMOVE;
+}
+
+/* --arrive: every device but the first starts unplugged, before the bus exists... */
+static void hold_back_arrivals(const struct sim_opts *o, struct testbed *tb)
+{
+	for (unsigned i = 1; o->arrive_ms && i < o->devices; i++)
+		sim_device_unplug(tb->devs[i]);
+}
+
+/* ...and is plugged in at its time, by the main loop. */
+static void schedule_arrivals(const struct sim_opts *o, struct testbed *tb)
+{
+	for (unsigned i = 1; o->arrive_ms && i < o->devices; i++) {
+		tb->arrivals[i] = (struct arrival){ .tb = tb, .index = i };
+		g_timeout_add((guint)MIN((uint64_t)i * o->arrive_ms, (uint64_t)G_MAXUINT),
+			      on_arrival, &tb->arrivals[i]);
+	}
 }
 
 /* --hold: print the environment that reaches the bus, then serve until a signal. */
@@ -599,9 +649,11 @@ int main(int argc, char **argv)
 	ret = load_flash_in(&o, &tb);
 	if (ret)
 		goto out;
+	hold_back_arrivals(&o, &tb);
 	ret = start_bus(&o, &tb);
 	if (ret)
 		goto out;
+	schedule_arrivals(&o, &tb);
 	if (o.hold) {
 		ret = hold_bus(&o, &tb);
 	} else {

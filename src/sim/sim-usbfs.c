@@ -1278,6 +1278,21 @@ void sim_usbfs_unlock(struct sim_usbfs *u)
 	g_rec_mutex_unlock(&u->lock);
 }
 
+int sim_usbfs_replug(struct sim_usbfs *u, size_t index)
+{
+	int r;
+
+	if (index >= u->n_ports)
+		return -EINVAL;
+	g_rec_mutex_lock(&u->lock);
+	r = sim_device_replug(u->ports[index].dev);
+	/* the CONNECT event becomes an "add" on the next service run */
+	pump_all(u, now_us());
+	kick(u);
+	g_rec_mutex_unlock(&u->lock);
+	return r;
+}
+
 void sim_usbfs_get_stats(struct sim_usbfs *u, struct sim_usbfs_stats *st)
 {
 	g_rec_mutex_lock(&u->lock);

@@ -42,6 +42,10 @@ void sim_usbfs_unlock(struct sim_usbfs *u);
  * the models (struct sim_clock) so that their event times compare with it. */
 uint64_t sim_usbfs_clock_us(void *ctx);
 
+/* Main thread: plug device @index (0-based, as given to sim_usbfs_new()) in again after
+ * sim_device_unplug(): it powers on and enumerates at a new address.  0, or -EINVAL. */
+int sim_usbfs_replug(struct sim_usbfs *u, size_t index);
+
 /* Counters, for benchmarks and tests. */
 struct sim_usbfs_stats {
 	unsigned long ioctls;
