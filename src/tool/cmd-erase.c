@@ -25,6 +25,8 @@ int cmd_erase(struct tool_run *r, struct dfu_if_info *list, size_t n)
 		return TOOL_EXIT_SOFTWARE;
 	none->address_from_file = true;
 	fo.mass_erase = true;
+	if (r->o->dry_run)
+		return tool_plan_flash(r, dev, &list[k], none, &fo);
 	ret = dfu_dev_download(dev, none, &fo, &r->res, &e);
 	r->have_res = true;
 	if (ret < 0)

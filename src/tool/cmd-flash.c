@@ -155,6 +155,8 @@ static int flash_target(struct tool_run *r, struct dfu_if_info *list, size_t n,
 	/* several targets: leave only after the last one */
 	if (index + 1 < count)
 		fo.leave = false;
+	if (r->o->dry_run)
+		return tool_plan_flash(r, dev, &list[k], img, &fo);
 	if (count > 1)
 		tool_msg(r->tool, "alt %u (\"%s\"):", list[k].alt,
 			 list[k].layout ? list[k].layout->name : list[k].name);
@@ -177,19 +179,28 @@ static int flash_target(struct tool_run *r, struct dfu_if_info *list, size_t n,
 int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
-	int alts[256];
-	size_t nalts;
 	int ret;
 
 	ret = tool_run_load_input(r, &img);
 	if (ret)
 		return ret;
+	return cmd_flash_image(r, list, n, img);
+}
+
+int cmd_flash_image(struct tool_run *r, struct dfu_if_info *list, size_t n, struct dfu_image *img)
+{
+	int alts[256];
+	size_t nalts;
+	int ret;
+
 	nalts = image_alts(img, alts);
 	for (size_t a = 0; a < nalts; a++) {
 		ret = flash_target(r, list, n, img, alts[a], a, nalts);
 		if (ret)
 			return ret;
 	}
+	if (r->o->dry_run)
+		return 0;
 	if (r->o->compat && !r->o->quiet && !r->o->json) {
 		printf("Download done.\nFile downloaded successfully\n");
 		if (r->o->flash.leave)

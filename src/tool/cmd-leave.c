@@ -18,6 +18,8 @@ int cmd_leave(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	ret = tool_run_open_command_alt(r, list, n, &dev, &k);
 	if (ret)
 		return ret;
+	if (r->o->dry_run)
+		return tool_plan_leave(r, &list[k]);
 	ret = dfu_dev_leave(dev, NULL, &r->o->flash, &r->res, &e);
 	r->have_res = true;
 	if (ret < 0)

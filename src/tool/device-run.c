@@ -17,6 +17,7 @@
 
 #include "cmd-protect.h"
 #include "device-run.h"
+#include "flash-many.h"
 #include "macro.h"
 #include "options.h"
 #include "tool.h"
@@ -617,7 +618,8 @@ static void print_result(struct tool_run *r, int code)
 {
 	struct json_out j;
 
-	if (!r->o->json || r->o->mode == TOOL_MODE_LIST)
+	/* several boards print their own results and summary (flash-many.c) */
+	if (!r->o->json || r->o->mode == TOOL_MODE_LIST || tool_many_wanted(r->o))
 		return;
 	json_begin(&j, stdout);
 	json_obj_open(&j, NULL);
@@ -646,6 +648,8 @@ static void print_result(struct tool_run *r, int code)
 		json_str(&j, NULL, r->res.retry_log[i]);
 	json_arr_close(&j);
 	json_bool(&j, "recovered_by_reset", r->recovered && code == 0);
+	if (r->o->dry_run)
+		json_bool(&j, "dry_run", true);
 	json_uint(&j, "elapsed_ms", r->res.elapsed_ms);
 	json_obj_close(&j);
 	json_end(&j);
@@ -677,6 +681,7 @@ static const struct device_cmd device_cmds[] = {
 	{ .mode = TOOL_MODE_DETACH, .run = cmd_detach, .keeps_runtime = true },
 	{ .mode = TOOL_MODE_RESET, .run = cmd_reset },
 	{ .mode = TOOL_MODE_READ_OPTIONS, .run = cmd_read_options },
+	{ .mode = TOOL_MODE_STATION, .run_unselected = cmd_station },
 };
 
 static const struct device_cmd *device_cmd_for(enum tool_mode mode)
@@ -698,6 +703,8 @@ static int run_device(struct tool_run *r)
 		return TOOL_EXIT_SOFTWARE;
 	if (cmd->run_unselected)
 		return cmd->run_unselected(r);
+	if (r->o->all)
+		return cmd_flash_all(r);
 	ret = find_devices(r, &r->o->match, &list, &n);
 	if (ret)
 		goto out;
@@ -719,7 +726,7 @@ static int run_device(struct tool_run *r)
 			goto out;
 	}
 	ret = cmd->run(r, list, n);
-	if (ret == 0 && r->o->reset && !r->res.left)
+	if (ret == 0 && r->o->reset && !r->res.left && !r->o->dry_run)
 		ret = tool_run_reset(r, list);
 out:
 	dfu_if_info_free(list, n);

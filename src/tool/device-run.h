@@ -68,10 +68,22 @@ int tool_run_upload(struct tool_run *r, const struct dfu_if_info *info, struct d
 		    const struct dfu_flash_opts *fo, struct dfu_image **img,
 		    struct dfu_flash_result *res, struct dfu_error *e);
 
+/* --- cmd-plan.c: --dry-run ------------------------------------------------- */
+
+/* Plan the download of @img (or @fo's mass erase) on the open @dev and print
+ * it; nothing is written. */
+int tool_plan_flash(struct tool_run *r, struct dfu_dev *dev, const struct dfu_if_info *info,
+		    const struct dfu_image *img, const struct dfu_flash_opts *fo);
+/* Print where `leave` would jump; nothing is sent. */
+int tool_plan_leave(struct tool_run *r, const struct dfu_if_info *info);
+
 /* --- the commands, one file each ------------------------------------------ */
 
-int cmd_list(struct tool_run *r);					/* cmd-list.c */
-int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n);	/* cmd-flash.c */
+int cmd_list(struct tool_run *r);				       /* cmd-list.c */
+int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n); /* cmd-flash.c */
+/* cmd-flash.c: the same with the image already loaded (flash-many.c); @img may
+ * be rebased (a raw binary placed at the start of flash) */
+int cmd_flash_image(struct tool_run *r, struct dfu_if_info *list, size_t n, struct dfu_image *img);
 int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n);	/* cmd-read.c */
 int cmd_verify(struct tool_run *r, struct dfu_if_info *list, size_t n); /* cmd-verify.c */
 int cmd_erase(struct tool_run *r, struct dfu_if_info *list, size_t n);	/* cmd-erase.c */

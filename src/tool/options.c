@@ -35,6 +35,10 @@ enum {
 	OPT_FORMAT,
 	OPT_TRACE,
 	OPT_OTP,
+	OPT_ALL,
+	OPT_DRY_RUN,
+	OPT_STATION_COUNT,
+	OPT_RECORD,
 	OPT_COUNT,
 };
 
@@ -90,6 +94,10 @@ static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "otp", no_argument, NULL, OPT_OTP },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "count", required_argument, NULL, OPT_STATION_COUNT },
+	{ "record", required_argument, NULL, OPT_RECORD },
 	{ 0 },
 };
 
@@ -100,10 +108,11 @@ struct native_cmd {
 };
 
 static const struct native_cmd native_cmds[] = {
-	{ "list", TOOL_MODE_LIST, NULL },     { "flash", TOOL_MODE_DOWNLOAD, "FILE" },
-	{ "read", TOOL_MODE_UPLOAD, "OUT" },  { "verify", TOOL_MODE_VERIFY, "FILE" },
-	{ "erase", TOOL_MODE_ERASE, NULL },   { "leave", TOOL_MODE_LEAVE, NULL },
-	{ "detach", TOOL_MODE_DETACH, NULL }, { "read-options", TOOL_MODE_READ_OPTIONS, NULL },
+	{ "list", TOOL_MODE_LIST, NULL },	  { "flash", TOOL_MODE_DOWNLOAD, "FILE" },
+	{ "read", TOOL_MODE_UPLOAD, "OUT" },	  { "verify", TOOL_MODE_VERIFY, "FILE" },
+	{ "erase", TOOL_MODE_ERASE, NULL },	  { "leave", TOOL_MODE_LEAVE, NULL },
+	{ "detach", TOOL_MODE_DETACH, NULL },	  { "read-options", TOOL_MODE_READ_OPTIONS, NULL },
+	{ "station", TOOL_MODE_STATION, "FILE" },
 };
 
 /* -s modifiers, matched whole: dfu-util's prefix matching let "l" mean leave
@@ -125,6 +134,7 @@ static const char *const dfuse_mods[] = {
 struct source {
 	const char *address, *length, *leave, *jump, *mass_erase, *unprotect, *will_reset, *force,
 	    *verify, *wait_app, *timeout, *format, *upload_size, *otp, *reset;
+	const char *all, *dry_run, *count, *record; /* flash-many.c, cmd-station.c */
 };
 
 struct parse_state {
@@ -162,6 +172,7 @@ const char *tool_mode_name(enum tool_mode m)
 		[TOOL_MODE_VERIFY] = "verify",	   [TOOL_MODE_ERASE] = "erase",
 		[TOOL_MODE_LEAVE] = "leave",	   [TOOL_MODE_DETACH] = "detach",
 		[TOOL_MODE_RESET] = "reset",	   [TOOL_MODE_READ_OPTIONS] = "read-options",
+		[TOOL_MODE_STATION] = "station",
 	};
 
 	if ((size_t)m < ARRAY_SIZE(names) && names[m])
@@ -904,6 +915,32 @@ static int native_tool_option(struct parse_state *st, int c, const char *arg,
 	return 0;
 }
 
+/* --all --dry-run --count --record: several boards, or none written. */
+static int many_option(struct parse_state *st, int c, const char *arg, struct tool_options *o)
+{
+	switch (c) {
+	case OPT_ALL:
+		o->all = true;
+		st->src.all = "--all";
+		return 0;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		st->src.dry_run = "--dry-run";
+		return 0;
+	case OPT_STATION_COUNT:
+		st->src.count = "--count";
+		return number_u32(st, arg, 1, UINT32_MAX, &o->station_count) ? 0 : TOOL_EXIT_USAGE;
+	default:
+		if (!*arg) {
+			tool_err("%s '': empty file name", st->label);
+			return TOOL_EXIT_USAGE;
+		}
+		st->src.record = "--record";
+		o->record_path = arg;
+		return 0;
+	}
+}
+
 /* Returns 0, an exit code, or -1 for "stop: -h". */
 static int option(struct parse_state *st, int c, char *arg, struct tool_options *o, char **argv)
 {
@@ -956,6 +993,11 @@ static int option(struct parse_state *st, int c, char *arg, struct tool_options 
 	case OPT_TRACE:
 	case OPT_OTP:
 		return native_tool_option(st, c, arg, o);
+	case OPT_ALL:
+	case OPT_DRY_RUN:
+	case OPT_STATION_COUNT:
+	case OPT_RECORD:
+		return many_option(st, c, arg, o);
 	default:
 		return dfu_util_option(st, c, arg, o);
 	}
@@ -1001,6 +1043,7 @@ static bool native_mode(struct parse_state *st, struct tool_options *o)
 		break;
 	case TOOL_MODE_DOWNLOAD:
 	case TOOL_MODE_VERIFY:
+	case TOOL_MODE_STATION:
 		o->download_path = st->cmd_arg;
 		break;
 	case TOOL_MODE_UPLOAD:
@@ -1081,12 +1124,67 @@ static bool compat_mode(struct parse_state *st, struct tool_options *o)
 	return true;
 }
 
+/* --all, station, --dry-run, --count, --record: where they apply. */
+static bool many_check(const struct parse_state *st, const struct tool_options *o)
+{
+	const struct source *s = &st->src;
+	enum tool_mode m = o->mode;
+	bool many = o->all || m == TOOL_MODE_STATION;
+
+	if (!applies(s->all, m, MODE_BIT(TOOL_MODE_DOWNLOAD),
+		     "--all flashes every matching board: `flash FILE --all`") ||
+	    !applies(s->dry_run, m,
+		     MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_ERASE) |
+			 MODE_BIT(TOOL_MODE_LEAVE),
+		     "--dry-run shows what flash, erase or leave would do") ||
+	    !applies(s->count, m, MODE_BIT(TOOL_MODE_STATION),
+		     "--count is the number of boards a station flashes") ||
+	    !applies(s->record, m, MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_STATION),
+		     "--record logs the boards of `station` and `flash --all`"))
+		return false;
+	if (o->dry_run && o->flash.unprotect) {
+		tool_err("--dry-run cannot be combined with unprotect: Read Unprotect erases the "
+			 "flash as soon as it is sent");
+		return false;
+	}
+	if (s->record && !many) {
+		tool_err("--record needs several boards: `flash --all` or `station`");
+		return false;
+	}
+	if (!many)
+		return true;
+	if (o->download_path && strcmp(o->download_path, "-") == 0) {
+		tool_err("%s: standard input cannot feed several boards",
+			 m == TOOL_MODE_STATION ? "station" : "--all");
+		tool_hint("save the firmware to a file and name it");
+		return false;
+	}
+	if (o->flash.unprotect || o->reset || o->compat) {
+		tool_err("%s cannot be combined with %s",
+			 m == TOOL_MODE_STATION ? "station" : "--all",
+			 o->compat  ? "dfu-util's -D"
+			 : o->reset ? "-R"
+				    : "unprotect");
+		tool_hint("write `dfuflash flash FILE --all` or `dfuflash station FILE`; unprotect "
+			  "and reset each board on its own");
+		return false;
+	}
+	if (m == TOOL_MODE_STATION && o->dry_run) {
+		tool_err("--dry-run does not apply to a station");
+		tool_hint("plan on one board with `flash FILE --dry-run`, or on all of them with "
+			  "`flash FILE --all --dry-run`");
+		return false;
+	}
+	return true;
+}
+
 /* What only makes sense in some modes, and what needs what. */
 static bool cross_check(struct parse_state *st, struct tool_options *o)
 {
 	struct dfu_flash_opts *f = &o->flash;
 	const struct source *s = &st->src;
-	enum tool_mode m = o->mode;
+	/* a station flashes as `flash` does: the same options apply */
+	enum tool_mode m = o->mode == TOOL_MODE_STATION ? TOOL_MODE_DOWNLOAD : o->mode;
 	const unsigned dl_erase = MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_ERASE);
 
 	if (!applies(s->address, m, XFER_MODES, NULL) ||
@@ -1112,7 +1210,7 @@ static bool cross_check(struct parse_state *st, struct tool_options *o)
 		     MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_UPLOAD) |
 			 MODE_BIT(TOOL_MODE_VERIFY),
 		     NULL) ||
-	    !applies(s->reset, m, DEVICE_MODES, NULL))
+	    !applies(s->reset, m, DEVICE_MODES, NULL) || !many_check(st, o))
 		return false;
 	/* dfu-util refuses these without :force: they erase the whole flash */
 	if ((st->s_mass_erase || st->s_unprotect) && !f->force) {

@@ -32,6 +32,7 @@ enum tool_mode {
 	TOOL_MODE_DETACH,	/* -e alone, `detach` */
 	TOOL_MODE_RESET,	/* -R alone: USB reset (dfu-util refuses it; harmless) */
 	TOOL_MODE_READ_OPTIONS, /* `read-options`: decode the option bytes alt */
+	TOOL_MODE_STATION,	/* `station FILE`: flash each matching board as it arrives */
 };
 
 /* --progress: AUTO draws a bar only when stderr is a terminal. */
@@ -84,6 +85,12 @@ struct tool_options {
 	bool detach; /* -e / `detach`: detach a run-time device first (or only) */
 	bool reset;  /* -R: USB reset after the operation */
 	bool otp;    /* --otp: reserved (OTP writes, a later issue); stored only */
+
+	/* several boards (cmd-station.c, flash-many.c) */
+	bool all;		 /* --all: every matching DFU-mode device, in parallel */
+	bool dry_run;		 /* --dry-run: open and plan, write nothing */
+	uint32_t station_count;	 /* station --count N: stop after N boards, 0 = never */
+	const char *record_path; /* --record FILE: one JSON line per board, appended */
 
 	char *owned_serial; /* internal: the run-time half of "-S a,b" */
 };

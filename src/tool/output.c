@@ -62,10 +62,29 @@ void tool_msg(struct tool_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The first error this thread printed since tool_error_capture_begin(): the
+ * cause a board's result carries when several boards run at once. */
+static _Thread_local char captured[256];
+
+void tool_error_capture_begin(void)
+{
+	captured[0] = '\0';
+}
+
+const char *tool_error_captured(void)
+{
+	return captured;
+}
+
 static void prefixed(const char *prefix, const char *fmt, va_list ap)
 {
 	char p[32];
+	va_list copy;
 
+	va_copy(copy, ap);
+	if (!captured[0] && strcmp(prefix, "error: ") == 0)
+		vsnprintf(captured, sizeof(captured), fmt, copy);
+	va_end(copy);
 	snprintf(p, sizeof(p), "dfuflash: %s", prefix);
 	line_escaped(p, fmt, ap);
 }

@@ -61,6 +61,9 @@ void tool_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tool_put_escaped(FILE *f, const char *s);
 /* Print "dfuflash: error: <object>: <where>: <message>" and the hint. */
 void tool_report(const char *object, const struct dfu_error *e);
+/* Per thread: forget, then read, the first error line printed since. */
+void tool_error_capture_begin(void);
+const char *tool_error_captured(void);
 /* The exit code for a library error. */
 int tool_exit_for(int err);
 void tool_print_exit_codes(FILE *f);
