@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "macro.h"
+#include "image-map.h"
 #include "tool.h"
 
 /* --- shared option handling ------------------------------------------- */
@@ -31,6 +32,9 @@ struct image_opts {
 	/* info: read the vector table here instead of the lowest address */
 	bool have_vt_base;
 	uint32_t vt_base;
+	/* info --map[=LAYOUT]: draw against LAYOUT, or the device's (NULL) */
+	bool map;
+	const char *map_layout;
 };
 
 enum {
@@ -49,6 +53,7 @@ enum {
 	OPT_MAX_SIZE,
 	OPT_MAX_SPAN,
 	OPT_VECTOR_BASE,
+	OPT_MAP,
 	OPT_HELP,
 };
 
@@ -70,6 +75,7 @@ static const struct option image_long_opts[] = {
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "max-span", required_argument, NULL, OPT_MAX_SPAN },
 	{ "vector-base", required_argument, NULL, OPT_VECTOR_BASE },
+	{ "map", optional_argument, NULL, OPT_MAP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ 0 },
@@ -77,7 +83,8 @@ static const struct option image_long_opts[] = {
 
 static const char image_usage[] =
     "Usage:\n"
-    "  dfuflash image info [--json] [--format F] [--address A] [--vector-base A] FILE...\n"
+    "  dfuflash image info [--json] [--format F] [--address A] [--vector-base A]\n"
+    "        [--map[=LAYOUT]] FILE...\n"
     "  dfuflash image convert IN OUT [--to bin|hex|srec|dfu|dfuse] [--format F]\n"
     "        [--address A] [--vid V --pid P --device-version D] [--spec S]\n"
     "        [--alt N --target-name NAME] [--fill BYTE] [--force]\n"
@@ -99,6 +106,8 @@ static const char image_usage[] =
     "  --max-size N      refuse images holding more than N data bytes (default 1 GiB)\n"
     "  --max-span N      refuse images spanning more than N bytes (default: no cap)\n"
     "  --vector-base A   image info: read the vector table at A\n"
+    "  --map[=LAYOUT]    image info: draw the image against a DfuSe layout string,\n"
+    "                    or that of the DFU device connected\n"
     "  --force           replace an existing output file / an existing suffix\n"
     "  -q, --quiet       print errors only\n"
     "  --json            machine-readable output on stdout\n";
@@ -224,6 +233,10 @@ static int parse_image_opts(struct tool_ctx *ctx, int argc, char **argv, struct 
 			continue;
 		case OPT_FORCE:
 			o->force = true;
+			continue;
+		case OPT_MAP:
+			o->map = true;
+			o->map_layout = optarg;
 			continue;
 		case OPT_HELP:
 			fputs(image_usage, stdout);
@@ -620,6 +633,34 @@ static int load_for_info(const char *path, const struct image_opts *o, struct js
 	}
 }
 
+/* --map: a raw binary without --address goes where flash would put it, the
+ * start of the layout's first writable segment. */
+static int info_map(const char *path, struct dfu_image *img, const struct image_opts *o)
+{
+	_cleanup_(dfuse_layout_freep) struct dfuse_layout *l = NULL;
+	struct dfu_error e = { 0 };
+	int ret;
+
+	ret = tool_image_map_layout(o->map_layout, img, &l);
+	if (ret)
+		return ret;
+	for (size_t i = 0; !img->address_from_file && !o->parse.have_base && i < l->n_segments;
+	     i++) {
+		if (!(l->segments[i].attr & DFUSE_ATTR_WRITABLE))
+			continue;
+		ret = dfu_image_rebase(img, l->segments[i].start, &e);
+		if (ret < 0) {
+			tool_report(path, &e);
+			return tool_exit_for(ret);
+		}
+		printf("  (raw binary drawn at 0x%08x, where flash writes it without --address)\n",
+		       l->segments[i].start);
+		break;
+	}
+	tool_image_map(img, l);
+	return 0;
+}
+
 static int image_info(int argc, char **argv, const struct image_opts *o)
 {
 	struct json_out j;
@@ -628,6 +669,12 @@ static int image_info(int argc, char **argv, const struct image_opts *o)
 	if (optind >= argc) {
 		tool_err("image info: no FILE given");
 		fputs(image_usage, stderr);
+		return TOOL_EXIT_USAGE;
+	}
+	if (o->map && o->json) {
+		tool_err("image info: --map draws for a terminal; it has no --json form");
+		tool_hint(
+		    "`dfuflash flash FILE --dry-run --json` lists the sectors a download touches");
 		return TOOL_EXIT_USAGE;
 	}
 	if (o->json) {
@@ -648,6 +695,8 @@ static int image_info(int argc, char **argv, const struct image_opts *o)
 				info_json(&j, argv[i], img, o);
 			else
 				info_text(argv[i], img, o);
+			if (o->map)
+				ret = info_map(argv[i], img, o);
 		}
 		if (o->json)
 			json_obj_close(&j);

@@ -195,6 +195,29 @@ assert plan["bytes"] == 20000 and plan["leave"] is False, plan
 assert ev[-1]["event"] == "result" and ev[-1]["dry_run"] is True and ev[-1]["bytes_written"] == 0
 EOF
 
+# --- image info --map -----------------------------------------------------------------------
+F405='@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg'
+run "$DFU" image info fw.bin --address 0x08000000 --map="$F405"
+[ "$rc" -eq 0 ] && has '* 0x08000000-0x08003fff    16 KiB  [################################] 16384 bytes' &&
+	has '* 0x08004000-0x08007fff    16 KiB  [########........................] 3616 bytes' &&
+	has '  0x08008000-0x0800ffff     2 x 16 KiB    untouched' &&
+	has '  0x08020000-0x080fffff     7 x 128 KiB   untouched' && has '2 sector(s) touched' &&
+	pass "image info --map=LAYOUT: touched sectors marked" || fail "image info --map=LAYOUT: rc $rc"
+run "$DFU" image info fw.bin --address 0x0800c000 --map='@Flash /0x08000000/04*016Kg'
+[ "$rc" -eq 0 ] && has 'outside the memory map:' &&
+	has '! 0x0800c000-0x08010e1f  20000 bytes, 3616 of them in no segment' &&
+	pass "image info --map: data outside the layout listed" || fail "image info --map outside: rc $rc"
+run sim 1 -- "$DFU" image info fw.bin --map
+[ "$rc" -eq 0 ] && has '(raw binary drawn at 0x08000000' && has '2 sector(s) touched' &&
+	grep -q 'the layout of 0483:df11 at 1-1, alt 0' "$tmp/err" &&
+	pass "image info --map: the device's layout" || fail "image info --map from the device: rc $rc"
+run sim 2 -- "$DFU" image info fw.bin --map
+[ "$rc" -eq 64 ] && grep -q 'more than one DFU device' "$tmp/err" &&
+	pass "image info --map: two devices need the layout given" || fail "--map, two devices: rc $rc"
+run "$DFU" image info fw.bin --map='no layout'
+[ "$rc" -eq 65 ] && grep -q "not a DfuSe memory layout" "$tmp/err" &&
+	pass "image info --map: a bad layout string" || fail "--map bad layout: rc $rc"
+
 # --- usage ----------------------------------------------------------------------------------
 for args in "flash fw.bin --count 2" "station -" "flash fw.bin --record r.jsonl" \
 	"station fw.bin --dry-run" "read out.bin --all" "station fw.bin --unprotect"; do
