@@ -30,6 +30,7 @@ void tool_usage(FILE *f)
 	      "  detach               send DFU_DETACH to a run-time device\n"
 	      "  read-options         show the option bytes: read/write protection,\n"
 	      "                       brown-out level, boot configuration\n"
+	      "  station FILE         flash each matching board as it arrives\n"
 	      "  image ...            work on firmware files: info, convert, suffix,\n"
 	      "                       layout (`dfuflash image --help`)\n"
 	      "\n",
@@ -99,6 +100,10 @@ void tool_options_usage(FILE *f)
 	      "  --progress=bar|plain|none   -q, --quiet (errors only)\n"
 	      "  --trace FILE         every USB control request as a JSON line to FILE\n"
 	      "  --otp                allow writing OTP memory and its lock bytes (irreversible)\n"
+	      "  --dry-run            flash/erase/leave: print the plan, write nothing\n"
+	      "  --all                flash: every matching board in DFU mode, in parallel\n"
+	      "  --count N            station: stop after N boards\n"
+	      "  --record LOG         --all, station: append a JSON line per board to LOG\n"
 	      "\n"
 	      "Numbers are decimal, or hexadecimal with 0x; a leading 0 is not octal.\n",
 	      f);
