@@ -232,3 +232,20 @@ void dfu_flash_result_note_retry(struct dfu_flash_result *res, const char *fmt, 
 	va_end(ap);
 	res->n_retry_log++;
 }
+
+int dfu_wait_bus_change(struct dfu_ctx *ctx, uint32_t timeout_ms, struct dfu_error *e)
+{
+	int r;
+
+	if (!ctx)
+		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL,
+				     "dfu_wait_bus_change: no context");
+	if (!ctx->backend.ops->wait_change)
+		return DFU_E_UNSUPPORTED;
+	r = ctx->backend.ops->wait_change(ctx->backend.ctx, timeout_ms);
+	if (r < 0 && r != DFU_E_UNSUPPORTED)
+		return dfu_error_set(e, r, "usb.hotplug", NULL,
+				     "waiting for USB devices to arrive or leave failed: %s",
+				     dfu_strerror(r));
+	return r;
+}

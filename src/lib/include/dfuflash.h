@@ -780,6 +780,14 @@ int dfu_dev_reset(struct dfu_dev *dev, struct dfu_error *e);
 int dfu_wait_for(struct dfu_ctx *ctx, const struct dfu_match *m, const struct dfu_if_info *same,
 		 uint32_t timeout_ms, struct dfu_if_info **out, size_t *n, struct dfu_error *e);
 
+/*
+ * Wait up to @timeout_ms for any USB device to arrive on or leave the bus
+ * (libusb hotplug), for callers that list again on every change.  Returns 1
+ * after a change, 0 after the timeout (or a signal), DFU_E_UNSUPPORTED when
+ * the platform or backend reports no such events: then poll with dfu_list().
+ */
+int dfu_wait_bus_change(struct dfu_ctx *ctx, uint32_t timeout_ms, struct dfu_error *e);
+
 /* ------------------------------------------------------------------------ */
 /* Protection, option bytes, OTP (protect.c, optbytes.c)                    */
 

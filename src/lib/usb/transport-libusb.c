@@ -36,6 +36,10 @@ struct usb_backend {
 	 */
 	libusb_device **held;
 	size_t n_held, cap_held;
+	/* wait_change: the hotplug callback, registered at the first wait */
+	bool hotplug_registered;
+	bool changed;
+	libusb_hotplug_callback_handle hotplug;
 };
 
 struct usb_handle {
@@ -409,6 +413,59 @@ static int usb_open(void *ctx, const struct dfu_usb_device *dev, struct dfu_hand
 	return 0;
 }
 
+/* ---- hotplug ---------------------------------------------------------------------------- */
+
+static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *dev,
+				  libusb_hotplug_event event, void *user_data)
+{
+	struct usb_backend *be = user_data;
+
+	(void)ctx;
+	(void)dev;
+	(void)event;
+	be->changed = true;
+	return 0; /* stay registered */
+}
+
+static int usb_wait_change(void *ctx, uint32_t timeout_ms)
+{
+	struct usb_backend *be = ctx;
+	struct timeval tv;
+	uint64_t end;
+	int r;
+
+	/* Linux without udev or netlink events, Windows: no hotplug (libusb's
+	 * LIBUSB_CAP_HAS_HOTPLUG); the caller polls instead */
+	if (!libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG))
+		return DFU_E_UNSUPPORTED;
+	if (!be->hotplug_registered) {
+		r = libusb_hotplug_register_callback(
+		    be->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
+		    0, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
+		    on_hotplug, be, &be->hotplug);
+		if (r < 0)
+			return DFU_E_UNSUPPORTED;
+		be->hotplug_registered = true;
+	}
+	be->changed = false;
+	end = real_now_ms(NULL) + timeout_ms;
+	for (;;) {
+		uint64_t now = real_now_ms(NULL);
+
+		if (be->changed)
+			return 1;
+		if (now >= end)
+			return 0;
+		tv.tv_sec = (time_t)((end - now) / 1000);
+		tv.tv_usec = (suseconds_t)((end - now) % 1000 * 1000);
+		r = libusb_handle_events_timeout_completed(be->ctx, &tv, NULL);
+		if (r < 0 && r != LIBUSB_ERROR_INTERRUPTED)
+			return map_err(r);
+		if (r == LIBUSB_ERROR_INTERRUPTED)
+			return 0; /* a signal: let the caller look at it */
+	}
+}
+
 /* Handles must be closed first: libusb_exit() needs every handle closed. */
 static void usb_free(void *ctx)
 {
@@ -416,6 +473,8 @@ static void usb_free(void *ctx)
 
 	if (!be)
 		return;
+	if (be->hotplug_registered)
+		libusb_hotplug_deregister_callback(be->ctx, be->hotplug);
 	for (size_t i = 0; i < be->n_held; i++)
 		libusb_unref_device(be->held[i]);
 	free(be->held);
@@ -426,6 +485,7 @@ static void usb_free(void *ctx)
 static const struct dfu_backend_ops usb_backend_ops = {
 	.enumerate = usb_enumerate,
 	.open = usb_open,
+	.wait_change = usb_wait_change,
 	.free = usb_free,
 };
 

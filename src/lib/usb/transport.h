@@ -123,11 +123,15 @@ struct dfu_clock {
  * backend cannot read is still returned (open will then say why).
  * open: open @dev; *out is closed with (*out)->ops->close().
  * Errors: DFU_E_NOMEM, DFU_E_USB_* (ACCESS: permissions; BUSY: claimed).
+ * wait_change (may be NULL): wait up to @timeout_ms for any USB device to
+ * arrive or leave; 1 when one did, 0 after the timeout, DFU_E_UNSUPPORTED
+ * when the platform reports no such events (then enumerate again instead).
  */
 struct dfu_backend_ops {
 	int (*enumerate)(void *ctx, struct dfu_usb_device **out, size_t *n, struct dfu_error *e);
 	int (*open)(void *ctx, const struct dfu_usb_device *dev, struct dfu_handle **out,
 		    struct dfu_error *e);
+	int (*wait_change)(void *ctx, uint32_t timeout_ms);
 	void (*free)(void *ctx);
 };
 
