@@ -2,8 +2,10 @@
 /*
  * `dfuflash station FILE`: keep running and flash each matching board once
  * per arrival, in parallel (flash-many.c does the flashing).  Boards are found
- * by listing the bus every STATION_POLL_MS; a board is known by its port and
- * serial number and is not flashed again until its port has been seen empty.
+ * by listing the bus when libusb reports a device arriving or leaving (and
+ * every STATION_REFRESH_MS anyway), or every STATION_POLL_MS where there are
+ * no hotplug events; a board is known by its port and serial number and is
+ * not flashed again until its port has been seen empty.
  * SIGINT and SIGTERM stop looking for boards: the flashes under way finish,
  * then the summary is printed.
  */
@@ -20,6 +22,8 @@
 #include "tool.h"
 
 #define STATION_POLL_MS 200
+#define STATION_REFRESH_MS 2000
+#define STATION_SLICE_MS 250 /* how soon a stop request is seen while waiting */
 
 /* Set by SIGINT/SIGTERM: the only state a signal handler may touch. */
 static volatile sig_atomic_t stop_requested;
@@ -39,6 +43,7 @@ struct seen {
 
 struct station {
 	struct many_job job;
+	bool no_hotplug; /* poll every STATION_POLL_MS */
 	struct seen *seen;
 	size_t n_seen, cap_seen;
 	size_t started;
@@ -179,6 +184,40 @@ static bool all_counted(struct station *s, const struct tool_options *o)
 	return done;
 }
 
+/*
+ * Until the next look: a device arrived or left, STATION_REFRESH_MS passed
+ * (a flash that ended after its board left), a stop was asked for, or the
+ * last board of --count finished.
+ * Listing opens every DFU device to read its strings, also those being
+ * flashed, so with hotplug events the station lists only when they say so.
+ */
+static void wait_for_change(struct station *s)
+{
+	struct dfu_error e = { 0 };
+
+	for (unsigned waited = 0;
+	     !stop_requested && !all_counted(s, s->job.r->o) && waited < STATION_REFRESH_MS;
+	     waited += STATION_SLICE_MS) {
+		int r;
+
+		if (s->no_hotplug) {
+			sleep_ms(STATION_POLL_MS);
+			return;
+		}
+		r = dfu_wait_bus_change(s->job.r->ctx, STATION_SLICE_MS, &e);
+		if (r == 1)
+			return;
+		if (r < 0) {
+			tool_msg(s->job.r->tool,
+				 "station: no USB hotplug events here (%s): "
+				 "looking every %d ms",
+				 r == DFU_E_UNSUPPORTED ? "not supported" : e.message,
+				 STATION_POLL_MS);
+			s->no_hotplug = true;
+		}
+	}
+}
+
 /* SIGINT/SIGTERM on the main thread only: the boards' threads start with them
  * blocked (they inherit the mask of the thread that creates them). */
 static void catch_stop(sigset_t *old)
@@ -206,10 +245,9 @@ static int station_loop(struct station *s)
 		ret = look(s);
 		if (ret)
 			break;
-		/* the signals are let through only while sleeping */
+		/* the signals are let through only while waiting */
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (!stop_requested)
-			sleep_ms(STATION_POLL_MS);
+		wait_for_change(s);
 		catch_stop(&old);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -121,6 +121,9 @@ run sim 4 --arrive 400 --flash-out flash.bin -- "$DFU" station fw.bin --count 4 
 	fail "station: results"
 same_flash 4 && pass "station: every flash byte-exact" || fail "station: a flash differs"
 grep -c 'arrived' "$tmp/err" | grep -qx 4 && pass "station: 4 arrivals" || fail "station: arrivals"
+# umockdev delivers udev events, so the station waits for libusb's hotplug events here
+grep -q 'no USB hotplug events' "$tmp/err" && fail "station: fell back to polling under umockdev" ||
+	pass "station: libusb hotplug events used"
 python3 - record.jsonl "$crc" <<'EOF' && pass "station --record: one line per board" || fail "station --record"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
