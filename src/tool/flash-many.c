@@ -237,6 +237,19 @@ static const char *outcome(const struct many_job *j, int code)
 	return code == TOOL_EXIT_TEMPFAIL ? "busy" : "failed";
 }
 
+/* What the board event and the record line share. */
+static void json_board(struct json_out *j, const struct many_board *b)
+{
+	json_str(j, "path", b->path);
+	json_str(j, "serial", b->serial);
+	json_str(j, "outcome", outcome(b->job, b->code));
+	json_int(j, "exit_code", b->code);
+	if (b->code)
+		json_str(j, "cause", b->cause);
+	else
+		json_null(j, "cause");
+}
+
 static void print_board(struct many_board *b)
 {
 	const struct tool_options *o = b->job->r->o;
@@ -260,20 +273,13 @@ static void print_board(struct many_board *b)
 	json_obj_open(&j, NULL);
 	json_str(&j, "event", "board");
 	json_uint(&j, "schema", 1);
-	json_str(&j, "path", b->path);
-	json_str(&j, "serial", b->serial);
-	json_str(&j, "outcome", outcome(b->job, b->code));
-	json_int(&j, "exit_code", b->code);
+	json_board(&j, b);
 	json_uint(&j, "bytes", b->res.bytes_written);
 	json_uint(&j, "sectors_erased", b->res.sectors_erased);
 	json_uint(&j, "sectors_skipped", sectors_skipped(&b->res));
 	json_bool(&j, "verified", b->res.verified);
 	json_bool(&j, "app_seen", b->res.app_seen);
 	json_uint(&j, "duration_ms", b->duration_ms);
-	if (b->code)
-		json_str(&j, "cause", b->cause);
-	else
-		json_null(&j, "cause");
 	json_obj_close(&j);
 	json_end(&j);
 }
@@ -300,16 +306,9 @@ static void record_board(struct many_board *b)
 	json_begin(&jo, f);
 	json_obj_open(&jo, NULL);
 	json_str(&jo, "time", stamp);
-	json_str(&jo, "path", b->path);
-	json_str(&jo, "serial", b->serial);
+	json_board(&jo, b);
 	json_str(&jo, "image", j->r->o->download_path);
 	json_hex32(&jo, "image_crc32", j->crc);
-	json_str(&jo, "outcome", outcome(b->job, b->code));
-	json_int(&jo, "exit_code", b->code);
-	if (b->code)
-		json_str(&jo, "cause", b->cause);
-	else
-		json_null(&jo, "cause");
 	json_obj_close(&jo);
 	json_end(&jo);
 	fclose(f);
