@@ -120,11 +120,14 @@ int tool_plan_flash(struct tool_run *r, struct dfu_dev *dev, const struct dfu_if
 	ret = dfu_dev_plan(dev, img, fo, &p, &e);
 	if (ret < 0)
 		return tool_run_fail(r, ret, &e);
+	/* one plan at a time when several boards are planned at once */
+	flockfile(stdout);
 	if (r->o->json)
 		plan_json(r, info, p);
 	else
 		plan_text(r, info, p);
 	fflush(stdout);
+	funlockfile(stdout);
 	return 0;
 }
 
@@ -135,10 +138,12 @@ int tool_plan_leave(struct tool_run *r, const struct dfu_if_info *info)
 			      .have_jump = r->o->flash.have_jump,
 			      .jump = r->o->flash.jump };
 
+	flockfile(stdout);
 	if (r->o->json)
 		plan_json(r, info, &p);
 	else
 		plan_text(r, info, &p);
 	fflush(stdout);
+	funlockfile(stdout);
 	return 0;
 }

@@ -333,7 +333,9 @@ static void *board_main(void *arg)
 	snprintf(b->cause, sizeof(b->cause), "%s",
 		 b->code && tool_error_captured()[0] ? tool_error_captured() : "");
 	pthread_mutex_lock(&j->lock);
+	flockfile(stdout); /* a plan being printed by another board ends first */
 	print_board(b);
+	funlockfile(stdout);
 	record_board(b);
 	b->finished = true;
 	j->n_finished++;

@@ -45,9 +45,12 @@ static void line_escaped(const char *prefix, const char *fmt, va_list ap)
 	va_end(copy);
 	if (n >= (int)sizeof(stack) && vasprintf(&heap, fmt, ap) >= 0)
 		text = heap;
+	/* whole lines: several boards may be flashed by as many threads */
+	flockfile(stderr);
 	fputs(prefix, stderr);
 	tool_put_escaped(stderr, n < 0 ? fmt : text);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 	free(heap);
 }
 
@@ -136,6 +139,7 @@ void tool_report(const char *object, const struct dfu_error *e)
 			 e->usb_name ? ", " : "", e->usb_name ? e->usb_name : "");
 	else if (e->usb_name && !strstr(msg, e->usb_name))
 		snprintf(dev, sizeof(dev), " (%s)", e->usb_name);
+	flockfile(stderr); /* the error, its detail and hint together */
 	tool_err("%s: %s%s%s", object, ctx, msg, dev);
 	/* an interrupted download: what the device's memory holds now */
 	if (e->detail[0]) {
@@ -145,6 +149,7 @@ void tool_report(const char *object, const struct dfu_error *e)
 	}
 	if (e->hint)
 		tool_hint("%s", e->hint);
+	funlockfile(stderr);
 }
 
 int tool_exit_for(int err)

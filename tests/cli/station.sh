@@ -179,6 +179,15 @@ python3 -c 'import sys; d = open(sys.argv[1], "rb").read(20000); sys.exit(d != b
 run sim 2 --log sim.log -- "$DFU" flash fw.bin --all --address 0x08000000 --dry-run
 [ "$rc" -eq 0 ] && has "2 board(s): 2 planned, 0 failed" && ! grep -q '"setup":\[33,1,' sim.log &&
 	pass "--all --dry-run: planned, nothing downloaded" || fail "--all --dry-run: rc $rc"
+# 8 boards planned at once: every stdout line is a whole JSON event (no interleaving)
+run sim 8 -- "$DFU" flash fw.bin --all --address 0x08000000 --dry-run --json
+python3 - "$tmp/out" <<'EOF' && pass "--all --dry-run --json: whole events" || fail "--all --dry-run --json"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert sorted(e["path"] for e in ev if e["event"] == "plan") == ["1-%d" % i for i in range(1, 9)]
+assert [e["outcome"] for e in ev if e["event"] == "board"] == ["planned"] * 8, ev
+assert ev[-1]["event"] == "result" and ev[-1]["boards"] == 8, ev[-1]
+EOF
 run sim 1 --log sim.log -- "$DFU" erase --dry-run
 [ "$rc" -eq 0 ] && has "mass-erase  the whole flash" && ! grep -q '"setup":\[33,1,' sim.log &&
 	pass "erase --dry-run" || fail "erase --dry-run: rc $rc"
