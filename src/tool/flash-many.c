@@ -13,7 +13,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,13 +36,6 @@ uint64_t tool_many_now_ms(void)
 
 /* --- the job --------------------------------------------------------------- */
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcasecmp(s + n - m, suffix) == 0;
-}
-
 /* The firmware, read once: every board gets the same bytes, and the record
  * names their CRC-32 even if the file changes meanwhile. */
 static int load_firmware(struct many_job *j)
@@ -51,7 +43,6 @@ static int load_firmware(struct many_job *j)
 	_cleanup_(dfu_image_freep) struct dfu_image *img = NULL;
 	const struct tool_options *o = j->r->o;
 	const char *path = o->download_path;
-	struct dfu_error e = { 0 };
 	int ret;
 
 	ret = tool_read_file(path, &j->data, &j->len);
@@ -61,14 +52,9 @@ static int load_firmware(struct many_job *j)
 	j->po.format = o->format;
 	j->po.have_base = o->flash.have_address;
 	j->po.base = o->flash.address;
-	/* as tool_load_image: a ".dfu" name promises a DFU suffix */
-	j->po.expect_suffix =
-	    o->format == DFU_FORMAT_AUTO && (ends_with(path, ".dfu") || ends_with(path, ".dfuse"));
-	ret = dfu_image_parse(j->data, j->len, &j->po, &img, &e);
-	if (ret < 0) {
-		tool_report(path, &e);
-		return tool_exit_for(ret);
-	}
+	ret = tool_parse_image(path, j->data, j->len, &j->po, &img);
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < img->n_warnings; i++)
 		tool_warn("%s: %s", path, img->warnings[i]);
 	if (img->n_segments == 0) {
@@ -208,12 +194,9 @@ static int board_flash(struct many_board *b)
 	ret = board_list(b, &r, &list, &n);
 	if (ret)
 		goto out;
-	ret = dfu_image_parse(j->data, j->len, &j->po, &img, &e);
-	if (ret < 0) {
-		tool_report(o.download_path, &e);
-		ret = tool_exit_for(ret);
+	ret = tool_parse_image(o.download_path, j->data, j->len, &j->po, &img);
+	if (ret)
 		goto out;
-	}
 	ret = cmd_flash_image(&r, list, n, img);
 	b->res = r.res;
 out:

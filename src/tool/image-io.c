@@ -101,6 +101,33 @@ static void report_load_error(const char *path, enum dfu_format by_name, struct 
 	tool_report(path, e);
 }
 
+enum dfu_format tool_input_opts(const char *path, struct dfu_parse_opts *o)
+{
+	enum dfu_format by_name = DFU_FORMAT_AUTO;
+
+	if (o->format == DFU_FORMAT_AUTO && (ends_with(path, ".dfu") || ends_with(path, ".dfuse")))
+		o->expect_suffix = true;
+	if (o->format == DFU_FORMAT_AUTO && strcmp(path, "-") != 0)
+		o->format = by_name = format_by_name(path);
+	return by_name;
+}
+
+int tool_parse_image(const char *path, const uint8_t *data, size_t len,
+		     const struct dfu_parse_opts *opts, struct dfu_image **out)
+{
+	struct dfu_parse_opts o = *opts;
+	enum dfu_format by_name = tool_input_opts(path, &o);
+	struct dfu_error e = { 0 };
+	int ret;
+
+	ret = dfu_image_parse(data, len, &o, out, &e);
+	if (ret < 0) {
+		report_load_error(path, by_name, &e);
+		return tool_exit_for(ret);
+	}
+	return 0;
+}
+
 int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct dfu_image **out)
 {
 	_cleanup_(dfu_reader_freep) struct dfu_reader *r = NULL;
@@ -108,13 +135,9 @@ int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct 
 	_cleanup_free_ uint8_t *buf = NULL;
 	struct dfu_parse_opts o = *opts;
 	struct dfu_error e = { 0 };
-	enum dfu_format by_name = DFU_FORMAT_AUTO;
+	enum dfu_format by_name = tool_input_opts(path, &o);
 	int ret;
 
-	if (o.format == DFU_FORMAT_AUTO && (ends_with(path, ".dfu") || ends_with(path, ".dfuse")))
-		o.expect_suffix = true;
-	if (o.format == DFU_FORMAT_AUTO && strcmp(path, "-") != 0)
-		o.format = by_name = format_by_name(path);
 	/* "-": standard input (dfu-util's -D -), but not a terminal: a read
 	 * would wait for typing that never comes */
 	if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO)) {

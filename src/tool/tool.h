@@ -94,6 +94,12 @@ void json_end(struct json_out *j);
  * makes a missing DFU suffix an error.
  */
 int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct dfu_image **out);
+/* The same from @len bytes of @path already read (several boards, one read). */
+int tool_parse_image(const char *path, const uint8_t *data, size_t len,
+		     const struct dfu_parse_opts *opts, struct dfu_image **out);
+/* What tool_load_image() makes of @opts for @path (a ".dfu" name expects a
+ * suffix; a ".hex", ".srec" or ".elf" name sets the format, returned). */
+enum dfu_format tool_input_opts(const char *path, struct dfu_parse_opts *o);
 /* Read a whole file; returns 0 or an exit code after printing the error. */
 int tool_read_file(const char *path, uint8_t **data, size_t *len);
 /*

@@ -108,6 +108,11 @@ wait
 run sim 2 -- "$DFU" flash missing.bin --all
 [ "$rc" -eq 66 ] && grep -q 'missing.bin: cannot open' "$tmp/err" && pass "--all, missing file: 66" ||
 	fail "--all, missing file: exit $rc"
+# the file is read as `flash` reads it: a ".hex" name sets the format
+cp fw.bin notreally.hex
+run sim 2 -- "$DFU" flash notreally.hex --all --address 0x08000000
+[ "$rc" -eq 65 ] && grep -q "the file's name sets its format" "$tmp/err" &&
+	pass "--all: the file's name sets its format, as for flash" || fail "--all, .hex name: exit $rc"
 run sim 2 -- "$DFU" flash fw.bin --all --address 0x08000000 -S nosuchserial
 [ "$rc" -eq 69 ] && pass "--all, no board: 69" || fail "--all, no board: exit $rc"
 
