@@ -86,6 +86,7 @@ struct sim_options {
 	 * Timing faults:
 	 *   busy-longer[=F]            real durations F times longer (default 10)
 	 *   zero-poll-timeout          announce bwPollTimeout 0 everywhere
+	 *   poll-timeout=MS            announce MS (up to 0xffffff) in every busy reply
 	 *   stuck-dnbusy[=ADDR]        erases of sectors at or above ADDR (default: all)
 	 *                              never finish: GET_STATUS answers dfuDNBUSY until a
 	 *                              CLRSTATUS (→ dfuERROR/errUNKNOWN), the STM32H743

@@ -601,7 +601,7 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 			dur = sim_scaled(d, d->op.duration_us);
 			/* strict devices announce at least the real time (DFU 1.1 §6.1.2:
 			 * bwPollTimeout is the minimum wait before the next GET_STATUS) */
-			poll = d->cfg.zero_poll ? 0 : ms_ceil(dur);
+			poll = sim_announced_ms(d, ms_ceil(dur));
 			d->busy_until = now + dur;
 			d->state = SIM_DFU_DNBUSY;
 			break;
@@ -630,7 +630,7 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 			d->fw_valid = d->fw_len > 0;
 			d->manifest_until = now + dur;
 			d->state = SIM_DFU_MANIFEST;
-			poll = d->cfg.zero_poll ? 0 : ms_ceil(dur);
+			poll = sim_announced_ms(d, ms_ceil(dur));
 			break;
 		}
 		/* manifestation done on a tolerant device */
@@ -749,7 +749,7 @@ static int while_busy(struct sim_device *d, struct sim_transfer *t, uint64_t *no
 	default:
 		if (req == SIM_REQ_GETSTATUS) {
 			sim_status_reply(t->in_buf, SIM_OK_STATUS,
-					 d->cfg.zero_poll ? 0 : d->op.poll_ms, SIM_DFU_DNBUSY);
+					 sim_announced_ms(d, d->op.poll_ms), SIM_DFU_DNBUSY);
 			t->in_len = MIN(6u, t->setup.wLength);
 			return SIM_OK;
 		}

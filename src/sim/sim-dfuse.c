@@ -278,10 +278,10 @@ void sim_dfuse_execute(struct sim_device *d, uint64_t now)
 static int status_of_pending(struct sim_device *d, uint8_t *b, uint64_t now)
 {
 	uint64_t dur;
-	uint16_t poll;
+	uint32_t poll;
 
 	sim_dfuse_execute(d, now);
-	poll = d->cfg.zero_poll ? 0 : d->op.poll_ms;
+	poll = sim_announced_ms(d, d->op.poll_ms);
 	if (d->op.after == SIM_AFTER_STALL_NEXT) {
 		d->op.executed = false;
 		d->stall_next = true;

@@ -228,6 +228,14 @@ static int set_busy_longer(struct sim_config *c, const char *v)
 	return 0;
 }
 
+/* every busy reply announces this bwPollTimeout (24 bits on the wire) */
+static int set_poll_timeout(struct sim_config *c, const char *v)
+{
+	if (!v || parse_u32(v, 0xffffff, &c->announce_ms) < 0 || c->announce_ms == 0)
+		return -ERANGE;
+	return 0;
+}
+
 static int set_stuck_dnbusy(struct sim_config *c, const char *v)
 {
 	c->stuck = true;
@@ -484,6 +492,7 @@ static const struct {
 	{ "status-on-request", set_status_on_request },
 	{ "disconnect-at-byte", set_disconnect_at_byte },
 	{ "busy-longer", set_busy_longer },
+	{ "poll-timeout", set_poll_timeout },
 	{ "stuck-dnbusy", set_stuck_dnbusy },
 	{ "busy", set_busy },
 	{ "faulty-page", set_faulty_page },

@@ -99,6 +99,7 @@ struct sim_config {
 	uint64_t disconnect_at_byte;
 	double busy_factor;
 	bool zero_poll;
+	uint32_t announce_ms; /* poll-timeout=MS, 0 = the profile's */
 	bool stuck;
 	uint32_t stuck_from;
 	uint32_t faulty[SIM_MAX_FAULTY];
@@ -243,3 +244,12 @@ void sim_dfuse_leave(struct sim_device *d, uint64_t now);
 
 /* Fill a 6-byte GET_STATUS reply. */
 void sim_status_reply(uint8_t *buf, uint8_t status, uint32_t poll_ms, uint8_t state);
+
+/* The bwPollTimeout a busy reply announces for an operation that announces
+ * @ms by the profile: zero-poll-timeout and poll-timeout=MS override it. */
+static inline uint32_t sim_announced_ms(const struct sim_device *d, uint32_t ms)
+{
+	if (d->cfg.zero_poll)
+		return 0;
+	return d->cfg.announce_ms ? d->cfg.announce_ms : ms;
+}
