@@ -213,6 +213,25 @@ START_TEST(test_block_that_arrived_is_not_sent_twice)
 }
 END_TEST
 
+START_TEST(test_huge_poll_timeout_before_a_retry_is_cut_to_the_deadline)
+{
+	uint64_t t0;
+
+	/* as above, with a device that announces 0xffffff ms (4.6 hours) in
+	 * the dfuDNBUSY found before the retry: the wait ends at the deadline */
+	open_dfuse("stm32l476", "poll-timeout=16777215", 0);
+	add_app(0x08000000, 8000);
+	inject(DFU_REQ_DNLOAD, 4, 1, DFU_E_USB_IO, "LIBUSB_ERROR_IO");
+	inj.process_first = true;
+	opts.timeout_ms = 1000;
+	t0 = vc.now_us;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(n_block3, 1);
+	ck_assert_uint_lt(vc.now_us - t0, 30 * 1000000ull);
+}
+END_TEST
+
 START_TEST(test_device_error_after_a_stall_is_cleared_and_the_block_resent)
 {
 	/* a strict device goes to dfuERROR/errSTALLEDPKT with the stall (here: the
@@ -997,6 +1016,7 @@ int main(void)
 	tcase_add_test(t, test_stalled_set_address_is_sent_again);
 	tcase_add_test(t, test_lost_data_block_gets_a_fresh_set_address);
 	tcase_add_test(t, test_block_that_arrived_is_not_sent_twice);
+	tcase_add_test(t, test_huge_poll_timeout_before_a_retry_is_cut_to_the_deadline);
 	tcase_add_test(t, test_device_error_after_a_stall_is_cleared_and_the_block_resent);
 	tcase_add_test(t, test_lost_get_status_answer_of_a_strict_device_resends_the_command);
 	tcase_add_test(t, test_retries_are_bounded);

@@ -642,10 +642,11 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 			if (st.state == DFU_STATE_DFU_ERROR)
 				return dfu_error_devstatus(dev, &op, &st, e);
 			if (st.state == DFU_STATE_DFU_DNBUSY) {
-				dfu_sleep_ms(dev->ctx, st.poll_timeout_ms);
-				r = dfu_poll(dev, &op,
-					     dfu_deadline(dev, opts, DFU_DEADLINE_COMMAND_MS), &st,
-					     &le);
+				uint64_t deadline =
+				    dfu_deadline(dev, opts, DFU_DEADLINE_COMMAND_MS);
+
+				dfu_wait_announced(dev, &op, st.poll_timeout_ms, deadline);
+				r = dfu_poll(dev, &op, deadline, &st, &le);
 				if (r < 0 && dfu_err_is_usb(r) && dfu_err_is_gone(r)) {
 					dfu_log(dev->ctx, DFU_LOG_INFO,
 						"device reset after writing 0x%08x, as expected",
@@ -1735,7 +1736,8 @@ int dfuse_read_unprotect(struct dfu_dev *dev, struct dfu_flash_result *res, stru
 	 * announced time.  A device that is gone (or does not answer while it
 	 * erases) is the success case, as for betaflight's unprotect.
 	 */
-	dfu_sleep_ms(dev->ctx, st.poll_timeout_ms);
+	dfu_wait_announced(dev, &op, st.poll_timeout_ms,
+			   dfu_now_ms(dev->ctx) + DFU_DEADLINE_COMMAND_MS);
 	dfu_op_init(&op, 0, "GET_STATUS after Read Unprotect");
 	dfu_error_clear(&le);
 	r = dfu_get_status(dev, &op, 5000, &st, &le);

@@ -174,6 +174,11 @@ int dfu_abort(struct dfu_dev *dev, const struct dfu_op *op, struct dfu_error *e)
 int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 	     struct dfu_status_reply *st, struct dfu_error *e);
 
+/* Sleep the @announced_ms a busy reply asked for, but not past @deadline_ms
+ * (absolute); a shortened wait is logged at -v. */
+void dfu_wait_announced(struct dfu_dev *dev, const struct dfu_op *op, uint32_t announced_ms,
+			uint64_t deadline_ms);
+
 /* Fill @e for a final dfuERROR reply (state, status, iString, hint). */
 int dfu_error_devstatus(struct dfu_dev *dev, const struct dfu_op *op,
 			const struct dfu_status_reply *st, struct dfu_error *e);

@@ -159,9 +159,12 @@ static int bring_back(struct dfu_dev *dev, const struct dfu_op *op, uint16_t val
 	switch (st.state) {
 	case DFU_STATE_DFU_DNLOAD_SYNC:
 	case DFU_STATE_DFU_DNBUSY:
-		/* it arrived and now runs: honour the announced wait (6.1.2) */
-		dfu_sleep_ms(dev->ctx,
-			     st.poll_timeout_ms ? st.poll_timeout_ms : ZERO_POLL_FLOOR_MS);
+		/* it arrived and now runs: honour the announced wait (6.1.2), within
+		 * the budget of the operation */
+		dfu_wait_announced(
+		    dev, op, st.poll_timeout_ms ? st.poll_timeout_ms : ZERO_POLL_FLOOR_MS,
+		    dfu_now_ms(dev->ctx) +
+			(dev->last_deadline_ms ? dev->last_deadline_ms : DFU_DEADLINE_COMMAND_MS));
 		return BACK_ARRIVED;
 	case DFU_STATE_DFU_DNLOAD_IDLE:
 		return BACK_RESEND;
@@ -690,6 +693,25 @@ out:
 	dev->run->retry_depth--;
 	free(copy);
 	return r < 0 ? r : 0;
+}
+
+void dfu_wait_announced(struct dfu_dev *dev, const struct dfu_op *op, uint32_t announced_ms,
+			uint64_t deadline_ms)
+{
+	uint64_t now = dfu_now_ms(dev->ctx);
+	uint32_t wait = announced_ms;
+
+	/* a hostile or broken bwPollTimeout (24 bits: up to 4.6 hours) must not
+	 * hold the host past the operation's deadline */
+	if (deadline_ms <= now)
+		wait = 0;
+	else if (wait > deadline_ms - now)
+		wait = (uint32_t)(deadline_ms - now);
+	if (wait < announced_ms)
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+			"%s: device announced bwPollTimeout %u ms; waiting %u ms (the deadline)",
+			op->name, announced_ms, wait);
+	dfu_sleep_ms(dev->ctx, wait);
 }
 
 /* The GET_STATUS polling of one op (dfu_poll). */
