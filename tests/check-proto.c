@@ -60,7 +60,11 @@ static void fill_mem(uint32_t address, size_t len, uint8_t v)
 
 START_TEST(test_f4_download_of_a_multi_segment_image_matches_memory)
 {
-	open_dfuse("stm32f405", NULL, 0);
+	/* announced polling: early polls of the default (auto) mode are
+	 * check-poll's subject */
+	new_sim("stm32f405", NULL);
+	dfu_ctx_set_poll(ctx, DFU_POLL_ANNOUNCED, 0);
+	open_alt(0);
 	add_app(0x08000000, 3000);
 	add_pattern(0x08004103, 501, 7);   /* unaligned, sector 1 */
 	add_pattern(0x08020010, 5000, 9);  /* sector 5 (128 KiB) */
@@ -224,7 +228,9 @@ END_TEST
 
 START_TEST(test_polling_waits_only_after_busy_replies)
 {
-	open_dfuse("stm32f405", NULL, 0);
+	new_sim("stm32f405", NULL);
+	dfu_ctx_set_poll(ctx, DFU_POLL_ANNOUNCED, 0);
+	open_alt(0);
 	add_app(0x08000000, 9000);
 	ck_assert_int_eq(download(), 0);
 	ck_assert_uint_eq(early_polls, 0);
@@ -237,7 +243,11 @@ END_TEST
 
 START_TEST(test_stall_on_early_poll_device_is_never_polled_early)
 {
-	open_dfuse("stm32f405", "busy=stall", 0);
+	/* --poll=announced; under auto this F4 identity is polled early once
+	 * and demoted (check-poll) */
+	new_sim("stm32f405", "busy=stall");
+	dfu_ctx_set_poll(ctx, DFU_POLL_ANNOUNCED, 0);
+	open_alt(0);
 	add_pattern(0x08000000, 20000, 1);
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();

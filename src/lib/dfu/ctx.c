@@ -59,9 +59,28 @@ void dfu_ctx_free(struct dfu_ctx *ctx)
 	if (!ctx)
 		return;
 	free(ctx->devs);
+	dfu_quirk_rules_free(ctx->quirk_rules);
 	if (ctx->backend.ops && ctx->backend.ops->free)
 		ctx->backend.ops->free(ctx->backend.ctx);
 	free(ctx);
+}
+
+void dfu_ctx_set_poll(struct dfu_ctx *ctx, enum dfu_poll_mode mode, uint32_t interval_ms)
+{
+	if (!ctx)
+		return;
+	ctx->poll_mode = mode;
+	ctx->poll_interval_ms = interval_ms;
+}
+
+void dfu_ctx_set_quirk_rules(struct dfu_ctx *ctx, struct dfu_quirk_rules *q)
+{
+	if (!ctx) {
+		dfu_quirk_rules_free(q);
+		return;
+	}
+	dfu_quirk_rules_free(ctx->quirk_rules);
+	ctx->quirk_rules = q;
 }
 
 void dfu_ctx_set_log_fn(struct dfu_ctx *ctx, dfu_log_fn fn, void *userdata)

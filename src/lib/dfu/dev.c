@@ -96,6 +96,29 @@ static int dev_claim(struct dfu_dev *dev, const struct dfu_usb_device *d,
 	return 0;
 }
 
+/* A quirk that applies, at -v, with where it came from. */
+static void log_quirk(void *ud, const char *what, const char *source, const char *reason)
+{
+	struct dfu_dev *dev = ud;
+
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "quirk: %s (%s%s%s)", what, source, reason ? ": " : "",
+		reason ? reason : "");
+}
+
+/* The quirks of @dev (built-in table, then the context's quirk files) and
+ * the polling they and --poll give it, logged at -v. */
+static void dev_quirks(struct dfu_dev *dev)
+{
+	struct dfu_quirk_set q;
+
+	dfu_quirks_resolve(dev->ctx->quirk_rules, &dev->info, &q, log_quirk, dev);
+	dev->quirks = q.bits;
+	dev->mass_erase_ms = q.mass_erase_ms;
+	dfu_poll_plan_choose(dev->ctx->poll_mode, dev->ctx->poll_interval_ms, &q, &dev->poll);
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "%04x:%04x at %s: poll %s", dev->info.vid, dev->info.pid,
+		dev->info.path, dev->poll.why);
+}
+
 /* What the descriptor of @info sets in the opened @dev, logged. */
 static void dev_settle(struct dfu_dev *dev, const struct dfu_if_info *info)
 {
@@ -111,10 +134,7 @@ static void dev_settle(struct dfu_dev *dev, const struct dfu_if_info *info)
 	if (!dev->transfer_size)
 		dfu_log(ctx, DFU_LOG_VERBOSE, "device reports no wTransferSize: give one with -t");
 	dev->dfuse = info->bcd_dfu == 0x011a;
-	dev->quirks = dfu_quirks_for(&dev->info);
-	for (uint32_t bit = 1; bit; bit <<= 1)
-		if (dev->quirks & bit)
-			dfu_log(ctx, DFU_LOG_VERBOSE, "quirk: %s", dfu_quirk_name(bit));
+	dev_quirks(dev);
 	dfu_log(ctx, DFU_LOG_VERBOSE,
 		"opened %04x:%04x at %s, interface %u alt %u: bmAttributes 0x%02x, "
 		"wDetachTimeOut %u ms, wTransferSize %u, bcdDFU %x.%02x%s",
@@ -405,6 +425,8 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 		dev->transfer_size = nd->transfer_size;
 		dev->dfuse = nd->dfuse;
 		dev->quirks = nd->quirks;
+		dev->mass_erase_ms = nd->mass_erase_ms;
+		/* dev->poll stays: a demotion holds for the rest of the run */
 		dev->run->resend.valid = false;
 		nd->h = NULL;
 		nd->info = old_info;

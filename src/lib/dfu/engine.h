@@ -135,8 +135,29 @@ struct dfu_run {
 void dfu_run_begin(struct dfu_dev *dev, struct dfu_run *run, struct dfu_flash_result *res);
 void dfu_run_end(struct dfu_dev *dev, struct dfu_run *run);
 
+/*
+ * How dfu_poll() waits after a busy GET_STATUS reply on one device: chosen at
+ * open from --poll and the device's busy behaviour (quirks.c), demoted to
+ * ANNOUNCED when an early poll stalls (request.c).
+ */
+enum dfu_poll_how {
+	DFU_POLL_HOW_ANNOUNCED = 0, /* bwPollTimeout (DFU 1.1 6.1.2) */
+	DFU_POLL_HOW_AT_ONCE,	    /* no wait after the first busy reply of an operation */
+	DFU_POLL_HOW_INTERVAL,	    /* interval_ms instead of bwPollTimeout */
+};
+struct dfu_poll_plan {
+	enum dfu_poll_how how;
+	uint32_t interval_ms;
+	bool at_least_announced; /* a strict device: never before bwPollTimeout */
+	char why[320];		 /* for -v and `dfuflash quirks` */
+};
+
 struct dfu_ctx {
 	struct dfu_backend backend;
+	/* quirk files (owned) and --poll, for the devices opened from here */
+	struct dfu_quirk_rules *quirk_rules;
+	enum dfu_poll_mode poll_mode;
+	uint32_t poll_interval_ms;
 	dfu_log_fn log_fn;
 	void *log_ud;
 	dfu_progress_fn progress_fn;
@@ -159,6 +180,8 @@ struct dfu_dev {
 	uint16_t transfer_size;	       /* effective wTransferSize */
 	bool dfuse;		       /* bcdDFU 0x011a */
 	uint32_t quirks;	       /* DFU_QUIRK_* (quirks.c) */
+	uint32_t mass_erase_ms;	       /* from a quirk file, 0 = derived */
+	struct dfu_poll_plan poll;     /* how busy replies are waited for */
 	struct dfu_status_reply last;  /* last GET_STATUS */
 	uint32_t last_deadline_ms;     /* the budget dfu_deadline() gave last (for messages) */
 	/* the run in progress: a dfu_dev_download/upload/leave's own (ops.c),

@@ -7,6 +7,7 @@
  *   discover.c   listing, matching, waiting for a device
  *   dev.c        an open alt: open, close, DETACH, USB reset, reopen
  *   causes.c     the cause table of device errors;  quirks.c  per-device quirks
+ *   quirk-rules.c  quirk files: lines parsed into rules for quirks.c
  *   op.c         ops, deadlines, device-error messages, retry notes
  *   facts.c      what a running download did to the flash
  *   request.c    requests with classified retries, GET_STATUS polling
@@ -24,6 +25,9 @@
 
 /* ------------------------------------------------------------------------ */
 /* Quirks (quirks.c)                                                        */
+
+/* Room for "FILE:LINE" of a quirk file entry (longer paths are cut). */
+#define DFU_QUIRK_SOURCE_MAX 160
 
 /* The ROM uses the Address Pointer as the entry PC at leave, not as the base of
  * a vector table (STM32H7 reports: an H743 leaves with 0x8008ACC or 0x8000123,
@@ -53,8 +57,95 @@
  * implausible vector table is then no reason to refuse :leave. */
 #define DFU_QUIRK_LEAVE_IGNORES_ADDRESS (1u << 6)
 
-/* DFU_QUIRK_* bits for an alt setting, from VID/PID/bcdDevice/layout. */
+/* Built-in table entries and quirk-file lines may also require a memory map
+ * (the interface strings of the ST ROMs, as `dfu-util -l` lists them), which
+ * tells ROMs with the same ids apart. */
+enum dfu_quirk_layout {
+	DFU_LAYOUT_ANY = 0,
+	/* internal flash at 0x08000000 made only of 128 KiB sectors: STM32H743/H753
+	 * ("16*128Kg"), H750, H745/H755; no F2/F4/F7 has this */
+	DFU_LAYOUT_H7_128K,
+	/* internal flash at 0x08000000 starting with 16 or 32 KiB sectors: the
+	 * F2/F4/F7 sector flash with 8-32 s mass erase (RM0090, 3.4) */
+	DFU_LAYOUT_F4_SECTORS,
+	/* internal flash at 0x08000000 made of 8 KiB pages: STM32U5, H7A3/B3 */
+	DFU_LAYOUT_8K_PAGES,
+	/* internal flash at 0x08000000 made of 1 or 2 KiB pages: F0/F1/F3, L4, G0, G4 */
+	DFU_LAYOUT_SMALL_PAGES,
+};
+/* "f4-sectors", ... and back; -1 for an unknown name. */
+const char *dfu_quirk_layout_name(enum dfu_quirk_layout m);
+int dfu_quirk_layout_from_name(const char *name);
+bool dfu_quirk_layout_matches(const struct dfuse_layout *l, enum dfu_quirk_layout m);
+/* The DFU_QUIRK_* bit named @name ("mass-erase-slow"), 0 when unknown. */
+uint32_t dfu_quirk_from_name(const char *name);
+
+/*
+ * What a device does with a request sent while it is busy (dfuDNBUSY before
+ * its operation ended).  ROMs announce a constant bwPollTimeout, not the real
+ * duration, so this decides how early the engine may poll.
+ */
+enum dfu_busy {
+	DFU_BUSY_UNKNOWN = 0,
+	DFU_BUSY_NAK,	 /* held until the operation ends (ST F2/F4/F7 ROMs) */
+	DFU_BUSY_STALL,	 /* STALLed, the operation goes on (STM32F072, some L4) */
+	DFU_BUSY_REPEAT, /* answered dfuDNBUSY again (STM32H743 bank 2) */
+	DFU_BUSY_STRICT, /* STALLed and dfuERROR (DFU 1.1 state machine, tinyusb) */
+};
+/* "nak", "stall", "repeat", "strict", "unknown". */
+const char *dfu_busy_name(enum dfu_busy b);
+
+/* What the quirk table and the quirk files give one alt setting. */
+struct dfu_quirk_set {
+	uint32_t bits;	    /* DFU_QUIRK_* */
+	enum dfu_busy busy; /* DFU_BUSY_UNKNOWN: nothing said */
+	char busy_source[DFU_QUIRK_SOURCE_MAX];
+	uint32_t mass_erase_ms; /* a mass-erase deadline, 0 = derived from the layout */
+};
+
+/* One line of a quirk file (quirk-rules.c parses them). */
+struct dfu_quirk_rule {
+	uint16_t vid, pid;
+	int32_t bcd_device; /* -1 = any */
+	enum dfu_quirk_layout layout;
+	uint32_t set, clear; /* DFU_QUIRK_* bits */
+	enum dfu_busy busy;  /* DFU_BUSY_UNKNOWN: not set by this line */
+	uint32_t mass_erase_ms;
+	char source[DFU_QUIRK_SOURCE_MAX]; /* "FILE:LINE" */
+	char reason[96];		   /* the line's trailing comment, or "" */
+};
+
+/* The rules of the quirk files a context was given, in file order, and the
+ * lines they ignored (warnings, "FILE:LINE: reason"). */
+struct dfu_quirk_rules {
+	struct dfu_quirk_rule *rules;
+	size_t n_rules, cap_rules;
+	char **warnings;
+	size_t n_warnings, cap_warnings;
+};
+
+/* Called for each quirk that applies: @what ("busy=nak", "mass-erase-slow",
+ * "no-mass-erase-slow", "mass-erase-ms=40000"), where it came from ("built-in"
+ * or "FILE:LINE") and why (may be NULL). */
+typedef void (*dfu_quirk_visit_fn)(void *ud, const char *what, const char *source,
+				   const char *reason);
+
+/*
+ * The quirks of @info: the built-in table first, then @rules (may be NULL) in
+ * file order, a later entry overriding an earlier one.  @fn (may be NULL)
+ * sees each entry that applies.
+ */
+void dfu_quirks_resolve(const struct dfu_quirk_rules *rules, const struct dfu_if_info *info,
+			struct dfu_quirk_set *out, dfu_quirk_visit_fn fn, void *ud);
+/* DFU_QUIRK_* bits for an alt setting from the built-in table alone. */
 uint32_t dfu_quirks_for(const struct dfu_if_info *info);
+
+/*
+ * The polling of a device with the quirks @q under --poll @mode (@interval_ms
+ * for DFU_POLL_INTERVAL), with the reason in out->why.  Pure.
+ */
+void dfu_poll_plan_choose(enum dfu_poll_mode mode, uint32_t interval_ms,
+			  const struct dfu_quirk_set *q, struct dfu_poll_plan *out);
 /* Name of one DFU_QUIRK_* bit ("jump-to-reset-vector"), "unknown" otherwise. */
 const char *dfu_quirk_name(uint32_t bit);
 
@@ -163,9 +254,12 @@ int dfu_abort(struct dfu_dev *dev, const struct dfu_op *op, struct dfu_error *e)
 
 /*
  * Poll GET_STATUS after a DNLOAD until the device leaves the busy states
- * (dfuDNLOAD-SYNC, dfuDNBUSY, dfuMANIFEST-SYNC, dfuMANIFEST), waiting
- * bwPollTimeout only after a busy reply (DFU 1.1 6.1.2) and never after an
- * idle one.  @deadline_ms is absolute (dfu_now_ms scale).  A device still
+ * (dfuDNLOAD-SYNC, dfuDNBUSY, dfuMANIFEST-SYNC, dfuMANIFEST), waiting only
+ * after a busy reply and never after an idle one: bwPollTimeout (DFU 1.1
+ * 6.1.2), or what dev->poll allows (at once on a device that holds the
+ * request until it is done); an early GET_STATUS that stalls demotes the
+ * device to bwPollTimeout.  Every wait ends at @deadline_ms, absolute
+ * (dfu_now_ms scale).  A device still
  * busy at the deadline gets the CLRSTATUS pair (STM32H743 bank 2,
  * betaflight-configurator PR 1861) and the result is DFU_E_DEADLINE.  A
  * final dfuERROR is DFU_E_DEVSTATUS with state/status/iString in @e.  *st is

@@ -720,11 +720,14 @@ struct poll_state {
 	const struct dfu_op *op;
 	uint64_t deadline_ms;
 	uint64_t start;
-	uint32_t last_wait; /* the wait after the last busy reply */
-	uint32_t announced; /* bwPollTimeout of the last busy reply */
-	bool nonzero_poll;  /* a busy reply announced a bwPollTimeout */
-	bool busy_seen;	    /* a busy reply came */
-	bool lost;	    /* a GET_STATUS failed: its answer was lost */
+	uint64_t busy_at;      /* when the last busy reply came */
+	unsigned busy_replies; /* busy replies so far */
+	uint32_t last_wait;    /* the wait after the last busy reply */
+	uint32_t announced;    /* bwPollTimeout of the last busy reply */
+	bool nonzero_poll;     /* a busy reply announced a bwPollTimeout */
+	bool busy_seen;	       /* a busy reply came */
+	bool lost;	       /* a GET_STATUS failed: its answer was lost */
+	bool early_stall;      /* an early GET_STATUS stalled (poll_demote) */
 	unsigned stalls, retries;
 };
 
@@ -785,6 +788,14 @@ static bool dnload_forgotten(const struct dfu_status_reply *st)
 		(st->status == DFU_STATUS_ERR_STALLEDPKT || st->status == DFU_STATUS_ERR_UNKNOWN));
 }
 
+/* A strict device took the early GET_STATUS for a protocol error: dfuERROR
+ * with the status unchanged (DFU 1.1 state table; tinyusb), the DNLOAD in
+ * doubt. */
+static bool strict_stalled(const struct poll_state *p, const struct dfu_status_reply *st)
+{
+	return p->early_stall && st->state == DFU_STATE_DFU_ERROR && st->status == DFU_STATUS_OK;
+}
+
 /* The device still reports the busy @st at @now, past the deadline. */
 static int poll_deadline(const struct poll_state *p, const struct dfu_status_reply *st,
 			 uint64_t now, struct dfu_error *e)
@@ -812,6 +823,68 @@ static int poll_deadline(const struct poll_state *p, const struct dfu_status_rep
 	return DFU_E_DEADLINE;
 }
 
+/*
+ * The wait after the busy reply @st under the device's poll plan.  DFU 1.1
+ * 6.1.2 makes bwPollTimeout the least wait; ROMs announce a constant instead
+ * of the real duration, and one that holds GET_STATUS until its flash is done
+ * (busy=nak) is asked again at once after the first busy reply of an
+ * operation, so that the held request returns when the flash operation ends.
+ */
+static uint32_t poll_wait_for(const struct poll_state *p, const struct dfu_status_reply *st)
+{
+	const struct dfu_poll_plan *plan = &p->dev->poll;
+	uint32_t announced = st->poll_timeout_ms ? st->poll_timeout_ms : ZERO_POLL_FLOOR_MS;
+	uint32_t every = MAX(plan->interval_ms, ZERO_POLL_FLOOR_MS);
+
+	switch (plan->how) {
+	case DFU_POLL_HOW_AT_ONCE:
+		/* a second busy reply: the device did not hold the request (a
+		 * bank-2 erase of an H743 repeats dfuDNBUSY): as announced */
+		return p->busy_replies == 1 ? 0 : announced;
+	case DFU_POLL_HOW_INTERVAL:
+		return plan->at_least_announced ? MAX(every, announced) : every;
+	case DFU_POLL_HOW_ANNOUNCED:
+		break;
+	}
+	return announced;
+}
+
+/*
+ * A GET_STATUS sent before the last busy reply's bwPollTimeout stalled: this
+ * device may not be polled early (its quirk entry is wrong, or --poll asked
+ * too much).  Poll it as announced for the rest of the run, wait out the
+ * announced time, and have the next reply checked for a DNLOAD the device
+ * lost with the stall (a strict device goes to dfuERROR).
+ */
+static void poll_demote(struct poll_state *p)
+{
+	struct dfu_dev *dev = p->dev;
+	uint64_t until = MIN(p->busy_at + MAX(p->announced, ZERO_POLL_FLOOR_MS), p->deadline_ms);
+	uint64_t now = dfu_now_ms(dev->ctx);
+
+	dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+		"%s: GET_STATUS sent before bwPollTimeout stalled: polling %04x:%04x as "
+		"announced from now on",
+		p->op->name, dev->info.vid, dev->info.pid);
+	dev->poll.how = DFU_POLL_HOW_ANNOUNCED;
+	snprintf(dev->poll.why, sizeof(dev->poll.why),
+		 "bwPollTimeout as announced: a GET_STATUS sent earlier stalled");
+	p->lost = true;
+	p->early_stall = true;
+	p->stalls++;
+	p->last_wait = MAX(p->announced, ZERO_POLL_FLOOR_MS);
+	if (until > now)
+		dfu_sleep_ms(dev->ctx, (uint32_t)(until - now));
+}
+
+/* Whether the GET_STATUS sent at @t_req went out before the device's
+ * announced time was up, under a plan that allows that. */
+static bool poll_was_early(const struct poll_state *p, uint64_t t_req)
+{
+	return p->dev->poll.how != DFU_POLL_HOW_ANNOUNCED && p->busy_replies &&
+	       t_req < p->busy_at + p->announced;
+}
+
 /* A busy reply @st: wait before the next GET_STATUS, or end at the deadline. */
 static int poll_busy(struct poll_state *p, const struct dfu_status_reply *st, struct dfu_error *e)
 {
@@ -819,15 +892,15 @@ static int poll_busy(struct poll_state *p, const struct dfu_status_reply *st, st
 	uint32_t wait;
 
 	p->busy_seen = true;
+	p->busy_replies++;
 	p->announced = st->poll_timeout_ms;
 	if (st->poll_timeout_ms)
 		p->nonzero_poll = true;
 	now = dfu_now_ms(p->dev->ctx);
+	p->busy_at = now;
 	if (now >= p->deadline_ms)
 		return poll_deadline(p, st, now, e);
-	/* DFU 1.1 6.1.2: bwPollTimeout is the minimum time before the next
-	 * GET_STATUS, and it applies to the busy states only */
-	wait = st->poll_timeout_ms ? st->poll_timeout_ms : ZERO_POLL_FLOOR_MS;
+	wait = poll_wait_for(p, st);
 	if (wait > p->deadline_ms - now)
 		wait = (uint32_t)(p->deadline_ms - now);
 	dfu_log(p->dev->ctx, DFU_LOG_DEBUG, "%s: %s, waiting %u ms", p->op->name,
@@ -854,6 +927,10 @@ int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 		dev->run->attempt = p.lost ? p.retries : 0;
 		r = dfu_get_status(dev, op, status_timeout(dev, p.deadline_ms), st, &le);
 		dev->run->attempt = 0;
+		if (r == DFU_E_USB_PIPE && poll_was_early(&p, t_req)) {
+			poll_demote(&p);
+			continue;
+		}
 		if (r == DFU_E_USB_PIPE && p.last_wait && p.stalls < POLL_STALL_RETRIES &&
 		    dfu_now_ms(dev->ctx) < p.deadline_ms) {
 			poll_wait_stalled(&p);
@@ -866,7 +943,7 @@ int dfu_poll(struct dfu_dev *dev, const struct dfu_op *op, uint64_t deadline_ms,
 		}
 		if (r < 0)
 			return poll_failed(&p, r, &le, e);
-		if (p.lost && dnload_forgotten(st)) {
+		if (p.lost && (dnload_forgotten(st) || strict_stalled(&p, st))) {
 			/* the device lost the DNLOAD with our failed request */
 			dfu_log(dev->ctx, DFU_LOG_VERBOSE,
 				"%s: device in %s after the failed GET_STATUS: sending it again",

@@ -516,6 +516,23 @@ static inline void dfu_ctx_freep(struct dfu_ctx **c)
 void dfu_ctx_set_log_fn(struct dfu_ctx *ctx, dfu_log_fn fn, void *userdata);
 void dfu_ctx_set_progress_fn(struct dfu_ctx *ctx, dfu_progress_fn fn, void *userdata);
 
+/*
+ * How the engine waits between the GET_STATUS requests of a busy device
+ * (--poll).  AUTO polls as early as the device's busy behaviour allows (a
+ * quirk entry: at once for a device that holds GET_STATUS until it is done)
+ * and honours bwPollTimeout for unknown and strict devices; ANNOUNCED always
+ * waits bwPollTimeout; INTERVAL waits @interval_ms instead (strict devices
+ * still wait at least bwPollTimeout).  A device that STALLs a poll sent before
+ * bwPollTimeout is recovered and polled as announced from then on.  Applies to
+ * the devices opened after the call.
+ */
+enum dfu_poll_mode {
+	DFU_POLL_AUTO = 0,
+	DFU_POLL_ANNOUNCED,
+	DFU_POLL_INTERVAL,
+};
+void dfu_ctx_set_poll(struct dfu_ctx *ctx, enum dfu_poll_mode mode, uint32_t interval_ms);
+
 /* One vid:pid pattern of -d (each part may be a wildcard). */
 struct dfu_id_match {
 	bool set;     /* this half of -d was given */
@@ -595,6 +612,48 @@ void dfu_if_info_free(struct dfu_if_info *list, size_t n);
  * Returns the length (snprintf semantics).
  */
 int dfu_if_info_format_line(const struct dfu_if_info *i, char *buf, size_t len);
+
+/*
+ * Quirk files: lines of "VID:PID[:bcdDevice] [layout=NAME] ITEM..." that add
+ * to (or take back from) the built-in quirk table; dfuflash(1), QUIRK FILES,
+ * has the format.  Parsing is pure: the caller reads the files.
+ */
+struct dfu_quirk_rules;
+/* Caller owns *out; free with dfu_quirk_rules_free().  Errors: DFU_E_NOMEM. */
+int dfu_quirk_rules_new(struct dfu_quirk_rules **out);
+void dfu_quirk_rules_free(struct dfu_quirk_rules *q);
+static inline void dfu_quirk_rules_freep(struct dfu_quirk_rules **q)
+{
+	dfu_quirk_rules_free(*q);
+}
+/*
+ * Add the entries of @text (@len bytes, the contents of the file @source,
+ * which messages name) to @q.  A bad line is ignored and leaves a warning
+ * "SOURCE:LINE: reason" (dfu_quirk_rules_warning()); the good lines still
+ * count.  Returns the number of entries added, or DFU_E_NOMEM.
+ */
+int dfu_quirk_rules_parse(struct dfu_quirk_rules *q, const char *source, const char *text,
+			  size_t len);
+size_t dfu_quirk_rules_n_warnings(const struct dfu_quirk_rules *q);
+/* Warning @i (0-based) of @q, owned by @q; NULL past the end. */
+const char *dfu_quirk_rules_warning(const struct dfu_quirk_rules *q, size_t i);
+/* @ctx applies @q (ownership moves to @ctx; NULL drops the rules it had) to
+ * every device opened after the call. */
+void dfu_ctx_set_quirk_rules(struct dfu_ctx *ctx, struct dfu_quirk_rules *q);
+
+/* Called for each quirk that applies to a device: @what ("busy=nak",
+ * "mass-erase-slow", "no-leave-ignore-errors"), @source ("built-in" or
+ * "FILE:LINE"), @reason (may be NULL). */
+typedef void (*dfu_quirk_fn)(void *userdata, const char *what, const char *source,
+			     const char *reason);
+/*
+ * What @ctx applies to the alt @info: each quirk through @fn (may be NULL),
+ * in the order they apply (a later one overrides), and in @poll (@cap bytes)
+ * the polling a device opened now would get and why ("at once after the
+ * first busy reply: busy=nak (built-in)").
+ */
+void dfu_quirks_explain(struct dfu_ctx *ctx, const struct dfu_if_info *info, dfu_quirk_fn fn,
+			void *userdata, char *poll, size_t cap);
 
 /*
  * Open the device of @info (from dfu_list of the same ctx), claim its
