@@ -31,6 +31,8 @@ void tool_usage(FILE *f)
 	      "  read-options         show the option bytes: read/write protection,\n"
 	      "                       brown-out level, boot configuration\n"
 	      "  station FILE         flash each matching board as it arrives\n"
+	      "  quirks               the quirks and the polling each device gets, and\n"
+	      "                       where they come from (built-in, quirk file:line)\n"
 	      "  image ...            work on firmware files: info, convert, suffix,\n"
 	      "                       layout (`dfuflash image --help`)\n"
 	      "\n",
@@ -95,6 +97,7 @@ void tool_options_usage(FILE *f)
 	      "  --verify             read back and compare after writing\n"
 	      "  --wait-app[=SECONDS] wait for the application's USB device after leaving\n"
 	      "  --timeout MS         per-operation deadline in milliseconds\n"
+	      "  --poll=auto|announced|MS   how often a busy device is asked for its status\n"
 	      "  --format F           input format instead of detecting it\n"
 	      "  --json               machine-readable output on stdout\n"
 	      "  --progress=bar|plain|none   -q, --quiet (errors only)\n"

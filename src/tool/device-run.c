@@ -18,6 +18,7 @@
 #include "cmd-protect.h"
 #include "device-run.h"
 #include "flash-many.h"
+#include "quirk-files.h"
 #include "macro.h"
 #include "options.h"
 #include "tool.h"
@@ -619,7 +620,8 @@ static void print_result(struct tool_run *r, int code)
 	struct json_out j;
 
 	/* several boards print their own results and summary (flash-many.c) */
-	if (!r->o->json || r->o->mode == TOOL_MODE_LIST || tool_many_wanted(r->o))
+	if (!r->o->json || r->o->mode == TOOL_MODE_LIST || r->o->mode == TOOL_MODE_QUIRKS ||
+	    tool_many_wanted(r->o))
 		return;
 	json_begin(&j, stdout);
 	json_obj_open(&j, NULL);
@@ -673,6 +675,7 @@ struct device_cmd {
 
 static const struct device_cmd device_cmds[] = {
 	{ .mode = TOOL_MODE_LIST, .run_unselected = cmd_list },
+	{ .mode = TOOL_MODE_QUIRKS, .run_unselected = cmd_quirks },
 	{ .mode = TOOL_MODE_DOWNLOAD, .run = cmd_flash },
 	{ .mode = TOOL_MODE_UPLOAD, .run = cmd_read },
 	{ .mode = TOOL_MODE_VERIFY, .run = cmd_verify },
@@ -791,6 +794,12 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 	}
 	dfu_ctx_set_log_fn(r.ctx, on_log, &r);
 	dfu_ctx_set_progress_fn(r.ctx, on_progress, &r);
+	dfu_ctx_set_poll(r.ctx, o.poll, o.poll_ms);
+	ret = tool_quirk_files_load(r.ctx);
+	if (ret) {
+		dfu_ctx_free(r.ctx);
+		goto done;
+	}
 	if (r.trace)
 		dfu_ctx_set_trace_fn(r.ctx, on_trace, &r);
 	ret = run_device(&r);

@@ -80,6 +80,7 @@ int tool_plan_leave(struct tool_run *r, const struct dfu_if_info *info);
 /* --- the commands, one file each ------------------------------------------ */
 
 int cmd_list(struct tool_run *r);				       /* cmd-list.c */
+int cmd_quirks(struct tool_run *r);				       /* cmd-quirks.c */
 int cmd_flash(struct tool_run *r, struct dfu_if_info *list, size_t n); /* cmd-flash.c */
 /* cmd-flash.c: the same with the image already loaded (flash-many.c); @img may
  * be rebased (a raw binary placed at the start of flash) */

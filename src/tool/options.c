@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -39,6 +40,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_STATION_COUNT,
 	OPT_RECORD,
+	OPT_POLL,
 	OPT_COUNT,
 };
 
@@ -98,6 +100,7 @@ static const struct option long_opts[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "count", required_argument, NULL, OPT_STATION_COUNT },
 	{ "record", required_argument, NULL, OPT_RECORD },
+	{ "poll", required_argument, NULL, OPT_POLL },
 	{ 0 },
 };
 
@@ -112,7 +115,7 @@ static const struct native_cmd native_cmds[] = {
 	{ "read", TOOL_MODE_UPLOAD, "OUT" },	  { "verify", TOOL_MODE_VERIFY, "FILE" },
 	{ "erase", TOOL_MODE_ERASE, NULL },	  { "leave", TOOL_MODE_LEAVE, NULL },
 	{ "detach", TOOL_MODE_DETACH, NULL },	  { "read-options", TOOL_MODE_READ_OPTIONS, NULL },
-	{ "station", TOOL_MODE_STATION, "FILE" },
+	{ "station", TOOL_MODE_STATION, "FILE" }, { "quirks", TOOL_MODE_QUIRKS, NULL },
 };
 
 /* -s modifiers, matched whole: dfu-util's prefix matching let "l" mean leave
@@ -133,7 +136,7 @@ static const char *const dfuse_mods[] = {
 /* Where each setting came from, for messages about combinations. */
 struct source {
 	const char *address, *length, *leave, *jump, *mass_erase, *unprotect, *will_reset, *force,
-	    *verify, *wait_app, *timeout, *format, *upload_size, *otp, *reset;
+	    *verify, *wait_app, *timeout, *format, *upload_size, *otp, *reset, *poll;
 	const char *all, *dry_run, *count, *record; /* flash-many.c, cmd-station.c */
 };
 
@@ -172,7 +175,7 @@ const char *tool_mode_name(enum tool_mode m)
 		[TOOL_MODE_VERIFY] = "verify",	   [TOOL_MODE_ERASE] = "erase",
 		[TOOL_MODE_LEAVE] = "leave",	   [TOOL_MODE_DETACH] = "detach",
 		[TOOL_MODE_RESET] = "reset",	   [TOOL_MODE_READ_OPTIONS] = "read-options",
-		[TOOL_MODE_STATION] = "station",
+		[TOOL_MODE_STATION] = "station",   [TOOL_MODE_QUIRKS] = "quirks",
 	};
 
 	if ((size_t)m < ARRAY_SIZE(names) && names[m])
@@ -864,7 +867,31 @@ static void native_flag_option(struct parse_state *st, int c, struct dfu_flash_o
 	}
 }
 
-/* --json --progress --format --trace --otp: output and input of the CLI. */
+/* --poll=auto|announced|MS: how a busy device is polled. */
+static int poll_option(struct parse_state *st, const char *arg, struct tool_options *o)
+{
+	st->src.poll = "--poll";
+	if (!strcmp(arg, "auto")) {
+		o->poll = DFU_POLL_AUTO;
+		return 0;
+	}
+	if (!strcmp(arg, "announced")) {
+		o->poll = DFU_POLL_ANNOUNCED;
+		return 0;
+	}
+	if (!*arg || !isdigit((unsigned char)*arg)) {
+		tool_err("%s '%s': unknown polling", st->label, arg);
+		tool_hint("--poll=auto (as the device allows), announced (bwPollTimeout) or a "
+			  "number of ms between polls");
+		return TOOL_EXIT_USAGE;
+	}
+	if (!number_u32(st, arg, 1, TOOL_SECONDS_MAX * 1000u, &o->poll_ms))
+		return TOOL_EXIT_USAGE;
+	o->poll = DFU_POLL_INTERVAL;
+	return 0;
+}
+
+/* --json --progress --format --trace --otp --poll: the CLI's own settings. */
 static int native_tool_option(struct parse_state *st, int c, const char *arg,
 			      struct tool_options *o)
 {
@@ -908,6 +935,8 @@ static int native_tool_option(struct parse_state *st, int c, const char *arg,
 		o->flash.otp = true;
 		st->src.otp = "--otp";
 		break;
+	case OPT_POLL:
+		return poll_option(st, arg, o);
 	default:
 		tool_err("internal error: option %d not handled", c);
 		return TOOL_EXIT_SOFTWARE;
@@ -992,6 +1021,7 @@ static int option(struct parse_state *st, int c, char *arg, struct tool_options 
 	case OPT_FORMAT:
 	case OPT_TRACE:
 	case OPT_OTP:
+	case OPT_POLL:
 		return native_tool_option(st, c, arg, o);
 	case OPT_ALL:
 	case OPT_DRY_RUN:
@@ -1202,6 +1232,7 @@ static bool cross_check(struct parse_state *st, struct tool_options *o)
 		s->verify, m, MODE_BIT(TOOL_MODE_DOWNLOAD),
 		"--verify reads back after a download; `verify FILE` compares without writing") ||
 	    !applies(s->timeout, m, DEVICE_MODES, NULL) ||
+	    !applies(s->poll, m, DEVICE_MODES | MODE_BIT(TOOL_MODE_QUIRKS), NULL) ||
 	    !applies(s->format, m, MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_VERIFY),
 		     "--format names the format of the file to write or verify") ||
 	    !applies(s->upload_size, m, MODE_BIT(TOOL_MODE_UPLOAD),

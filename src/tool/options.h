@@ -33,6 +33,7 @@ enum tool_mode {
 	TOOL_MODE_RESET,	/* -R alone: USB reset (dfu-util refuses it; harmless) */
 	TOOL_MODE_READ_OPTIONS, /* `read-options`: decode the option bytes alt */
 	TOOL_MODE_STATION,	/* `station FILE`: flash each matching board as it arrives */
+	TOOL_MODE_QUIRKS,	/* `quirks`: what applies to each present device */
 };
 
 /* --progress: AUTO draws a bar only when stderr is a terminal. */
@@ -80,6 +81,8 @@ struct tool_options {
 	uint32_t wait_s;	 /* 0 = forever (dfu-util's -w) */
 	uint32_t detach_delay_s; /* -E, default TOOL_DETACH_DELAY_DEFAULT_S */
 	const char *trace_path;	 /* --trace FILE: log every control request */
+	enum dfu_poll_mode poll; /* --poll: AUTO (default), ANNOUNCED, INTERVAL */
+	uint32_t poll_ms;	 /* --poll=MS */
 
 	bool list;   /* -l / `list` */
 	bool detach; /* -e / `detach`: detach a run-time device first (or only) */
