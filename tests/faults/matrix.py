@@ -253,6 +253,28 @@ for mode in ("nak", "stall", "repeat", "strict"):
 fault("skip-dnbusy", lambda op, p: ok(op, p), applies=dfuse, ops=DL)
 
 
+# early polls (issue 12): a ROM known to hold GET_STATUS until its flash is done
+# (F2/F4/F7, H7) is asked again at once after dfuDNBUSY.  One that stalls that
+# early poll instead -- in the middle of an erase (the 4th GET_STATUS of the run:
+# the first erase's second poll) or of the download (the 14th: a data block's) --
+# or that punishes it the strict way (STALL and dfuERROR) must still end in the
+# image, polled as announced from then on, with real bwPollTimeouts
+def early_poll_stall(op, p):
+    return ok(op, p, r"GET_STATUS sent before bwPollTimeout stalled: polling "
+                     r"0483:df11 as announced from now on")
+
+
+def holds_get_status(p):
+    return p.family in ("F4", "H7")
+
+
+for tok in ("stall-on-request=GETSTATUS:4", "stall-on-request=GETSTATUS:14", "busy=stall",
+            "busy=strict"):
+    fault(tok, early_poll_stall, applies=holds_get_status, ops=DL, zero_poll=False,
+          time_scale="0.05", args=["--poll=auto", "-v"],
+          fast=("stm32f405",) if "GETSTATUS" in tok else False)
+
+
 # -- memory and protection
 def faulty_page(status):
     def expect(op, p):
