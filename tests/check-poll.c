@@ -434,6 +434,23 @@ START_TEST(test_huge_poll_timeout_is_cut_to_the_deadline)
 }
 END_TEST
 
+START_TEST(test_stall_after_a_demotion_waits_no_later_than_the_deadline)
+{
+	/* a 1 s erase of a 128 KiB sector announced as 900 ms, on a ROM that
+	 * stalls every early poll: the early poll demotes it, the poll at 900 ms
+	 * stalls again, and the wait after that ends at the 1000 ms deadline
+	 * rather than 900 ms later */
+	open_polled("stm32f405", "busy=stall,poll-timeout=900", DFU_POLL_AUTO, 0);
+	add_pattern(0x08020000, 2048, 3);
+	opts.timeout_ms = 1000;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert(log_has("polling 0483:df11 as announced from now on"));
+	ck_assert(log_has("DfuSe erase page 0x08020000: GET_STATUS stalled while busy (2), "
+			  "waiting 100 ms again"));
+}
+END_TEST
+
 START_TEST(test_huge_poll_timeout_after_read_unprotect_is_capped)
 {
 	uint64_t t0;
@@ -505,6 +522,7 @@ int main(void)
 
 	t = simtest_tcase(s, "deadline", NULL, NULL, 60);
 	tcase_add_test(t, test_huge_poll_timeout_is_cut_to_the_deadline);
+	tcase_add_test(t, test_stall_after_a_demotion_waits_no_later_than_the_deadline);
 	tcase_add_test(t, test_huge_poll_timeout_after_read_unprotect_is_capped);
 	tcase_add_test(t, test_huge_poll_timeout_of_an_option_byte_write_is_capped);
 

@@ -734,14 +734,20 @@ struct poll_state {
 /* A GET_STATUS stalled while the device is busy: wait as long again. */
 static void poll_wait_stalled(struct poll_state *p)
 {
+	uint64_t now = dfu_now_ms(p->dev->ctx);
+	uint32_t wait = p->last_wait;
+
 	/* STM32L4/F072 stall a GET_STATUS sent while the flash is still
 	 * busy when they announced too short a bwPollTimeout (dfu-util's
-	 * L4 workaround, openmv 1508): wait that long again and ask again */
+	 * L4 workaround, openmv 1508): wait that long again, within the
+	 * deadline (the caller checked it is ahead), and ask again */
+	if (wait > p->deadline_ms - now)
+		wait = (uint32_t)(p->deadline_ms - now);
 	p->stalls++;
 	dfu_log(p->dev->ctx, DFU_LOG_DEBUG,
 		"%s: GET_STATUS stalled while busy (%u), waiting %u ms again", p->op->name,
-		p->stalls, p->last_wait);
-	dfu_sleep_ms(p->dev->ctx, p->last_wait);
+		p->stalls, wait);
+	dfu_sleep_ms(p->dev->ctx, wait);
 }
 
 /* A GET_STATUS asked at @t_req failed with @r (@le): pause before the next. */
