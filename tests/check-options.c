@@ -653,6 +653,26 @@ START_TEST(test_native_only_options_are_stored)
 }
 END_TEST
 
+START_TEST(test_poll_modes_are_stored_in_both_spellings)
+{
+	struct tool_options o;
+
+	PARSE_OK(&o, "flash", "fw.hex");
+	ck_assert_int_eq(o.poll, DFU_POLL_AUTO);
+	PARSE_OK(&o, "flash", "fw.hex", "--poll=announced");
+	ck_assert_int_eq(o.poll, DFU_POLL_ANNOUNCED);
+	PARSE_OK(&o, "flash", "fw.hex", "--poll", "auto");
+	ck_assert_int_eq(o.poll, DFU_POLL_AUTO);
+	PARSE_OK(&o, "-a", "0", "-D", "fw.bin", "--poll=250");
+	ck_assert(o.compat);
+	ck_assert_int_eq(o.poll, DFU_POLL_INTERVAL);
+	ck_assert_uint_eq(o.poll_ms, 250);
+	PARSE_OK(&o, "quirks", "--poll=0x10");
+	ck_assert_int_eq(o.mode, TOOL_MODE_QUIRKS);
+	ck_assert_uint_eq(o.poll_ms, 16);
+}
+END_TEST
+
 START_TEST(test_jump_implies_leave)
 {
 	struct tool_options o;
@@ -751,6 +771,13 @@ static const struct error_case error_cases[] = {
 	{ { "--format", "zip", "flash", "x" }, "--format 'zip': unknown format" },
 	{ { "--format", "hex", "read", "x" }, "--format does not apply to an upload" },
 	{ { "--timeout", "0", "flash", "x" }, "--timeout '0': out of range" },
+	{ { "--poll=fast", "flash", "x" }, "--poll 'fast': unknown polling" },
+	{ { "--poll=", "flash", "x" }, "--poll '': unknown polling" },
+	{ { "--poll=0", "flash", "x" }, "--poll '0': out of range" },
+	{ { "--poll=99999999999", "flash", "x" }, "--poll '99999999999': out of range" },
+	{ { "--poll=10ms", "flash", "x" }, "--poll '10ms'" },
+	{ { "--poll=5", "--poll=6", "flash", "x" }, "--poll" },
+	{ { "list", "--poll=5" }, "--poll does not apply to listing" },
 	{ { "-q", "-v", "list" }, "-q and -v contradict" },
 	{ { "list", "--leave" }, "--leave does not apply to listing" },
 	{ { "list", "--jump", "0x08000000" }, "--jump does not apply to listing" },
@@ -930,6 +957,7 @@ int main(void)
 	tcase_add_test(tc, test_options_after_the_command_word_work_even_with_posixly_correct);
 	tcase_add_test(tc, test_double_dash_ends_options);
 	tcase_add_test(tc, test_native_only_options_are_stored);
+	tcase_add_test(tc, test_poll_modes_are_stored_in_both_spellings);
 	tcase_add_test(tc, test_jump_implies_leave);
 	tcase_add_test(tc, test_dfu_util_style_accepts_native_extras);
 	tcase_add_test(tc, test_usage_names_both_spellings);
