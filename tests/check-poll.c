@@ -229,6 +229,45 @@ START_TEST(test_file_entry_with_a_layout_matches_only_that_layout)
 }
 END_TEST
 
+#define GD32_LAYOUT "@Internal Flash  /0x08000000/512*002Kg"
+
+START_TEST(test_built_in_gd32_entry_gives_the_serial_and_layout_quirks)
+{
+	info_for(0x28e9, 0x0189, 0x1000, GD32_LAYOUT);
+	snprintf(info.serial, sizeof(info.serial), "3CBJ");
+	ck_assert_uint_eq(dfu_quirks_for(&info) &
+			      (DFU_QUIRK_UTF8_SERIAL | DFU_QUIRK_LAYOUT_FROM_SERIAL),
+			  DFU_QUIRK_UTF8_SERIAL | DFU_QUIRK_LAYOUT_FROM_SERIAL);
+	/* 'B': 128 KiB of 1 KiB pages, not 512 of 2 KiB */
+	ck_assert(dfu_quirk_fix_layout(NULL, &info, info.layout));
+	ck_assert_uint_eq(info.layout->segments[0].count, 128);
+	ck_assert_uint_eq(info.layout->segments[0].size, 1024);
+}
+END_TEST
+
+START_TEST(test_file_entries_move_the_layout_fix_between_devices)
+{
+	ck_assert_int_eq(parse("28e9:0189 no-layout-from-serial # a board with a fixed ROM\n"
+			       "1234:5678 layout-from-serial utf8-serial\n"),
+			 2);
+	info_for(0x28e9, 0x0189, 0x1000, GD32_LAYOUT);
+	snprintf(info.serial, sizeof(info.serial), "3CBJ");
+	ck_assert(!dfu_quirk_fix_layout(rules, &info, info.layout));
+	ck_assert_uint_eq(info.layout->segments[0].count, 512);
+	dfuse_layout_free(info.layout);
+	info_for(0x1234, 0x5678, 0x0100, GD32_LAYOUT);
+	snprintf(info.serial, sizeof(info.serial), "3C8J");
+	ck_assert(dfu_quirk_fix_layout(rules, &info, info.layout));
+	ck_assert_uint_eq(info.layout->segments[0].count, 64);
+	ck_assert_uint_eq(info.layout->segments[0].size, 1024);
+	/* without the file, the same device keeps its layout */
+	dfuse_layout_free(info.layout);
+	info_for(0x1234, 0x5678, 0x0100, GD32_LAYOUT);
+	snprintf(info.serial, sizeof(info.serial), "3C8J");
+	ck_assert(!dfu_quirk_fix_layout(NULL, &info, info.layout));
+}
+END_TEST
+
 /* ---- the poll plan ----------------------------------------------------------------------------
  */
 
@@ -502,6 +541,8 @@ int main(void)
 	tcase_add_test(t, test_built_in_l4_rom_stalls_early_polls);
 	tcase_add_test(t, test_file_entry_overrides_the_built_in_table);
 	tcase_add_test(t, test_file_entry_with_a_layout_matches_only_that_layout);
+	tcase_add_test(t, test_built_in_gd32_entry_gives_the_serial_and_layout_quirks);
+	tcase_add_test(t, test_file_entries_move_the_layout_fix_between_devices);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("poll-plan");

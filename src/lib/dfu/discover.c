@@ -429,10 +429,15 @@ static void info_fill_usb(struct dfu_if_info *i, const struct dfu_usb_device *d,
 	i->device_index = dev_index;
 }
 
-/* GD32VF103 sends its serial in UTF-8 (dfu-util QUIRK_UTF8_SERIAL). */
-static enum str_encoding serial_encoding(const struct dfu_usb_device *d)
+/* GD32VF103 sends its serial in UTF-8 (dfu-util QUIRK_UTF8_SERIAL): the
+ * quirk by the ids alone (the layout is not known yet). */
+static enum str_encoding serial_encoding(const struct dfu_ctx *ctx, const struct dfu_usb_device *d)
 {
-	return d->vid == 0x28e9 && d->pid == 0x0189 ? STR_UTF8 : STR_UTF16LE;
+	struct dfu_if_info id = { .vid = d->vid, .pid = d->pid, .bcd_device = d->bcd_device };
+	struct dfu_quirk_set q;
+
+	dfu_quirks_resolve(ctx->quirk_rules, &id, &q, NULL, NULL);
+	return q.bits & DFU_QUIRK_UTF8_SERIAL ? STR_UTF8 : STR_UTF16LE;
 }
 
 static void open_failed(struct dfu_if_info *infos, size_t n, int r, const char *usb_name,
@@ -503,7 +508,7 @@ static void read_strings(struct dfu_ctx *ctx, const struct dfu_usb_device *d,
 						  sizeof(infos[k].name));
 	}
 	state_note(&dev_state,
-		   str_read(&sr, d->i_serial, serial_encoding(d), serial, sizeof(serial)));
+		   str_read(&sr, d->i_serial, serial_encoding(ctx, d), serial, sizeof(serial)));
 	state_note(&dev_state, str_read(&sr, d->i_product, STR_UTF16LE, product, sizeof(product)));
 	state_note(&dev_state, str_read(&sr, d->i_manufacturer, STR_UTF16LE, manufacturer,
 					sizeof(manufacturer)));
@@ -545,7 +550,7 @@ int dfu_info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i)
 			"%04x:%04x alt %u: DfuSe layout not understood (%s%s%s): \"%s\"", i->vid,
 			i->pid, i->alt, le.message, le.where[0] ? " at " : "", le.where, i->name);
 	}
-	if (i->layout && dfu_quirk_fix_layout(i, i->layout))
+	if (i->layout && dfu_quirk_fix_layout(ctx->quirk_rules, i, i->layout))
 		dfu_log(
 		    ctx, DFU_LOG_VERBOSE,
 		    "%04x:%04x alt %u: the announced layout is wrong for this chip; using %u pages "

@@ -56,6 +56,13 @@
  * bootloader, which also flashes user parts that carry no vector table).  An
  * implausible vector table is then no reason to refuse :leave. */
 #define DFU_QUIRK_LEAVE_IGNORES_ADDRESS (1u << 6)
+/* The serial number string descriptor is UTF-8, not UTF-16LE (GD32VF103;
+ * dfu-util QUIRK_UTF8_SERIAL). */
+#define DFU_QUIRK_UTF8_SERIAL (1u << 7)
+/* The DfuSe layout announces 2 KiB pages of a chip with 1 KiB ones, whose
+ * flash size the serial number codes (GD32VF103; dfu-util QUIRK_DFUSE_LAYOUT):
+ * dfu_quirk_fix_layout() rebuilds it. */
+#define DFU_QUIRK_LAYOUT_FROM_SERIAL (1u << 8)
 
 /* Built-in table entries and quirk-file lines may also require a memory map
  * (the interface strings of the ST ROMs, as `dfu-util -l` lists them), which
@@ -150,14 +157,16 @@ void dfu_poll_plan_choose(enum dfu_poll_mode mode, uint32_t interval_ms,
 const char *dfu_quirk_name(uint32_t bit);
 
 /*
- * Correct a layout the device gets wrong.  GD32VF103 (28e9:0189) announces
- * 512 pages of 2 KiB; the chip has 1 KiB pages and its flash size is coded in
- * the serial string's third character (4: 16 KiB, 6: 32 KiB, 8: 64 KiB,
- * B: 128 KiB), as dfu-util's QUIRK_DFUSE_LAYOUT reads it.  Erasing by the
- * announced 2 KiB pages leaves every other KiB unerased.
- * Returns true when @l was changed.
+ * Correct a layout the device gets wrong, on devices with
+ * DFU_QUIRK_LAYOUT_FROM_SERIAL (the built-in table, then @rules).  The
+ * GD32VF103 (28e9:0189) announces 512 pages of 2 KiB; the chip has 1 KiB
+ * pages and its flash size is coded in the serial string's third character
+ * (4: 16 KiB, 6: 32 KiB, 8: 64 KiB, B: 128 KiB), as dfu-util's
+ * QUIRK_DFUSE_LAYOUT reads it.  Erasing by the announced 2 KiB pages leaves
+ * every other KiB unerased.  Returns true when @l was changed.
  */
-bool dfu_quirk_fix_layout(const struct dfu_if_info *info, struct dfuse_layout *l);
+bool dfu_quirk_fix_layout(const struct dfu_quirk_rules *rules, const struct dfu_if_info *info,
+			  struct dfuse_layout *l);
 
 /*
  * Default deadlines in ms (the datasheet maxima in quirks.c with a margin).

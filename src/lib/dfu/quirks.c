@@ -61,6 +61,11 @@ static const struct quirk_entry quirk_table[] = {
 	{ 0x28e9, 0x0189, 0x0189, -1, DFU_LAYOUT_ANY,
 	  DFU_QUIRK_LEAVE_IGNORE_ERRORS | DFU_QUIRK_NO_VECTOR_TABLE, DFU_BUSY_UNKNOWN,
 	  "GD32VF103 resets on the leave request; RISC-V image" },
+	/* Its serial string is UTF-8 (dfu-util QUIRK_UTF8_SERIAL), and its layout
+	 * claims 2 KiB pages where the flash has 1 KiB ones (QUIRK_DFUSE_LAYOUT). */
+	{ 0x28e9, 0x0189, 0x0189, -1, DFU_LAYOUT_ANY,
+	  DFU_QUIRK_UTF8_SERIAL | DFU_QUIRK_LAYOUT_FROM_SERIAL, DFU_BUSY_UNKNOWN,
+	  "GD32VF103: UTF-8 serial, 1 KiB pages sized by the serial number" },
 	/* Particle Photon/P1/Electron DFU bootloaders (2b04:d006, d008, d00a) boot
 	 * the system and user modules by their own table after leave; user parts
 	 * (e.g. tinker.bin at 0x080a0000) have no vector table at their start, and
@@ -254,7 +259,8 @@ static const uint32_t quirk_bits[] = {
 	DFU_QUIRK_JUMP_TO_RESET_VECTOR, DFU_QUIRK_LEAVE_IGNORE_ERRORS,
 	DFU_QUIRK_SKIPS_DNBUSY,		DFU_QUIRK_POLL_TIMEOUT_BOGUS,
 	DFU_QUIRK_MASS_ERASE_SLOW,	DFU_QUIRK_LEAVE_IGNORES_ADDRESS,
-	DFU_QUIRK_NO_VECTOR_TABLE,
+	DFU_QUIRK_NO_VECTOR_TABLE,	DFU_QUIRK_UTF8_SERIAL,
+	DFU_QUIRK_LAYOUT_FROM_SERIAL,
 };
 
 uint32_t dfu_quirk_from_name(const char *name)
@@ -282,6 +288,10 @@ const char *dfu_quirk_name(uint32_t bit)
 		return "leave-ignores-address";
 	case DFU_QUIRK_NO_VECTOR_TABLE:
 		return "no-vector-table";
+	case DFU_QUIRK_UTF8_SERIAL:
+		return "utf8-serial";
+	case DFU_QUIRK_LAYOUT_FROM_SERIAL:
+		return "layout-from-serial";
 	}
 	return "unknown";
 }
@@ -406,13 +416,17 @@ uint32_t dfu_deadline_write_ms(const struct dfu_dev *dev, uint32_t len)
 	return DFU_DEADLINE_COMMAND_MS + DEADLINE_FACTOR * ((len + 3) / 4 / 10);
 }
 
-bool dfu_quirk_fix_layout(const struct dfu_if_info *info, struct dfuse_layout *l)
+bool dfu_quirk_fix_layout(const struct dfu_quirk_rules *rules, const struct dfu_if_info *info,
+			  struct dfuse_layout *l)
 {
 	struct dfuse_layout_segment *s;
+	struct dfu_quirk_set q;
 	uint32_t kib;
 
-	if (!l || info->vid != 0x28e9 || info->pid != 0x0189 || l->n_segments == 0 ||
-	    strlen(info->serial) < 3)
+	if (!l || l->n_segments == 0 || strlen(info->serial) < 3)
+		return false;
+	dfu_quirks_resolve(rules, info, &q, NULL, NULL);
+	if (!(q.bits & DFU_QUIRK_LAYOUT_FROM_SERIAL))
 		return false;
 	s = &l->segments[0];
 	if (s->start != 0x08000000 || strcmp(l->name, "Internal Flash") != 0)
