@@ -293,6 +293,47 @@ START_TEST(test_image_size_must_match_the_file)
 }
 END_TEST
 
+/* dfu-util's dfuse-pack counts the 16-byte suffix in DFUImageSize. */
+START_TEST(test_image_size_counting_the_suffix_is_accepted)
+{
+	size_t len = build_dfuse(file, two_targets, 2);
+	struct dfu_error e = { 0 };
+
+	le32_put(file + 6, (uint32_t)len + DFU_SUFFIX_LEN);
+	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), 0);
+	ck_assert_uint_eq(img->dfuse_image_size, len + DFU_SUFFIX_LEN);
+	ck_assert(img->dfuse_size_counts_suffix);
+	ck_assert_uint_eq(img->n_targets, 2);
+}
+END_TEST
+
+START_TEST(test_image_size_without_the_suffix_is_the_st_convention)
+{
+	size_t len = build_dfuse(file, two_targets, 2);
+
+	ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, NULL), 0);
+	ck_assert(!img->dfuse_size_counts_suffix);
+}
+END_TEST
+
+/* Any other count stays an error: one byte off either convention. */
+START_TEST(test_image_size_off_by_one_from_either_convention_is_refused)
+{
+	size_t len = build_dfuse(file, two_targets, 2);
+	const uint32_t bad[] = { (uint32_t)len - 1, (uint32_t)len + DFU_SUFFIX_LEN - 1,
+				 (uint32_t)len + DFU_SUFFIX_LEN + 1 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct dfu_error e = { 0 };
+
+		build_dfuse(file, two_targets, 2);
+		le32_put(file + 6, bad[i]);
+		ck_assert_int_eq(dfuse_file_parse(file, len, img, NULL, &e), DFU_E_FORMAT);
+		ck_assert_str_eq(e.code, "dfuse.image_size_mismatch");
+	}
+}
+END_TEST
+
 START_TEST(test_bad_target_signature_is_refused_at_its_offset)
 {
 	size_t len = build_dfuse(file, two_targets, 2);
@@ -798,6 +839,9 @@ static Suite *dfuse_file_suite(void)
 	tcase_add_test(tc, test_bad_prefix_signature_is_refused);
 	tcase_add_test(tc, test_version_other_than_1_is_refused);
 	tcase_add_test(tc, test_image_size_must_match_the_file);
+	tcase_add_test(tc, test_image_size_counting_the_suffix_is_accepted);
+	tcase_add_test(tc, test_image_size_without_the_suffix_is_the_st_convention);
+	tcase_add_test(tc, test_image_size_off_by_one_from_either_convention_is_refused);
 	tcase_add_test(tc, test_bad_target_signature_is_refused_at_its_offset);
 	tcase_add_test(tc, test_non_printable_target_signature_is_escaped);
 	tcase_add_test(tc, test_missing_target_is_truncated);

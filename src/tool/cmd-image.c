@@ -386,9 +386,10 @@ static void info_text(const char *path, const struct dfu_image *img, const struc
 		       img->suffix.bcd_dfu, img->suffix.id_vendor, img->suffix.id_product,
 		       img->suffix.bcd_device, img->suffix.length, img->suffix.crc);
 	if (img->format == DFU_FORMAT_DFUSE) {
-		printf("  DfuSe:         version %u, image size %u, %zu target%s\n",
-		       img->dfuse_version, img->dfuse_image_size, img->n_targets,
-		       img->n_targets == 1 ? "" : "s");
+		printf("  DfuSe:         version %u, image size %u%s, %zu target%s\n",
+		       img->dfuse_version, img->dfuse_image_size,
+		       img->dfuse_size_counts_suffix ? " (counts the suffix, as dfuse-pack)" : "",
+		       img->n_targets, img->n_targets == 1 ? "" : "s");
 		for (size_t t = 0; t < img->n_targets; t++) {
 			const struct dfuse_target *tg = &img->targets[t];
 
@@ -497,6 +498,7 @@ static void json_dfuse(struct json_out *j, const struct dfu_image *img)
 	json_obj_open(j, "dfuse");
 	json_uint(j, "bVersion", img->dfuse_version);
 	json_uint(j, "image_size", img->dfuse_image_size);
+	json_bool(j, "image_size_counts_suffix", img->dfuse_size_counts_suffix);
 	json_uint(j, "targets_count", img->n_targets);
 	json_arr_open(j, "targets");
 	for (size_t t = 0; t < img->n_targets; t++)

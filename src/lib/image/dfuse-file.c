@@ -235,13 +235,21 @@ int dfuse_file_parse(const uint8_t *buf, size_t len, struct dfu_image *img,
 		return dfu_error_set(e, DFU_E_UNSUPPORTED, "dfuse.bad_version", where,
 				     "bVersion %u, only version 1 (UM0391) is known", buf[5]);
 	}
+	/* UM0391 counts the file without its suffix (ST's tools, openmv, fwupd);
+	 * dfu-util's dfuse-pack counts the 16-byte suffix as well.  Both occur in
+	 * the wild; any other value is a damaged file. */
 	image_size = le32_get(buf + 6);
-	if (image_size != len) {
+	if (image_size != len && (uint64_t)image_size != (uint64_t)len + DFU_SUFFIX_LEN) {
 		dfu_where_offset(where, 6);
-		return dfu_error_set(e, DFU_E_FORMAT, "dfuse.image_size_mismatch", where,
-				     "DFUImageSize is %u but the file without suffix has %zu bytes",
-				     image_size, len);
+		dfu_error_set(e, DFU_E_FORMAT, "dfuse.image_size_mismatch", where,
+			      "DFUImageSize is %u but the file has %zu bytes without its suffix "
+			      "(%llu with a %d-byte suffix)",
+			      image_size, len, (unsigned long long)len + DFU_SUFFIX_LEN,
+			      DFU_SUFFIX_LEN);
+		dfu_error_hint(e, "the file is truncated or has bytes appended");
+		return DFU_E_FORMAT;
 	}
+	img->dfuse_size_counts_suffix = image_size != len;
 	n_targets = buf[10];
 
 	img->dfuse_version = buf[5];

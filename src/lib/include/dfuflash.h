@@ -225,6 +225,9 @@ struct dfu_image {
 	/* DfuSe container metadata (format == DFU_FORMAT_DFUSE). */
 	uint8_t dfuse_version;
 	uint32_t dfuse_image_size;
+	/* DFUImageSize counts the DFU suffix too, as dfu-util's dfuse-pack writes
+	 * it; ST's tools, openmv and fwupd count the file without the suffix. */
+	bool dfuse_size_counts_suffix;
 	size_t n_targets;
 	struct dfuse_target *targets;
 
