@@ -703,6 +703,22 @@ START_TEST(test_fast_modifier_of_newer_dfu_util_is_accepted)
 }
 END_TEST
 
+/* dfu-util reads -Z only on an upload: with -D it is ignored, so are we (loudly). */
+START_TEST(test_upload_size_on_a_dfu_util_download_is_ignored_with_a_warning)
+{
+	static const char *const args[] = { "-a", "0",	  "-s", "0x08000000:leave", "-D", "fw.bin",
+					    "-Z", "1000", NULL };
+	struct tool_options o;
+	char err[4096];
+
+	ck_assert_int_eq(parse(args, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.mode, TOOL_MODE_DOWNLOAD);
+	ck_assert_uint_eq(o.upload_size, 0);
+	ck_assert_msg(strstr(err, "warning: -Z 1000 is ignored on a download"), "stderr: %s", err);
+	tool_options_release(&o);
+}
+END_TEST
+
 /* --- errors: exit 64, one message naming option and value ------------------- */
 
 struct error_case {
@@ -785,7 +801,7 @@ static const struct error_case error_cases[] = {
 	{ { "read", "x", "--verify" }, "--verify does not apply to an upload" },
 	{ { "read", "x", "--wait-app" }, "--wait-app: the application starts only after leaving" },
 	{ { "flash", "x", "--length", "4" }, "--length does not apply to a download" },
-	{ { "-Z", "100", "-D", "x" }, "-Z does not apply to a download" },
+	{ { "flash", "x", "-Z", "100" }, "-Z does not apply to a download" },
 	{ { "detach", "--address", "0x08000000" }, "--address does not apply to a detach" },
 	{ { "detach", "--leave" }, "--leave does not apply to a detach" },
 };
@@ -936,6 +952,7 @@ int main(void)
 	tcase_add_test(tc, test_help_stops_parsing_and_version_wins);
 	tcase_add_test(tc, test_leave_alone_jumps_to_the_given_address);
 	tcase_add_test(tc, test_fast_modifier_of_newer_dfu_util_is_accepted);
+	tcase_add_test(tc, test_upload_size_on_a_dfu_util_download_is_ignored_with_a_warning);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dfu-util bugs absent");

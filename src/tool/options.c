@@ -1217,6 +1217,15 @@ static bool cross_check(struct parse_state *st, struct tool_options *o)
 	enum tool_mode m = o->mode == TOOL_MODE_STATION ? TOOL_MODE_DOWNLOAD : o->mode;
 	const unsigned dl_erase = MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_ERASE);
 
+	/* dfu-util reads -Z on an upload only and ignores it elsewhere; scripts
+	 * pass it on downloads too, so the dfu-util spelling warns, not fails. */
+	if (o->compat && s->upload_size && m == TOOL_MODE_DOWNLOAD) {
+		tool_warn("-Z %" PRIu32 " is ignored on a download (it is the expected size of "
+			  "an -U upload)",
+			  o->upload_size);
+		o->upload_size = 0;
+		st->src.upload_size = NULL;
+	}
 	if (!applies(s->address, m, XFER_MODES, NULL) ||
 	    !applies(s->length, m, MODE_BIT(TOOL_MODE_UPLOAD),
 		     "the length is how many bytes -U / read reads") ||
