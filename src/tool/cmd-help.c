@@ -61,6 +61,26 @@ int cmd_version(struct tool_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * dfu-util prints a banner of seven lines to stdout before anything else,
+ * and scripts skip it by line count or grep past it: the same shape here.
+ * Line 1 names the dfu-util level accepted, as dfu-util or as dfuflash.
+ */
+void tool_print_banner(const struct tool_ctx *ctx, FILE *f)
+{
+	if (ctx->as_dfu_util)
+		fprintf(f, "dfu-util 0.11 (dfuflash %s)\n", DFUFLASH_VERSION);
+	else
+		fprintf(f, "dfuflash %s (dfu-util 0.11 command line)\n", DFUFLASH_VERSION);
+	fputs("\n"
+	      "dfuflash: USB DFU 1.1 and ST DfuSe flashing, a drop-in for dfu-util 0.11\n"
+	      "Differences from dfu-util: see the dfuflash(1) manual page\n"
+	      "This program is Free Software and has ABSOLUTELY NO WARRANTY\n"
+	      "License: GPL-2.0-or-later\n"
+	      "\n",
+	      f);
+}
+
 void tool_options_usage(FILE *f)
 {
 	fputs("Device commands:\n"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * `dfuflash list`, dfu-util's -l: the matching DFU interfaces, one line each
- * (dfu-util's format) or as a JSON array.
+ * (dfu-util's format) or as a JSON array; -l in dfu-util's order.
  */
 #include "config.h"
 
@@ -43,6 +43,16 @@ static int if_info_cmp(const void *pa, const void *pb)
 	if (a->interface != b->interface)
 		return a->interface < b->interface ? -1 : 1;
 	return a->alt < b->alt ? -1 : a->alt > b->alt;
+}
+
+/* dfu-util 0.11 prepends each alt to its list as it probes, so a device's
+ * interfaces and alts come out last first; devices stay in bus order. */
+static int if_info_cmp_dfu_util(const void *pa, const void *pb)
+{
+	const struct dfu_if_info *a = pa, *b = pb;
+	int c = path_cmp(a->path, b->path);
+
+	return c ? c : -if_info_cmp(pa, pb);
 }
 
 /* The DfuSe memory map of one alt, or null. */
@@ -168,8 +178,10 @@ int cmd_list(struct tool_run *r)
 		ret = dfu_list(r->ctx, &r->o->match, &list, &n, &e);
 	if (ret < 0 && ret != DFU_E_NODEVICE)
 		return tool_run_fail(r, ret, &e);
+	/* -l in dfu-util's order: scripts take its first or last line */
 	if (n > 1)
-		qsort(list, n, sizeof(*list), if_info_cmp);
+		qsort(list, n, sizeof(*list),
+		      r->o->compat && !r->o->json ? if_info_cmp_dfu_util : if_info_cmp);
 	if (r->o->json)
 		list_json(list, n);
 	else

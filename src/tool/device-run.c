@@ -755,7 +755,7 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 		/* scripts branch on `dfu-util -V`'s first line (one drops :will-reset
 		 * when it reads 0.9): as dfu-util, name the level we accept first */
 		if (tctx->as_dfu_util)
-			printf("dfu-util 0.11 (dfuflash %s)\n", DFUFLASH_VERSION);
+			tool_print_banner(tctx, stdout);
 		else
 			printf("dfuflash %s\n", DFUFLASH_VERSION);
 		goto done;
@@ -770,6 +770,14 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 	}
 	tctx->quiet = tctx->quiet || o.quiet;
 	o.quiet = tctx->quiet;
+	if (o.compat) {
+		/* dfu-util's stdout is unbuffered: its lines and stderr's keep
+		 * their order in a pipe ("Submitting leave request..." before
+		 * the summary); whole lines are enough for that. */
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		if (!o.quiet && !o.json && (tctx->as_dfu_util || o.mode == TOOL_MODE_LIST))
+			tool_print_banner(tctx, stdout);
+	}
 	if (tctx->verbose > o.verbose)
 		o.verbose = tctx->verbose;
 	r.progress_tty = o.progress == TOOL_PROGRESS_BAR ||

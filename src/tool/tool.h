@@ -160,4 +160,6 @@ int cmd_device(struct tool_ctx *ctx, int argc, char **argv);
 int cmd_help(struct tool_ctx *ctx, int argc, char **argv);
 int cmd_version(struct tool_ctx *ctx, int argc, char **argv);
 void tool_usage(FILE *f);
+/* The seven-line banner dfu-util prints first on stdout (dfu-util spelling). */
+void tool_print_banner(const struct tool_ctx *ctx, FILE *f);
 void tool_options_usage(FILE *f);

@@ -404,17 +404,23 @@ expect 0 "detaching to DFU mode" -- sim $f4 --flash-out rt.out -- sh -c \
 # ---- 4. -l against dfu-util; list --json -----------------------------------------------
 list_golden() { # PROFILE [SIM OPTIONS]
 	p=$1; shift
+	"$bin" -V > l-$p.v
 	sim "$p" "$@" -- sh -c "'$bin' -l > l-$p.a 2>/dev/null; echo \$? > l-$p.rc; '$dfu_util' -l 2>/dev/null | grep '^Found' > l-$p.b"
 	[ "$(cat l-$p.rc)" = 0 ] || { bad "-l on $p: exit $(cat l-$p.rc)"; return; }
 	[ -s l-$p.a ] || { bad "-l on $p: nothing listed"; return; }
-	# The same lines, byte for byte.  dfu-util 0.11 prints them in reverse
-	# enumeration order (fixed upstream after 0.11); dfuflash keeps the
-	# enumeration order: ascending path, then alt.
-	if [ "$(sort l-$p.a)" = "$(sort l-$p.b)" ]; then ok; else
+	# The same lines in the same order, byte for byte: dfu-util 0.11 lists a
+	# device's alts last first, and so does -l (`list` keeps ascending order).
+	if [ "$(grep '^Found' l-$p.a)" = "$(cat l-$p.b)" ]; then ok; else
 		bad "-l on $p differs from dfu-util -l:$(diff l-$p.a l-$p.b | sed 's/^/    /')"
 	fi
-	if sed 's/.*path="\([^"]*\)", alt=\([0-9]*\),.*/\1 \2/' l-$p.a | sort -c -k1,1 -k2,2n 2>/dev/null; then ok; else
-		bad "-l on $p: not in enumeration order (path, then alt): $(cat l-$p.a)"
+	sim "$p" "$@" -- "$bin" list > l-$p.n 2>/dev/null
+	if sed 's/.*path="\([^"]*\)", alt=\([0-9]*\),.*/\1 \2/' l-$p.n | sort -c -k1,1 -k2,2n 2>/dev/null; then ok; else
+		bad "list on $p: not in enumeration order (path, then alt): $(cat l-$p.n)"
+	fi
+	if [ "$(head -n 1 l-$p.a)" = "dfuflash $(sed -n 's/^dfuflash //p' l-$p.v) (dfu-util 0.11 command line)" ] &&
+		[ "$(sed -n 7p l-$p.a)" = "" ] && [ "$(sed -n 8p l-$p.a | cut -c1-6)" = "Found " ] &&
+		[ "$(head -n 1 l-$p.n | cut -c1-6)" = "Found " ]; then ok; else
+		bad "-l on $p: not the seven-line banner before the list (or one in list): $(head -n 8 l-$p.a)"
 	fi
 }
 if $have_dfu_util; then
