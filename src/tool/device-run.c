@@ -286,6 +286,41 @@ static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 	return 0;
 }
 
+/*
+ * -a matched nothing: if the device is there with other alts, say which it
+ * has (dfu-util only says there is no device).  True when it printed them.
+ */
+static bool explain_alt(const struct tool_run *r, const struct dfu_match *m)
+{
+	struct dfu_match any_alt = *m;
+	struct dfu_if_info *all = NULL;
+	size_t n = 0, shown = 0;
+
+	if (!m->alt_name && m->alt < 0)
+		return false;
+	any_alt.alt_name = NULL;
+	any_alt.alt = -1;
+	if (dfu_list(r->ctx, &any_alt, &all, &n, NULL) < 0 || n == 0)
+		return false;
+	if (m->alt_name)
+		tool_err("no alt setting named \"%s\"; the device has:", m->alt_name);
+	else
+		tool_err("no alt setting %d; the device has:", m->alt);
+	for (size_t i = 0; i < n; i++) {
+		if (!all[i].dfu_mode)
+			continue;
+		fprintf(stderr, "  -a %u  (or -a \"%s\")  %04x:%04x at %s\n", all[i].alt,
+			all[i].layout ? all[i].layout->name : all[i].name, all[i].vid, all[i].pid,
+			all[i].path);
+		shown++;
+	}
+	dfu_if_info_free(all, n);
+	if (shown)
+		tool_hint("-a takes the number or the name (the region name before the first '/' "
+			  "of a DfuSe memory map, or the whole string)");
+	return shown > 0;
+}
+
 static int find_devices(struct tool_run *r, const struct dfu_match *m, struct dfu_if_info **list,
 			size_t *n)
 {
@@ -300,6 +335,8 @@ static int find_devices(struct tool_run *r, const struct dfu_match *m, struct df
 		/* dfu-util 0.11's words: scripts grep for them */
 		if (r->o->compat)
 			fputs("No DFU capable USB device available\n", stderr);
+		if (explain_alt(r, m))
+			return r->o->compat ? TOOL_EXIT_IOERR : TOOL_EXIT_NODEVICE;
 		tool_err("no DFU device found%s", r->o->wait ? " before the --wait timeout" : "");
 		tool_hint("`dfuflash list` shows what is connected; check -d/-p/-S/-a, the cable "
 			  "and, for a run-time device, that its firmware offers DFU");

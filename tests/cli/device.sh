@@ -515,6 +515,12 @@ sim stm32f405 -- sh -c "'$bin' -l | grep -q ', alt=0,'" && ok || bad "dfuflash -
 sim generic -- sh -c "'$bin' -l | grep -q 'Found Runtime'" && ok || bad "dfuflash -l | grep -q 'Found Runtime'"
 note "script rows not run: Maple (1eaf:0003, no profile), unprotect (issue 5); option bytes only with :force (section 7)"
 
+# -a that matches no alt: the device's alts, by number and name (exit as "no device")
+expect 74 '^  -a 1  \(or -a "Option Bytes"\)  0483:df11 at 1-1$' -- \
+	sim stm32f405 -- "$bin" -a Flash -s 0x08000000:leave -D firmware.bin &&
+	check "-a NAME unmatched: dfu-util's line kept" grep -q "^No DFU capable USB device available$" "$tmp/out"
+expect 69 '^dfuflash: error: no alt setting 7; the device has:$' -- sim stm32f405 -- "$bin" flash -a 7 firmware.bin
+
 # ---- 6. dfu-util 0.11's known bugs (its source), each shown absent --------------------
 # --wait swallowing -l
 expect 0 '^Found DFU: \[0483:df11\]' -- sim stm32f405 -- "$bin" --wait -l
