@@ -59,6 +59,39 @@ static int write_output(const struct tool_options *o, const struct dfu_buf *out)
 	return tool_write_file(o->upload_path, out->data, out->len);
 }
 
+/*
+ * -s ADDRESS:LENGTH:leave -U: leave DFU mode once the file is written, as
+ * dfu-util does; like its leave, the jump goes to ADDRESS when one was
+ * given (the start of what was read), else to the device's default.
+ */
+static int leave_after_read(struct tool_run *r, const struct dfu_if_info *info,
+			    struct dfu_dev **dev)
+{
+	struct dfu_flash_opts fo = r->o->flash;
+	struct dfu_flash_result res = { 0 };
+	struct dfu_error e = { 0 };
+	int ret;
+
+	if (fo.have_address && !fo.have_jump) {
+		fo.have_jump = true;
+		fo.jump = fo.address;
+	}
+	if (r->o->compat && !r->o->quiet && !r->o->json && !to_stdout(r->o))
+		printf("Submitting leave request...\n");
+	ret = dfu_dev_leave(*dev, NULL, &fo, &res, &e);
+	if (ret < 0)
+		return tool_run_fail(r, ret, &e);
+	r->res.left = res.left;
+	r->res.have_jump = res.have_jump;
+	r->res.jump_address = res.jump_address;
+	dfu_dev_close(TAKE_PTR(*dev));
+	ret = tool_run_confirm_app(r, info);
+	if (ret == 0)
+		tool_msg(r->tool, "%s: %s", r->object,
+			 r->res.app_seen ? "left DFU mode: application started" : "left DFU mode");
+	return ret;
+}
+
 int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
@@ -101,6 +134,8 @@ int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	}
 	ret = write_output(r->o, &out);
 	dfu_buf_release(&out);
+	if (ret == 0 && r->o->compat && !r->o->quiet && !r->o->json && !to_stdout(r->o))
+		printf("Upload done.\n"); /* dfu-util's words: scripts grep them */
 	if (ret == 0)
 		tool_msg(r->tool, "%s: %llu bytes read into %s", r->object,
 			 (unsigned long long)r->res.bytes_read,
@@ -110,5 +145,7 @@ int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 			  "expected (-Z): the device had no more to send (a plain DFU device "
 			  "ends the read where its firmware ends)",
 			  r->object, (unsigned long long)r->res.bytes_read, r->o->upload_size);
+	if (ret == 0 && r->o->flash.leave)
+		ret = leave_after_read(r, &list[k], &dev);
 	return ret;
 }

@@ -506,6 +506,11 @@ expect 0 "" -- sim stm32f405 --flash-in firmware.bin@0x08000000 -- "$bin" -a 0 -
 	check "-s ADDR:1024 -U: 1024 bytes" cmp -s backup.bin fw1k.bin
 expect 0 "" -- sim stm32f405 --flash-in firmware.bin@0x08000000 -- "$bin" -a 0 -s 0x08000000:4 -U probe &&
 	check "-s ADDR:4 -U probe: 4 bytes" [ "$(wc -c < probe)" -eq 4 ]
+# -s ADDR:LEN:leave -U: the file, then the application runs (dfu-util leaves too)
+expect 0 "^Submitting leave request\.\.\.$" -- sim stm32f405 --flash-in firmware.bin@0x08000000 -- sh -c \
+	"'$bin' -a 0 -s 0x08000000:1024:leave -U backup2.bin && '$bin' list" &&
+	check "-U with :leave: 1024 bytes" cmp -s backup2.bin fw1k.bin &&
+	check "-U with :leave: the application runs" grep -q "^Found Runtime: \[0483:5740\]" "$tmp/out"
 # -D - (stdin)
 expect 0 "" -- sim stm32f405 --flash-out stdin.out -- sh -c "'$bin' -a 0 -s 0x08000000:leave -D - < firmware.bin" &&
 	check "-D -: flash" flash_is stdin.out 0 firmware.bin
