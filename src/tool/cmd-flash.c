@@ -134,6 +134,18 @@ static int target_alt(struct tool_run *r, struct dfu_if_info *list, size_t n, st
 	return tool_run_place_raw(r, img, &list[*k]);
 }
 
+/*
+ * A plain DFU 1.1 device that is not manifestation tolerant ends a download
+ * in dfuMANIFEST-WAIT-RESET and runs the new firmware only after the host's
+ * USB reset (DFU 1.1 §7.2).  dfu-util gives that reset unasked; so do we, as
+ * the leave of a plain DFU device.
+ */
+static bool waits_for_reset(const struct dfu_if_info *info)
+{
+	return info->bcd_dfu != 0x011a && !info->layout &&
+	       !(info->attributes & DFU_ATTR_MANIFEST_TOLERANT);
+}
+
 /* Write the data tagged @alt, target @index of @count in the file; leave
  * (when asked) after the last one only. */
 static int flash_target(struct tool_run *r, struct dfu_if_info *list, size_t n,
@@ -155,6 +167,8 @@ static int flash_target(struct tool_run *r, struct dfu_if_info *list, size_t n,
 	/* several targets: leave only after the last one */
 	if (index + 1 < count)
 		fo.leave = false;
+	else if (waits_for_reset(&list[k]))
+		fo.leave = true;
 	if (r->o->dry_run)
 		return tool_plan_flash(r, dev, &list[k], img, &fo);
 	if (count > 1)

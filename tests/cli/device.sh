@@ -365,6 +365,11 @@ check "generic-intolerant: the host reset the device after DETACH" \
 	python3 logcheck.py generic-intolerant.log has-event usb-reset
 check "generic-intolerant: dfuMANIFEST-WAIT-RESET reached" \
 	python3 logcheck.py generic-intolerant.log has-state dfuMANIFEST-WAIT-RESET
+# not manifestation tolerant: the host's reset starts the new firmware (as dfu-util)
+expect 0 "3000 bytes written, application started" -- sim generic-intolerant -- sh -c \
+	"'$bin' -d cafe:4001,cafe:4000 -D g.bin && '$bin' list" &&
+	check "generic-intolerant: run-time mode after the download" \
+		grep -q '^Found Runtime: \[cafe:4001\]' "$tmp/out"
 expect 0 "3000 bytes read into" -- sim generic --flash-in g.bin@0 -- "$bin" read g.up2 --length 3000 &&
 	check "generic: read --length" cmp -s g.up2 g.bin
 # -Z is what the user expects: a shorter read says so (exit 0: it is what the device holds)
