@@ -146,6 +146,23 @@ static bool waits_for_reset(const struct dfu_if_info *info)
 	       !(info->attributes & DFU_ATTR_MANIFEST_TOLERANT);
 }
 
+/*
+ * dfu-util's words after the last target, which scripts grep, before the
+ * application is looked for.  "File downloaded successfully" comes only
+ * from its raw DfuSe path, never for .dfu files or plain DFU.
+ */
+static void print_dfu_util_done(const struct tool_run *r, const struct dfu_image *img,
+				const struct dfu_if_info *info)
+{
+	if (!r->o->compat || r->o->quiet || r->o->json)
+		return;
+	printf("Download done.\n");
+	if (img->format != DFU_FORMAT_DFUSE && info->layout)
+		printf("File downloaded successfully\n");
+	if (r->o->flash.leave)
+		printf("Submitting leave request...\n");
+}
+
 /* Write the data tagged @alt, target @index of @count in the file; leave
  * (when asked) after the last one only. */
 static int flash_target(struct tool_run *r, struct dfu_if_info *list, size_t n,
@@ -183,6 +200,8 @@ static int flash_target(struct tool_run *r, struct dfu_if_info *list, size_t n,
 	ret = cmd_after_download(r->tool, r->ctx, r->o, &list[k], img, &one, &dev, &r->res);
 	if (ret)
 		return ret;
+	if (index + 1 == count)
+		print_dfu_util_done(r, img, &list[k]);
 	if (index + 1 == count && fo.leave) {
 		dfu_dev_close(TAKE_PTR(dev));
 		return tool_run_confirm_app(r, &list[k]);
@@ -215,11 +234,6 @@ int cmd_flash_image(struct tool_run *r, struct dfu_if_info *list, size_t n, stru
 	}
 	if (r->o->dry_run)
 		return 0;
-	if (r->o->compat && !r->o->quiet && !r->o->json) {
-		printf("Download done.\nFile downloaded successfully\n");
-		if (r->o->flash.leave)
-			printf("Submitting leave request...\n");
-	}
 	tool_msg(r->tool, "%s: %llu bytes written%s%s", r->object,
 		 (unsigned long long)r->res.bytes_written, r->res.verified ? ", verified" : "",
 		 r->res.left ? (r->res.app_seen ? ", application started" : ", left DFU mode")

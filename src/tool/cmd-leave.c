@@ -20,6 +20,8 @@ int cmd_leave(struct tool_run *r, struct dfu_if_info *list, size_t n)
 		return ret;
 	if (r->o->dry_run)
 		return tool_plan_leave(r, &list[k]);
+	if (r->o->compat && !r->o->quiet && !r->o->json)
+		printf("Submitting leave request...\n"); /* dfu-util's words */
 	ret = dfu_dev_leave(dev, NULL, &r->o->flash, &r->res, &e);
 	r->have_res = true;
 	if (ret < 0)

@@ -270,7 +270,8 @@ static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 			else
 				tool_hint("pick one with -p PATH (the path=\"...\" shown) or -S "
 					  "SERIAL");
-			return TOOL_EXIT_USAGE;
+			/* dfu-util exits 74 here, and its spelling keeps that */
+			return r->o->compat ? TOOL_EXIT_IOERR : TOOL_EXIT_USAGE;
 		}
 	}
 	if ((*list)[0].open_err) {
@@ -812,7 +813,7 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 		 * their order in a pipe ("Submitting leave request..." before
 		 * the summary); whole lines are enough for that. */
 		setvbuf(stdout, NULL, _IOLBF, 0);
-		if (!o.quiet && !o.json && (tctx->as_dfu_util || o.mode == TOOL_MODE_LIST))
+		if (!o.quiet && !o.json)
 			tool_print_banner(tctx, stdout);
 	}
 	if (tctx->verbose > o.verbose)
