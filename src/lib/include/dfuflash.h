@@ -358,6 +358,27 @@ void dfu_suffix_build(const uint8_t *payload, size_t len, uint16_t bcd_device, u
 		      uint16_t id_vendor, uint16_t bcd_dfu, uint8_t out[DFU_SUFFIX_LEN]);
 
 /* ------------------------------------------------------------------------ */
+/* NXP LPC DFU prefix (prefix.c), as dfu-util's dfu-prefix -L                */
+
+#define DFU_LPC_PREFIX_LEN 16
+
+struct dfu_lpc_prefix {
+	uint16_t blocks; /* payload size in 512-byte blocks, rounded up */
+};
+
+/*
+ * Recognise the unencrypted LPC prefix at the start of @buf (the file
+ * without any DFU suffix).  Returns 0 and fills @p, or DFU_E_FORMAT
+ * (lpc.no_prefix) when the file does not start with one.
+ */
+int dfu_lpc_prefix_parse(const uint8_t *buf, size_t len, struct dfu_lpc_prefix *p,
+			 struct dfu_error *e);
+
+/* The 16-byte prefix for a payload of @payload_len bytes.  Returns 0, or
+ * DFU_E_RANGE (lpc.too_large) past 65535 blocks of 512 bytes. */
+int dfu_lpc_prefix_build(size_t payload_len, uint8_t out[DFU_LPC_PREFIX_LEN], struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
 /* Writing images                                                           */
 
 /* A growable output buffer; the writers append to it. */
