@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * `dfuflash image info|convert|suffix|layout`: the offline commands, which
+ * `dfuflash image info|convert|suffix|prefix|layout`: the offline commands, which
  * work on files and layout strings with no device attached.
  */
 #include "config.h"
@@ -90,6 +90,7 @@ static const char image_usage[] =
     "        [--alt N --target-name NAME] [--fill BYTE] [--force]\n"
     "  dfuflash image suffix add|check|delete FILE [--vid V] [--pid P] [--did D]\n"
     "        [--spec S] [--force]\n"
+    "  dfuflash image prefix add|check|delete FILE   (NXP LPC DFU prefix)\n"
     "  dfuflash image layout [--json] STRING\n"
     "\n"
     "Options:\n"
@@ -1033,6 +1034,13 @@ int cmd_image(struct tool_ctx *ctx, int argc, char **argv)
 		return image_suffix(ctx, argc, argv, &o);
 	if (strcmp(sub, "layout") == 0)
 		return image_layout(argc, argv, &o);
+	if (strcmp(sub, "prefix") == 0) {
+		if (argc - optind != 2) {
+			tool_err("image prefix: need an operation (add, check, delete) and FILE");
+			return TOOL_EXIT_USAGE;
+		}
+		return cmd_image_prefix(ctx, argv[optind], argv[optind + 1]);
+	}
 	tool_err("image: unknown subcommand '%s'", sub);
 	fputs(image_usage, stderr);
 	return TOOL_EXIT_USAGE;

@@ -153,6 +153,8 @@ bool tool_parse_u8(const char *opt, const char *s, uint8_t *out);
 
 /* cmd-image.c */
 int cmd_image(struct tool_ctx *ctx, int argc, char **argv);
+/* cmd-prefix.c: `image prefix add|check|delete FILE` (NXP LPC DFU prefix) */
+int cmd_image_prefix(struct tool_ctx *ctx, const char *op, const char *path);
 /* device-run.c: everything that is not `image`, in both spellings */
 int cmd_device(struct tool_ctx *ctx, int argc, char **argv);
 /* cmd-help.c: `help` and `version`; the whole help text, and the part on
