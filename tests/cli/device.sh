@@ -306,6 +306,16 @@ expect 0 "verified" -- sim $f4 --flash-in fw.bin@0x08000000 -- "$bin" verify fw.
 python3 mkdfuse.py twotgt.dfu 0483 df11 "0:Internal Flash:0x08000000=seg1.bin" "0:Second:0x08010000=seg2.bin"
 expect 0 "bytes written" -- sim $f4 --flash-out twotgt.out -- "$bin" -D twotgt.dfu &&
 	check "DfuSe, 2 targets: flash" flash_is twotgt.out 0 seg1.bin 0x10000 seg2.bin
+# dfuse-pack's convention: DFUImageSize counts the 16-byte suffix (CRC made again)
+python3 - <<'PY'
+import struct, zlib
+d = bytearray(open('twotgt.dfu', 'rb').read()[:-4])
+struct.pack_into('<I', d, 6, struct.unpack_from('<I', d, 6)[0] + 16)
+open('packed.dfu', 'wb').write(d + struct.pack('<I', zlib.crc32(bytes(d)) ^ 0xffffffff))
+PY
+expect 0 "image size [0-9]+ \(counts the suffix, as dfuse-pack\)" -- "$bin" image info packed.dfu
+expect 0 "bytes written" -- sim $f4 --flash-out packed.out -- "$bin" -D packed.dfu &&
+	check "DfuSe, DFUImageSize with the suffix: flash" flash_is packed.out 0 seg1.bin 0x10000 seg2.bin
 # two targets for two alts: Photon system part (alt 0) and DCT (alt 1), read back both
 python3 gen.py 0x08020000 5000 photon-sys.bin 24
 python3 rand.py 1000 photon-dct.bin 25
