@@ -813,7 +813,9 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 		 * their order in a pipe ("Submitting leave request..." before
 		 * the summary); whole lines are enough for that. */
 		setvbuf(stdout, NULL, _IOLBF, 0);
-		if (!o.quiet && !o.json)
+		/* not when the upload itself goes to stdout (-U -) */
+		if (!o.quiet && !o.json &&
+		    !(o.mode == TOOL_MODE_UPLOAD && strcmp(o.upload_path, "-") == 0))
 			tool_print_banner(tctx, stdout);
 	}
 	if (tctx->verbose > o.verbose)

@@ -526,6 +526,9 @@ expect 0 "^Submitting leave request\.\.\.$" -- sim stm32f405 --flash-in firmware
 	"'$bin' -a 0 -s 0x08000000:1024:leave -U backup2.bin && '$bin' list" &&
 	check "-U with :leave: 1024 bytes" cmp -s backup2.bin fw1k.bin &&
 	check "-U with :leave: the application runs" grep -q "^Found Runtime: \[0483:5740\]" "$tmp/out"
+# -U - in dfu-util's spelling: stdout holds the bytes only (no banner, no lines)
+sim stm32f405 --flash-in firmware.bin@0x08000000 -- "$bin" -a 0 -s 0x08000000:1024 -U - > up-stdout.bin 2>/dev/null &&
+	check "-U -: stdout is the 1024 bytes" cmp -s up-stdout.bin fw1k.bin || bad "-U -: failed"
 # -D - (stdin)
 expect 0 "" -- sim stm32f405 --flash-out stdin.out -- sh -c "'$bin' -a 0 -s 0x08000000:leave -D - < firmware.bin" &&
 	check "-D -: flash" flash_is stdin.out 0 firmware.bin
