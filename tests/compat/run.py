@@ -21,7 +21,6 @@ import concurrent.futures
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -92,15 +91,10 @@ def man_keys(path):
 
 # ---- inputs --------------------------------------------------------------------------
 
-def cortex_image(base, size, seed):
-    """SP in RAM, a Thumb reset handler inside the image, then pseudo-random bytes."""
-    b = bytearray(struct.pack("<II", 0x20004000, base + 0x201))
-    b += b"".join(struct.pack("<I", base + 0x201) for _ in range(14))
-    x = seed
-    while len(b) < size:
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        b.append((x >> 16) & 0xFF)
-    return bytes(b[:size])
+# the Cortex-M image generator of the fault matrix (SP in RAM, a Thumb reset
+# handler inside the image, then pseudo-random bytes): one copy for both
+sys.path.insert(0, os.path.join(TOP, "tests", "faults"))
+from matrix import image_bytes as cortex_image  # noqa: E402
 
 
 def noise(size, seed):
