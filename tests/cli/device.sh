@@ -529,6 +529,12 @@ expect 0 "^Submitting leave request\.\.\.$" -- sim stm32f405 --flash-in firmware
 # -U - in dfu-util's spelling: stdout holds the bytes only (no banner, no lines)
 sim stm32f405 --flash-in firmware.bin@0x08000000 -- "$bin" -a 0 -s 0x08000000:1024 -U - > up-stdout.bin 2>/dev/null &&
 	check "-U -: stdout is the 1024 bytes" cmp -s up-stdout.bin fw1k.bin || bad "-U -: failed"
+# one pipe for stdout and stderr: dfu-util's lines come before the summary
+sim stm32f405 -- sh -c "'$bin' -a 0 -s 0x08000000:leave -D firmware.bin 2>&1 | cat" > order.out 2>&1
+if [ "$(grep -n 'Submitting leave request' order.out | cut -d: -f1)" -lt \
+	"$(grep -n 'bytes written' order.out | cut -d: -f1)" ] 2>/dev/null; then ok; else
+	bad "piped: 'Submitting leave request...' not before the summary: $(tail -n 4 order.out)"
+fi
 # -D - (stdin)
 expect 0 "" -- sim stm32f405 --flash-out stdin.out -- sh -c "'$bin' -a 0 -s 0x08000000:leave -D - < firmware.bin" &&
 	check "-D -: flash" flash_is stdin.out 0 firmware.bin
