@@ -313,13 +313,13 @@ static const struct compat_case compat_cases[] = {
 	  .will_reset = true,
 	  .force = true,
 	  .download = "dummy.bin" },
+	/* the empty download only gets past dfu-util's "need -D or -U": the command alone */
 	{ .argv = { "-s", ":unprotect:force:will-reset", "-D", "/dev/null" },
-	  .mode = TOOL_MODE_DOWNLOAD,
+	  .mode = TOOL_MODE_ERASE,
 	  .alt = -1,
 	  .unprotect = true,
 	  .will_reset = true,
-	  .force = true,
-	  .download = "/dev/null" },
+	  .force = true },
 	{ .argv = { "-a", "1", "-s", "0x1FFFF800:will-reset", "-D", "option.bin" },
 	  .mode = TOOL_MODE_DOWNLOAD,
 	  .alt = 1,
@@ -719,6 +719,24 @@ START_TEST(test_upload_size_on_a_dfu_util_download_is_ignored_with_a_warning)
 }
 END_TEST
 
+/* "-s :unprotect:force:will-reset -D /dev/null" (recovery notes): the command alone */
+START_TEST(test_dev_null_download_with_a_command_is_the_command_alone)
+{
+	struct tool_options o;
+
+	PARSE_OK(&o, "-a", "0", "-s", ":unprotect:force:will-reset", "-D", "/dev/null");
+	ck_assert_int_eq(o.mode, TOOL_MODE_ERASE);
+	ck_assert(o.flash.unprotect);
+	ck_assert_ptr_null(o.download_path);
+	PARSE_OK(&o, "-a", "0", "-s", ":mass-erase:force", "-D", "/dev/null");
+	ck_assert_int_eq(o.mode, TOOL_MODE_ERASE);
+	ck_assert(o.flash.mass_erase);
+	/* without a command it stays a download (and fails on opening the file) */
+	PARSE_OK(&o, "-a", "0", "-s", "0x08000000", "-D", "/dev/null");
+	ck_assert_int_eq(o.mode, TOOL_MODE_DOWNLOAD);
+}
+END_TEST
+
 /* --- errors: exit 64, one message naming option and value ------------------- */
 
 struct error_case {
@@ -953,6 +971,7 @@ int main(void)
 	tcase_add_test(tc, test_leave_alone_jumps_to_the_given_address);
 	tcase_add_test(tc, test_fast_modifier_of_newer_dfu_util_is_accepted);
 	tcase_add_test(tc, test_upload_size_on_a_dfu_util_download_is_ignored_with_a_warning);
+	tcase_add_test(tc, test_dev_null_download_with_a_command_is_the_command_alone);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dfu-util bugs absent");

@@ -1126,7 +1126,14 @@ static bool compat_mode(struct parse_state *st, struct tool_options *o)
 		tool_hint("run dfuflash twice, or use --verify to read back what -D wrote");
 		return false;
 	}
-	if (st->opt_D)
+	if (st->opt_D && (f->mass_erase || f->unprotect) &&
+	    strcmp(o->download_path, "/dev/null") == 0) {
+		/* recovery notes pair a command with "-D /dev/null" (an empty
+		 * download) to get past dfu-util's "need -D or -U": the command alone */
+		o->download_path = NULL;
+		st->opt_D = false;
+		o->mode = TOOL_MODE_ERASE;
+	} else if (st->opt_D)
 		o->mode = TOOL_MODE_DOWNLOAD;
 	else if (st->opt_U)
 		o->mode = TOOL_MODE_UPLOAD;
