@@ -114,6 +114,8 @@ def make_inputs(d, dfuse_pack):
         "gd.bin": cortex_image(0x08000000, 8192, 44),
         "junk.bin": noise(8192, 45),
         "g.bin": noise(3000, 31),
+        # STM32F405 option bytes as the ROM reads them back: RDP level 0, no WRP
+        "option.bin": bytes.fromhex("aaed5500ffff0000aaed5500ffff0000")[:16],
     }
     for name, data in files.items():
         with open(os.path.join(d, name), "wb") as f:
