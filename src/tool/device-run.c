@@ -806,6 +806,14 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 	default:
 		break;
 	}
+	/* the file first: a missing one is the user's to fix, whatever is plugged in */
+	if (o.download_path) {
+		ret = tool_check_input(o.download_path);
+		if (ret) {
+			print_result(&r, ret);
+			goto done;
+		}
+	}
 	tctx->quiet = tctx->quiet || o.quiet;
 	o.quiet = tctx->quiet;
 	if (o.compat) {

@@ -128,6 +128,19 @@ int tool_parse_image(const char *path, const uint8_t *data, size_t len,
 	return 0;
 }
 
+int tool_check_input(const char *path)
+{
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	fd = open_input(path);
+	if (fd < 0)
+		return TOOL_EXIT_NOINPUT;
+	close(fd);
+	return 0;
+}
+
 int tool_load_image(const char *path, const struct dfu_parse_opts *opts, struct dfu_image **out)
 {
 	_cleanup_(dfu_reader_freep) struct dfu_reader *r = NULL;

@@ -100,6 +100,10 @@ int tool_parse_image(const char *path, const uint8_t *data, size_t len,
 /* What tool_load_image() makes of @opts for @path (a ".dfu" name expects a
  * suffix; a ".hex", ".srec" or ".elf" name sets the format, returned). */
 enum dfu_format tool_input_opts(const char *path, struct dfu_parse_opts *o);
+/* Whether @path (a firmware file, or "-") can be opened; returns 0, or
+ * TOOL_EXIT_NOINPUT after printing the error.  Run before any device search
+ * so that a typo is reported at once, not after --wait. */
+int tool_check_input(const char *path);
 /* Read a whole file; returns 0 or an exit code after printing the error. */
 int tool_read_file(const char *path, uint8_t **data, size_t *len);
 /*

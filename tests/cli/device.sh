@@ -687,6 +687,10 @@ expect 0 "flash-exit=0" -- sim stm32f405 -- sh -c \
 # files
 expect 66 "nope.hex" -- sim stm32f405 -- "$bin" flash nope.hex
 expect 66 "nope.hex" -- sim stm32f405 -- "$bin" -a 0 -D nope.hex
+# the file is checked first: before any device search, and without waiting for a board
+expect 66 "nope.hex: cannot open" -- sim stm32f405 -- "$bin" flash -d 1234:5678 nope.hex
+expect 66 "nope.hex: cannot open" -- sim stm32f405 -- "$bin" flash -d 1234:5678 --wait=30 nope.hex
+expect 66 "nope.hex: cannot open" -- sim stm32f405 -- "$bin" verify -d 1234:5678 -w nope.hex
 
 # ---- 8. --json ----------------------------------------------------------------------------
 json_case() { # CODE NAME KEY=VALUE... -- CMD...
