@@ -938,10 +938,44 @@ START_TEST(test_usage_names_both_spellings)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
 	fclose(f);
-	ck_assert_ptr_nonnull(strstr(buf, "dfuflash flash FILE"));
 	ck_assert_ptr_nonnull(strstr(buf, "--dfuse-address"));
 	ck_assert_ptr_nonnull(strstr(buf, "--wait[=SECONDS]"));
 	ck_assert_ptr_nonnull(strstr(buf, "leading 0 is not octal"));
+}
+END_TEST
+
+/* How often @needle occurs in @hay. */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+START_TEST(test_help_lists_each_command_once)
+{
+	static const char *const lines[] = { "\n  list ",     "\n  flash FILE ",
+					     "\n  read OUT ", "\n  verify FILE ",
+					     "\n  erase ",    "\n  leave ",
+					     "\n  detach ",   "\n  read-options " };
+	char buf[16384];
+	FILE *f = tmpfile();
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	tool_usage(f);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	ck_assert_uint_lt(n, sizeof(buf) - 1);
+	buf[n] = '\0';
+	fclose(f);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		ck_assert_msg(count_of(buf, lines[i]) == 1, "'%s' listed %d times", lines[i] + 1,
+			      count_of(buf, lines[i]));
+	ck_assert_int_eq(count_of(buf, "dfuflash flash FILE"), 0);
+	ck_assert_int_eq(count_of(buf, "Exit status:"), 1);
 }
 END_TEST
 
@@ -997,6 +1031,7 @@ int main(void)
 	tcase_add_test(tc, test_jump_implies_leave);
 	tcase_add_test(tc, test_dfu_util_style_accepts_native_extras);
 	tcase_add_test(tc, test_usage_names_both_spellings);
+	tcase_add_test(tc, test_help_lists_each_command_once);
 	tcase_add_test(tc, test_mode_names_cover_every_mode);
 	suite_add_tcase(s, tc);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * `dfuflash help` (and -h, --help): the whole help text, with the device
- * commands and options in both spellings and the exit codes; and `dfuflash
+ * `dfuflash help` (and -h, --help): the whole help text, with the commands
+ * once, the options in both spellings and the exit codes; and `dfuflash
  * version`.
  */
 #include "config.h"
@@ -22,7 +22,8 @@ void tool_usage(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  list                 list DFU devices (dfu-util -l)\n"
-	      "  flash FILE           write FILE to the device (dfu-util -D)\n"
+	      "  flash FILE           write FILE (bin, dfu, dfuse, hex, srec, elf) to the\n"
+	      "                       device (dfu-util -D)\n"
 	      "  read OUT             read the device into OUT, - for stdout (dfu-util -U)\n"
 	      "  verify FILE          compare the device with FILE\n"
 	      "  erase                mass-erase the device\n"
@@ -83,16 +84,7 @@ void tool_print_banner(const struct tool_ctx *ctx, FILE *f)
 
 void tool_options_usage(FILE *f)
 {
-	fputs("Device commands:\n"
-	      "  dfuflash list                      list DFU interfaces (dfu-util -l)\n"
-	      "  dfuflash flash FILE                write FILE (bin, dfu, dfuse, hex, srec, elf)\n"
-	      "  dfuflash read OUT                  read device memory into OUT (-U)\n"
-	      "  dfuflash verify FILE               compare the device with FILE, write nothing\n"
-	      "  dfuflash erase                     DfuSe mass erase\n"
-	      "  dfuflash leave                     leave DFU mode and start the application\n"
-	      "  dfuflash detach                    switch a run-time device to DFU mode (-e)\n"
-	      "\n"
-	      "dfu-util 0.11 spelling (every option and long alias is accepted):\n"
+	fputs("dfu-util 0.11 spelling (every option and long alias is accepted):\n"
 	      "  -l --list   -D --download FILE|-   -U --upload FILE   -e --detach   -R --reset\n"
 	      "  -s --dfuse-address [ADDRESS][:leave][:mass-erase][:unprotect][:will-reset]\n"
 	      "                                     [:force][:LENGTH]  (mass-erase and unprotect\n"
