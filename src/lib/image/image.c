@@ -317,7 +317,7 @@ static int check_add(const struct dfu_image *img, uint32_t address, size_t len,
 {
 	uint64_t end = (uint64_t)address + len;
 
-	if (len > ADDR_SPACE || end > ADDR_SPACE)
+	if (end > ADDR_SPACE)
 		return dfu_error_set(
 		    e, DFU_E_RANGE, "image.address_overflow", NULL,
 		    "%zu bytes at 0x%08x run past the end of the 32-bit address space", len,
