@@ -683,7 +683,7 @@ static int image_info(int argc, char **argv, const struct image_opts *o)
 	if (o->json) {
 		json_begin(&j, stdout);
 		json_obj_open(&j, NULL);
-		json_uint(&j, "schema", 1);
+		json_uint(&j, "schema", TOOL_JSON_SCHEMA);
 		json_arr_open(&j, "files");
 	}
 	for (int i = optind; i < argc; i++) {
@@ -969,6 +969,7 @@ static int image_layout(int argc, char **argv, const struct image_opts *o)
 
 		json_begin(&j, stdout);
 		json_obj_open(&j, NULL);
+		json_uint(&j, "schema", TOOL_JSON_SCHEMA);
 		json_str(&j, "name", l->name);
 		json_arr_open(&j, "segments");
 		for (size_t i = 0; i < l->n_segments; i++) {

@@ -117,16 +117,19 @@ static void json_interface(struct json_out *j, const struct dfu_if_info *f)
 	json_obj_close(j);
 }
 
-/* --json: one array of every interface on stdout. */
+/* --json: one object on stdout, its "interfaces" every alt setting found. */
 static void list_json(const struct dfu_if_info *list, size_t n)
 {
 	struct json_out j;
 
 	json_begin(&j, stdout);
-	json_arr_open(&j, NULL);
+	json_obj_open(&j, NULL);
+	json_uint(&j, "schema", TOOL_JSON_SCHEMA);
+	json_arr_open(&j, "interfaces");
 	for (size_t i = 0; i < n; i++)
 		json_interface(&j, &list[i]);
 	json_arr_close(&j);
+	json_obj_close(&j);
 	json_end(&j);
 }
 

@@ -195,6 +195,7 @@ static void json_option_bytes(const struct ob_view *v, const char *hex)
 	json_begin(&j, stdout);
 	json_obj_open(&j, NULL);
 	json_str(&j, "event", "option_bytes");
+	json_uint(&j, "schema", TOOL_JSON_SCHEMA);
 	json_str(&j, "device", v->object);
 	json_uint(&j, "address", ob->base);
 	json_uint(&j, "length", ob->len);

@@ -70,8 +70,8 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 		/* NDJSON on stdout: one event per phase start, 10 % step and end */
 		if (r->progress_phase == phase && pct / 10 == r->progress_last / 10 && done < total)
 			return;
-		printf("{\"event\":\"%s\",\"done\":%llu,\"total\":%llu}\n", phase,
-		       (unsigned long long)done, (unsigned long long)total);
+		printf("{\"event\":\"%s\",\"schema\":%d,\"done\":%llu,\"total\":%llu}\n", phase,
+		       TOOL_JSON_SCHEMA, (unsigned long long)done, (unsigned long long)total);
 		fflush(stdout);
 		r->progress_phase = phase;
 		r->progress_last = pct;
@@ -144,6 +144,7 @@ static void on_trace(void *ud, const struct dfu_trace_rec *t)
 	hex[2 * n] = '\0';
 	json_begin(&j, r->trace);
 	json_obj_open(&j, NULL);
+	json_uint(&j, "schema", TOOL_JSON_SCHEMA);
 	json_uint(&j, "time_us", (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
 	json_uint(&j, "t_us", t->t_us);
 	json_uint(&j, "duration_us", t->duration_us);
@@ -664,9 +665,10 @@ static void print_result(struct tool_run *r, int code)
 	json_begin(&j, stdout);
 	json_obj_open(&j, NULL);
 	json_str(&j, "event", "result");
-	json_uint(&j, "schema", 1);
+	json_uint(&j, "schema", TOOL_JSON_SCHEMA);
 	json_str(&j, "status", code == 0 ? "ok" : "error");
 	json_int(&j, "exit_code", code);
+	tool_json_error(&j, code);
 	json_str(&j, "operation", tool_mode_name(r->o->mode));
 	if (r->object[0])
 		json_str(&j, "device", r->object);

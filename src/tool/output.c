@@ -65,18 +65,25 @@ void tool_msg(struct tool_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The first error this thread printed since tool_error_capture_begin(): the
- * cause a board's result carries when several boards run at once. */
-static _Thread_local char captured[256];
+/*
+ * The first error this thread printed since tool_error_capture_begin(), the
+ * hint printed after it and its cause code: what a board's result carries
+ * when several boards run at once, and the --json result's "error".
+ */
+static _Thread_local struct {
+	char message[512];
+	char hint[512];
+	char cause[40];
+} captured;
 
 void tool_error_capture_begin(void)
 {
-	captured[0] = '\0';
+	memset(&captured, 0, sizeof(captured));
 }
 
 const char *tool_error_captured(void)
 {
-	return captured;
+	return captured.message;
 }
 
 static void prefixed(const char *prefix, const char *fmt, va_list ap)
@@ -85,8 +92,8 @@ static void prefixed(const char *prefix, const char *fmt, va_list ap)
 	va_list copy;
 
 	va_copy(copy, ap);
-	if (!captured[0] && strcmp(prefix, "error: ") == 0)
-		vsnprintf(captured, sizeof(captured), fmt, copy);
+	if (!captured.message[0] && strcmp(prefix, "error: ") == 0)
+		vsnprintf(captured.message, sizeof(captured.message), fmt, copy);
 	va_end(copy);
 	snprintf(p, sizeof(p), "dfuflash: %s", prefix);
 	line_escaped(p, fmt, ap);
@@ -114,6 +121,11 @@ void tool_hint(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (captured.message[0] && !captured.hint[0]) {
+		va_start(ap, fmt);
+		vsnprintf(captured.hint, sizeof(captured.hint), fmt, ap);
+		va_end(ap);
+	}
 	va_start(ap, fmt);
 	line_escaped("hint: ", fmt, ap);
 	va_end(ap);
@@ -124,6 +136,9 @@ void tool_report(const char *object, const struct dfu_error *e)
 	const char *msg = e->message[0] ? e->message : dfu_strerror(e->err);
 	char ctx[512] = "", dev[512] = "";
 	size_t n = 0;
+
+	if (!captured.message[0] && e->code[0])
+		snprintf(captured.cause, sizeof(captured.cause), "%s", e->code);
 
 	/* "<op>: <where>: " unless the message already starts with the op */
 	if (e->op[0] && strncmp(msg, e->op, strlen(e->op)) != 0)
@@ -197,6 +212,53 @@ int tool_exit_for(int err)
 	default:
 		return TOOL_EXIT_SOFTWARE;
 	}
+}
+
+/* The cause code of an error the library did not classify: its exit code's. */
+static const char *exit_cause(int code)
+{
+	switch (code) {
+	case TOOL_EXIT_FAILURE:
+		return "tool.no_suffix";
+	case TOOL_EXIT_USAGE:
+		return "tool.usage";
+	case TOOL_EXIT_DATAERR:
+		return "tool.bad_data";
+	case TOOL_EXIT_NOINPUT:
+		return "tool.no_input";
+	case TOOL_EXIT_NODEVICE:
+		return "tool.no_device";
+	case TOOL_EXIT_CANTCREAT:
+		return "tool.cannot_create";
+	case TOOL_EXIT_IOERR:
+		return "tool.io";
+	case TOOL_EXIT_TEMPFAIL:
+		return "tool.busy";
+	case TOOL_EXIT_PROTOCOL:
+		return "tool.protocol";
+	case TOOL_EXIT_NOPERM:
+		return "tool.permission";
+	case TOOL_EXIT_VERIFY:
+		return "tool.verify_mismatch";
+	case TOOL_EXIT_NOAPP:
+		return "tool.no_application";
+	default:
+		return "tool.internal";
+	}
+}
+
+void tool_json_error(struct json_out *j, int code)
+{
+	if (code == 0) {
+		json_null(j, "error");
+		return;
+	}
+	json_obj_open(j, "error");
+	json_str(j, "message",
+		 captured.message[0] ? captured.message : "failed (see the exit code)");
+	json_str(j, "hint", captured.hint[0] ? captured.hint : NULL);
+	json_str(j, "cause", captured.cause[0] ? captured.cause : exit_cause(code));
+	json_obj_close(j);
 }
 
 void tool_print_exit_codes(FILE *f)

@@ -68,6 +68,11 @@ const char *tool_error_captured(void);
 int tool_exit_for(int err);
 void tool_print_exit_codes(FILE *f);
 
+/* The "schema" number of every top-level --json object; documented, with
+ * every field, in man/dfuflash-json.5.  Raised when a field changes meaning
+ * or goes away (new fields do not raise it). */
+#define TOOL_JSON_SCHEMA 1
+
 /* A tiny streaming JSON writer for --json output on stdout. */
 struct json_out {
 	FILE *f;
@@ -86,6 +91,10 @@ void json_bool(struct json_out *j, const char *key, bool v);
 void json_null(struct json_out *j, const char *key);
 void json_hex32(struct json_out *j, const char *key, uint32_t v); /* "0a1b2c3d" */
 void json_end(struct json_out *j);
+/* "error": null for @code 0, else this thread's first captured error: message, hint (or
+ * null) and its cause code: the library's (e.g. "dfu.crc_mismatch"), else
+ * one for the exit code ("tool.no_device"). */
+void tool_json_error(struct json_out *j, int code);
 
 /* image-io.c */
 /*

@@ -200,16 +200,32 @@ assert last.get('event') == 'result', last
 assert last.get('exit_code') == int(sys.argv[2]), last
 assert last.get('status') == ('ok' if int(sys.argv[2]) == 0 else 'error'), last
 assert last.get('schema') == 1, last
+# an error result says what went wrong, what to do about it and a stable cause code
+if last['exit_code'] == 0:
+    assert last.get('error') is None, last
+else:
+    err = last.get('error')
+    assert isinstance(err, dict) and set(err) == {'message', 'hint', 'cause'}, last
+    assert isinstance(err['message'], str) and err['message'], err
+    assert err['hint'] is None or (isinstance(err['hint'], str) and err['hint']), err
+    assert isinstance(err['cause'], str) and '.' in err['cause'], err
 for kv in sys.argv[3:]:
     k, v = kv.split('=', 1)
-    assert json.dumps(last.get(k)) == v, (k, last.get(k), v)
+    got = last
+    for part in k.split('.'):  # error.cause: a member of a member
+        got = got.get(part) if isinstance(got, dict) else None
+    assert json.dumps(got) == v, (k, got, v)
 assert all('event' in e for e in evs), 'a line without "event"'
+assert all(e.get('schema') == 1 for e in evs), 'a line without "schema"'
 EOF
 cat > listjson.py <<'EOF'
-# listjson.py OUT MODE NALTS: `list --json` is one JSON array, one object per alt with
-# the ids, bus position, strings, mode, DFU attributes, transfer size and DfuSe layout
+# listjson.py OUT MODE NALTS: `list --json` is one JSON object with the schema number
+# and "interfaces", one object per alt with the ids, bus position, strings, mode, DFU
+# attributes, transfer size and DfuSe layout
 import json, sys
-d = json.load(open(sys.argv[1]))
+top = json.load(open(sys.argv[1]))
+assert isinstance(top, dict) and top.get('schema') == 1, top
+d = top['interfaces']
 assert isinstance(d, list) and len(d) == int(sys.argv[3]), d
 for e in d:
     for k in ('vid', 'pid', 'bcdDevice', 'busnum', 'devnum', 'path', 'serial', 'manufacturer',
@@ -710,7 +726,10 @@ json_case 0 "compat -D" operation='"download"' -- \
 	sim stm32f405 -- "$bin" --json -a 0 -s 0x08000000 -D firmware.bin
 json_case 80 "verify mismatch" mismatch_address=134234112 verified=false -- \
 	sim stm32f405 -f wrp=0x08004000 -- "$bin" flash --json --verify big.hex
-json_case 69 "no device" -- sim stm32f405 -- "$bin" flash --json -S nosuch fw.hex
+json_case 69 "no device" error.cause='"tool.no_device"' -- \
+	sim stm32f405 -- "$bin" flash --json -S nosuch fw.hex
+json_case 66 "missing file" error.cause='"tool.no_input"' -- \
+	sim stm32f405 -- "$bin" flash --json nope.hex
 json_case 0 "read" bytes_read=1024 -- \
 	sim stm32f405 -- "$bin" read --json --address 0x08000000 --length 1024 j.up
 json_case 0 "verify" verified=true -- \
