@@ -127,6 +127,16 @@ START_TEST(test_limits_cap_bytes_and_span)
 }
 END_TEST
 
+/* The default limit must be reachable: the doubling buffer that holds an
+ * image at the limit can grow to twice its size, and that must fit in a
+ * quarter of the address space (a 32-bit host has 3 GiB at most). */
+START_TEST(test_default_limit_fits_the_address_space)
+{
+	ck_assert_uint_le(dfu_limits_max_bytes(NULL), SIZE_MAX / 4);
+	ck_assert_uint_ge(dfu_limits_max_bytes(NULL), UINT64_C(256) << 20);
+}
+END_TEST
+
 START_TEST(test_read_fills_gaps)
 {
 	uint8_t buf[8];
@@ -226,6 +236,7 @@ int main(void)
 	tcase_add_test(tc, test_alts_are_separate_address_spaces);
 	tcase_add_test(tc, test_add_reaches_but_never_passes_the_top_of_the_address_space);
 	tcase_add_test(tc, test_limits_cap_bytes_and_span);
+	tcase_add_test(tc, test_default_limit_fits_the_address_space);
 	tcase_add_test(tc, test_read_fills_gaps);
 	tcase_add_test(tc, test_many_out_of_order_records_end_sorted);
 	tcase_add_test(tc, test_line_index_names_the_earlier_line);

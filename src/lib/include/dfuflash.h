@@ -244,7 +244,10 @@ struct dfu_limits {
 	uint64_t max_bytes; /* total data bytes; 0 = DFU_DEFAULT_MAX_BYTES */
 	uint64_t max_span;  /* highest end - lowest address; 0 = no cap (4 GiB) */
 };
-#define DFU_DEFAULT_MAX_BYTES (UINT64_C(1) << 30)
+/* 1 GiB; 256 MiB where size_t has 32 bits (armhf): the buffer that holds a
+ * 1 GiB image doubles to 2 GiB on the way, which a 32-bit address space
+ * cannot give, so the limit's clear error would become "out of memory". */
+#define DFU_DEFAULT_MAX_BYTES (SIZE_MAX > UINT32_MAX ? UINT64_C(1) << 30 : UINT64_C(1) << 28)
 
 /*
  * New empty image of @format.  Caller owns *out; free with dfu_image_free().
