@@ -926,18 +926,26 @@ START_TEST(test_leave_alone_jumps_to_the_given_address)
 }
 END_TEST
 
-START_TEST(test_usage_names_both_spellings)
+/* What @print writes, as a string in @buf (which it must fit). */
+static void usage_text(void (*print)(FILE *f), char *buf, size_t cap)
 {
-	char buf[8192];
 	FILE *f = tmpfile();
 	size_t n;
 
 	ck_assert_ptr_nonnull(f);
-	tool_options_usage(f);
+	print(f);
 	rewind(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+	n = fread(buf, 1, cap - 1, f);
+	ck_assert_uint_lt(n, cap - 1);
 	buf[n] = '\0';
 	fclose(f);
+}
+
+START_TEST(test_usage_names_both_spellings)
+{
+	char buf[8192];
+
+	usage_text(tool_options_usage, buf, sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "--dfuse-address"));
 	ck_assert_ptr_nonnull(strstr(buf, "--wait[=SECONDS]"));
 	ck_assert_ptr_nonnull(strstr(buf, "leading 0 is not octal"));
@@ -961,16 +969,8 @@ START_TEST(test_help_lists_each_command_once)
 					     "\n  erase ",    "\n  leave ",
 					     "\n  detach ",   "\n  read-options " };
 	char buf[16384];
-	FILE *f = tmpfile();
-	size_t n;
 
-	ck_assert_ptr_nonnull(f);
-	tool_usage(f);
-	rewind(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	ck_assert_uint_lt(n, sizeof(buf) - 1);
-	buf[n] = '\0';
-	fclose(f);
+	usage_text(tool_usage, buf, sizeof(buf));
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		ck_assert_msg(count_of(buf, lines[i]) == 1, "'%s' listed %d times", lines[i] + 1,
 			      count_of(buf, lines[i]));

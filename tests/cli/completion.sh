@@ -51,15 +51,13 @@ complete_line() {
 	_dfuflash
 	reply=" ${COMPREPLY[*]} "
 }
+offered() { case $reply in *" $1 "*) return 0 ;; esac; return 1; }
 # expect LINE WORD...: each WORD is offered
 expect() {
 	line=$1; shift
 	complete_line "$line"
 	for w in "$@"; do
-		case $reply in
-		*" $w "*) ;;
-		*) echo "FAIL [$line] does not offer '$w': got$reply"; bad=1; return ;;
-		esac
+		offered "$w" || { echo "FAIL [$line] does not offer '$w': got$reply"; bad=1; return; }
 	done
 	echo "ok   [$line] offers $*"
 }
@@ -68,9 +66,7 @@ refuse() {
 	line=$1; shift
 	complete_line "$line"
 	for w in "$@"; do
-		case $reply in
-		*" $w "*) echo "FAIL [$line] offers '$w': got$reply"; bad=1; return ;;
-		esac
+		offered "$w" && { echo "FAIL [$line] offers '$w': got$reply"; bad=1; return; }
 	done
 	echo "ok   [$line] does not offer $*"
 }
