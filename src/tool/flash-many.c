@@ -289,6 +289,7 @@ static void record_board(struct many_board *b)
 	json_begin(&jo, f);
 	json_obj_open(&jo, NULL);
 	json_str(&jo, "time", stamp);
+	json_uint(&jo, "schema", TOOL_JSON_SCHEMA);
 	json_board(&jo, b);
 	json_str(&jo, "image", j->r->o->download_path);
 	json_hex32(&jo, "image_crc32", j->crc);

@@ -58,7 +58,9 @@ def section_of(obj, kind):
         return kind
     ev = obj.get('event')
     if ev == 'result':
-        return 'result event'
+        return 'result event (several boards)' if 'boards' in obj else 'result event'
+    if ev in ('board', 'plan'):
+        return ev + ' event'
     if ev == 'option_bytes':
         return 'option_bytes event'
     return 'progress events'
@@ -171,11 +173,25 @@ def main():
             f.write(bytes([0xaa, 0x55, 0xff, 0xff]) + bytes([0xff, 0x00]) * 6)
         run([BIN, 'read-options', '--json'], 'events', 'read-options (F0, bad complement)',
             sim=['-p', 'stm32f072', '--flash-in', 'ob.bin@0x1FFFF800'])
+        # several boards: one fails (write-protected sector 0, --verify); a station
+        # with a record; a dry run with a jump
+        run([BIN, 'flash', '--json', '--all', '--verify', 'app.elf'], 'events', 'flash --all',
+            sim=['-p', 'stm32f405', '--devices', '2', '-f', 'serial=SN#', '-f', 'wrp=0x08000000'],
+            expect=80)
+        run([BIN, 'flash', '--json', '--all', '--verify', '--dry-run', 'app.elf'], 'events',
+            'flash --all --dry-run', sim=['-p', 'stm32f405', '--devices', '2'])
+        run([BIN, 'station', '--json', '--count', '2', '--record', 'record.jsonl', 'app.elf'],
+            'events', 'station', sim=['-p', 'stm32f405', '--devices', '2', '--arrive', '200'])
+        with open('record.jsonl') as f:
+            record(f.read(), 'record lines', 'station --record')
+        run([BIN, 'flash', '--json', '--dry-run', '--leave', 'app.elf'], 'events',
+            'flash --dry-run', sim=['-p', 'stm32f405'])
     else:
         print('skip device objects: %s not built' % SIM)
 
     device_sections = {'list', 'progress events', 'option_bytes event', 'result event',
-                       'trace records'}
+                       'trace records', 'result event (several boards)', 'board event',
+                       'plan event', 'record lines'}
     for section in sorted(set(doc) | set(seen)):
         got, want = seen.get(section, set()), doc.get(section, set())
         if section not in doc:
