@@ -964,10 +964,11 @@ static int count_of(const char *hay, const char *needle)
 
 START_TEST(test_help_lists_each_command_once)
 {
-	static const char *const lines[] = { "\n  list ",     "\n  flash FILE ",
-					     "\n  read OUT ", "\n  verify FILE ",
-					     "\n  erase ",    "\n  leave ",
-					     "\n  detach ",   "\n  read-options " };
+	static const char *const lines[] = { "\n  list ",	 "\n  flash FILE ",
+					     "\n  read OUT ",	 "\n  verify FILE ",
+					     "\n  erase ",	 "\n  leave ",
+					     "\n  detach ",	 "\n  read-options ",
+					     "\n  station FILE " };
 	char buf[16384];
 
 	usage_text(tool_usage, buf, sizeof(buf));

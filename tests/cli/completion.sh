@@ -72,6 +72,8 @@ refuse() {
 }
 expect "dfuflash " list flash read verify erase leave detach image help version
 expect "dfuflash fl" flash
+expect "dfuflash st" station
+expect "dfuflash flash fw.hex --" --all --dry-run --record --count
 refuse "dfuflash fl" list
 expect "dfuflash flash fw.hex --ve" --verify --verbose
 expect "dfuflash --" --json --wait --dfuse-address --download --leave --progress --serial
