@@ -82,7 +82,9 @@ int cmd_quirks(struct tool_run *r)
 		return tool_run_fail(r, ret, &e);
 	if (r->o->json) {
 		json_begin(&j, stdout);
-		json_arr_open(&j, NULL);
+		json_obj_open(&j, NULL);
+		json_uint(&j, "schema", TOOL_JSON_SCHEMA);
+		json_arr_open(&j, "interfaces");
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (r->o->json)
@@ -92,6 +94,7 @@ int cmd_quirks(struct tool_run *r)
 	}
 	if (r->o->json) {
 		json_arr_close(&j);
+		json_obj_close(&j);
 		json_end(&j);
 	} else if (n == 0) {
 		tool_msg(r->tool, "no DFU device found");

@@ -154,6 +154,7 @@ def main():
     if device:
         run([BIN, 'list', '--json'], 'list', 'list (DfuSe)', sim=['-p', 'stm32f405'])
         run([BIN, 'list', '--json'], 'list', 'list (run-time)', sim=['-p', 'generic'])
+        run([BIN, 'quirks', '--json'], 'quirks', 'quirks', sim=['-p', 'stm32f405'])
         run([BIN, 'flash', '--json', '--leave', '--verify', '--trace', 'trace.json', 'app.elf'],
             'events', 'flash', sim=['-p', 'stm32f405'], trace='trace.json')
         run([BIN, 'flash', '--json', '--verify', 'app.elf'], 'events', 'flash on WRP',
@@ -189,7 +190,7 @@ def main():
     else:
         print('skip device objects: %s not built' % SIM)
 
-    device_sections = {'list', 'progress events', 'option_bytes event', 'result event',
+    device_sections = {'list', 'quirks', 'progress events', 'option_bytes event', 'result event',
                        'trace records', 'result event (several boards)', 'board event',
                        'plan event', 'record lines'}
     for section in sorted(set(doc) | set(seen)):

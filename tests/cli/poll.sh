@@ -175,7 +175,8 @@ fi
 run sim -p stm32f405 -- "$DFU" quirks -a 0 --json
 if [ "$rc" -eq 0 ] && python3 -c '
 import json, sys
-d = json.loads([l for l in open(sys.argv[1]) if l.startswith("[")][0])
+top = json.loads([l for l in open(sys.argv[1]) if l.startswith("{\"schema\"")][0])
+d = top["interfaces"]
 q = d[0]["quirks"]
 assert d[0]["id"] == "0483:df11" and d[0]["alt"] == 0
 assert {"quirk": "busy=stall", "source": sys.argv[2] + ":2", "reason": "ROM update 2026"} in q
