@@ -808,14 +808,6 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 	default:
 		break;
 	}
-	/* the file first: a missing one is the user's to fix, whatever is plugged in */
-	if (o.download_path) {
-		ret = tool_check_input(o.download_path);
-		if (ret) {
-			print_result(&r, ret);
-			goto done;
-		}
-	}
 	tctx->quiet = tctx->quiet || o.quiet;
 	o.quiet = tctx->quiet;
 	if (o.compat) {
@@ -827,6 +819,15 @@ int cmd_device(struct tool_ctx *tctx, int argc, char **argv)
 		if (!o.quiet && !o.json &&
 		    !(o.mode == TOOL_MODE_UPLOAD && strcmp(o.upload_path, "-") == 0))
 			tool_print_banner(tctx, stdout);
+	}
+	/* the file first (after dfu-util's banner): a missing one is the user's to
+	 * fix, whatever is plugged in */
+	if (o.download_path) {
+		ret = tool_check_input(o.download_path);
+		if (ret) {
+			print_result(&r, ret);
+			goto done;
+		}
 	}
 	if (tctx->verbose > o.verbose)
 		o.verbose = tctx->verbose;
