@@ -126,8 +126,11 @@ _dfuflash()
 		_dfuflash_reply "$cur" $(_dfuflash_options "$prog" $sub)
 	elif [[ $sub == image ]]; then
 		case ${COMP_WORDS[COMP_CWORD - 1]} in
-		image) _dfuflash_reply "$cur" info convert suffix layout ;;
-		suffix) _dfuflash_reply "$cur" add check delete ;;
+		image)
+			_dfuflash_reply "$cur" $(_dfuflash_help "$prog" image |
+				sed -n 's/^  dfuflash image \([a-z][a-z-]*\).*/\1/p')
+			;;
+		suffix | prefix) _dfuflash_reply "$cur" add check delete ;;
 		*) COMPREPLY=($(compgen -f -- "$cur")) ;;
 		esac
 	elif [[ $COMP_CWORD -eq 1 && $prog != *dfuflash-sim ]]; then

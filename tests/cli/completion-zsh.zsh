@@ -32,6 +32,7 @@ expect 'dfuflash -s 0x08000000:' leave mass-erase unprotect will-reset force
 expect 'dfuflash --progress=' bar none plain
 expect 'dfuflash fla' 'dfuflash flash'
 expect 'dfuflash image suffix ' add check delete
+expect 'dfuflash image ' info convert suffix prefix layout
 expect 'dfuflash --wai' 'dfuflash --wait'
 [[ $3 == yes ]] || { zpty -d z; exit $fails }
 expect 'dfuflash-sim --profile stm32h7' stm32h743 stm32h753

@@ -84,8 +84,9 @@ expect "dfuflash -a 0 -s 0x08000000:leave:f" force
 expect "dfuflash --dfuse-address 0:mass-erase:" force
 expect "dfuflash --progress=" bar plain none
 expect "dfuflash --progress p" plain
-expect "dfuflash image " info convert suffix layout
+expect "dfuflash image " info convert suffix prefix layout
 expect "dfuflash image suffix " add check delete
+expect "dfuflash image prefix " add check delete
 expect "dfuflash image convert a.hex b.dfu --to " bin hex srec dfu dfuse
 [ "$2" = yes ] || { echo "skip dfuflash-sim cases: not built"; exit $bad; }
 expect "dfuflash-sim --" --profile --fault --devices --list-profiles
