@@ -1818,6 +1818,116 @@ START_TEST(test_manifest_tolerant_setting_changes_the_attributes)
 }
 END_TEST
 
+/* ---- STM32duino (Maple) bootloader
+ * ------------------------------------------------------------------------------ */
+
+static void maple_alt(uint16_t alt)
+{
+	struct sim_setup s = { .bmRequestType = 0x01, .bRequest = 11, .wValue = alt };
+
+	ck_assert_int_eq(sim_device_control(dev, &s, NULL, NULL, 0, NULL), SIM_OK);
+}
+
+/* One 1 KiB block: written inside the GET_STATUS, no dfuDNBUSY, bwPollTimeout 0. */
+static void maple_block(uint16_t block, const uint8_t *data, uint16_t len)
+{
+	ck_assert_int_eq(req_out(DNLOAD, block, data, len), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DNLOAD_IDLE);
+	ck_assert_uint_eq(poll_ms(), 0);
+}
+
+START_TEST(test_maple_alt2_writes_0x08002000_and_a_reset_starts_the_sketch)
+{
+	static uint8_t img[1500];
+
+	memset(img, 0x5A, sizeof(img));
+	/* SP in SRAM, reset handler in the sketch */
+	memcpy(img, "\x00\x50\x00\x20\x01\x21\x00\x08", 8);
+	OPEN("maple", NULL);
+	ck_assert_int_eq(state_now().mode, SIM_MODE_DFU);
+	maple_alt(2);
+	maple_block(0, img, 1024);
+	maple_block(1, img + 1024, sizeof(img) - 1024);
+	ck_assert_int_eq(req_out(DNLOAD, 2, NULL, 0), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], MANIFEST_WAIT_RESET);
+	ck_assert_uint_eq(mem8(0x08002000 + 8), 0x5A);
+	ck_assert_uint_eq(mem8(0x08002000 + 1499), 0x5A);
+	ck_assert_uint_eq(mem8(0x08002000 + 1500), 0xFF);
+	ck_assert_uint_eq(mem8(0x08001FFF), 0xFF);
+	ck_assert_int_eq(sim_device_usb_reset(dev), 1);
+	settle();
+	/* the sketch has no DFU interface */
+	ck_assert_int_eq(state_now().mode, SIM_MODE_ABSENT);
+}
+END_TEST
+
+START_TEST(test_maple_alt0_refuses_with_err_write)
+{
+	static uint8_t img[64];
+	uint8_t b[64];
+	size_t n = 0;
+
+	OPEN("maple", NULL);
+	ck_assert_int_eq(req_out(DNLOAD, 0, img, sizeof(img)), SIM_STALL);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DFU_ERROR);
+	ck_assert_uint_eq(st[0], 0x03); /* errWRITE */
+	ck_assert_int_eq(req_out(CLRSTATUS, 0, NULL, 0), SIM_OK);
+	ck_assert_int_eq(req_in(UPLOAD, 0, b, sizeof(b), &n), SIM_STALL);
+	ck_assert_uint_eq(getstate(), DFU_ERROR);
+}
+END_TEST
+
+START_TEST(test_maple_usb_reset_in_idle_is_ignored)
+{
+	OPEN("maple", NULL);
+	load_app(0x08002000, 0x20005000, 0x08002101);
+	ck_assert_int_eq(sim_device_usb_reset(dev), 0);
+	ck_assert_int_eq(state_now().mode, SIM_MODE_DFU);
+	ck_assert_uint_eq(getstate(), DFU_IDLE);
+}
+END_TEST
+
+START_TEST(test_maple_alt1_erases_the_0x08002000_page_and_boots_0x08005000)
+{
+	static uint8_t img[1024];
+
+	memcpy(img, "\x00\x50\x00\x20\x01\x51\x00\x08", 8);
+	OPEN("maple", NULL);
+	load_app(0x08002000, 0x20005000, 0x08002101);
+	maple_alt(1);
+	maple_block(0, img, sizeof(img));
+	ck_assert_uint_eq(mem8(0x08002000), 0xFF);
+	ck_assert_uint_eq(mem8(0x08005002), 0x00);
+	ck_assert_int_eq(req_out(DNLOAD, 1, NULL, 0), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_int_eq(sim_device_usb_reset(dev), 1);
+	settle();
+	ck_assert_int_eq(state_now().mode, SIM_MODE_ABSENT);
+}
+END_TEST
+
+START_TEST(test_maple_upload_reads_to_the_end_of_flash)
+{
+	uint8_t b[1024];
+	size_t n = 0, total = 0;
+	uint16_t block = 0;
+
+	OPEN("maple", NULL);
+	maple_alt(2);
+	do {
+		ck_assert_int_eq(req_in(UPLOAD, block++, b, sizeof(b), &n), SIM_OK);
+		total += n;
+	} while (n == sizeof(b) && block < 100);
+	/* 64 KiB of flash less the 8 KiB bootloader, as whole blocks, then an empty one */
+	ck_assert_uint_eq(total, 0x10000 - 0x2000);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(getstate(), DFU_IDLE);
+}
+END_TEST
+
 /* ---- faults
  * ------------------------------------------------------------------------------------------ */
 
@@ -2481,6 +2591,13 @@ int main(void)
 	tcase_add_test(t, test_generic_clrstatus_in_idle_stalls_into_error);
 	tcase_add_test(t, test_generic_usb_reset_without_firmware_gives_err_firmware);
 	tcase_add_test(t, test_manifest_tolerant_setting_changes_the_attributes);
+
+	t = tc(s, "maple");
+	tcase_add_test(t, test_maple_alt2_writes_0x08002000_and_a_reset_starts_the_sketch);
+	tcase_add_test(t, test_maple_alt0_refuses_with_err_write);
+	tcase_add_test(t, test_maple_usb_reset_in_idle_is_ignored);
+	tcase_add_test(t, test_maple_alt1_erases_the_0x08002000_page_and_boots_0x08005000);
+	tcase_add_test(t, test_maple_upload_reads_to_the_end_of_flash);
 
 	t = tc(s, "faults");
 	tcase_add_test(t, test_stall_on_stalls_the_nth_class_request_only);

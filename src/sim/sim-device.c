@@ -189,6 +189,13 @@ void sim_rom_start(struct sim_device *d)
 
 static enum sim_mode power_on_mode(struct sim_device *d, uint32_t *vector, uint32_t *entry);
 
+/* A generic bootloader that checks the vector table itself (Maple) rather than keeping a
+ * "firmware valid" flag. */
+static bool boots_by_vector(const struct sim_device *d)
+{
+	return !d->p->dfuse && d->p->jump == SIM_JUMP_VECTOR_TABLE;
+}
+
 bool sim_vector_table_valid(struct sim_device *d, uint32_t vtor, uint32_t *entry)
 {
 	struct sim_region *vr = sim_memory_find(&d->mem, vtor, 8);
@@ -265,6 +272,21 @@ void sim_system_reset(struct sim_device *d, uint64_t at, const char *reason)
 	d->reconnect_mode = mode;
 }
 
+/* The STM32duino bootloader's checkUserCode(): an image is there when its initial stack
+ * pointer looks like SRAM, (sp & 0x2FFE0000) == 0x20000000; the reset vector is not
+ * looked at, so a sketch linked for another address is started all the same. */
+static bool maple_image_at(struct sim_device *d, uint32_t base, uint32_t *entry)
+{
+	uint8_t w[8];
+
+	if (sim_device_mem_read(d, base, w, sizeof(w)) < 0)
+		return false;
+	if ((le32_get(w) & 0x2FFE0000u) != 0x20000000u)
+		return false;
+	*entry = le32_get(w + 4);
+	return true;
+}
+
 /* What the chip runs after a reset: option bytes reload, then boot0 / boot loader logic. */
 static enum sim_mode power_on_mode(struct sim_device *d, uint32_t *vector, uint32_t *entry)
 {
@@ -274,6 +296,18 @@ static enum sim_mode power_on_mode(struct sim_device *d, uint32_t *vector, uint3
 		/* RDP level 2 disables system-memory boot (RM0090 §3.7.3): never enumerates */
 		d->state = SIM_DFU_IDLE;
 		return SIM_MODE_ABSENT;
+	}
+	if (boots_by_vector(d)) {
+		/* Maple: the image at app_base, else the one at the fallback, else DFU */
+		*vector = d->p->app_base;
+		if (!maple_image_at(d, *vector, entry)) {
+			*vector = d->p->app_base_fallback;
+			if (!*vector || !maple_image_at(d, *vector, entry)) {
+				sim_rom_start(d);
+				return SIM_MODE_DFU;
+			}
+		}
+		return SIM_MODE_RUNTIME;
 	}
 	if (!d->p->dfuse) {
 		/* generic device: its bootloader starts a valid application, else stays in DFU
@@ -483,6 +517,55 @@ static struct sim_region *slot(struct sim_device *d)
 	return &d->mem.regions[0];
 }
 
+static const struct sim_alt *cur_alt(struct sim_device *d)
+{
+	return d->alt < d->p->n_alts ? &d->p->alts[d->alt] : NULL;
+}
+
+/* The region the current alt's blocks go to, and their first offset in it. */
+static struct sim_region *gen_region(struct sim_device *d, uint32_t *start)
+{
+	const struct sim_alt *a = cur_alt(d);
+	struct sim_region *r;
+
+	*start = 0;
+	if (!a || a->target != SIM_ALT_AT_BASE)
+		return slot(d);
+	r = sim_memory_find(&d->mem, a->base, 1);
+	if (!r)
+		return slot(d);
+	*start = a->base - r->base;
+	return r;
+}
+
+static bool alt_refused(struct sim_device *d)
+{
+	const struct sim_alt *a = cur_alt(d);
+
+	return a && a->target == SIM_ALT_REFUSED;
+}
+
+/* Maple: DNLOAD or UPLOAD on the alt without a target sets dfuERROR/errWRITE and the
+ * request is not handled (STALL). */
+static int refuse_alt(struct sim_device *d)
+{
+	d->state = SIM_DFU_ERROR;
+	d->status = SIM_ERR_WRITE;
+	return SIM_STALL;
+}
+
+/* Maple alt 1 erases the page at 0x08002000 as a download starts, so that the next boot
+ * finds no image there. */
+static void erase_at_start(struct sim_device *d)
+{
+	const struct sim_alt *a = cur_alt(d);
+	struct sim_region *r =
+	    a && a->erase_at_start ? sim_memory_find(&d->mem, a->erase_at_start, 1) : NULL;
+
+	if (r)
+		sim_region_erase(r, sim_region_sector(r, a->erase_at_start));
+}
+
 /* A request the current state does not allow: STALL; the strict table (DFU 1.1 appendix
  * A, tinyusb) also moves to dfuERROR, the ST ROM leaves the state alone (AN2662
  * flowcharts: "otherwise Stall"). */
@@ -503,6 +586,8 @@ static int generic_dnload(struct sim_device *d, struct sim_transfer *t)
 		return bad_request(d);
 	if (d->state != SIM_DFU_IDLE && d->state != SIM_DFU_DNLOAD_IDLE)
 		return bad_request(d);
+	if (d->state == SIM_DFU_IDLE && alt_refused(d))
+		return refuse_alt(d);
 	if (len == 0) {
 		/* the zero-length terminator; in dfuIDLE there is nothing to end (DFU 1.1
 		 * appendix A: dfuIDLE accepts DNLOAD only with wLength > 0) */
@@ -527,10 +612,11 @@ static int generic_dnload(struct sim_device *d, struct sim_transfer *t)
 	d->dnload_bytes += len;
 	if (d->state == SIM_DFU_IDLE) {
 		/* a new download replaces the application */
-		d->gen_offset = 0;
-		d->gen_erased_to = 0;
+		gen_region(d, &d->gen_offset);
+		d->gen_erased_to = d->gen_offset;
 		d->fw_valid = false;
 		d->fw_len = 0;
+		erase_at_start(d);
 	}
 	memcpy(d->op.data, t->out_data, len);
 	d->op.len = len;
@@ -545,7 +631,8 @@ static int generic_dnload(struct sim_device *d, struct sim_transfer *t)
  * them, the way small bootloaders (tinyusb examples, dapboot) do. */
 static void generic_execute(struct sim_device *d)
 {
-	struct sim_region *r = slot(d);
+	uint32_t start;
+	struct sim_region *r = gen_region(d, &start);
 	uint64_t us = 0;
 
 	d->op.pending = false;
@@ -594,6 +681,12 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 
 	switch (d->state) {
 	case SIM_DFU_DNLOAD_SYNC:
+		if (d->op.pending && d->cfg.skip_dnbusy) {
+			/* Maple: the block is written inside this request, which is answered
+			 * when done with dfuDNLOAD-IDLE and a zero bwPollTimeout */
+			generic_execute(d);
+			t->delay_us = sim_scaled(d, d->op.duration_us);
+		}
 		if (d->op.pending) {
 			uint64_t dur;
 
@@ -622,6 +715,14 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 			d->fail_op = 0;
 			break;
 		}
+		if (!d->manifest_until && d->cfg.skip_dnbusy) {
+			/* Maple: straight to the end state, nothing to wait for */
+			d->fw_len = d->gen_offset;
+			d->fw_valid = d->fw_len > 0;
+			d->state =
+			    manifest_tolerant(d) ? SIM_DFU_IDLE : SIM_DFU_MANIFEST_WAIT_RESET;
+			break;
+		}
 		if (!d->manifest_until) {
 			uint64_t dur = sim_scaled(d, (uint64_t)d->p->manifest_ms * 1000);
 
@@ -646,21 +747,27 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 
 static int generic_upload(struct sim_device *d, struct sim_transfer *t)
 {
-	struct sim_region *r = slot(d);
-	uint32_t want = t->setup.wLength, n;
+	uint32_t start;
+	struct sim_region *r = gen_region(d, &start);
+	const struct sim_alt *a = cur_alt(d);
+	uint32_t want = t->setup.wLength, n, end;
 
 	if (!(d->cfg.fd_attributes & 0x02))
 		return bad_request(d);
 	if (d->state != SIM_DFU_IDLE && d->state != SIM_DFU_UPLOAD_IDLE)
 		return bad_request(d);
+	if (d->state == SIM_DFU_IDLE && alt_refused(d))
+		return refuse_alt(d);
 	if (want > d->cfg.block_size) {
 		if (d->cfg.oversize == SIM_OVERSIZE_STALL)
 			return bad_request(d);
 		want = d->cfg.block_size;
 	}
 	if (d->state == SIM_DFU_IDLE)
-		d->gen_offset = 0;
-	n = d->fw_len > d->gen_offset ? MIN(want, d->fw_len - d->gen_offset) : 0;
+		d->gen_offset = start;
+	/* Maple reads the flash to its end, programmed or not */
+	end = a && a->target == SIM_ALT_AT_BASE ? r->size : d->fw_len;
+	n = end > d->gen_offset ? MIN(want, end - d->gen_offset) : 0;
 	memcpy(t->in_buf, r->data + d->gen_offset, n);
 	t->in_len = n;
 	d->gen_offset += n;
@@ -1137,6 +1244,15 @@ int sim_device_usb_reset(struct sim_device *d)
 		d->busy_until = 0;
 		d->hung = false;
 		return 0;
+	}
+	if (boots_by_vector(d)) {
+		/* Maple: a bus reset in dfuIDLE is ignored; in any other state the bootloader
+		 * resets the chip, which then boots an image it finds */
+		if (d->state == SIM_DFU_IDLE)
+			return 0;
+		sim_system_reset(d, now, "usb-reset");
+		tick(d, now);
+		return 1;
 	}
 	/* generic: valid firmware → application, else dfuERROR/errFIRMWARE (DFU 1.1 §6.1.2,
 	 * tinyusb firmware_valid_check) */

@@ -34,6 +34,7 @@ static void fill_defaults(struct sim_config *c, const struct sim_profile *p)
 	c->start_error = p->initial_state == SIM_DFU_ERROR ? p->initial_status : 0;
 	c->start_state = -1;
 	c->boot0 = true;
+	c->app_gone = p->app_gone;
 	c->reenum_us = 100000; /* a re-enumeration takes about 100 ms (a guess) */
 	/* a refused program on F0/F1/F3 and ECC families: no public log shows the ROM's
 	 * bStatus, so errTARGET, its code for a refused address, is a guess */

@@ -316,6 +316,46 @@ static const struct sim_alt generic_alts[] = {
 };
 static const struct sim_group *const generic_mem[] = { &generic_flash };
 
+/* ---- STM32duino (Maple) bootloader 2.0 on a Blue Pill, STM32F103C8 -------------------
+ * Modelled from the public source of rogerclarkmelbourne/STM32duino-bootloader (master:
+ * usb_descriptor.c, config.h, dfu.c, usb.c, main.c, hardware.c), which keeps LeafLabs'
+ * maple-bootloader state machine:
+ *  - 1eaf:0003, bcdDevice 0x0201, bcdUSB 0x0100, strings "LeafLabs", "Maple 003",
+ *    "LLM 003"; plain DFU 1.1 (bcdDFUVersion 0x0110), bmAttributes 0x03 (download and
+ *    upload; neither manifestation tolerant nor will-detach), wDetachTimeOut 255,
+ *    wTransferSize = the flash page size (1024 below 128 KiB of flash).
+ *  - three alts: 0 refuses DNLOAD and UPLOAD (dfuERROR/errWRITE, request stalled), 1
+ *    writes from 0x08005000 and first erases the page at 0x08002000, 2 writes from
+ *    0x08002000.  Blocks go one after the other whatever their wValue, each into a freshly
+ *    erased page; the write happens inside the GET_STATUS that follows, answered
+ *    dfuDNLOAD-IDLE with bwPollTimeout 0 (never dfuDNBUSY).
+ *  - the zero-length DNLOAD goes to dfuMANIFEST-SYNC and the next GET_STATUS answers
+ *    dfuMANIFEST-WAIT-RESET; the device then waits for a USB reset.
+ *  - a USB reset in dfuIDLE does nothing; in any other state the chip resets, and the
+ *    bootloader starts the image at 0x08002000 if its initial stack pointer is in RAM,
+ *    else the one at 0x08005000, else stays in DFU mode.  An STM32duino sketch shows up as
+ *    a USB serial port (1eaf:0004), no DFU interface.
+ *  - an UPLOAD reads from the alt's base to the end of the flash, programmed or not.
+ * The `dfu-util -l` lines match a capture in STM32duino-bootloader issue 118, and a
+ * stm32duino.com forum log shows dfuMANIFEST-WAIT-RESET and the host's reset.
+ * Not modelled: the button and the BOOTLOADER_WAIT window in which a board with a valid
+ * image also shows the DFU interface after power-on (here it boots the image at once);
+ * the configuration's bus-powered bmAttributes; the older LeafLabs bootloader (bcdDevice
+ * 0x0200, alt 1 at 0x08005000 only).  The sketch's identity is [inf]. */
+static const struct sim_run maple_flash_runs[] = { RUN(64, 0, 1, 0, 'K', 'g') };
+static const struct sim_run maple_ram_runs[] = { RUN(1, 0, 20, 0, 'K', 'e') };
+static const struct sim_group maple_flash = GROUP(0x08000000, SIM_REGION_FLASH, maple_flash_runs);
+static const struct sim_group maple_ram = GROUP(0x20000000, SIM_REGION_RAM, maple_ram_runs);
+static const struct sim_alt maple_alts[] = {
+	{ .name = "STM32duino bootloader v1.0  ERROR. Upload to RAM not supported.",
+	  .target = SIM_ALT_REFUSED },
+	{ .name = "STM32duino bootloader v1.0  Upload to Flash 0x8005000",
+	  .target = SIM_ALT_AT_BASE, .base = 0x08005000, .erase_at_start = 0x08002000 },
+	{ .name = "STM32duino bootloader v1.0  Upload to Flash 0x8002000",
+	  .target = SIM_ALT_AT_BASE, .base = 0x08002000 },
+};
+static const struct sim_group *const maple_mem[] = { &maple_flash, &maple_ram };
+
 #define GENERIC_COMMON                                                                             \
 	.vid = 0xCAFE, .pid = 0x4000, .bcd_device = 0x0100, .bcd_usb = 0x0200,                    \
 	.manufacturer = "TinyUSB", .product = "TinyUSB DFU", .serial = "123456",                   \
@@ -497,6 +537,24 @@ static const struct sim_profile profiles[] = {
 		.ob_rdp_offset = -1, .ob_wrp_offset = -1, .app_base = 0x08008000, ST_APP,
 	},
 	{
+		.name = "maple",
+		.description = "STM32duino/Maple bootloader 2.0 (1eaf:0003) on a Blue Pill: "
+			"plain DFU, alt 2 writes 0x08002000, a USB reset starts the sketch",
+		.vid = 0x1EAF, .pid = 0x0003, .bcd_device = 0x0201, .bcd_usb = 0x0100,
+		.manufacturer = "LeafLabs", .product = "Maple 003", .serial = "LLM 003",
+		.fd_attributes = 0x03, .detach_timeout = 255, .transfer_size = 1024,
+		.bcd_dfu = 0x0110, .fd_length = 9, .dfuse = false,
+		.alts = maple_alts, .n_alts = ARRAY_SIZE(maple_alts),
+		.memory = maple_mem, .n_memory = ARRAY_SIZE(maple_mem), .family = SIM_FAM_F1,
+		.flash_base = 0x08000000, .busy = SIM_BUSY_NAK, .clr = SIM_CLR_STRICT,
+		.leave = SIM_LEAVE_ANSWER_THEN_VANISH, .jump = SIM_JUMP_VECTOR_TABLE,
+		.oversize = SIM_OVERSIZE_STALL, .skip_dnbusy = true, .initial_state = 2,
+		.ob_rdp_offset = -1, .ob_wrp_offset = -1,
+		.app_base = 0x08002000, .app_base_fallback = 0x08005000, .app_gone = true,
+		.app_vid = 0x1EAF, .app_pid = 0x0004, .app_bcd_device = 0x0200,
+		.app_product = "Maple",
+	},
+	{
 		.name = "generic",
 		.description = "Generic DFU 1.1 device with a run-time interface (cafe:4001 -> cafe:4000), "
 			"manifestation tolerant, bitWillDetach",
@@ -540,6 +598,7 @@ const char *const *sim_profile_names(void)
 		"gd32vf103",
 		"particle-photon",
 		"stm32-hal-iap",
+		"maple",
 		"generic",
 		"generic-intolerant",
 		NULL,

@@ -28,10 +28,21 @@ struct sim_group {
 	uint8_t n_runs;
 };
 
+/* Where a generic DFU alt's blocks go (a DfuSe alt is addressed by Set Address). */
+enum sim_alt_target {
+	SIM_ALT_SLOT,	 /* the first memory region, from its start, up to the image's end */
+	SIM_ALT_AT_BASE, /* from .base on; an upload reads to the end of that region */
+	SIM_ALT_REFUSED, /* DNLOAD and UPLOAD stall with dfuERROR/errWRITE */
+};
+
 struct sim_alt {
 	const char *name; /* with ST's trailing spaces: "Internal Flash  " */
 	const struct sim_group *const *groups;
 	uint8_t n_groups;
+	/* generic DFU only */
+	enum sim_alt_target target;
+	uint32_t base;		 /* SIM_ALT_AT_BASE: the first byte written or read */
+	uint32_t erase_at_start; /* a page erased when a download starts, 0 for none */
 };
 
 /* Flash programming rules (the reference manuals, see sim-memory.c) and the family's
@@ -125,7 +136,10 @@ struct sim_profile {
 	uint8_t otp_blocks;
 	/* the application */
 	uint32_t app_base; /* where SYSTEM_RESET finds the vector table */
-	bool app_riscv;	   /* GD32VF103: code at app_base, no vector table */
+	/* generic device booting by vector table: where it looks when app_base holds none */
+	uint32_t app_base_fallback;
+	bool app_gone;	/* the application has no DFU interface: it leaves every DFU listing */
+	bool app_riscv; /* GD32VF103: code at app_base, no vector table */
 	uint16_t app_vid, app_pid, app_bcd_device;
 	const char *app_product;
 	uint8_t app_fd_attributes;

@@ -69,6 +69,9 @@ particle-photon [2b04:d006] ver=0200 alt=1 name="@DCT Flash   /0x00000000/01*016
 gd32vf103 [28e9:0189] ver=1000 alt=0 name="@Internal Flash  /0x08000000/512*002Kg" serial="3CBJ"
 gd32vf103 [28e9:0189] ver=1000 alt=1 name="@Option Bytes  /0x1FFFF800/01*016 g" serial="3CBJ"
 generic [cafe:4001] ver=0100 alt=0 name="DFU Runtime" serial="123456"
+maple [1eaf:0003] ver=0201 alt=0 name="STM32duino bootloader v1.0  ERROR. Upload to RAM not supported." serial="LLM 003"
+maple [1eaf:0003] ver=0201 alt=1 name="STM32duino bootloader v1.0  Upload to Flash 0x8005000" serial="LLM 003"
+maple [1eaf:0003] ver=0201 alt=2 name="STM32duino bootloader v1.0  Upload to Flash 0x8002000" serial="LLM 003"
 EOF
 
 for p in $(cut -d' ' -f1 "$tmp/expected-list" | uniq); do
@@ -190,6 +193,46 @@ if [ $rc -eq 76 ] && grep -q 'Wrong state after command "ERASE_PAGE" download' "
 	pass "stm32u5: dfu-util 0.11 says Wrong state after command \"ERASE_PAGE\" download (76)"
 else
 	fail "stm32u5: dfu-util 0.11 says Wrong state after command \"ERASE_PAGE\" download (exit $rc)"
+fi
+
+# STM32duino (Maple) bootloader 2.0: alt 2 writes from 0x08002000; the download ends in
+# dfuMANIFEST-WAIT-RESET, dfu-util resets the device, which starts the sketch and leaves
+# the DFU listing (dfu-util 0.11 then exits 74); a log quoted on stm32duino.com (viewtopic
+# p=2990) shows the same state(8) and reset.  The sketch: SP in SRAM, then 5992 bytes.
+{ printf '\000\120\000\040\001\041\000\010'; head -c 5992 "$tmp/in.bin"; } > "$tmp/sketch.bin"
+rm -f "$tmp/flash.bin"
+# shellcheck disable=SC2086
+"$SIM" --profile maple $fast --flash-out "$tmp/flash.bin" -- sh -c \
+	"'$DFU_UTIL' -a 2 -d 1EAF:0003 -D '$tmp/sketch.bin'; echo rc=\$?; sleep 0.3; '$DFU_UTIL' -l" > "$tmp/out" 2>&1
+tail -c +$((0x2000 + 1)) "$tmp/flash.bin" 2>/dev/null | head -c $size > "$tmp/flash-part.bin"
+if grep -q '^rc=74$' "$tmp/out" && cmp -s "$tmp/sketch.bin" "$tmp/flash-part.bin" &&
+	grep -q 'state(8) = dfuMANIFEST-WAIT-RESET, status(0)' "$tmp/out" &&
+	grep -q 'Resetting USB to switch back to runtime mode' "$tmp/out" &&
+	! grep -q 'Found DFU' "$tmp/out"; then
+	pass "maple: -a 2 writes 0x08002000, MANIFEST-WAIT-RESET, reset starts the sketch (74)"
+else
+	fail "maple: -a 2 writes 0x08002000, MANIFEST-WAIT-RESET, reset starts the sketch"
+fi
+# alt 0 takes no download: the first block is stalled
+# shellcheck disable=SC2086
+"$SIM" --profile maple $fast -- "$DFU_UTIL" -a 0 -D "$tmp/sketch.bin" > "$tmp/out" 2>&1
+rc=$?
+if [ $rc -eq 74 ] && grep -q 'Error during download (LIBUSB_ERROR_PIPE)' "$tmp/out"; then
+	pass "maple: alt 0 stalls the download (74)"
+else
+	fail "maple: alt 0 stalls the download (exit $rc)"
+fi
+# an upload of alt 2 reads to the end of the 64 KiB flash, programmed or not
+rm -f "$tmp/up.bin"
+# shellcheck disable=SC2086
+"$SIM" --profile maple $fast --flash-in "$tmp/sketch.bin@0x08002000" -- \
+	"$DFU_UTIL" -a 2 -U "$tmp/up.bin" > "$tmp/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -c < "$tmp/up.bin")" -eq 57344 ] &&
+	head -c $size "$tmp/up.bin" | cmp -s - "$tmp/sketch.bin"; then
+	pass "maple: alt 2 upload reads 0x08002000 to the end of flash"
+else
+	fail "maple: alt 2 upload reads 0x08002000 to the end of flash (exit $rc)"
 fi
 
 # ---- 4. run-time mode: detach and re-enumeration ---------------------------------------
