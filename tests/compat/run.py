@@ -109,6 +109,7 @@ def make_inputs(d, dfuse_pack):
     files = {
         "firmware.bin": cortex_image(0x08000000, 6000, 41),
         "blackmagic.bin": cortex_image(0x08002000, 4096, 42),
+        "maple.bin": cortex_image(0x08002000, 5000, 47),
         "app4000.bin": cortex_image(0x08004000, 4096, 46),
         "tinker.bin": cortex_image(0x080A0000, 5000, 43),
         "gd.bin": cortex_image(0x08000000, 8192, 44),
