@@ -122,6 +122,9 @@ static int target_alt(struct tool_run *r, struct dfu_if_info *list, size_t n, st
 	int ret;
 
 	dfu_image_alt_span(img, alt, &want.address, NULL);
+	ret = tool_run_check_alt_choice(r, list, n, &want);
+	if (ret)
+		return ret;
 	*k = tool_run_pick_alt(r, list, n, &want);
 	if (*k < 0) {
 		tool_err("%s: the file has data for alt %d, which the device does not have",

@@ -108,6 +108,9 @@ int cmd_read(struct tool_run *r, struct dfu_if_info *list, size_t n)
 	ret = check_output(r);
 	if (ret)
 		return ret;
+	ret = tool_run_check_alt_choice(r, list, n, &want);
+	if (ret)
+		return ret;
 	k = tool_run_pick_alt(r, list, n, &want);
 	if (k < 0) {
 		tool_err("no DFU-mode interface to read from");

@@ -251,6 +251,10 @@ static bool serials_collide(const struct dfu_if_info *list, size_t n)
 	return false;
 }
 
+/* dfu-util 0.11's words, which scripts grep for. */
+static const char more_than_one[] = "More than one DFU capable USB device found! Try `--list' and "
+				    "specify the serial number or disconnect all but one device\n";
+
 /* Exactly one physical device must match; its alts stay in *list. */
 static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 {
@@ -259,10 +263,7 @@ static int one_device(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 	for (size_t i = 1; i < *n; i++) {
 		if ((*list)[i].device_index != dev) {
 			if (r->o->compat)
-				fputs(
-				    "More than one DFU capable USB device found! Try `--list' and "
-				    "specify the serial number or disconnect all but one device\n",
-				    stderr);
+				fputs(more_than_one, stderr);
 			tool_err("more than one DFU device matches:");
 			print_candidates(*list, *n);
 			if (serials_collide(*list, *n))
@@ -447,6 +448,52 @@ int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t
 		return k;
 	}
 	return first;
+}
+
+/*
+ * No -a and nothing to choose by (no address, no alt in the file): a plain
+ * DFU device with several DFU-mode alts gives no clue which one is meant.
+ * The STM32duino bootloader is one: its alt 0 refuses every download, alts
+ * 1 and 2 write sketches linked for different addresses.  Taking the first
+ * would write the wrong place or fail with a misleading device error, so
+ * refuse before anything is sent, naming the alts (dfu-util refuses too, as
+ * "more than one device").  Returns 0 when the choice is clear.
+ */
+int tool_run_check_alt_choice(struct tool_run *r, const struct dfu_if_info *list, size_t n,
+			      const struct tool_alt_want *want)
+{
+	size_t plain = 0;
+
+	if (want->alt >= 0 || want->have_address || r->o->match.alt >= 0 || r->o->match.alt_name)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i].dfu_mode)
+			continue;
+		if (list[i].layout)
+			return 0; /* DfuSe: the memory map decides */
+		plain++;
+	}
+	if (plain < 2)
+		return 0;
+	tool_run_set_object(r, &list[0]);
+	if (r->o->compat)
+		fputs(more_than_one, stderr);
+	tool_err("%s: the device has %zu alt settings and nothing tells which one is meant:",
+		 r->object, plain);
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i].dfu_mode)
+			continue;
+		fprintf(stderr, "  -a %u  ", list[i].alt);
+		tool_put_escaped(stderr, list[i].name);
+		fputc('\n', stderr);
+	}
+	if (list[0].vid == 0x1eaf && list[0].pid == 0x0003)
+		tool_hint(
+		    "pick one with -a NUMBER: for the STM32duino bootloader 2.0, -a 2 takes a "
+		    "sketch linked for 0x08002000, -a 1 one linked for 0x08005000");
+	else
+		tool_hint("pick one with -a NUMBER; the names say what each one is for");
+	return r->o->compat ? TOOL_EXIT_IOERR : TOOL_EXIT_USAGE;
 }
 
 int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev)

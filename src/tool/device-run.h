@@ -49,6 +49,10 @@ struct tool_alt_want {
 /* Index into @list of the DFU-mode alt @want names; -1 if none. */
 int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t n,
 		      const struct tool_alt_want *want);
+/* 0, or an exit status after saying that @want leaves the choice open among
+ * several plain DFU alts (no -a, no address). */
+int tool_run_check_alt_choice(struct tool_run *r, const struct dfu_if_info *list, size_t n,
+			      const struct tool_alt_want *want);
 /* Open @info into *dev (caller closes it) and bring it to dfuIDLE. */
 int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev);
 /* erase, leave, -R alone: pick the alt (--jump's address decides), open it;

@@ -432,6 +432,20 @@ expect 0 "detaching to DFU mode" -- sim $f4 --flash-out rt.out -- sh -c \
 	"'$bin' -q -a 0 -s 0x08000000:leave -D seg1.bin && '$bin' -d 0483:5740,0483:df11 -a 0 -s 0x08000000:leave -D app2.bin" &&
 	check "DfuSe run-time -> DFU: flash" flash_is rt.out 0 app2.bin
 
+# ---- 3b. STM32duino (Maple) bootloader: plain DFU, alts that write different places ----
+python3 gen.py 0x08002000 5000 maple.bin 47
+expect 0 "5000 bytes written, left DFU mode" -- sim maple --flash-out m2.out -- "$bin" flash -a 2 maple.bin &&
+	check "maple -a 2: the sketch is at 0x08002000" flash_is m2.out 0x2000 maple.bin
+# without -a nothing tells the alts apart (alt 0 refuses, 1 and 2 write different places):
+# refused before anything is written, the alts named (dfu-util refuses too)
+expect 64 "-a 2  .*Upload to Flash 0x8002000" -- sim maple --log m0.log -- "$bin" flash maple.bin &&
+	{ grep -q "hint: .*-a" "$tmp/out" && ok || bad "maple without -a: no hint to give -a"; } &&
+	check "maple without -a: nothing sent" sh -c '! grep -q DNLOAD m0.log'
+expect 74 "More than one DFU capable USB device found" -- sim maple -- "$bin" -d 1eaf:0003 -D maple.bin
+expect 64 "-a 1  .*Upload to Flash 0x8005000" -- sim maple -- "$bin" read m.up
+expect 0 "57344 bytes read into" -- sim maple --flash-in maple.bin@0x08002000 -- "$bin" read -a 2 m.up &&
+	check "maple read -a 2: from 0x08002000" cmp -s -n 5000 m.up maple.bin
+
 # ---- 4. -l against dfu-util; list --json -----------------------------------------------
 list_golden() { # PROFILE [SIM OPTIONS]
 	p=$1; shift
@@ -525,6 +539,9 @@ stm32f405|--flash-in firmware.bin@0x08000000|0=firmware.bin|-a 0 -s 0x08000000:1
 particle-photon|--flash-in photon-sys.bin@0x08020000|0x20000=photon-sys.bin 0xa0000=tinker.bin|-d 2b04:d006 -a 0 -s 0x80A0000:leave -D tinker.bin
 stm32f405||0=firmware.bin|-a "Internal Flash" -s 0x08000000:leave -D firmware.bin
 stm32f405||0=firmware.bin|-a "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg" -s 0x08000000 -D firmware.bin
+maple||0x2000=maple.bin|-a 2 -d 1EAF:0003 -D maple.bin
+maple||0x2000=maple.bin|-a 2 -d 1EAF:0003 -D maple.bin -R
+maple||0x2000=maple.bin|-d 1eaf:0003 -a 2 -R -D maple.bin
 EOF
 # the mass erase alone (the table's `-s :mass-erase:force`): everything erased
 expect 0 "" -- sim stm32f405 --flash-in junk.bin@0x08000000 --flash-out me2.out -- "$bin" erase &&
@@ -558,7 +575,7 @@ expect 0 "" -- sim stm32f405 --flash-out stdin.out -- sh -c "'$bin' -a 0 -s 0x08
 sim stm32f405 -- sh -c "'$bin' -l | grep -q 'Found DFU'" && ok || bad "dfuflash -l | grep -q 'Found DFU'"
 sim stm32f405 -- sh -c "'$bin' -l | grep -q ', alt=0,'" && ok || bad "dfuflash -l | grep -q ', alt=0,'"
 sim generic -- sh -c "'$bin' -l | grep -q 'Found Runtime'" && ok || bad "dfuflash -l | grep -q 'Found Runtime'"
-note "script rows not run: Maple (1eaf:0003, no profile), unprotect (issue 5); option bytes only with :force (section 7)"
+note "script rows not run: unprotect (issue 5); option bytes only with :force (section 7)"
 
 # -a that matches no alt: the device's alts, by number and name (exit as "no device")
 expect 74 '^  -a 1  \(or -a "Option Bytes"\)  0483:df11 at 1-1$' -- \
