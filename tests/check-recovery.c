@@ -671,6 +671,15 @@ START_TEST(test_cause_write_failed)
 }
 END_TEST
 
+START_TEST(test_cause_alt_refuses)
+{
+	/* the STM32duino bootloader's alt 0 takes no download: errWRITE on block 0 */
+	open_dfuse("maple", NULL, 0);
+	add_pattern(0, 2000, 0);
+	assert_verdict(DFU_STATUS_ERR_WRITE, "download block 0 ", "alt-refuses");
+}
+END_TEST
+
 START_TEST(test_cause_prog_failed)
 {
 	open_dfuse("stm32l476", "status-on-request=DNLOAD:3=6", 0);
@@ -1057,6 +1066,7 @@ int main(void)
 	t = tc(s, "cause-rows");
 	tcase_add_test(t, test_cause_write_failed);
 	tcase_add_test(t, test_cause_prog_failed);
+	tcase_add_test(t, test_cause_alt_refuses);
 	tcase_add_test(t, test_cause_verify_failed);
 	tcase_add_test(t, test_cause_erase_check);
 	tcase_add_test(t, test_cause_address_past_the_end_of_a_plain_device);

@@ -65,6 +65,7 @@ enum {
 	C_ZERO_POLL = 1u << 2, /* every busy reply announced bwPollTimeout 0 */
 	C_BANK2 = 1u << 3,     /* the address is in STM32H7 flash bank 2 */
 	C_RETRIED = 1u << 4,   /* the request was retried and failed every time */
+	C_FIRST = 1u << 5,     /* on the first block of a plain download or upload */
 };
 
 #define ANY (-1)
@@ -131,6 +132,11 @@ static const struct cause causes[] = {
 	{ "erase-check", 0, 0, 0, DFU_STATUS_ERR_CHECK_ERASED, 0, 0,
 	  "the sector is not blank after the erase: a worn or damaged flash page, or write "
 	  "protection (WRP option bytes)" },
+	/* the STM32duino bootloader's alt 0 answers every DNLOAD and UPLOAD with errWRITE */
+	{ "alt-refuses", OP_WRITE | OP_READ, 0, 0, DFU_STATUS_ERR_WRITE, 0, C_PLAIN | C_FIRST,
+	  "the device refused the very first block through this alt setting: some take no "
+	  "transfers at all (the STM32duino bootloader's alt 0, \"ERROR. Upload to RAM not "
+	  "supported.\"); `dfuflash list` shows each alt's name: pick the right one with -a" },
 	{ "write-failed", 0, 0, 0, DFU_STATUS_ERR_WRITE, 0, 0,
 	  "the flash could not be programmed: write protection or a worn sector" },
 	{ "prog-failed", 0, 0, 0, DFU_STATUS_ERR_PROG, 0, 0,
@@ -215,6 +221,8 @@ static const struct cause *find(const struct dfu_error *e, uint32_t quirks)
 		if ((c->cond & C_BANK2) && (!e->have_address || e->address < H7_BANK2))
 			continue;
 		if ((c->cond & C_RETRIED) && e->attempts < 2)
+			continue;
+		if ((c->cond & C_FIRST) && !has(e->op, "block 0 "))
 			continue;
 		return c;
 	}
