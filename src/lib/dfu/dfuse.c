@@ -25,9 +25,6 @@
  */
 #define DFUSE_WRITE_ALIGN 32u
 
-/* wBlockNum of the first data block after Set Address (AN3156 "wBlockNum >= 2"). */
-#define DFUSE_FIRST_BLOCK 2u
-
 enum run_kind {
 	RUN_FLASH,  /* an erasable layout segment */
 	RUN_PLAIN,  /* writable, not erasable (RAM) */
@@ -491,44 +488,6 @@ static int plan_build(const struct dfu_dev *dev, const struct dfu_image *img,
 /* ------------------------------------------------------------------------ */
 /* Commands                                                                 */
 
-/*
- * A DfuSe command (DNLOAD wBlockNum 0) and its GET_STATUS polling until
- * dfuDNLOAD-IDLE (AN3156: the device executes the command when it answers the
- * first GET_STATUS with dfuDNBUSY; a later one tells the result).  The first
- * GET_STATUS may already say dfuDNLOAD-IDLE (STM32U5): accepted.
- */
-static int dfuse_command(struct dfu_dev *dev, const struct dfu_op *op, const uint8_t *cmd,
-			 uint16_t len, uint64_t deadline_ms, struct dfu_error *e)
-{
-	struct dfu_status_reply st;
-	uint8_t buf[5];
-	int r;
-
-	memcpy(buf, cmd, len);
-	r = dfu_request(dev, op, DFU_REQ_DNLOAD, 0, buf, len, 0, e);
-	if (r < 0)
-		return r;
-	r = dfu_poll(dev, op, deadline_ms, &st, e);
-	if (r < 0)
-		return r;
-	if (st.state != DFU_STATE_DFU_DNLOAD_IDLE)
-		return dfu_error_wrong_state(op, &st, "dfuDNLOAD-IDLE", e);
-	return 0;
-}
-
-static int set_address(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
-		       struct dfu_error *e)
-{
-	uint8_t cmd[5] = { DFUSE_CMD_SET_ADDRESS };
-	struct dfu_op op;
-
-	le32_put(cmd + 1, address);
-	dfu_op_init_at(&op, 0, address, "DfuSe Set Address 0x%08x", address);
-	dfu_log(dev->ctx, DFU_LOG_DEBUG, "Set Address 0x%08x", address);
-	return dfuse_command(dev, &op, cmd, sizeof(cmd),
-			     dfu_deadline(dev, opts, DFU_DEADLINE_COMMAND_MS), e);
-}
-
 static int erase_sector(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 			const struct dfuse_sector *s, struct dfu_error *e)
 {
@@ -555,45 +514,6 @@ static int mass_erase(struct dfu_dev *dev, const struct dfu_flash_opts *opts, st
 			     dfu_deadline(dev, opts, dfu_deadline_mass_erase_ms(dev)), e);
 }
 
-/* Back to dfuIDLE after Set Address or a read (AN3156: UPLOAD needs dfuIDLE). */
-static int abort_to_idle(struct dfu_dev *dev, const char *why, struct dfu_error *e)
-{
-	struct dfu_op op;
-
-	dfu_op_init(&op, -1, "ABORT %s", why);
-	return dfu_abort(dev, &op, e);
-}
-
-static uint16_t transfer_size(const struct dfu_dev *dev, const struct dfu_flash_opts *opts)
-{
-	return opts->transfer_size ? opts->transfer_size : dev->transfer_size;
-}
-
-/*
- * The address formula pointer + (wBlockNum - 2) * T uses the descriptor's
- * wTransferSize in ST's DFU class (usbd_dfu.c, USBD_DFU_XFER_SIZE): with
- * another -t the blocks would land elsewhere, so each chunk then gets its own
- * Set Address.
- */
-static bool address_per_chunk(const struct dfu_dev *dev, uint16_t tsize)
-{
-	return dev->info.transfer_size && tsize != dev->info.transfer_size;
-}
-
-/*
- * Whether the next chunk needs a fresh Set Address: the first of a run,
- * a chunk after the block number would wrap, every chunk with a foreign
- * transfer size, and a short chunk after the first (AN2662 defines T as
- * "the length of the requested data buffer": some ROMs compute a short
- * block's address with its own length).
- */
-static bool needs_address(bool per_chunk, unsigned block, uint32_t chunk, uint16_t tsize)
-{
-	if (block == DFUSE_FIRST_BLOCK || per_chunk || block > 0xffff)
-		return true;
-	return chunk < tsize;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                  */
 
@@ -601,8 +521,8 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 		     const struct dfu_flash_opts *opts, const struct plan *p, const struct run *ru,
 		     bool last_run, uint8_t *buf, struct dfu_flash_result *res, struct dfu_error *e)
 {
-	uint16_t tsize = transfer_size(dev, opts);
-	bool per_chunk = address_per_chunk(dev, tsize);
+	uint16_t tsize = dfuse_transfer_size(dev, opts);
+	bool per_chunk = dfuse_address_per_chunk(dev, tsize);
 	unsigned block = DFUSE_FIRST_BLOCK;
 	int r;
 
@@ -615,10 +535,11 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 		struct dfu_op op;
 		size_t present;
 
-		if (block != DFUSE_FIRST_BLOCK && needs_address(per_chunk, block, chunk, tsize))
+		if (block != DFUSE_FIRST_BLOCK &&
+		    dfuse_needs_address(per_chunk, block, chunk, tsize))
 			block = DFUSE_FIRST_BLOCK;
 		if (block == DFUSE_FIRST_BLOCK) {
-			r = set_address(dev, opts, addr, e);
+			r = dfuse_set_address(dev, opts, addr, e);
 			if (r < 0)
 				return r;
 		}
@@ -676,65 +597,6 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 		block++;
 	}
 	return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Reading                                                                  */
-
-/*
- * Read @len bytes from @address into @buf: Set Address, ABORT to dfuIDLE,
- * UPLOAD wBlockNum 2, 3, ...  Returns the bytes read (less on a short reply).
- * Leaves the device in dfuIDLE.
- */
-static int read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
-		       uint8_t *buf, uint32_t len, const char *phase, uint64_t *progress,
-		       uint64_t total, struct dfu_error *e)
-{
-	uint16_t tsize = transfer_size(dev, opts);
-	bool per_chunk = address_per_chunk(dev, tsize);
-	unsigned block = DFUSE_FIRST_BLOCK;
-	uint32_t off = 0;
-	int r;
-
-	while (off < len) {
-		uint32_t chunk = MIN((uint32_t)tsize, len - off);
-		uint32_t addr = address + off;
-		struct dfu_op op;
-
-		if (block != DFUSE_FIRST_BLOCK && needs_address(per_chunk, block, chunk, tsize)) {
-			/* Set Address is a DNLOAD: not allowed in dfuUPLOAD-IDLE */
-			r = abort_to_idle(dev, "before Set Address", e);
-			if (r < 0)
-				return r;
-			block = DFUSE_FIRST_BLOCK;
-		}
-		if (block == DFUSE_FIRST_BLOCK) {
-			r = set_address(dev, opts, addr, e);
-			if (r < 0)
-				return r;
-			r = abort_to_idle(dev, "after Set Address", e);
-			if (r < 0)
-				return r;
-		}
-		dfu_op_init_at(&op, (int)block, addr, "DfuSe read block %u at 0x%08x", block, addr);
-		r = dfu_request(dev, &op, DFU_REQ_UPLOAD, (uint16_t)block, buf + off,
-				(uint16_t)chunk, 0, e);
-		if (r < 0)
-			return r;
-		off += (uint32_t)r;
-		*progress += (uint64_t)r;
-		dfu_progress(dev->ctx, phase, *progress, total);
-		if ((uint32_t)r < chunk) {
-			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "short read at 0x%08x: %d of %u bytes",
-				addr, r, chunk);
-			break;
-		}
-		block++;
-	}
-	r = abort_to_idle(dev, "after reading", e);
-	if (r < 0)
-		return r;
-	return (int)off;
 }
 
 /*
@@ -845,8 +707,8 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 			free(want);
 			return nomem(e);
 		}
-		r = read_memory(dev, opts, ru->address, back, ru->length,
-				vt_only ? "read-back" : "verify", &done, total, e);
+		r = dfuse_read_memory(dev, opts, ru->address, back, ru->length,
+				      vt_only ? "read-back" : "verify", &done, total, e);
 		if (r >= 0) {
 			uint32_t got = (uint32_t)r;
 
@@ -967,8 +829,8 @@ static int otp_prepare(struct dfu_dev *dev, const struct dfu_image *img,
 		return nomem(e);
 	dfu_log(dev->ctx, DFU_LOG_VERBOSE, "reading OTP 0x%08x..0x%08x before writing",
 		(uint32_t)low, (uint32_t)(end - 1));
-	r = read_memory(dev, opts, (uint32_t)low, cur, (uint32_t)(end - low), "read OTP", &progress,
-			end - low, e);
+	r = dfuse_read_memory(dev, opts, (uint32_t)low, cur, (uint32_t)(end - low), "read OTP",
+			      &progress, end - low, e);
 	if (r >= 0 && (uint64_t)r < end - low)
 		r = dfu_error_set(e, DFU_E_PROTOCOL, "dfuse.otp_short_read", NULL,
 				  "reading OTP at 0x%08x returned %d of %u bytes", (uint32_t)low, r,
@@ -1008,7 +870,7 @@ static int otp_readback(struct dfu_dev *dev, const struct dfu_image *img,
 
 	if (!back)
 		return nomem(e);
-	r = read_memory(dev, opts, p->otp_low, back, len, "read OTP", &progress, len, e);
+	r = dfuse_read_memory(dev, opts, p->otp_low, back, len, "read OTP", &progress, len, e);
 	if (r < 0) {
 		free(back);
 		return r;
@@ -1194,7 +1056,7 @@ static int download_plan(const struct dfu_dev *dev, const struct dfu_image *img,
 			 const struct dfu_flash_opts *opts, struct plan *p, uint8_t **buf,
 			 struct dfu_error *e)
 {
-	uint16_t tsize = transfer_size(dev, opts);
+	uint16_t tsize = dfuse_transfer_size(dev, opts);
 	int r;
 
 	r = plan_build(dev, img, opts, p, e);
@@ -1313,7 +1175,7 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 			goto out;
 	}
 	if (last_normal) {
-		r = abort_to_idle(dev, "after writing", e);
+		r = dfuse_abort_to_idle(dev, "after writing", e);
 		if (r < 0)
 			goto out;
 	}
@@ -1473,7 +1335,7 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 	uint32_t address = 0, length = 0;
 	int r;
 
-	if (transfer_size(dev, opts) == 0) {
+	if (dfuse_transfer_size(dev, opts) == 0) {
 		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
 			      "the device reports no wTransferSize");
 		dfu_error_hint(e, "give one with -t");
@@ -1488,7 +1350,7 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 	r = dfu_dev_ensure_idle(dev, &rep, e);
 	if (r < 0)
 		goto out;
-	r = read_memory(dev, opts, address, buf, length, "upload", &progress, length, e);
+	r = dfuse_read_memory(dev, opts, address, buf, length, "upload", &progress, length, e);
 	if (r < 0)
 		goto out;
 	res->bytes_read = (uint64_t)r;
@@ -1587,7 +1449,7 @@ static int leave_set_address(const struct leave *lv, const struct dfu_flash_opts
 
 	/* always Set Address when a target is known, also for .dfu files
 	 * (dfu-util 0.10/0.11 sends none there since its commit 87df198) */
-	r = set_address(dev, opts, lv->target, e);
+	r = dfuse_set_address(dev, opts, lv->target, e);
 	if (r < 0)
 		return r;
 	lv->res->have_jump = true;

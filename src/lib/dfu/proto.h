@@ -14,6 +14,7 @@
  *   idle.c       bringing a device to dfuIDLE;  recover.c  reset and reopen
  *   plain.c      plain DFU 1.1 download, upload, leave
  *   st-rom.c, otp.c, optbytes.c   ST ROM refusals, OTP rules, option bytes
+ *   dfuse-io.c   DfuSe commands, Set Address, ABORT, reading memory
  *   dfuse.c      ST DfuSe (AN3156) download, upload, leave, Read Unprotect
  *   ops.c        the public download/upload/leave: checks, then dispatch
  *   protect.c    read unprotect with the wait for the device, reopen
@@ -334,6 +335,39 @@ int dfu_plain_download(struct dfu_dev *dev, const struct dfu_image *img,
 int dfu_plain_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct dfu_image **out,
 		     struct dfu_flash_result *res, struct dfu_error *e);
 int dfu_plain_leave(struct dfu_dev *dev, struct dfu_flash_result *res, struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
+/* DfuSe commands and reads (dfuse-io.c)                                    */
+
+/* wBlockNum of the first data block after Set Address (AN3156 "wBlockNum >= 2"). */
+#define DFUSE_FIRST_BLOCK 2u
+
+/*
+ * A DfuSe command (DNLOAD wBlockNum 0, @len <= 5 bytes) and its GET_STATUS
+ * polling until dfuDNLOAD-IDLE, within @deadline_ms (absolute).
+ */
+int dfuse_command(struct dfu_dev *dev, const struct dfu_op *op, const uint8_t *cmd, uint16_t len,
+		  uint64_t deadline_ms, struct dfu_error *e);
+/* Set Address (0x21) to @address. */
+int dfuse_set_address(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
+		      struct dfu_error *e);
+/* ABORT back to dfuIDLE; @why completes the op name ("ABORT after writing"). */
+int dfuse_abort_to_idle(struct dfu_dev *dev, const char *why, struct dfu_error *e);
+/* The transfer size of this run: -t, else the device's. */
+uint16_t dfuse_transfer_size(const struct dfu_dev *dev, const struct dfu_flash_opts *opts);
+/* With a -t other than the descriptor's, every chunk gets its own Set Address. */
+bool dfuse_address_per_chunk(const struct dfu_dev *dev, uint16_t tsize);
+/* Whether the chunk at wBlockNum @block needs a fresh Set Address first. */
+bool dfuse_needs_address(bool per_chunk, unsigned block, uint32_t chunk, uint16_t tsize);
+/*
+ * Read @len bytes from @address into @buf (Set Address, ABORT, UPLOAD
+ * wBlockNum 2, 3, ..., ABORT), counting into *@progress of @total for the
+ * progress callback under @phase.  Returns the bytes read (less on a short
+ * reply); leaves the device in dfuIDLE.
+ */
+int dfuse_read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
+		      uint8_t *buf, uint32_t len, const char *phase, uint64_t *progress,
+		      uint64_t total, struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */
 /* ST DfuSe (dfuse.c)                                                       */

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * ST DfuSe (AN3156) commands and reads on top of request.c: a command and its
+ * polling, Set Address, ABORT back to dfuIDLE and reading memory with UPLOAD.
+ * The download, upload and leave that use them are in dfuse.c.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "macro.h"
+#include "proto.h"
+#include "util.h"
+
+/*
+ * A DfuSe command (DNLOAD wBlockNum 0) and its GET_STATUS polling until
+ * dfuDNLOAD-IDLE (AN3156: the device executes the command when it answers the
+ * first GET_STATUS with dfuDNBUSY; a later one tells the result).  The first
+ * GET_STATUS may already say dfuDNLOAD-IDLE (STM32U5): accepted.
+ */
+int dfuse_command(struct dfu_dev *dev, const struct dfu_op *op, const uint8_t *cmd, uint16_t len,
+		  uint64_t deadline_ms, struct dfu_error *e)
+{
+	struct dfu_status_reply st;
+	uint8_t buf[5];
+	int r;
+
+	memcpy(buf, cmd, len);
+	r = dfu_request(dev, op, DFU_REQ_DNLOAD, 0, buf, len, 0, e);
+	if (r < 0)
+		return r;
+	r = dfu_poll(dev, op, deadline_ms, &st, e);
+	if (r < 0)
+		return r;
+	if (st.state != DFU_STATE_DFU_DNLOAD_IDLE)
+		return dfu_error_wrong_state(op, &st, "dfuDNLOAD-IDLE", e);
+	return 0;
+}
+
+int dfuse_set_address(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
+		      struct dfu_error *e)
+{
+	uint8_t cmd[5] = { DFUSE_CMD_SET_ADDRESS };
+	struct dfu_op op;
+
+	le32_put(cmd + 1, address);
+	dfu_op_init_at(&op, 0, address, "DfuSe Set Address 0x%08x", address);
+	dfu_log(dev->ctx, DFU_LOG_DEBUG, "Set Address 0x%08x", address);
+	return dfuse_command(dev, &op, cmd, sizeof(cmd),
+			     dfu_deadline(dev, opts, DFU_DEADLINE_COMMAND_MS), e);
+}
+
+/* Back to dfuIDLE after Set Address or a read (AN3156: UPLOAD needs dfuIDLE). */
+int dfuse_abort_to_idle(struct dfu_dev *dev, const char *why, struct dfu_error *e)
+{
+	struct dfu_op op;
+
+	dfu_op_init(&op, -1, "ABORT %s", why);
+	return dfu_abort(dev, &op, e);
+}
+
+uint16_t dfuse_transfer_size(const struct dfu_dev *dev, const struct dfu_flash_opts *opts)
+{
+	return opts->transfer_size ? opts->transfer_size : dev->transfer_size;
+}
+
+/*
+ * The address formula pointer + (wBlockNum - 2) * T uses the descriptor's
+ * wTransferSize in ST's DFU class (usbd_dfu.c, USBD_DFU_XFER_SIZE): with
+ * another -t the blocks would land elsewhere, so each chunk then gets its own
+ * Set Address.
+ */
+bool dfuse_address_per_chunk(const struct dfu_dev *dev, uint16_t tsize)
+{
+	return dev->info.transfer_size && tsize != dev->info.transfer_size;
+}
+
+/*
+ * Whether the next chunk needs a fresh Set Address: the first of a run,
+ * a chunk after the block number would wrap, every chunk with a foreign
+ * transfer size, and a short chunk after the first (AN2662 defines T as
+ * "the length of the requested data buffer": some ROMs compute a short
+ * block's address with its own length).
+ */
+bool dfuse_needs_address(bool per_chunk, unsigned block, uint32_t chunk, uint16_t tsize)
+{
+	if (block == DFUSE_FIRST_BLOCK || per_chunk || block > 0xffff)
+		return true;
+	return chunk < tsize;
+}
+
+/*
+ * Read @len bytes from @address into @buf: Set Address, ABORT to dfuIDLE,
+ * UPLOAD wBlockNum 2, 3, ...  Returns the bytes read (less on a short reply).
+ * Leaves the device in dfuIDLE.
+ */
+int dfuse_read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
+		      uint8_t *buf, uint32_t len, const char *phase, uint64_t *progress,
+		      uint64_t total, struct dfu_error *e)
+{
+	uint16_t tsize = dfuse_transfer_size(dev, opts);
+	bool per_chunk = dfuse_address_per_chunk(dev, tsize);
+	unsigned block = DFUSE_FIRST_BLOCK;
+	uint32_t off = 0;
+	int r;
+
+	while (off < len) {
+		uint32_t chunk = MIN((uint32_t)tsize, len - off);
+		uint32_t addr = address + off;
+		struct dfu_op op;
+
+		if (block != DFUSE_FIRST_BLOCK &&
+		    dfuse_needs_address(per_chunk, block, chunk, tsize)) {
+			/* Set Address is a DNLOAD: not allowed in dfuUPLOAD-IDLE */
+			r = dfuse_abort_to_idle(dev, "before Set Address", e);
+			if (r < 0)
+				return r;
+			block = DFUSE_FIRST_BLOCK;
+		}
+		if (block == DFUSE_FIRST_BLOCK) {
+			r = dfuse_set_address(dev, opts, addr, e);
+			if (r < 0)
+				return r;
+			r = dfuse_abort_to_idle(dev, "after Set Address", e);
+			if (r < 0)
+				return r;
+		}
+		dfu_op_init_at(&op, (int)block, addr, "DfuSe read block %u at 0x%08x", block, addr);
+		r = dfu_request(dev, &op, DFU_REQ_UPLOAD, (uint16_t)block, buf + off,
+				(uint16_t)chunk, 0, e);
+		if (r < 0)
+			return r;
+		off += (uint32_t)r;
+		*progress += (uint64_t)r;
+		dfu_progress(dev->ctx, phase, *progress, total);
+		if ((uint32_t)r < chunk) {
+			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "short read at 0x%08x: %d of %u bytes",
+				addr, r, chunk);
+			break;
+		}
+		block++;
+	}
+	r = dfuse_abort_to_idle(dev, "after reading", e);
+	if (r < 0)
+		return r;
+	return (int)off;
+}
