@@ -692,6 +692,8 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 
 			generic_execute(d);
 			dur = sim_scaled(d, d->op.duration_us);
+			/* erase and program in one step, as the bootloader does them */
+			sim_log_busy(d, "write", dur, now);
 			/* strict devices announce at least the real time (DFU 1.1 §6.1.2:
 			 * bwPollTimeout is the minimum wait before the next GET_STATUS) */
 			poll = sim_announced_ms(d, ms_ceil(dur));
@@ -725,6 +727,8 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 		}
 		if (!d->manifest_until) {
 			uint64_t dur = sim_scaled(d, (uint64_t)d->p->manifest_ms * 1000);
+
+			sim_log_busy(d, "manifest", dur, now);
 
 			/* the download is complete: the firmware becomes valid once manifested */
 			d->fw_len = d->gen_offset;

@@ -310,6 +310,7 @@ static int status_of_pending(struct sim_device *d, uint8_t *b, uint64_t now)
 		return SIM_OK;
 	}
 	dur = sim_scaled(d, d->op.duration_us);
+	sim_log_busy(d, d->op.block >= 2 ? "program" : "erase", dur, now);
 	d->state = SIM_DFU_DNBUSY;
 	if (d->busy_until != NEVER)
 		d->busy_until = now + dur;

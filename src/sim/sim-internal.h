@@ -173,6 +173,7 @@ struct sim_device {
 	bool stall_next;
 	uint8_t fail_op; /* status-on-request=DNLOAD: the taken DNLOAD's result */
 	bool first_start;
+	uint64_t busy_total_us; /* time the flash was busy so far (sim_log_busy) */
 
 	/* generic DFU 1.1 download / manifestation / run time */
 	uint32_t gen_offset;	/* next download/upload offset in the slot */
@@ -206,6 +207,10 @@ void sim_log_transfer(struct sim_device *d, const struct sim_transfer *t, uint64
 		      uint8_t state_before, uint8_t state_after, uint8_t status_after);
 void sim_log_event(struct sim_device *d, const char *event, const char *detail, uint64_t now);
 void sim_log_note(struct sim_device *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The device starts being busy for @us (scaled) with @what ("erase", "program", "write",
+ * "manifest"): added to busy_total_us and logged with the running total, so that a
+ * benchmark learns the chip's floor without a copy of the timing tables. */
+void sim_log_busy(struct sim_device *d, const char *what, uint64_t us, uint64_t now);
 
 /* sim-descriptors.c */
 int sim_descriptor_device(struct sim_device *d, uint8_t *buf, size_t cap);

@@ -141,6 +141,23 @@ void sim_log_event(struct sim_device *d, const char *event, const char *detail, 
 	emit(d, &l);
 }
 
+void sim_log_busy(struct sim_device *d, const char *what, uint64_t us, uint64_t now)
+{
+	struct line l = { .len = 0 };
+
+	if (us == 0)
+		return;
+	d->busy_total_us += us;
+	if (!d->log_fn)
+		return;
+	put(&l, "{\"t_us\":%llu,\"real_us\":%llu,\"gen\":%llu,\"event\":\"busy\"",
+	    (unsigned long long)now, (unsigned long long)real_us(),
+	    (unsigned long long)d->generation);
+	put(&l, ",\"what\":\"%s\",\"busy_us\":%llu,\"busy_total_us\":%llu", what,
+	    (unsigned long long)us, (unsigned long long)d->busy_total_us);
+	emit(d, &l);
+}
+
 void sim_log_note(struct sim_device *d, const char *fmt, ...)
 {
 	char msg[256];
