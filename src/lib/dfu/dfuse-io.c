@@ -89,6 +89,75 @@ bool dfuse_needs_address(bool per_chunk, unsigned block, uint32_t chunk, uint16_
 	return chunk < tsize;
 }
 
+void dfuse_reader_init(struct dfuse_reader *rd, struct dfu_dev *dev,
+		       const struct dfu_flash_opts *opts)
+{
+	*rd = (struct dfuse_reader){ .dev = dev, .opts = opts };
+	rd->tsize = dfuse_transfer_size(dev, opts);
+	rd->per_chunk = dfuse_address_per_chunk(dev, rd->tsize);
+	rd->block = DFUSE_FIRST_BLOCK;
+}
+
+/* Point the device at @address for UPLOAD wBlockNum 2 (AN3156: Set Address is a
+ * DNLOAD, not allowed in dfuUPLOAD-IDLE; UPLOAD needs dfuIDLE after it). */
+static int reader_seek(struct dfuse_reader *rd, uint32_t address, struct dfu_error *e)
+{
+	uint64_t t0 = dfu_now_ms(rd->dev->ctx);
+	int r;
+
+	if (rd->open) {
+		r = dfuse_abort_to_idle(rd->dev, "before Set Address", e);
+		if (r < 0)
+			return r;
+	}
+	rd->open = false;
+	rd->block = DFUSE_FIRST_BLOCK;
+	r = dfuse_set_address(rd->dev, rd->opts, address, e);
+	if (r < 0)
+		return r;
+	r = dfuse_abort_to_idle(rd->dev, "after Set Address", e);
+	if (r < 0)
+		return r;
+	rd->open = true;
+	rd->next = address;
+	rd->seek_ms = dfu_now_ms(rd->dev->ctx) - t0;
+	return 0;
+}
+
+int dfuse_reader_chunk(struct dfuse_reader *rd, uint32_t address, uint8_t *buf, uint32_t chunk,
+		       struct dfu_error *e)
+{
+	struct dfu_op op;
+	uint64_t t0;
+	int r;
+
+	if (!rd->open || address != rd->next ||
+	    dfuse_needs_address(rd->per_chunk, rd->block, chunk, rd->tsize)) {
+		r = reader_seek(rd, address, e);
+		if (r < 0)
+			return r;
+	}
+	dfu_op_init_at(&op, (int)rd->block, address, "DfuSe read block %u at 0x%08x", rd->block,
+		       address);
+	t0 = dfu_now_ms(rd->dev->ctx);
+	r = dfu_request(rd->dev, &op, DFU_REQ_UPLOAD, (uint16_t)rd->block, buf, (uint16_t)chunk, 0,
+			e);
+	rd->upload_failed = r < 0;
+	if (r < 0)
+		return r;
+	rd->next = address + (uint32_t)r;
+	rd->block++;
+	rd->upload_ms += dfu_now_ms(rd->dev->ctx) - t0;
+	rd->uploads++;
+	return r;
+}
+
+int dfuse_reader_end(struct dfuse_reader *rd, struct dfu_error *e)
+{
+	rd->open = false;
+	return dfuse_abort_to_idle(rd->dev, "after reading", e);
+}
+
 /*
  * Read @len bytes from @address into @buf: Set Address, ABORT to dfuIDLE,
  * UPLOAD wBlockNum 2, 3, ...  Returns the bytes read (less on a short reply).
@@ -98,36 +167,15 @@ int dfuse_read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, ui
 		      uint8_t *buf, uint32_t len, const char *phase, uint64_t *progress,
 		      uint64_t total, struct dfu_error *e)
 {
-	uint16_t tsize = dfuse_transfer_size(dev, opts);
-	bool per_chunk = dfuse_address_per_chunk(dev, tsize);
-	unsigned block = DFUSE_FIRST_BLOCK;
+	struct dfuse_reader rd;
 	uint32_t off = 0;
 	int r;
 
+	dfuse_reader_init(&rd, dev, opts);
 	while (off < len) {
-		uint32_t chunk = MIN((uint32_t)tsize, len - off);
-		uint32_t addr = address + off;
-		struct dfu_op op;
+		uint32_t chunk = MIN((uint32_t)rd.tsize, len - off);
 
-		if (block != DFUSE_FIRST_BLOCK &&
-		    dfuse_needs_address(per_chunk, block, chunk, tsize)) {
-			/* Set Address is a DNLOAD: not allowed in dfuUPLOAD-IDLE */
-			r = dfuse_abort_to_idle(dev, "before Set Address", e);
-			if (r < 0)
-				return r;
-			block = DFUSE_FIRST_BLOCK;
-		}
-		if (block == DFUSE_FIRST_BLOCK) {
-			r = dfuse_set_address(dev, opts, addr, e);
-			if (r < 0)
-				return r;
-			r = dfuse_abort_to_idle(dev, "after Set Address", e);
-			if (r < 0)
-				return r;
-		}
-		dfu_op_init_at(&op, (int)block, addr, "DfuSe read block %u at 0x%08x", block, addr);
-		r = dfu_request(dev, &op, DFU_REQ_UPLOAD, (uint16_t)block, buf + off,
-				(uint16_t)chunk, 0, e);
+		r = dfuse_reader_chunk(&rd, address + off, buf + off, chunk, e);
 		if (r < 0)
 			return r;
 		off += (uint32_t)r;
@@ -135,12 +183,11 @@ int dfuse_read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, ui
 		dfu_progress(dev->ctx, phase, *progress, total);
 		if ((uint32_t)r < chunk) {
 			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "short read at 0x%08x: %d of %u bytes",
-				addr, r, chunk);
+				address + off - (uint32_t)r, r, chunk);
 			break;
 		}
-		block++;
 	}
-	r = dfuse_abort_to_idle(dev, "after reading", e);
+	r = dfuse_reader_end(&rd, e);
 	if (r < 0)
 		return r;
 	return (int)off;

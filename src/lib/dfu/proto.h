@@ -360,6 +360,34 @@ bool dfuse_address_per_chunk(const struct dfu_dev *dev, uint16_t tsize);
 /* Whether the chunk at wBlockNum @block needs a fresh Set Address first. */
 bool dfuse_needs_address(bool per_chunk, unsigned block, uint32_t chunk, uint16_t tsize);
 /*
+ * A stream of UPLOADs: consecutive chunks continue the block numbers, any
+ * other address (or a chunk that needs one, as for writing) starts with
+ * ABORT, Set Address and ABORT.  The device must be in dfuIDLE at the first
+ * chunk; dfuse_reader_end() brings it back there.
+ */
+struct dfuse_reader {
+	struct dfu_dev *dev;
+	const struct dfu_flash_opts *opts;
+	uint16_t tsize;
+	bool per_chunk;
+	bool open;     /* in dfuUPLOAD-IDLE or after Set Address: the stream can continue */
+	uint32_t next; /* address of the next block of the stream */
+	unsigned block;
+	/* what the stream cost so far, for choosing between reading on and a
+	 * new Set Address: the last ABORT + Set Address + ABORT, the UPLOADs */
+	uint64_t seek_ms, upload_ms;
+	uint32_t uploads;
+	bool upload_failed; /* the last failure was an UPLOAD (not Set Address, ABORT) */
+};
+void dfuse_reader_init(struct dfuse_reader *rd, struct dfu_dev *dev,
+		       const struct dfu_flash_opts *opts);
+/* Read @chunk (<= rd->tsize) bytes at @address; returns the bytes read
+ * (fewer on a short reply). */
+int dfuse_reader_chunk(struct dfuse_reader *rd, uint32_t address, uint8_t *buf, uint32_t chunk,
+		       struct dfu_error *e);
+/* ABORT back to dfuIDLE. */
+int dfuse_reader_end(struct dfuse_reader *rd, struct dfu_error *e);
+/*
  * Read @len bytes from @address into @buf (Set Address, ABORT, UPLOAD
  * wBlockNum 2, 3, ..., ABORT), counting into *@progress of @total for the
  * progress callback under @phase.  Returns the bytes read (less on a short
