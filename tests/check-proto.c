@@ -390,6 +390,142 @@ START_TEST(test_upload_range_past_4_gib_is_a_usage_error_before_any_upload)
 }
 END_TEST
 
+/* ---- differential re-flash ------------------------------------------------------------------- */
+
+/* What a second download did, counted from its start. */
+struct second {
+	unsigned erases, writes, uploads;
+};
+
+/* img downloaded in full, then @change applied to it and img downloaded again
+ * with the comparing on. */
+static struct second download_twice(void (*change)(void), int *r)
+{
+	struct second before;
+
+	ck_assert_int_eq(download(), 0);
+	if (change)
+		change();
+	before = (struct second){ n_erases, n_writes, n_req[DFU_REQ_UPLOAD] };
+	opts.full = false;
+	*r = download();
+	return (struct second){ n_erases - before.erases, n_writes - before.writes,
+				n_req[DFU_REQ_UPLOAD] - before.uploads };
+}
+
+/* 256 KiB over the F405's sectors 0-5 (4 x 16, 64, 128 KiB). */
+static void add_256k(void)
+{
+	add_app(0x08000000, 256 * 1024);
+}
+
+static void change_sector_4(void)
+{
+	new_image();
+	add_256k();
+	img->segments[0].data[0x10000 + 77] ^= 0x5a;
+}
+
+static void change_every_sector(void)
+{
+	new_image();
+	add_pattern(0x08000000, 256 * 1024, 99);
+}
+
+START_TEST(test_identical_image_is_neither_erased_nor_written)
+{
+	struct second d;
+	int r;
+
+	open_dfuse("stm32f405", NULL, 0);
+	add_256k();
+	d = download_twice(NULL, &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(d.erases, 0);
+	ck_assert_uint_eq(d.writes, 0);
+	/* one stream of reads: 256 KiB in 2048-byte blocks */
+	ck_assert_uint_eq(d.uploads, 128);
+	ck_assert_uint_eq(res.sectors_total, 6);
+	ck_assert_uint_eq(res.sectors_skipped, 6);
+	ck_assert_uint_eq(res.sectors_erased, 0);
+	ck_assert_str_eq(res.full_flash_reason, "");
+	assert_mem_is_image();
+}
+END_TEST
+
+START_TEST(test_one_changed_sector_is_the_only_one_erased_and_written)
+{
+	struct second d;
+	int r;
+
+	open_dfuse("stm32f405", NULL, 0);
+	add_256k();
+	d = download_twice(change_sector_4, &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(d.erases, 1);
+	ck_assert_uint_eq(d.writes, 32); /* 64 KiB */
+	ck_assert_uint_eq(res.sectors_skipped, 5);
+	ck_assert_uint_eq(res.sectors_erased, 1);
+	ck_assert(res.verified); /* the written sector was read back */
+	assert_mem_is_image();
+}
+END_TEST
+
+/*
+ * A different image costs little before the full flash: the compare stops
+ * at the first difference of each sector and reads on into the next one
+ * while that is cheaper than a new Set Address (here the F405's announced
+ * 104 ms against UPLOADs that take no virtual time): sectors 0-4 are read
+ * (4 x 8 + 32 blocks), the last one only up to its first block.
+ */
+START_TEST(test_different_image_reads_on_instead_of_seeking)
+{
+	struct second d;
+	int r;
+
+	open_dfuse("stm32f405", NULL, 0);
+	add_256k();
+	d = download_twice(change_every_sector, &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(d.erases, 6);
+	ck_assert_uint_eq(d.writes, 128);
+	ck_assert_uint_eq(res.sectors_skipped, 0);
+	/* and nothing else: the new image has no vector table, so there is no
+	 * read-back either, as with --full */
+	ck_assert_uint_eq(d.uploads, 4 * 8 + 32 + 1);
+	assert_mem_is_image();
+}
+END_TEST
+
+START_TEST(test_read_protected_device_gets_a_full_flash_with_the_reason)
+{
+	int r;
+
+	open_dfuse("stm32f405", "rdp=1,set-address-rdp=ok", 0);
+	add_app(0x08000000, 4096);
+	opts.full = false;
+	r = download();
+	/* the compare is refused, the full flash then meets RDP at the erase */
+	ck_assert_int_eq(r, DFU_E_DEVSTATUS);
+	ck_assert_ptr_nonnull(strstr(res.full_flash_reason, "read-protected"));
+	ck_assert(log_has("cannot compare the flash with the image"));
+	ck_assert_uint_eq(n_erases, 1);
+	ck_assert_str_eq(err.code, "dfuse.read_protected");
+}
+END_TEST
+
+START_TEST(test_full_flash_does_not_compare)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_256k();
+	ck_assert_int_eq(download(), 0);
+	ck_assert_int_eq(download(), 0); /* opts.full: the fixture's */
+	ck_assert_uint_eq(n_erases, 12);
+	ck_assert_uint_eq(res.sectors_total, 0);
+	ck_assert_uint_eq(res.sectors_skipped, 0);
+}
+END_TEST
+
 /* ---- memory map ------------------------------------------------------------------------------ */
 
 struct refusal {
@@ -740,6 +876,13 @@ int main(void)
 	tcase_add_test(t, test_device_error_names_op_address_block_state_and_status);
 	tcase_add_test(t, test_upload_stall_under_rdp_reports_err_vendor);
 	tcase_add_test(t, test_upload_range_past_4_gib_is_a_usage_error_before_any_upload);
+
+	t = tc(s, "differential");
+	tcase_add_test(t, test_identical_image_is_neither_erased_nor_written);
+	tcase_add_test(t, test_one_changed_sector_is_the_only_one_erased_and_written);
+	tcase_add_test(t, test_different_image_reads_on_instead_of_seeking);
+	tcase_add_test(t, test_read_protected_device_gets_a_full_flash_with_the_reason);
+	tcase_add_test(t, test_full_flash_does_not_compare);
 
 	t = tc(s, "memory-map");
 	tcase_add_loop_test(t, test_memory_map_refusals_come_before_any_request, 0,

@@ -107,6 +107,8 @@ void tool_options_usage(FILE *f)
 	      "  --jump A             jump to the vector table at A on leave (implies --leave)\n"
 	      "  --mass-erase --unprotect --will-reset --force   as the -s modifiers\n"
 	      "  --verify             read back and compare after writing\n"
+	      "  --full               erase and write every sector; by default a DfuSe flash\n"
+	      "                       skips the sectors that already hold the image\n"
 	      "  --wait-app[=SECONDS] wait for the application's USB device after leaving\n"
 	      "  --timeout MS         per-operation deadline in milliseconds\n"
 	      "  --poll=auto|announced|MS   how often a busy device is asked for its status\n"

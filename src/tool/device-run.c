@@ -722,6 +722,12 @@ static void print_result(struct tool_run *r, int code)
 	json_uint(&j, "bytes_written", r->res.bytes_written);
 	json_uint(&j, "bytes_read", r->res.bytes_read);
 	json_uint(&j, "sectors_erased", r->res.sectors_erased);
+	if (r->o->mode == TOOL_MODE_DOWNLOAD) {
+		json_uint(&j, "sectors_total", r->res.sectors_total);
+		json_uint(&j, "sectors_skipped", r->res.sectors_skipped);
+		if (r->res.full_flash_reason[0])
+			json_str(&j, "full_flash_reason", r->res.full_flash_reason);
+	}
 	json_bool(&j, "verified", r->res.verified);
 	json_bool(&j, "left", r->res.left);
 	json_bool(&j, "app_seen", r->res.app_seen);

@@ -29,6 +29,7 @@ enum {
 	OPT_WILL_RESET,
 	OPT_FORCE,
 	OPT_VERIFY,
+	OPT_FULL,
 	OPT_WAIT_APP,
 	OPT_TIMEOUT,
 	OPT_JSON,
@@ -89,6 +90,7 @@ static const struct option long_opts[] = {
 	{ "will-reset", no_argument, NULL, OPT_WILL_RESET },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "full", no_argument, NULL, OPT_FULL },
 	{ "wait-app", optional_argument, NULL, OPT_WAIT_APP },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -136,7 +138,7 @@ static const char *const dfuse_mods[] = {
 /* Where each setting came from, for messages about combinations. */
 struct source {
 	const char *address, *length, *leave, *jump, *mass_erase, *unprotect, *will_reset, *force,
-	    *verify, *wait_app, *timeout, *format, *upload_size, *otp, *reset, *poll;
+	    *verify, *full, *wait_app, *timeout, *format, *upload_size, *otp, *reset, *poll;
 	const char *all, *dry_run, *count, *record; /* flash-many.c, cmd-station.c */
 };
 
@@ -835,8 +837,8 @@ static int native_value_option(struct parse_state *st, int c, const char *arg,
 	return 0;
 }
 
-/* --leave --mass-erase --unprotect --will-reset --force --verify: as the -s
- * modifiers, and --verify. */
+/* --leave --mass-erase --unprotect --will-reset --force --verify --full: as the
+ * -s modifiers, and --verify and --full. */
 static void native_flag_option(struct parse_state *st, int c, struct dfu_flash_opts *f)
 {
 	switch (c) {
@@ -863,6 +865,10 @@ static void native_flag_option(struct parse_state *st, int c, struct dfu_flash_o
 	case OPT_VERIFY:
 		f->verify = true;
 		st->src.verify = "--verify";
+		break;
+	case OPT_FULL:
+		f->full = true;
+		st->src.full = "--full";
 		break;
 	}
 }
@@ -1014,6 +1020,7 @@ static int option(struct parse_state *st, int c, char *arg, struct tool_options 
 	case OPT_WILL_RESET:
 	case OPT_FORCE:
 	case OPT_VERIFY:
+	case OPT_FULL:
 		native_flag_option(st, c, &o->flash);
 		return 0;
 	case OPT_JSON:
@@ -1247,6 +1254,8 @@ static bool cross_check(struct parse_state *st, struct tool_options *o)
 	    !applies(
 		s->verify, m, MODE_BIT(TOOL_MODE_DOWNLOAD),
 		"--verify reads back after a download; `verify FILE` compares without writing") ||
+	    !applies(s->full, m, MODE_BIT(TOOL_MODE_DOWNLOAD),
+		     "--full turns off the comparing before a download") ||
 	    !applies(s->timeout, m, DEVICE_MODES, NULL) ||
 	    !applies(s->poll, m, DEVICE_MODES | MODE_BIT(TOOL_MODE_QUIRKS), NULL) ||
 	    !applies(s->format, m, MODE_BIT(TOOL_MODE_DOWNLOAD) | MODE_BIT(TOOL_MODE_VERIFY),

@@ -56,6 +56,7 @@ struct plan {
 	bool otp_known; /* otp: a layout with lock bytes */
 	struct dfu_otp_layout otp;
 	uint32_t otp_low, otp_end; /* the OTP bytes read before writing */
+	bool differential;	   /* comparing left sectors out: every written byte is read back */
 };
 
 static void plan_release(struct plan *p)
@@ -1105,6 +1106,161 @@ static int erase_all(struct dfu_dev *dev, const struct dfu_flash_opts *opts, con
 	return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Differential re-flash                                                    */
+
+/* Cut [@s, @s + size) out of the flash runs (a sector left as it is). */
+static int plan_cut_sector(struct plan *p, const struct dfuse_sector *s, struct dfu_error *e)
+{
+	uint64_t ss = s->start, se = ss + s->size;
+	size_t count = p->n_runs;
+	int r;
+
+	for (size_t i = 0; i < count; i++) {
+		struct run *ru = &p->runs[i];
+		uint64_t a = ru->address, b = a + ru->length;
+
+		if (ru->kind != RUN_FLASH || b <= ss || a >= se)
+			continue;
+		if (b > se) {
+			/* the part after the sector becomes a run of its own */
+			struct run after = *ru;
+
+			after.address = (uint32_t)se;
+			after.length = (uint32_t)(b - se);
+			r = plan_add_run(p, after.address, after.length, after.kind, e);
+			if (r < 0)
+				return r;
+			p->runs[p->n_runs - 1] = after;
+			ru = &p->runs[i];
+		}
+		ru->length = a < ss ? (uint32_t)(ss - a) : 0;
+	}
+	return 0;
+}
+
+/* The byte counts of the runs left: sent (with padding) and of the image. */
+static void plan_recount(const struct dfu_image *img, struct plan *p)
+{
+	size_t n = 0;
+
+	p->total = 0;
+	p->data_total = 0;
+	for (size_t i = 0; i < p->n_runs; i++) {
+		const struct run *ru = &p->runs[i];
+
+		if (ru->length == 0)
+			continue;
+		p->runs[n++] = *ru;
+		p->total += ru->length;
+		for (size_t k = 0; k < img->n_segments; k++) {
+			const struct dfu_segment *sg = &img->segments[k];
+			uint64_t a = MAX((uint64_t)ru->address, (uint64_t)sg->address);
+			uint64_t b = MIN((uint64_t)ru->address + ru->length,
+					 (uint64_t)sg->address + sg->length);
+
+			if (sg->alt == p->img_alt && b > a)
+				p->data_total += b - a;
+		}
+	}
+	p->n_runs = n;
+	if (p->n_runs > 1)
+		qsort(p->runs, p->n_runs, sizeof(*p->runs), run_cmp);
+}
+
+/* Drop what the chip holds already: unchanged sectors leave the erase list
+ * and the runs, sectors the image leaves blank are erased but not written. */
+static int plan_apply_verdicts(const struct dfu_image *img, struct plan *p,
+			       const enum dfuse_diff_verdict *v, struct dfu_flash_result *res,
+			       struct dfu_error *e)
+{
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < p->n_erase; i++) {
+		/* a plan some sector left: its writes are read back (download_read_back);
+		 * when every sector changed it is the full flash, read back as such */
+		if (v[i] != DFUSE_DIFF_CHANGED)
+			p->differential = true;
+		if (v[i] != DFUSE_DIFF_CHANGED) {
+			r = plan_cut_sector(p, &p->erase[i], e);
+			if (r < 0)
+				return r;
+		}
+		if (v[i] == DFUSE_DIFF_SAME)
+			res->sectors_skipped++;
+		else
+			p->erase[n++] = p->erase[i];
+	}
+	p->n_erase = n;
+	plan_recount(img, p);
+	return 0;
+}
+
+/* Whether the plan only writes erasable flash (no OTP, option bytes, RAM or
+ * forced runs: those are written as they always were). */
+static bool plan_only_flash(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_runs; i++)
+		if (p->runs[i].kind != RUN_FLASH)
+			return false;
+	return p->n_erase > 0;
+}
+
+/* No compare after all: say why, and erase and write every sector. */
+static void full_flash_because(struct dfu_dev *dev, const struct plan *p, const char *why,
+			       struct dfu_flash_result *res)
+{
+	if (why != res->full_flash_reason)
+		snprintf(res->full_flash_reason, sizeof(res->full_flash_reason), "%s", why);
+	dfu_log(dev->ctx, DFU_LOG_INFO,
+		"cannot compare the flash with the image: %s; erasing and writing all %zu "
+		"sectors",
+		res->full_flash_reason, p->n_erase);
+}
+
+/*
+ * The differential re-flash (unless --full): compare the sectors to erase
+ * with the chip and take those that already hold the image out of the plan.
+ * Not with a mass erase, nor with :will-reset (the device resets on the last
+ * write, which must happen).
+ */
+static int download_compare(struct dfu_dev *dev, const struct dfu_image *img,
+			    const struct dfu_flash_opts *opts, struct plan *p,
+			    struct dfu_flash_result *res, struct dfu_error *e)
+{
+	enum dfuse_diff_verdict *v;
+	const char *why;
+	int r;
+
+	if (opts->full || opts->mass_erase || opts->will_reset || !plan_only_flash(p))
+		return 0;
+	res->sectors_total = (uint32_t)p->n_erase;
+	why = dfuse_diff_unavailable(dev, p->erase, p->n_erase);
+	if (why) {
+		full_flash_because(dev, p, why, res);
+		return 0;
+	}
+	v = calloc(p->n_erase, sizeof(*v));
+	if (!v)
+		return nomem(e);
+	r = dfuse_diff_compare(dev, opts, img, p->img_alt, p->erase, p->n_erase, v,
+			       &res->bytes_read, res->full_flash_reason,
+			       sizeof(res->full_flash_reason), e);
+	if (r == 1)
+		full_flash_because(dev, p, res->full_flash_reason, res);
+	else if (r == 0)
+		r = plan_apply_verdicts(img, p, v, res, e);
+	free(v);
+	if (r == 0)
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+			"compare: %u of %u sectors unchanged, skipped; %zu to erase, %llu bytes "
+			"to write",
+			res->sectors_skipped, res->sectors_total, p->n_erase,
+			(unsigned long long)p->total);
+	return r < 0 ? r : 0;
+}
+
 /* After the runs before the option bytes: OTP read-back, verify or the
  * read-back of the sector an application starts from. */
 static int download_read_back(struct dfu_dev *dev, const struct dfu_image *img,
@@ -1119,7 +1275,9 @@ static int download_read_back(struct dfu_dev *dev, const struct dfu_image *img,
 		if (r < 0)
 			return r;
 	}
-	if (opts->verify)
+	/* differential: what was written is read back, as --verify does, so that
+	 * a sector skipped after comparing never hides a bad write elsewhere */
+	if (opts->verify || p->differential)
 		return verify(dev, img, opts, p, &(struct check_window){ .scope = CHECK_ALL }, res,
 			      e);
 	if (readback_sector(dev, p, &rb) && (dev->info.attributes & DFU_ATTR_CAN_UPLOAD) &&
@@ -1162,6 +1320,9 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		if (r < 0)
 			goto out;
 	}
+	r = download_compare(dev, img, opts, &p, res, e);
+	if (r < 0)
+		goto out;
 	r = erase_all(dev, opts, &p, res, &not_rdp, e);
 	if (r < 0)
 		goto out;

@@ -15,6 +15,7 @@
  *   plain.c      plain DFU 1.1 download, upload, leave
  *   st-rom.c, otp.c, optbytes.c   ST ROM refusals, OTP rules, option bytes
  *   dfuse-io.c   DfuSe commands, Set Address, ABORT, reading memory
+ *   dfuse-diff.c comparing the sectors to write with the chip (re-flash)
  *   dfuse.c      ST DfuSe (AN3156) download, upload, leave, Read Unprotect
  *   ops.c        the public download/upload/leave: checks, then dispatch
  *   protect.c    read unprotect with the wait for the device, reopen
@@ -396,6 +397,32 @@ int dfuse_reader_end(struct dfuse_reader *rd, struct dfu_error *e);
 int dfuse_read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, uint32_t address,
 		      uint8_t *buf, uint32_t len, const char *phase, uint64_t *progress,
 		      uint64_t total, struct dfu_error *e);
+
+/* ------------------------------------------------------------------------ */
+/* Differential re-flash (dfuse-diff.c)                                     */
+
+enum dfuse_diff_verdict {
+	DFUSE_DIFF_CHANGED,    /* erase and write */
+	DFUSE_DIFF_ERASE_ONLY, /* the image leaves the sector blank, the chip is not */
+	DFUSE_DIFF_SAME,       /* the chip holds what a full flash would leave: skip */
+};
+/* Why the @n sectors cannot be compared without a request (no upload, an
+ * unreadable sector), or NULL. */
+const char *dfuse_diff_unavailable(const struct dfu_dev *dev, const struct dfuse_sector *secs,
+				   size_t n);
+/*
+ * Compare each of the @n sectors @secs with what erasing it and writing
+ * @img's data of @alt would leave in it, into verdict[i]; *@bytes_read
+ * counts the bytes read.  The device must be in dfuIDLE and is left there.
+ * Returns 0, or 1 when the device refused to be read (errVENDOR of read
+ * protection, a refused UPLOAD): @why says so, the verdicts are void and the
+ * device is in dfuIDLE again; any other failure is a negative dfu_err with
+ * @e filled, the flash untouched.
+ */
+int dfuse_diff_compare(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+		       const struct dfu_image *img, int alt, const struct dfuse_sector *secs,
+		       size_t n, enum dfuse_diff_verdict *verdict, uint64_t *bytes_read, char *why,
+		       size_t why_size, struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */
 /* ST DfuSe (dfuse.c)                                                       */

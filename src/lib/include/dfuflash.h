@@ -741,6 +741,9 @@ struct dfu_flash_opts {
 	uint32_t timeout_ms;	/* --timeout: per-operation deadline override, 0 = default */
 	uint16_t transfer_size; /* -t, 0 = the device's */
 	bool otp;		/* --otp: writing OTP data and lock bytes is allowed */
+	/* --full: DfuSe erases and writes every sector of the image, without first
+	 * comparing them with the chip (the differential re-flash, the default) */
+	bool full;
 };
 
 /* What a download / upload / leave did, for the CLI and --json. */
@@ -748,6 +751,12 @@ struct dfu_flash_result {
 	uint64_t bytes_written;
 	uint64_t bytes_read;
 	uint32_t sectors_erased;
+	/* differential re-flash (DfuSe): the sectors of the image, those found
+	 * holding it already (neither erased nor written), and why none was
+	 * compared ("" when they were, or when --full asked for none) */
+	uint32_t sectors_total;
+	uint32_t sectors_skipped;
+	char full_flash_reason[128];
 	bool verified;
 	bool left;     /* leave/reset requested and the device went away */
 	bool app_seen; /* the application's run-time interface came up */
@@ -778,6 +787,11 @@ struct dfu_flash_result {
  * the memory map checked before anything is touched, only the touched sectors
  * erased and the sector holding the vector table written last; plain DFU 1.1
  * otherwise (blocks from 0, manifestation).  Then verify and leave if asked.
+ * DfuSe flash that can be read is first compared sector by sector with the
+ * image (unless opts->full): sectors already holding it are neither erased
+ * nor written (res->sectors_skipped of res->sectors_total), the written ones
+ * are read back and compared; a device that refuses the reads gets a full
+ * flash, with the reason in res->full_flash_reason and an INFO log line.
  * Errors: DFU_E_MEMMAP (names the address and why), DFU_E_DEVSTATUS,
  * DFU_E_PROTOCOL, DFU_E_DEADLINE, DFU_E_VERIFY, DFU_E_USB_*, DFU_E_INVAL.
  */

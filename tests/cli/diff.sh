@@ -1,0 +1,188 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Differential re-flash end to end: dfuflash against dfuflash-sim's stm32f405
+# (sectors 4 x 16, 64, 7 x 128 KiB).  What the device did is read from the
+# sim's transaction log (erase commands, programmed blocks), what it holds
+# from --flash-out: an identical image is neither erased nor written, one
+# changed sector is the only one erased and written, a sector the image
+# leaves blank is not erased when it reads blank, --full erases everything,
+# a read-protected device gets a full flash with a message, and a write the
+# flash does not take is caught by the read-back.
+#
+# Needs $DFUFLASH_BUILDDIR/dfuflash-sim; exits 77 (skip) without it.
+set -u
+
+. "$(dirname "$0")/testlib.sh"
+
+sim() { "$SIM" --time-scale 0 "$@"; }
+
+# 256 KiB at 0x08000000: sectors 0-3 (16 KiB), 4 (64 KiB), 5 (128 KiB)
+python3 - "$tmp" <<'EOF' || exit 99
+import sys
+d = sys.argv[1]
+a = bytearray((i * 7 + (i >> 8)) & 0xff for i in range(256 * 1024))
+open(d + "/a.bin", "wb").write(a)
+b = bytearray(a); b[0x10000 + 5] ^= 0xff                # sector 4 changed
+open(d + "/b.bin", "wb").write(b)
+c = bytearray(a); c[0x4000:0x8000] = b"\xff" * 0x4000   # sector 1 left blank
+open(d + "/c.bin", "wb").write(c)
+c2 = bytearray(c); c2[0x20000 + 9] ^= 0x55              # ... and sector 5 changed
+open(d + "/c2.bin", "wb").write(c2)
+x = bytes((i * 13 + 1) & 0xff for i in range(256 * 1024))  # all sectors differ
+open(d + "/x.bin", "wb").write(x)
+EOF
+
+# erases=N programs=M erased=ADDR,... written=LOW-HIGH: from the sim's log, DNLOAD
+# commands 0x41 (erase) and data blocks (wBlockNum >= 2) placed by the last Set Address
+logstat() { python3 - "$1" <<'EOF'
+import json, sys
+ptr, erased, progs = 0, [], []
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("req") != "DNLOAD" or o.get("result") != "ok" or "data" not in o:
+        continue
+    block, data = o["setup"][2], bytes.fromhex(o["data"])
+    if block == 0 and data[0] == 0x21:
+        ptr = int.from_bytes(data[1:5], "little")
+    elif block == 0 and data[0] == 0x41 and len(data) == 5:
+        erased.append("0x%08x" % int.from_bytes(data[1:5], "little"))
+    elif block >= 2:
+        progs.append(ptr + (block - 2) * 2048)
+span = "0x%08x-0x%08x" % (min(progs), max(progs) + 2047) if progs else "none"
+print("erases=%d programs=%d erased=%s written=%s" % (len(erased), len(progs), ",".join(erased), span))
+EOF
+}
+json_field() { python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        o = json.loads(line)
+        if o.get("event") == "result":
+            print(o.get(sys.argv[2]))' "$@"; }
+same() { cmp -s -n 262144 "$1" "$2"; }
+
+FLASH="flash -s 0x08000000 --progress=none"
+
+# ---- 1. the same image again: nothing erased, nothing written ----------------------
+sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
+	"$DFU" $FLASH "$tmp/a.bin" > "$tmp/out" 2>&1
+rc=$?
+st=$(logstat "$tmp/log")
+if [ $rc -eq 0 ] && [ "$st" = "erases=0 programs=0 erased= written=none" ] &&
+	same "$tmp/flash" "$tmp/a.bin" && has '6 of 6 sectors unchanged, skipped' &&
+	has '0 bytes written'; then
+	pass "identical image: 0 erases, 0 programs, \"6 of 6 sectors unchanged, skipped\""
+else
+	fail "identical image (rc $rc, $st)"
+fi
+
+# ---- 2. the JSON result counts the sectors --------------------------------------------
+sim --flash-in "$tmp/a.bin@0x08000000" -- "$DFU" $FLASH "$tmp/a.bin" --json > "$tmp/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && [ "$(json_field "$tmp/out" sectors_skipped)" = 6 ] &&
+	[ "$(json_field "$tmp/out" sectors_total)" = 6 ] &&
+	[ "$(json_field "$tmp/out" sectors_erased)" = 0 ] &&
+	[ "$(json_field "$tmp/out" bytes_written)" = 0 ]; then
+	pass "--json: \"sectors_skipped\":6, \"sectors_total\":6, nothing erased or written"
+else
+	fail "--json sector counts (rc $rc)"
+fi
+
+# ---- 3. one sector changed: only it is erased and written, then read back -----------
+sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
+	"$DFU" $FLASH "$tmp/b.bin" --json > "$tmp/out" 2>&1
+rc=$?
+st=$(logstat "$tmp/log")
+if [ $rc -eq 0 ] && [ "$st" = "erases=1 programs=32 erased=0x08010000 written=0x08010000-0x0801ffff" ] &&
+	same "$tmp/flash" "$tmp/b.bin" && [ "$(json_field "$tmp/out" sectors_skipped)" = 5 ] &&
+	[ "$(json_field "$tmp/out" verified)" = True ]; then
+	pass "one sector changed: only 0x08010000 erased and written (32 blocks), read back"
+else
+	fail "one sector changed (rc $rc, $st)"
+fi
+
+# ---- 4. a different image: every sector erased and written, byte-exact --------------
+sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
+	"$DFU" $FLASH "$tmp/x.bin" > "$tmp/out" 2>&1
+rc=$?
+st=$(logstat "$tmp/log")
+if [ $rc -eq 0 ] && [ "${st%% erased=*}" = "erases=6 programs=128" ] &&
+	same "$tmp/flash" "$tmp/x.bin" && has '0 of 6 sectors unchanged, skipped'; then
+	pass "different image: 6 erases, 128 programs, flash holds the new image"
+else
+	fail "different image (rc $rc, $st)"
+fi
+
+# ---- 5. blank in the image and on the chip: not erased; blank in the image only: erased, not written
+sim --flash-in "$tmp/c.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
+	"$DFU" $FLASH "$tmp/c2.bin" > "$tmp/out" 2>&1
+rc=$?
+st=$(logstat "$tmp/log")
+if [ $rc -eq 0 ] && [ "$st" = "erases=1 programs=64 erased=0x08020000 written=0x08020000-0x0803ffff" ] &&
+	same "$tmp/flash" "$tmp/c2.bin" && has '5 of 6 sectors unchanged, skipped'; then
+	pass "a sector blank in the image that reads blank is neither erased nor written"
+else
+	fail "blank sector skipped (rc $rc, $st)"
+fi
+sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
+	"$DFU" $FLASH "$tmp/c.bin" > "$tmp/out" 2>&1
+rc=$?
+st=$(logstat "$tmp/log")
+if [ $rc -eq 0 ] && [ "$st" = "erases=1 programs=0 erased=0x08004000 written=none" ] &&
+	same "$tmp/flash" "$tmp/c.bin" && has '5 of 6 sectors unchanged, skipped'; then
+	pass "a sector the image leaves blank is erased, not written"
+else
+	fail "erase-only sector (rc $rc, $st)"
+fi
+
+# ---- 6. --full: the classic erase and write of every sector --------------------------
+sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
+	"$DFU" $FLASH "$tmp/a.bin" --full --json > "$tmp/out" 2>&1
+rc=$?
+st=$(logstat "$tmp/log")
+if [ $rc -eq 0 ] && [ "${st%% erased=*}" = "erases=6 programs=128" ] &&
+	same "$tmp/flash" "$tmp/a.bin" && [ "$(json_field "$tmp/out" sectors_skipped)" = 0 ] &&
+	[ "$(grep -c '"req":"UPLOAD"' "$tmp/log")" = 0 ] && ! has 'sectors unchanged'; then
+	pass "--full: every sector erased and written, nothing read (no compare)"
+else
+	fail "--full (rc $rc, $st)"
+fi
+sim -- "$DFU" read out.bin --full > "$tmp/out" 2>&1
+rc=$?
+if [ $rc -eq 64 ] && has '--full'; then
+	pass "--full with read: usage error (exit 64)"
+else
+	fail "--full with read (rc $rc)"
+fi
+
+# ---- 7. read-protected: no compare possible, a full flash is tried and says so ------
+for sa in fail ok; do
+	sim -f rdp=1,set-address-rdp=$sa --log "$tmp/log" -- "$DFU" $FLASH "$tmp/a.bin" --json \
+		> "$tmp/out" 2>&1
+	rc=$?
+	st=$(logstat "$tmp/log")
+	if has 'cannot compare the flash with the image: the device refused to read' &&
+		has 'read-protected' && has 'erasing and writing all 6 sectors' &&
+		has '"full_flash_reason":"the device refused to read' &&
+		grep -q '"data":"41' "$tmp/log" && has '--unprotect' && [ $rc -ne 0 ]; then
+		pass "rdp=1 (set-address-rdp=$sa): full flash tried after saying why, RDP reported (rc $rc)"
+	else
+		fail "rdp=1 set-address-rdp=$sa (rc $rc, $st)"
+	fi
+done
+
+# ---- 8. a write the flash does not take is caught by the read-back -------------------
+sim --flash-in "$tmp/a.bin@0x08000000" -f wrp=0x08010000 --flash-out "$tmp/flash" -- \
+	"$DFU" $FLASH "$tmp/b.bin" > "$tmp/out" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && has 'sector 0x08010000 (64 KiB) did not take the write' &&
+	same "$tmp/flash" "$tmp/a.bin"; then
+	pass "wrp on the changed sector: the read-back names it (rc $rc)"
+else
+	fail "wrp on the changed sector (rc $rc)"
+fi
+
+echo "$checks checks, $fails failed, $skips skipped"
+[ $fails -eq 0 ] || exit 1
+[ $checks -gt 0 ] || exit 77
+exit 0
