@@ -175,11 +175,21 @@ done
 sim --flash-in "$tmp/a.bin@0x08000000" -f wrp=0x08010000 --flash-out "$tmp/flash" -- \
 	"$DFU" $FLASH "$tmp/b.bin" > "$tmp/out" 2>&1
 rc=$?
-if [ $rc -ne 0 ] && has 'sector 0x08010000 (64 KiB) did not take the write' &&
+if [ $rc -eq 80 ] && has 'sector 0x08010000 (64 KiB) did not take the write' &&
 	same "$tmp/flash" "$tmp/a.bin"; then
 	pass "wrp on the changed sector: the read-back names it (rc $rc)"
 else
 	fail "wrp on the changed sector (rc $rc)"
+fi
+
+# ... and an erase the flash does not take, in a sector the image leaves blank
+sim --flash-in "$tmp/a.bin@0x08000000" -f wrp=0x08004000 -- "$DFU" $FLASH "$tmp/c.bin" \
+	> "$tmp/out" 2>&1
+rc=$?
+if [ $rc -eq 80 ] && has 'sector 0x08004000 (16 KiB) did not take the write'; then
+	pass "wrp on a sector the image leaves blank: the erase is read back (rc $rc)"
+else
+	fail "wrp on an erase-only sector (rc $rc)"
 fi
 
 echo "$checks checks, $fails failed, $skips skipped"

@@ -39,6 +39,8 @@ struct run {
 	enum run_kind kind;
 	bool vt;   /* in the sector holding the vector table: written last */
 	int order; /* write order class: 0 normal, 1 vector-table sector, 2 resets */
+	/* in a sector the image leaves blank: erased and read back, not written */
+	bool no_write;
 };
 
 struct plan {
@@ -1109,34 +1111,45 @@ static int erase_all(struct dfu_dev *dev, const struct dfu_flash_opts *opts, con
 /* ------------------------------------------------------------------------ */
 /* Differential re-flash                                                    */
 
-/* Cut [@s, @s + size) out of the flash runs (a sector left as it is). */
-static int plan_cut_sector(struct plan *p, const struct dfuse_sector *s, struct dfu_error *e)
+/* A copy of @ru over [@a, @b), added to the runs. */
+static int plan_add_piece(struct plan *p, size_t i, uint64_t a, uint64_t b, bool no_write,
+			  struct dfu_error *e)
+{
+	struct run piece = p->runs[i];
+	int r;
+
+	piece.address = (uint32_t)a;
+	piece.length = (uint32_t)(b - a);
+	piece.no_write = no_write;
+	r = plan_add_run(p, piece.address, piece.length, piece.kind, e);
+	if (r < 0)
+		return r;
+	p->runs[p->n_runs - 1] = piece;
+	return 0;
+}
+
+/* Split the flash runs at sector @s: the part inside is dropped (the chip
+ * holds it) or, for a sector the image leaves blank, kept for the read-back
+ * only. */
+static int plan_cut_sector(struct plan *p, const struct dfuse_sector *s, enum dfuse_diff_verdict v,
+			   struct dfu_error *e)
 {
 	uint64_t ss = s->start, se = ss + s->size;
 	size_t count = p->n_runs;
-	int r;
+	int r = 0;
 
-	for (size_t i = 0; i < count; i++) {
-		struct run *ru = &p->runs[i];
-		uint64_t a = ru->address, b = a + ru->length;
+	for (size_t i = 0; i < count && r == 0; i++) {
+		uint64_t a = p->runs[i].address, b = a + p->runs[i].length;
 
-		if (ru->kind != RUN_FLASH || b <= ss || a >= se)
+		if (p->runs[i].kind != RUN_FLASH || b <= ss || a >= se)
 			continue;
-		if (b > se) {
-			/* the part after the sector becomes a run of its own */
-			struct run after = *ru;
-
-			after.address = (uint32_t)se;
-			after.length = (uint32_t)(b - se);
-			r = plan_add_run(p, after.address, after.length, after.kind, e);
-			if (r < 0)
-				return r;
-			p->runs[p->n_runs - 1] = after;
-			ru = &p->runs[i];
-		}
-		ru->length = a < ss ? (uint32_t)(ss - a) : 0;
+		if (b > se)
+			r = plan_add_piece(p, i, se, b, p->runs[i].no_write, e);
+		if (r == 0 && v == DFUSE_DIFF_ERASE_ONLY)
+			r = plan_add_piece(p, i, MAX(a, ss), MIN(b, se), true, e);
+		p->runs[i].length = a < ss ? (uint32_t)(ss - a) : 0;
 	}
-	return 0;
+	return r;
 }
 
 /* The byte counts of the runs left: sent (with padding) and of the image. */
@@ -1152,6 +1165,8 @@ static void plan_recount(const struct dfu_image *img, struct plan *p)
 		if (ru->length == 0)
 			continue;
 		p->runs[n++] = *ru;
+		if (ru->no_write)
+			continue;
 		p->total += ru->length;
 		for (size_t k = 0; k < img->n_segments; k++) {
 			const struct dfu_segment *sg = &img->segments[k];
@@ -1183,7 +1198,7 @@ static int plan_apply_verdicts(const struct dfu_image *img, struct plan *p,
 		if (v[i] != DFUSE_DIFF_CHANGED)
 			p->differential = true;
 		if (v[i] != DFUSE_DIFF_CHANGED) {
-			r = plan_cut_sector(p, &p->erase[i], e);
+			r = plan_cut_sector(p, &p->erase[i], v[i], e);
 			if (r < 0)
 				return r;
 		}
@@ -1331,6 +1346,8 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 		if (p.runs[i].kind != RUN_RESETS)
 			last_normal = i + 1;
 	for (size_t i = 0; i < last_normal; i++) {
+		if (p.runs[i].no_write)
+			continue;
 		r = write_run(dev, img, opts, &p, &p.runs[i], i + 1 == p.n_runs, buf, res, e);
 		if (r < 0 || res->left)
 			goto out;
