@@ -63,11 +63,19 @@ same() { cmp -s -n 262144 "$1" "$2"; }
 
 FLASH="flash -s 0x08000000 --progress=none"
 
+# reflash OLD NEW [ARG...]: the chip holds $tmp/OLD, dfuflash flashes $tmp/NEW; sets
+# rc and st (logstat), leaves the output in $tmp/out and the flash in $tmp/flash
+reflash() {
+	old=$1 new=$2
+	shift 2
+	sim --flash-in "$tmp/$old@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
+		"$DFU" $FLASH "$tmp/$new" "$@" > "$tmp/out" 2>&1
+	rc=$?
+	st=$(logstat "$tmp/log")
+}
+
 # ---- 1. the same image again: nothing erased, nothing written ----------------------
-sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
-	"$DFU" $FLASH "$tmp/a.bin" > "$tmp/out" 2>&1
-rc=$?
-st=$(logstat "$tmp/log")
+reflash a.bin a.bin
 if [ $rc -eq 0 ] && [ "$st" = "erases=0 programs=0 erased= written=none" ] &&
 	same "$tmp/flash" "$tmp/a.bin" && has '6 of 6 sectors unchanged, skipped' &&
 	has '0 bytes written'; then
@@ -89,10 +97,7 @@ else
 fi
 
 # ---- 3. one sector changed: only it is erased and written, then read back -----------
-sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
-	"$DFU" $FLASH "$tmp/b.bin" --json > "$tmp/out" 2>&1
-rc=$?
-st=$(logstat "$tmp/log")
+reflash a.bin b.bin --json
 if [ $rc -eq 0 ] && [ "$st" = "erases=1 programs=32 erased=0x08010000 written=0x08010000-0x0801ffff" ] &&
 	same "$tmp/flash" "$tmp/b.bin" && [ "$(json_field "$tmp/out" sectors_skipped)" = 5 ] &&
 	[ "$(json_field "$tmp/out" verified)" = True ]; then
@@ -102,10 +107,7 @@ else
 fi
 
 # ---- 4. a different image: every sector erased and written, byte-exact --------------
-sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
-	"$DFU" $FLASH "$tmp/x.bin" > "$tmp/out" 2>&1
-rc=$?
-st=$(logstat "$tmp/log")
+reflash a.bin x.bin
 if [ $rc -eq 0 ] && [ "${st%% erased=*}" = "erases=6 programs=128" ] &&
 	same "$tmp/flash" "$tmp/x.bin" && has '0 of 6 sectors unchanged, skipped'; then
 	pass "different image: 6 erases, 128 programs, flash holds the new image"
@@ -114,20 +116,14 @@ else
 fi
 
 # ---- 5. blank in the image and on the chip: not erased; blank in the image only: erased, not written
-sim --flash-in "$tmp/c.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
-	"$DFU" $FLASH "$tmp/c2.bin" > "$tmp/out" 2>&1
-rc=$?
-st=$(logstat "$tmp/log")
+reflash c.bin c2.bin
 if [ $rc -eq 0 ] && [ "$st" = "erases=1 programs=64 erased=0x08020000 written=0x08020000-0x0803ffff" ] &&
 	same "$tmp/flash" "$tmp/c2.bin" && has '5 of 6 sectors unchanged, skipped'; then
 	pass "a sector blank in the image that reads blank is neither erased nor written"
 else
 	fail "blank sector skipped (rc $rc, $st)"
 fi
-sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
-	"$DFU" $FLASH "$tmp/c.bin" > "$tmp/out" 2>&1
-rc=$?
-st=$(logstat "$tmp/log")
+reflash a.bin c.bin
 if [ $rc -eq 0 ] && [ "$st" = "erases=1 programs=0 erased=0x08004000 written=none" ] &&
 	same "$tmp/flash" "$tmp/c.bin" && has '5 of 6 sectors unchanged, skipped'; then
 	pass "a sector the image leaves blank is erased, not written"
@@ -136,10 +132,7 @@ else
 fi
 
 # ---- 6. --full: the classic erase and write of every sector --------------------------
-sim --flash-in "$tmp/a.bin@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
-	"$DFU" $FLASH "$tmp/a.bin" --full --json > "$tmp/out" 2>&1
-rc=$?
-st=$(logstat "$tmp/log")
+reflash a.bin a.bin --full --json
 if [ $rc -eq 0 ] && [ "${st%% erased=*}" = "erases=6 programs=128" ] &&
 	same "$tmp/flash" "$tmp/a.bin" && [ "$(json_field "$tmp/out" sectors_skipped)" = 0 ] &&
 	[ "$(grep -c '"req":"UPLOAD"' "$tmp/log")" = 0 ] && ! has 'sectors unchanged'; then
