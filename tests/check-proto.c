@@ -514,6 +514,21 @@ START_TEST(test_read_protected_device_gets_a_full_flash_with_the_reason)
 }
 END_TEST
 
+START_TEST(test_device_without_upload_gets_a_full_flash_without_a_read)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	dev->info.attributes &= (uint8_t)~DFU_ATTR_CAN_UPLOAD;
+	add_pattern(0x08000000, 4096, 5);
+	opts.full = false;
+	ck_assert_int_eq(download(), 0);
+	ck_assert_str_eq(res.full_flash_reason, "the device cannot upload (no bitCanUpload)");
+	ck_assert(log_has("cannot compare the flash with the image"));
+	ck_assert_uint_eq(n_req[DFU_REQ_UPLOAD], 0);
+	ck_assert_uint_eq(n_erases, 1);
+	assert_mem_is_image();
+}
+END_TEST
+
 START_TEST(test_full_flash_does_not_compare)
 {
 	open_dfuse("stm32f405", NULL, 0);
@@ -882,6 +897,7 @@ int main(void)
 	tcase_add_test(t, test_one_changed_sector_is_the_only_one_erased_and_written);
 	tcase_add_test(t, test_different_image_reads_on_instead_of_seeking);
 	tcase_add_test(t, test_read_protected_device_gets_a_full_flash_with_the_reason);
+	tcase_add_test(t, test_device_without_upload_gets_a_full_flash_without_a_read);
 	tcase_add_test(t, test_full_flash_does_not_compare);
 
 	t = tc(s, "memory-map");
