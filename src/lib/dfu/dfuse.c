@@ -1193,11 +1193,11 @@ static int plan_apply_verdicts(const struct dfu_image *img, struct plan *p,
 	int r;
 
 	for (size_t i = 0; i < p->n_erase; i++) {
-		/* a plan some sector left: its writes are read back (download_read_back);
-		 * when every sector changed it is the full flash, read back as such */
-		if (v[i] != DFUSE_DIFF_CHANGED)
-			p->differential = true;
 		if (v[i] != DFUSE_DIFF_CHANGED) {
+			/* a plan a sector left: its writes are read back
+			 * (download_read_back); when every sector changed it is the
+			 * full flash, read back as such */
+			p->differential = true;
 			r = plan_cut_sector(p, &p->erase[i], v[i], e);
 			if (r < 0)
 				return r;
