@@ -471,29 +471,46 @@ START_TEST(test_one_changed_sector_is_the_only_one_erased_and_written)
 }
 END_TEST
 
-/*
- * A different image costs little before the full flash: the compare stops
- * at the first difference of each sector and reads on into the next one
- * while that is cheaper than a new Set Address (here the F405's announced
- * 104 ms against UPLOADs that take no virtual time): sectors 0-4 are read
- * (4 x 8 + 32 blocks), the last one only up to its first block.
- */
-START_TEST(test_different_image_reads_on_instead_of_seeking)
+/* A different image over the F405's sectors 0-5, polled as @mode: the
+ * UPLOADs of the compare (the new image has no vector table, so there is no
+ * read-back after writing, as with --full). */
+static unsigned uploads_of_a_different_image(enum dfu_poll_mode mode)
 {
 	struct second d;
 	int r;
 
-	open_dfuse("stm32f405", NULL, 0);
+	new_sim("stm32f405", NULL);
+	dfu_ctx_set_poll(ctx, mode, 0);
+	open_alt(0);
 	add_256k();
 	d = download_twice(change_every_sector, &r);
 	ck_assert_int_eq(r, 0);
 	ck_assert_uint_eq(d.erases, 6);
 	ck_assert_uint_eq(d.writes, 128);
 	ck_assert_uint_eq(res.sectors_skipped, 0);
-	/* and nothing else: the new image has no vector table, so there is no
-	 * read-back either, as with --full */
-	ck_assert_uint_eq(d.uploads, 4 * 8 + 32 + 1);
 	assert_mem_is_image();
+	return d.uploads;
+}
+
+/*
+ * A different image costs little before the full flash: the compare stops
+ * at the first difference of a sector and reads on into the next one only
+ * while that is cheaper than a new Set Address.  Polled as announced, a Set
+ * Address costs the F405's 104 ms against UPLOADs that take no virtual time:
+ * sectors 0-4 are read (4 x 8 + 32 blocks), the last one up to its first
+ * block.
+ */
+START_TEST(test_compare_reads_on_while_set_address_is_slow)
+{
+	ck_assert_uint_eq(uploads_of_a_different_image(DFU_POLL_ANNOUNCED), 4 * 8 + 32 + 1);
+}
+END_TEST
+
+/* Polled at once (the F405 ROM holds GET_STATUS until done), a Set Address
+ * costs nothing either: one block per sector. */
+START_TEST(test_compare_reads_one_block_per_sector_when_set_address_is_quick)
+{
+	ck_assert_uint_eq(uploads_of_a_different_image(DFU_POLL_AUTO), 6);
 }
 END_TEST
 
@@ -895,7 +912,8 @@ int main(void)
 	t = tc(s, "differential");
 	tcase_add_test(t, test_identical_image_is_neither_erased_nor_written);
 	tcase_add_test(t, test_one_changed_sector_is_the_only_one_erased_and_written);
-	tcase_add_test(t, test_different_image_reads_on_instead_of_seeking);
+	tcase_add_test(t, test_compare_reads_on_while_set_address_is_slow);
+	tcase_add_test(t, test_compare_reads_one_block_per_sector_when_set_address_is_quick);
 	tcase_add_test(t, test_read_protected_device_gets_a_full_flash_with_the_reason);
 	tcase_add_test(t, test_device_without_upload_gets_a_full_flash_without_a_read);
 	tcase_add_test(t, test_full_flash_does_not_compare);
