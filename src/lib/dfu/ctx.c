@@ -132,12 +132,19 @@ void dfu_sleep_ms(struct dfu_ctx *ctx, uint32_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
 
+	if (ctx)
+		ctx->slept_ms += ms;
 	if (ctx && ctx->backend.clock.sleep_ms) {
 		ctx->backend.clock.sleep_ms(ctx->backend.clock.ctx, ms);
 		return;
 	}
 	while (nanosleep(&ts, &ts) != 0)
 		;
+}
+
+uint64_t dfu_slept_ms(const struct dfu_ctx *ctx)
+{
+	return ctx ? ctx->slept_ms : 0;
 }
 
 static const char *const request_names[] = {

@@ -102,7 +102,7 @@ void dfuse_reader_init(struct dfuse_reader *rd, struct dfu_dev *dev,
  * DNLOAD, not allowed in dfuUPLOAD-IDLE; UPLOAD needs dfuIDLE after it). */
 static int reader_seek(struct dfuse_reader *rd, uint32_t address, struct dfu_error *e)
 {
-	uint64_t t0 = dfu_now_ms(rd->dev->ctx);
+	uint64_t slept = dfu_slept_ms(rd->dev->ctx);
 	int r;
 
 	if (rd->open) {
@@ -120,7 +120,7 @@ static int reader_seek(struct dfuse_reader *rd, uint32_t address, struct dfu_err
 		return r;
 	rd->open = true;
 	rd->next = address;
-	rd->seek_ms = dfu_now_ms(rd->dev->ctx) - t0;
+	rd->seek_wait_ms = dfu_slept_ms(rd->dev->ctx) - slept;
 	return 0;
 }
 
@@ -128,7 +128,6 @@ int dfuse_reader_chunk(struct dfuse_reader *rd, uint32_t address, uint8_t *buf, 
 		       struct dfu_error *e)
 {
 	struct dfu_op op;
-	uint64_t t0;
 	int r;
 
 	if (!rd->open || address != rd->next ||
@@ -139,7 +138,6 @@ int dfuse_reader_chunk(struct dfuse_reader *rd, uint32_t address, uint8_t *buf, 
 	}
 	dfu_op_init_at(&op, (int)rd->block, address, "DfuSe read block %u at 0x%08x", rd->block,
 		       address);
-	t0 = dfu_now_ms(rd->dev->ctx);
 	r = dfu_request(rd->dev, &op, DFU_REQ_UPLOAD, (uint16_t)rd->block, buf, (uint16_t)chunk, 0,
 			e);
 	rd->upload_failed = r < 0;
@@ -147,8 +145,6 @@ int dfuse_reader_chunk(struct dfuse_reader *rd, uint32_t address, uint8_t *buf, 
 		return r;
 	rd->next = address + (uint32_t)r;
 	rd->block++;
-	rd->upload_ms += dfu_now_ms(rd->dev->ctx) - t0;
-	rd->uploads++;
 	return r;
 }
 

@@ -169,6 +169,7 @@ struct dfu_ctx {
 	dfu_trace_fn trace_fn;
 	void *trace_ud;
 	unsigned trace_attempt; /* retry number of the request being traced */
+	uint64_t slept_ms;	/* every dfu_sleep_ms() so far */
 };
 
 struct dfu_dev {
@@ -205,3 +206,6 @@ void dfu_progress(struct dfu_ctx *ctx, const char *phase, uint64_t done, uint64_
 /* Clock helpers over ctx->backend.clock. */
 uint64_t dfu_now_ms(struct dfu_ctx *ctx);
 void dfu_sleep_ms(struct dfu_ctx *ctx, uint32_t ms);
+/* The sum of the waits dfu_sleep_ms() asked for: how long the engine chose
+ * to wait, independent of how loaded the host is. */
+uint64_t dfu_slept_ms(const struct dfu_ctx *ctx);

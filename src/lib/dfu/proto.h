@@ -374,10 +374,10 @@ struct dfuse_reader {
 	bool open;     /* in dfuUPLOAD-IDLE or after Set Address: the stream can continue */
 	uint32_t next; /* address of the next block of the stream */
 	unsigned block;
-	/* what the stream cost so far, for choosing between reading on and a
-	 * new Set Address: the last ABORT + Set Address + ABORT, the UPLOADs */
-	uint64_t seek_ms, upload_ms;
-	uint32_t uploads;
+	/* the waits (bwPollTimeout, as the polling mode chose them) of the last
+	 * ABORT + Set Address + ABORT: what a new Set Address costs beyond its
+	 * transfers, for choosing between reading on and seeking */
+	uint64_t seek_wait_ms;
 	bool upload_failed; /* the last failure was an UPLOAD (not Set Address, ABORT) */
 };
 void dfuse_reader_init(struct dfuse_reader *rd, struct dfu_dev *dev,
