@@ -159,6 +159,9 @@ def main():
             'events', 'flash', sim=['-p', 'stm32f405'], trace='trace.json')
         run([BIN, 'flash', '--json', '--verify', 'app.elf'], 'events', 'flash on WRP',
             sim=['-p', 'stm32f405', '-f', 'wrp=0x08000000'], expect=80)
+        # a read-protected chip cannot be compared: full_flash_reason, then RDP (76)
+        run([BIN, 'flash', '--json', 'app.elf'], 'events', 'flash on RDP',
+            sim=['-p', 'stm32f405', '-f', 'rdp=1'], expect=76)
         run([BIN, 'flash', '--json', '-S', 'nosuch', 'app.elf'], 'events', 'no device',
             sim=['-p', 'stm32f405'], expect=69)
         run([BIN, 'read', '--json', '--address', '0x08000000', '--length', '4096', 'up.bin'],
