@@ -335,7 +335,9 @@ START_TEST(test_all_documented_fault_tokens_parse)
 		"no-langid=stall,wrong-langid,bad-strings,identical-alt-names,"
 		"transfer-size=4096,oversize-wlength=truncate,functional-descriptor=7,"
 		"leave=stay,jump=entry-point,app=gone,boot0=0,reenum-delay-ms=5,"
-		"manifest-tolerant=0,will-detach=1,status-on-request=DNLOAD:3=3",
+		"manifest-tolerant=0,will-detach=1,status-on-request=DNLOAD:3=3,"
+		"disconnect-on-erase=2,disconnect-on-upload,disconnect-on-manifest,replug=50,"
+		"replug-serial=X1,short-status=0:3,bad-state=11,poll-timeout=0xFFFFFF,slow=10",
 		errbuf, sizeof(errbuf)),
 	    0);
 }
@@ -2017,6 +2019,167 @@ START_TEST(test_generic_disconnect_mid_download_comes_back_without_firmware)
 }
 END_TEST
 
+START_TEST(test_disconnect_on_erase_answers_dnbusy_then_vanishes_with_the_sector_erased)
+{
+	uint8_t c[5] = { 0x41, 0x00, 0x40, 0x00, 0x08 };
+	uint8_t old = 0x5A;
+
+	OPEN("stm32f405", "disconnect-on-erase=2");
+	ck_assert_int_eq(sim_device_mem_write(dev, 0x08004000, &old, 1), 0);
+	ck_assert_int_eq(erase_page(0x08000000), DNLOAD_IDLE);
+	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DNBUSY);
+	ck_assert(!state_now().connected);
+	ck_assert_int_eq(getstatus(), SIM_GONE);
+	ck_assert_uint_eq(mem8(0x08004000), 0xFF);
+	/* no replug= given: it stays away */
+	vnow += 60000000;
+	ck_assert(!state_now().connected);
+}
+END_TEST
+
+START_TEST(test_disconnect_on_upload_vanishes_on_the_kth_data_upload)
+{
+	uint8_t buf[256];
+	size_t got = 0;
+
+	OPEN("stm32f405", "disconnect-on-upload=2");
+	ck_assert_int_eq(read_at(0x08000000, buf, 256, &got), SIM_OK);
+	ck_assert_uint_eq(got, 256);
+	ck_assert_int_eq(req_in(UPLOAD, 3, buf, 256, &got), SIM_GONE);
+	ck_assert(!state_now().connected);
+}
+END_TEST
+
+START_TEST(test_generic_disconnect_on_manifest_comes_back_without_firmware)
+{
+	static uint8_t img[64];
+
+	OPEN("generic", "disconnect-on-manifest,replug=200");
+	generic_to_dfu();
+	ck_assert_int_eq(req_out(DNLOAD, 0, img, 64), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	vnow += poll_ms() * 1000u;
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DNLOAD_IDLE);
+	ck_assert_int_eq(req_out(DNLOAD, 1, NULL, 0), SIM_OK);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], MANIFEST);
+	ck_assert(!state_now().connected);
+	vnow += 200000;
+	ck_assert(state_now().connected);
+	ck_assert_int_eq(state_now().mode, SIM_MODE_DFU);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DFU_ERROR);
+	ck_assert_uint_eq(st[0], ERR_FIRMWARE);
+}
+END_TEST
+
+START_TEST(test_replug_comes_back_later_at_a_new_generation_with_a_fresh_rom)
+{
+	static uint8_t d[2048];
+	uint64_t gen;
+	char serial[64];
+
+	OPEN("stm32f405", "disconnect-at-byte=10,replug-serial=OTHERBOARD1");
+	gen = state_now().generation;
+	ck_assert_int_eq(erase_page(0x08000000), DNLOAD_IDLE);
+	ck_assert_int_eq(set_address(0x08000000), DNLOAD_IDLE);
+	ck_assert_int_eq(req_out(DNLOAD, 2, d, 2048), SIM_GONE);
+	vnow += 999000;
+	ck_assert(!state_now().connected);
+	vnow += 1000;
+	ck_assert(state_now().connected);
+	ck_assert_uint_gt(state_now().generation, gen);
+	ck_assert_uint_eq(getstate(), DFU_IDLE);
+	get_string(3, serial, sizeof(serial));
+	ck_assert_str_eq(serial, "OTHERBOARD1");
+}
+END_TEST
+
+START_TEST(test_short_status_cuts_the_reply_but_the_request_takes_effect)
+{
+	uint8_t c[5] = { 0x41, 0x00, 0x00, 0x00, 0x08 };
+	uint8_t b[6], old = 0x5A;
+	size_t n = 99;
+
+	OPEN("stm32f405", "short-status=0:1");
+	ck_assert_int_eq(sim_device_mem_write(dev, 0x08000000, &old, 1), 0);
+	ck_assert_int_eq(req_out(DNLOAD, 0, c, 5), SIM_OK);
+	ck_assert_int_eq(req_in(GETSTATUS, 0, b, 6, &n), SIM_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(mem8(0x08000000), 0xFF);
+	settle();
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DNLOAD_IDLE);
+}
+END_TEST
+
+START_TEST(test_short_status_every_reply)
+{
+	uint8_t b[6];
+	size_t n = 99;
+
+	OPEN("stm32f405", "short-status=3");
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(req_in(GETSTATUS, 0, b, 6, &n), SIM_OK);
+		ck_assert_uint_eq(n, 3);
+	}
+}
+END_TEST
+
+START_TEST(test_bad_state_reports_an_undefined_state_once)
+{
+	OPEN("stm32f405", "bad-state=200:2");
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DFU_IDLE);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], 200);
+	ck_assert_int_eq(getstatus(), SIM_OK);
+	ck_assert_uint_eq(st[4], DFU_IDLE);
+	ck_assert_uint_eq(getstate(), DFU_IDLE);
+}
+END_TEST
+
+START_TEST(test_slow_holds_every_request)
+{
+	uint8_t dd[18];
+	struct sim_transfer t = {
+		.setup = { .bmRequestType = 0xA1, .bRequest = GETSTATUS, .wLength = 6 },
+		.in_buf = st,
+		.in_cap = 6,
+	};
+	struct sim_transfer std = {
+		.setup = { .bmRequestType = 0x80, .bRequest = 6, .wValue = 0x0100, .wLength = 18 },
+		.in_buf = dd,
+		.in_cap = 18,
+	};
+
+	OPEN("stm32f405", "slow=4900");
+	ck_assert_int_eq(sim_device_submit(dev, &t), SIM_OK);
+	ck_assert_uint_eq(t.delay_us, 4900000);
+	ck_assert_int_eq(sim_device_submit(dev, &std), SIM_OK);
+	ck_assert_uint_eq(std.delay_us, 4900000);
+}
+END_TEST
+
+START_TEST(test_hostile_fault_values_are_checked)
+{
+	const char *bad[] = { "short-status=6",
+			      "bad-state=10",
+			      "bad-state=256",
+			      "poll-timeout=0x1000000",
+			      "replug-serial=a b",
+			      "disconnect-on-erase=0",
+			      "disconnect-on-manifest=1",
+			      "slow=x" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(sim_faults_check(bad[i], errbuf, sizeof(errbuf)), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_events_carry_generation_reason_and_time)
 {
 	struct sim_event ev;
@@ -2606,6 +2769,16 @@ int main(void)
 	tcase_add_test(t, test_timeout_on_request_picks_the_request);
 	tcase_add_test(t, test_disconnect_at_byte_leaves_the_earlier_blocks_in_flash);
 	tcase_add_test(t, test_generic_disconnect_mid_download_comes_back_without_firmware);
+	tcase_add_test(
+	    t, test_disconnect_on_erase_answers_dnbusy_then_vanishes_with_the_sector_erased);
+	tcase_add_test(t, test_disconnect_on_upload_vanishes_on_the_kth_data_upload);
+	tcase_add_test(t, test_generic_disconnect_on_manifest_comes_back_without_firmware);
+	tcase_add_test(t, test_replug_comes_back_later_at_a_new_generation_with_a_fresh_rom);
+	tcase_add_test(t, test_short_status_cuts_the_reply_but_the_request_takes_effect);
+	tcase_add_test(t, test_short_status_every_reply);
+	tcase_add_test(t, test_bad_state_reports_an_undefined_state_once);
+	tcase_add_test(t, test_slow_holds_every_request);
+	tcase_add_test(t, test_hostile_fault_values_are_checked);
 	tcase_add_test(t, test_events_carry_generation_reason_and_time);
 	tcase_add_test(t, test_busy_longer_stretches_the_real_duration);
 	tcase_add_test(t, test_zero_poll_timeout_announces_zero);

@@ -83,6 +83,27 @@ struct sim_options {
 	 *                              wBlockNum >= 2, every generic block); the
 	 *                              blocks before it are in flash; only sim_device_replug()
 	 *                              brings the device back
+	 *   disconnect-on-erase[=K]    vanish during the K-th erase (default 1; DfuSe erase
+	 *                              commands, page erases of a generic download): the
+	 *                              GET_STATUS that starts it is answered, the sector is
+	 *                              erased, the next request finds no device
+	 *   disconnect-on-upload[=K]   vanish during the K-th UPLOAD of data (DfuSe
+	 *                              wBlockNum >= 2, every generic one; default 1)
+	 *   disconnect-on-manifest     vanish once the GET_STATUS that enters dfuMANIFEST is
+	 *                              answered: a generic download's firmware is never
+	 *                              marked valid, a DfuSe leave never jumps
+	 *   replug[=MS]                the disconnects above come back: MS ms later (default
+	 *                              1000) the device is plugged in again, as after a power
+	 *                              cycle (option bytes reload, the ROM starts afresh), at a
+	 *                              new bus address
+	 *   replug-serial=TEXT         the same, and the device that comes back reports
+	 *                              serial TEXT (rules of serial=)
+	 * Reply faults (a GET_STATUS is processed in full; its reply is garbled; DFU mode):
+	 *   short-status=N[:K]         the reply holds N bytes (0 to 5; 0 = zero-length);
+	 *                              :K only the K-th GET_STATUS, default every one
+	 *   bad-state=V[:K]            the reply reports bState V (11 to 255: no DFU state)
+	 *   slow=MS                    every request is answered MS ms late (the host's
+	 *                              timeout decides whether it still counts)
 	 * Timing faults:
 	 *   busy-longer[=F]            real durations F times longer (default 10)
 	 *   zero-poll-timeout          announce bwPollTimeout 0 everywhere

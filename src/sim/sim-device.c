@@ -91,6 +91,12 @@ void sim_disconnect(struct sim_device *d, uint64_t now, const char *reason, bool
 	d->reconnect_mode = mode;
 }
 
+void sim_fault_disconnect(struct sim_device *d, uint64_t now, const char *reason)
+{
+	sim_disconnect(d, now, reason, d->cfg.replug, SIM_MODE_DFU, now + d->cfg.replug_us);
+	d->power_cycle_at_plug = d->cfg.replug;
+}
+
 static void connect_now(struct sim_device *d, enum sim_mode mode, uint64_t at, const char *reason)
 {
 	d->mode = mode;
@@ -341,6 +347,8 @@ static enum sim_mode power_on_mode(struct sim_device *d, uint32_t *vector, uint3
 
 /* ---- timed transitions ----------------------------------------------------------------- */
 
+static enum sim_mode power_cycle(struct sim_device *d);
+
 static bool manifest_tolerant(struct sim_device *d)
 {
 	return d->cfg.fd_attributes & 0x04;
@@ -348,6 +356,15 @@ static bool manifest_tolerant(struct sim_device *d)
 
 static void tick(struct sim_device *d, uint64_t now)
 {
+	if (!d->connected && d->reconnect_at <= now && d->power_cycle_at_plug) {
+		uint64_t at = d->reconnect_at;
+
+		/* replug=: someone plugs the device in again (maybe another board) */
+		d->power_cycle_at_plug = false;
+		if (d->cfg.replug_serial[0])
+			memcpy(d->cfg.serial, d->cfg.replug_serial, sizeof(d->cfg.serial));
+		connect_now(d, power_cycle(d), at, "plug");
+	}
 	if (!d->connected && d->reconnect_at <= now) {
 		uint64_t at = d->reconnect_at;
 
@@ -606,7 +623,7 @@ static int generic_dnload(struct sim_device *d, struct sim_transfer *t)
 	    d->cfg.disconnect_at_byte < d->dnload_bytes + len) {
 		/* disconnect-at-byte: the cable goes during this block */
 		d->cfg.disconnect_at_byte_set = false;
-		sim_disconnect(d, sim_now(d), "disconnect-at-byte", false, SIM_MODE_ABSENT, NEVER);
+		sim_fault_disconnect(d, sim_now(d), "disconnect-at-byte");
 		return SIM_GONE;
 	}
 	d->dnload_bytes += len;
@@ -659,6 +676,12 @@ static void generic_execute(struct sim_device *d)
 		sim_region_erase(r, s);
 		us += sim_family_erase_us(d->p->family, s->size);
 		d->gen_erased_to = s->start + s->size - r->base;
+		if (++d->n_erase == d->cfg.disconnect_erase_k) {
+			/* disconnect-on-erase: gone while it erases, before the block is written */
+			d->vanish_after = true;
+			d->op.duration_us = us;
+			return;
+		}
 	}
 	if (sim_region_program(r, r->base + d->gen_offset, d->op.data, d->op.len) < 0) {
 		d->op.result = SIM_ERR_PROG;
@@ -717,6 +740,14 @@ static int generic_getstatus(struct sim_device *d, struct sim_transfer *t, uint6
 			d->fail_op = 0;
 			break;
 		}
+		if (!d->manifest_until && d->cfg.disconnect_manifest) {
+			/* disconnect-on-manifest: power goes as the manifestation starts; the
+			 * firmware was never marked valid */
+			d->fw_valid = false;
+			d->state = SIM_DFU_MANIFEST;
+			d->vanish_after = true;
+			break;
+		}
 		if (!d->manifest_until && d->cfg.skip_dnbusy) {
 			/* Maple: straight to the end state, nothing to wait for */
 			d->fw_len = d->gen_offset;
@@ -766,6 +797,10 @@ static int generic_upload(struct sim_device *d, struct sim_transfer *t)
 		if (d->cfg.oversize == SIM_OVERSIZE_STALL)
 			return bad_request(d);
 		want = d->cfg.block_size;
+	}
+	if (++d->n_upload == d->cfg.disconnect_upload_k) {
+		sim_fault_disconnect(d, sim_now(d), "disconnect-on-upload");
+		return SIM_GONE;
 	}
 	if (d->state == SIM_DFU_IDLE)
 		d->gen_offset = start;
@@ -1090,6 +1125,28 @@ static int standard_request(struct sim_device *d, struct sim_transfer *t)
 	}
 }
 
+/* Whether the K-th occurrence setting @k (0: every one) picks GET_STATUS number @n. */
+static bool picks(uint64_t k, uint64_t n)
+{
+	return k == 0 || k == n;
+}
+
+/* The GET_STATUS reply as a hostile device garbles it, after the request did its work:
+ * bad-state= reports a bState DFU 1.1 does not define, short-status= sends fewer than 6
+ * bytes (0: a zero-length reply). */
+static void garble_status(struct sim_device *d, struct sim_transfer *t)
+{
+	uint64_t n = d->n_req[SIM_REQ_GETSTATUS];
+	uint8_t *b = t->in_buf;
+
+	if (d->mode != SIM_MODE_DFU || t->setup.bRequest != SIM_REQ_GETSTATUS || t->in_len < 6)
+		return;
+	if (d->cfg.bad_state >= 0 && picks(d->cfg.bad_state_k, n))
+		b[4] = (uint8_t)d->cfg.bad_state;
+	if (d->cfg.short_status >= 0 && picks(d->cfg.short_status_k, n))
+		t->in_len = (size_t)d->cfg.short_status;
+}
+
 /* ---- public entry points --------------------------------------------------------------------- */
 
 int sim_device_submit(struct sim_device *d, struct sim_transfer *t)
@@ -1122,6 +1179,8 @@ int sim_device_submit(struct sim_device *d, struct sim_transfer *t)
 	} else if ((t->setup.bmRequestType & 0x60) == 0x20 &&
 		   (t->setup.bmRequestType & 0x1f) == 0x01) {
 		r = class_request(d, t, &now);
+		if (r == SIM_OK)
+			garble_status(d, t);
 	} else if ((t->setup.bmRequestType & 0x60) == 0x00) {
 		r = standard_request(d, t);
 	} else {
@@ -1130,6 +1189,15 @@ int sim_device_submit(struct sim_device *d, struct sim_transfer *t)
 	if (r != SIM_OK && r != SIM_GONE_AFTER_DATA)
 		t->in_len = 0;
 	t->in_len = MIN(t->in_len, (size_t)t->setup.wLength);
+	if (r != SIM_GONE) {
+		/* slow=: every answer comes just in time (or just too late) */
+		t->delay_us += d->cfg.slow_us;
+	}
+	if (d->vanish_after) {
+		/* answered; then the device drops off the bus (disconnect-on-erase, -manifest) */
+		d->vanish_after = false;
+		sim_fault_disconnect(d, now, "fault-disconnect");
+	}
 	if (t->in_buf != user_in) {
 		if (t->in_len)
 			memcpy(user_in, t->in_buf, t->in_len);
@@ -1272,19 +1340,21 @@ int sim_device_usb_reset(struct sim_device *d)
 	return 0;
 }
 
-int sim_device_replug(struct sim_device *d)
+/* A power cycle: option bytes reload, the ROM or the application starts by boot0, run
+ * counters restart.  Returns what enumerates. */
+static enum sim_mode power_cycle(struct sim_device *d)
 {
 	uint32_t vector = 0, entry = 0;
 	enum sim_mode mode;
-	uint64_t now;
 
-	if (!d)
-		return -EINVAL;
-	now = sim_now(d);
-	sim_disconnect(d, now, "unplug", false, SIM_MODE_ABSENT, NEVER);
 	d->run = 0;
 	d->run_fails = false;
 	d->langid_reads = 0;
+	d->hung = false;
+	d->stall_next = false;
+	d->busy_until = 0;
+	d->manifest_until = 0;
+	d->op.pending = d->op.executed = false;
 	mode = power_on_mode(d, &vector, &entry);
 	if (mode == SIM_MODE_RUNTIME) {
 		d->state = SIM_APP_IDLE;
@@ -1293,7 +1363,19 @@ int sim_device_replug(struct sim_device *d)
 		d->app_vector = vector;
 		d->app_entry = entry;
 	}
-	connect_now(d, mode, now, "plug");
+	return mode;
+}
+
+int sim_device_replug(struct sim_device *d)
+{
+	uint64_t now;
+
+	if (!d)
+		return -EINVAL;
+	now = sim_now(d);
+	sim_disconnect(d, now, "unplug", false, SIM_MODE_ABSENT, NEVER);
+	d->power_cycle_at_plug = false;
+	connect_now(d, power_cycle(d), now, "plug");
 	return 0;
 }
 

@@ -53,7 +53,7 @@ int sim_dfuse_dnload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 		sim_log_note(d, "disconnect at download byte %llu",
 			     (unsigned long long)d->cfg.disconnect_at_byte);
 		d->cfg.disconnect_at_byte_set = false;
-		sim_disconnect(d, now, "disconnect-at-byte", false, SIM_MODE_ABSENT, NEVER);
+		sim_fault_disconnect(d, now, "disconnect-at-byte");
 		return SIM_GONE;
 	}
 	if (block >= 2)
@@ -269,6 +269,13 @@ void sim_dfuse_execute(struct sim_device *d, uint64_t now)
 		cmd_read_unprotect(d);
 	else
 		set_result(d, SIM_ERR_STALLEDPKT); /* "Unsupported command", AN2662 Fig. 55 */
+	if (data[0] == 0x41 && (len == 1 || len == 5) &&
+	    ++d->n_erase == d->cfg.disconnect_erase_k) {
+		/* disconnect-on-erase: the device answers dfuDNBUSY, then drops off the bus
+		 * while it erases (the sector ends up erased) */
+		d->vanish_after = true;
+		stuck = false;
+	}
 	if (stuck)
 		d->busy_until = NEVER; /* stuck-dnbusy */
 }
@@ -347,6 +354,12 @@ int sim_dfuse_getstatus(struct sim_device *d, struct sim_transfer *t, uint64_t n
 			/* STM32C071 (LibUsbDfu issue 13): leave without Set Address fails */
 			d->state = SIM_DFU_ERROR;
 			d->status = SIM_ERR_TARGET;
+		} else if (d->cfg.disconnect_manifest) {
+			/* disconnect-on-manifest: power goes before the jump */
+			d->state = SIM_DFU_MANIFEST;
+			sim_status_reply(b, SIM_OK_STATUS, 0, SIM_DFU_MANIFEST);
+			d->vanish_after = true;
+			return SIM_OK;
 		} else {
 			d->state = SIM_DFU_MANIFEST;
 			sim_status_reply(b, SIM_OK_STATUS, 0, SIM_DFU_MANIFEST);
@@ -368,7 +381,6 @@ int sim_dfuse_upload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 	uint64_t addr64;
 	struct sim_region *r;
 
-	(void)now;
 	/* AN3156: UPLOAD only in dfuIDLE or dfuUPLOAD-IDLE, else STALL, state unchanged */
 	if (d->state != SIM_DFU_IDLE && d->state != SIM_DFU_UPLOAD_IDLE)
 		return SIM_STALL;
@@ -381,6 +393,10 @@ int sim_dfuse_upload(struct sim_device *d, struct sim_transfer *t, uint64_t now)
 	}
 	if (block == 1)
 		return stall_error(d, SIM_ERR_STALLEDPKT);
+	if (++d->n_upload == d->cfg.disconnect_upload_k) {
+		sim_fault_disconnect(d, now, "disconnect-on-upload");
+		return SIM_GONE;
+	}
 	if (want > d->cfg.block_size) {
 		if (d->cfg.oversize == SIM_OVERSIZE_STALL)
 			return stall_error(d, SIM_ERR_STALLEDPKT);

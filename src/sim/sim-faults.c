@@ -44,6 +44,9 @@ static void fill_defaults(struct sim_config *c, const struct sim_profile *p)
 	c->timeout_req = -1;
 	c->status_req = -1;
 	c->busy_factor = 1.0;
+	c->replug_us = 1000000; /* a person replugging the cable: about a second */
+	c->short_status = -1;
+	c->bad_state = -1;
 }
 
 static int fail(char *errbuf, size_t size, const char *fmt, ...)
@@ -465,6 +468,91 @@ static int set_will_detach(struct sim_config *c, const char *v)
 	return set_attribute_bit(c, v, 0x08);
 }
 
+/* "K", or nothing for 1: the K-th occurrence (K >= 1). */
+static int parse_occurrence(const char *v, uint32_t *out)
+{
+	uint32_t k = 1;
+
+	if (v && (parse_u32(v, UINT32_MAX, &k) < 0 || k == 0))
+		return -ERANGE;
+	*out = k;
+	return 0;
+}
+
+static int set_disconnect_on_erase(struct sim_config *c, const char *v)
+{
+	return parse_occurrence(v, &c->disconnect_erase_k);
+}
+
+static int set_disconnect_on_upload(struct sim_config *c, const char *v)
+{
+	return parse_occurrence(v, &c->disconnect_upload_k);
+}
+
+static int set_replug(struct sim_config *c, const char *v)
+{
+	uint32_t ms = c->replug_us / 1000;
+
+	if (v && parse_u32(v, 600000, &ms) < 0)
+		return -ERANGE;
+	c->replug = true;
+	c->replug_us = ms * 1000u;
+	return 0;
+}
+
+static int set_replug_serial(struct sim_config *c, const char *v)
+{
+	struct sim_config probe;
+
+	/* the same rules as serial= */
+	if (set_serial(&probe, v) < 0)
+		return -ERANGE;
+	snprintf(c->replug_serial, sizeof(c->replug_serial), "%s", v);
+	c->replug = true;
+	return 0;
+}
+
+/* "V" or "V:K": a value up to @max, and which GET_STATUS (0: every one). */
+static int parse_value_at(const char *v, uint32_t min, uint32_t max, int *value, uint64_t *k)
+{
+	char num[32];
+	const char *colon;
+	uint32_t x;
+
+	if (!has_value(v))
+		return -ERANGE;
+	colon = strchr(v, ':');
+	snprintf(num, sizeof(num), "%.*s", colon ? (int)(colon - v) : (int)strlen(v), v);
+	if (parse_u32(num, max, &x) < 0 || x < min)
+		return -ERANGE;
+	*k = 0;
+	if (colon && parse_count(colon + 1, k) < 0)
+		return -ERANGE;
+	*value = (int)x;
+	return 0;
+}
+
+static int set_short_status(struct sim_config *c, const char *v)
+{
+	return parse_value_at(v, 0, 5, &c->short_status, &c->short_status_k);
+}
+
+/* bState beyond dfuERROR (10): DFU 1.1 §6.1.2 defines no such state */
+static int set_bad_state(struct sim_config *c, const char *v)
+{
+	return parse_value_at(v, 11, 255, &c->bad_state, &c->bad_state_k);
+}
+
+static int set_slow(struct sim_config *c, const char *v)
+{
+	uint32_t ms;
+
+	if (parse_u32(v, 600000, &ms) < 0)
+		return -ERANGE;
+	c->slow_us = ms * 1000u;
+	return 0;
+}
+
 /* ---- token dispatch --------------------------------------------------------------------- */
 
 /* Tokens that take no value and switch one bool on. */
@@ -479,6 +567,7 @@ static const struct {
 	{ "wrong-langid", offsetof(struct sim_config, wrong_langid) },
 	{ "bad-strings", offsetof(struct sim_config, bad_strings) },
 	{ "identical-alt-names", offsetof(struct sim_config, identical_alt_names) },
+	{ "disconnect-on-manifest", offsetof(struct sim_config, disconnect_manifest) },
 };
 
 /* Tokens whose value a setter parses. */
@@ -517,6 +606,13 @@ static const struct {
 	{ "reenum-delay-ms", set_reenum_delay_ms },
 	{ "manifest-tolerant", set_manifest_tolerant },
 	{ "will-detach", set_will_detach },
+	{ "disconnect-on-erase", set_disconnect_on_erase },
+	{ "disconnect-on-upload", set_disconnect_on_upload },
+	{ "replug", set_replug },
+	{ "replug-serial", set_replug_serial },
+	{ "short-status", set_short_status },
+	{ "bad-state", set_bad_state },
+	{ "slow", set_slow },
 };
 
 /* Apply one token; -EINVAL for an unknown name, -ERANGE for a bad value. */

@@ -113,6 +113,18 @@ struct sim_config {
 	bool bad_strings;
 	bool identical_alt_names;
 	char serial[SIM_SERIAL_MAX + 1]; /* "": the profile's */
+	/* hostile-device faults */
+	uint32_t disconnect_erase_k;  /* vanish during the K-th erase; 0: off */
+	uint32_t disconnect_upload_k; /* vanish at the K-th UPLOAD of data; 0: off */
+	bool disconnect_manifest;     /* vanish when manifestation starts */
+	bool replug;		      /* a fault's disconnect is followed by a power cycle */
+	uint32_t replug_us;	      /* ... that long after it */
+	char replug_serial[SIM_SERIAL_MAX + 1]; /* "": keep the serial across a replug */
+	int short_status;			/* bytes a GET_STATUS reply keeps; -1: off */
+	uint64_t short_status_k;		/* only the K-th GET_STATUS; 0: every one */
+	int bad_state;				/* bState GET_STATUS reports; -1: off */
+	uint64_t bad_state_k;			/* only the K-th GET_STATUS; 0: every one */
+	uint32_t slow_us;			/* every request is held this long */
 };
 
 /* Fill @c from the profile, then apply @faults.  0 or -EINVAL (message in errbuf). */
@@ -196,6 +208,10 @@ struct sim_device {
 	bool run_fails; /* this run is a failing one (fail-every-second-run) */
 	bool run_failed_once;
 	unsigned langid_reads;
+	uint32_t n_erase;	  /* erases run since power-on (disconnect-on-erase) */
+	uint32_t n_upload;	  /* UPLOADs of data since power-on (disconnect-on-upload) */
+	bool vanish_after;	  /* drop off the bus once this request is answered */
+	bool power_cycle_at_plug; /* the pending re-enumeration is a replug (power cycle) */
 };
 
 /* The clock, and a scaled datasheet duration. */
@@ -225,6 +241,9 @@ int sim_string_text(struct sim_device *d, uint8_t index, char *buf, size_t cap);
 /* sim-device.c: bus transitions used by the DfuSe layer. */
 void sim_disconnect(struct sim_device *d, uint64_t now, const char *reason, bool reconnect,
 		    enum sim_mode mode, uint64_t reconnect_at);
+/* A fault pulls the device off the bus at @now (the cable, a brown-out): it is gone
+ * until a replug, which replug= schedules (a power cycle) and sim_device_replug() does. */
+void sim_fault_disconnect(struct sim_device *d, uint64_t now, const char *reason);
 /* The ROM starts (power-on, reset with BOOT0 high): initial state, pointer, RDP. */
 void sim_rom_start(struct sim_device *d);
 /* Reset the chip and boot per boot0: the ROM, or the application when it is valid.
