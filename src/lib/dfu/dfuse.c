@@ -975,7 +975,7 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 			  "if it keeps failing";
 		return true;
 	}
-	if ((r == DFU_E_DEADLINE || dfu_err_is_usb(r)) && !e->detail[0]) {
+	if ((r == DFU_E_DEADLINE || r == DFU_E_PROTOCOL || dfu_err_is_usb(r)) && !e->detail[0]) {
 		const struct dfu_dl_facts *f = &dev->run->facts;
 		size_t used;
 
@@ -1001,16 +1001,18 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 		snprintf(e->detail + used, sizeof(e->detail) - used,
 			 "sector 0x%08x (%u KiB) was being erased: %s; nothing written yet%s",
 			 s->start, s->size / 1024,
-			 r == DFU_E_DEADLINE
-			     ? "the erase did not finish, its content is undefined (partly "
-			       "erased)"
+			 r == DFU_E_DEADLINE ? "the erase did not finish, its content is undefined "
+					       "(partly erased)"
+			 : r == DFU_E_PROTOCOL
+			     ? "the device's replies during the erase broke the DFU protocol, so "
+			       "its content is undefined (erased, partly erased or unchanged)"
 			     : "the device stopped answering during the erase, so its content "
 			       "is undefined (erased, partly erased or unchanged)",
 			 p->have_vt && (s->start == p->vt_sector.start || f->n_erased)
 			     ? "; the vector-table sector is not intact, so no application "
 			       "can start: the chip stays in the bootloader"
 			     : "");
-		if (dfu_err_is_usb(r)) {
+		if (dfu_err_is_usb(r) || r == DFU_E_PROTOCOL) {
 			/* as dfu_facts_describe() for a link failure */
 			e->resumable = true;
 			used = strlen(e->detail);

@@ -108,6 +108,12 @@ static bool facts_erased(const struct dfu_dl_facts *f, uint32_t a)
 	return false;
 }
 
+/* A device that broke the protocol (a short or zero-length GET_STATUS reply, a
+ * state DFU 1.1 does not define, a state that cannot follow the request). */
+#define PROTOCOL_HINT                                                                              \
+	"the device answered against the DFU protocol: a bootloader bug, or a bad cable or "       \
+	"hub; replug the device (or power-cycle the board) before the next try"
+
 #define APPEND(...)                                                                                \
 	do {                                                                                       \
 		size_t used_ = strlen(out);                                                        \
@@ -128,12 +134,36 @@ void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e)
 	char *out;
 	size_t cap;
 
-	if (!e || !e->err || e->detail[0] || !f->active)
+	if (!e || !e->err || !f->active)
 		return;
-	if (!f->n_erased && !f->mass_erased && !f->n_ranges)
+	if (r == DFU_E_PROTOCOL && !e->hint)
+		dfu_error_hint(e, PROTOCOL_HINT);
+	if (e->detail[0])
 		return;
 	out = e->detail;
 	cap = sizeof(e->detail);
+	if (!f->dfuse && !f->bytes_done && (dfu_err_is_usb(r) || r == DFU_E_PROTOCOL)) {
+		/* a plain DFU device starts replacing its firmware with the first block,
+		 * and the host cannot tell whether that one arrived */
+		APPEND("no block of the %llu bytes was confirmed, but the first may have "
+		       "arrived: the device may hold an incomplete firmware and then stays in "
+		       "DFU mode (or reports errFIRMWARE) until a download completes",
+		       (unsigned long long)f->bytes_total);
+		e->resumable = true;
+		APPEND("; running the same command again erases and writes all of it");
+		return;
+	}
+	if (!f->n_erased && !f->mass_erased && !f->n_ranges) {
+		if (r != DFU_E_PROTOCOL)
+			return;
+		/* the garbled reply may have been the one to the first erase or write */
+		APPEND("its replies broke the DFU protocol, so its DFU state is unknown; it "
+		       "confirmed no erase and no write: the flash is unchanged unless the "
+		       "request it answered wrongly started one");
+		e->resumable = true;
+		APPEND("; running the same command again erases and writes all of it");
+		return;
+	}
 	if (!f->dfuse) {
 		APPEND("%llu of %llu bytes were sent: the device holds an incomplete firmware and "
 		       "stays in DFU mode (or reports errFIRMWARE) until a download completes",
@@ -172,9 +202,42 @@ void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e)
 			    "before the flash is complete",
 			    f->vt_sector);
 	}
-	e->resumable = dfu_err_is_usb(r);
+	e->resumable = dfu_err_is_usb(r) || r == DFU_E_PROTOCOL;
 	if (e->resumable)
 		APPEND("; running the same command again erases and writes all of it");
+}
+
+/*
+ * e->detail for a failed upload: a read changes nothing, and it can simply
+ * be repeated once the device answers again.  Only for a link failure or a
+ * device that broke the protocol; the device's own verdicts say more.
+ */
+void dfu_facts_describe_read(int r, struct dfu_error *e)
+{
+	if (!e || !e->err || e->detail[0] || !(dfu_err_is_usb(r) || r == DFU_E_PROTOCOL))
+		return;
+	if (r == DFU_E_PROTOCOL && !e->hint)
+		dfu_error_hint(e, PROTOCOL_HINT);
+	snprintf(e->detail, sizeof(e->detail),
+		 "a read changes nothing: the flash is unchanged%s; running the same command "
+		 "again reads all of it once the device answers again%s",
+		 r == DFU_E_PROTOCOL ? ", the DFU state unknown" : "",
+		 r == DFU_E_USB_NODEV ? " (it left the bus: replug it)" : "");
+}
+
+/*
+ * e->detail when bringing the device to dfuIDLE failed: only status, clear,
+ * abort and reset requests were sent, so its memory is untouched.
+ */
+void dfu_facts_describe_idle(int r, struct dfu_error *e)
+{
+	if (!e || !e->err || e->detail[0] || r == DFU_E_INVAL)
+		return;
+	if (r == DFU_E_PROTOCOL && !e->hint)
+		dfu_error_hint(e, PROTOCOL_HINT);
+	snprintf(e->detail, sizeof(e->detail),
+		 "nothing was erased or written: the flash is unchanged; running the same "
+		 "command again does the whole job once the device answers in DFU mode");
 }
 
 #undef APPEND

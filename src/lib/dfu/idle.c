@@ -209,7 +209,7 @@ static int idle_step(struct idle_walk *w, struct dfu_error *e)
 	}
 }
 
-int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, struct dfu_error *e)
+static int ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, struct dfu_error *e)
 {
 	struct idle_walk w = { .dev = dev, .report = report };
 	struct dfu_op op;
@@ -240,4 +240,13 @@ int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, str
 		      dfu_state_name(w.st.state), dfu_status_name(w.st.status));
 	dfu_error_state(e, w.st.state, w.st.status);
 	return DFU_E_PROTOCOL;
+}
+
+int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, struct dfu_error *e)
+{
+	int r = ensure_idle(dev, report, e);
+
+	if (r < 0)
+		dfu_facts_describe_idle(r, e);
+	return r;
 }

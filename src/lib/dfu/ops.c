@@ -204,6 +204,8 @@ int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struc
 	dfu_run_begin(dev, &run, res);
 	r = use_dfuse(dev, opts) ? dfuse_upload(dev, opts, out, res, e)
 				 : dfu_plain_upload(dev, opts, out, res, e);
+	if (r < 0)
+		dfu_facts_describe_read(r, e);
 	dfu_run_end(dev, &run);
 	res->elapsed_ms = dfu_now_ms(dev->ctx) - t0;
 	return r;

@@ -326,6 +326,10 @@ void dfu_facts_begin(struct dfu_dev *dev, const struct dfu_image *img, bool dfus
 void dfu_facts_complete(struct dfu_dev *dev, const struct dfu_op *op);
 /* e->detail for a download that failed after the device's memory was touched. */
 void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e);
+/* e->detail for a failed upload (a link failure or a protocol violation). */
+void dfu_facts_describe_read(int r, struct dfu_error *e);
+/* e->detail when dfu_dev_ensure_idle() failed (nothing touched). */
+void dfu_facts_describe_idle(int r, struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */
 /* Plain DFU 1.1 (plain.c)                                                   */
