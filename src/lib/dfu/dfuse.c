@@ -131,6 +131,32 @@ static int memmap_error(const struct dfu_dev *dev, uint32_t address, const char 
 
 #define FORCE_HINT "check the address; forcing (--force, or -s ADDRESS:force) writes anyway"
 
+/* The alt's name, which holds its DfuSe layout, could not be read (a timeout, a
+ * stall): the device is slow or flaky, the address is not the problem. */
+static bool name_unread(const struct dfu_dev *dev)
+{
+	const char *st = dev->info.strings_state;
+
+	return !dev->info.name[0] && st && strcmp(st, "ok") != 0 && strcmp(st, "none") != 0;
+}
+
+static int unread_layout_error(const struct dfu_dev *dev, uint32_t address, struct dfu_error *e)
+{
+	bool was_empty = e && !e->err;
+
+	dfu_error_set(e, DFU_E_MEMMAP, "dfuse.memmap_unread", NULL,
+		      "0x%08x cannot be checked: the name of alt %u, which holds its memory map, "
+		      "could not be read (%s)",
+		      address, dev->info.alt, dev->info.strings_state);
+	if (was_empty && e) {
+		dfu_error_device_at(e, "memory map check", -1, address);
+		dfu_error_hint(e, "the device did not answer the string request in time or at "
+				  "all: replug it and run the same command again; forcing "
+				  "(--force) writes without the map");
+	}
+	return DFU_E_MEMMAP;
+}
+
 /*
  * Check one image segment against the map and cut it into runs by layout
  * segment.  Nothing is sent to the device.
@@ -151,6 +177,8 @@ static int plan_segment(const struct dfu_dev *dev, const struct dfu_flash_opts *
 		if (!l || dfuse_layout_find_segment(l, (uint32_t)pos, &idx) < 0) {
 			/* unmapped: with force, written without erase up to the next
 			 * mapped byte (dfu-util: "we wouldn't know the correct page size") */
+			if (!opts->force && !l && name_unread(dev))
+				return unread_layout_error(dev, (uint32_t)pos, e);
 			if (!opts->force)
 				return memmap_error(dev, (uint32_t)pos, "dfuse.memmap_outside",
 						    l ? "is outside the memory map"

@@ -114,6 +114,13 @@ static bool facts_erased(const struct dfu_dl_facts *f, uint32_t a)
 	"the device answered against the DFU protocol: a bootloader bug, or a bad cable or "       \
 	"hub; replug the device (or power-cycle the board) before the next try"
 
+/* A refusal of dfuflash's own checks, which run before the first request. */
+static bool host_refusal(int r)
+{
+	return r == DFU_E_INVAL || r == DFU_E_RANGE || r == DFU_E_MEMMAP || r == DFU_E_FORMAT ||
+	       r == DFU_E_CONFLICT;
+}
+
 #define APPEND(...)                                                                                \
 	do {                                                                                       \
 		size_t used_ = strlen(out);                                                        \
@@ -151,6 +158,11 @@ void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e)
 		       (unsigned long long)f->bytes_total);
 		e->resumable = true;
 		APPEND("; running the same command again erases and writes all of it");
+		return;
+	}
+	if (!f->n_erased && !f->mass_erased && !f->n_ranges && host_refusal(r)) {
+		/* the host's own checks (memory map, addresses, sizes) come first */
+		APPEND("nothing was erased or written: the flash is unchanged");
 		return;
 	}
 	if (!f->n_erased && !f->mass_erased && !f->n_ranges) {
@@ -208,30 +220,35 @@ void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e)
 }
 
 /*
- * e->detail for a failed upload: a read changes nothing, and it can simply
- * be repeated once the device answers again.  Only for a link failure or a
- * device that broke the protocol; the device's own verdicts say more.
+ * e->detail for a failed upload: a read changes nothing, and after a link
+ * failure or a protocol violation it can simply be repeated once the device
+ * answers again.
  */
 void dfu_facts_describe_read(int r, struct dfu_error *e)
 {
-	if (!e || !e->err || e->detail[0] || !(dfu_err_is_usb(r) || r == DFU_E_PROTOCOL))
+	bool again = dfu_err_is_usb(r) || r == DFU_E_PROTOCOL;
+
+	if (!e || !e->err || e->detail[0])
 		return;
 	if (r == DFU_E_PROTOCOL && !e->hint)
 		dfu_error_hint(e, PROTOCOL_HINT);
 	snprintf(e->detail, sizeof(e->detail),
-		 "a read changes nothing: the flash is unchanged%s; running the same command "
-		 "again reads all of it once the device answers again%s",
+		 "a read changes nothing: the flash is unchanged%s%s%s",
 		 r == DFU_E_PROTOCOL ? ", the DFU state unknown" : "",
+		 again ? "; running the same command again reads all of it once the device "
+			 "answers again"
+		       : "",
 		 r == DFU_E_USB_NODEV ? " (it left the bus: replug it)" : "");
 }
 
 /*
- * e->detail when bringing the device to dfuIDLE failed: only status, clear,
- * abort and reset requests were sent, so its memory is untouched.
+ * e->detail when nothing was erased or written: bringing the device to
+ * dfuIDLE failed (only status, clear, abort and reset requests were sent), or
+ * dfuflash refused the operation before its first request.
  */
-void dfu_facts_describe_idle(int r, struct dfu_error *e)
+void dfu_facts_describe_untouched(int r, struct dfu_error *e)
 {
-	if (!e || !e->err || e->detail[0] || r == DFU_E_INVAL)
+	if (!e || !e->err || e->detail[0])
 		return;
 	if (r == DFU_E_PROTOCOL && !e->hint)
 		dfu_error_hint(e, PROTOCOL_HINT);

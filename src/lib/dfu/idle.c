@@ -247,6 +247,6 @@ int dfu_dev_ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, str
 	int r = ensure_idle(dev, report, e);
 
 	if (r < 0)
-		dfu_facts_describe_idle(r, e);
+		dfu_facts_describe_untouched(r, e);
 	return r;
 }

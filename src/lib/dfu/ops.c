@@ -110,8 +110,10 @@ int dfu_dev_download(struct dfu_dev *dev, const struct dfu_image *img,
 		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL,
 				     "dfu_dev_download: no image");
 	r = check_transfer_size(dev, opts, e);
-	if (r < 0)
+	if (r < 0) {
+		dfu_facts_describe_untouched(r, e);
 		return r;
+	}
 	t0 = dfu_now_ms(dev->ctx);
 	dfu_run_begin(dev, &run, res);
 	dfu_facts_begin(dev, img, use_dfuse(dev, opts));
@@ -198,8 +200,10 @@ int dfu_dev_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struc
 				     "dfu_dev_upload: no output");
 	*out = NULL;
 	r = check_transfer_size(dev, opts, e);
-	if (r < 0)
+	if (r < 0) {
+		dfu_facts_describe_untouched(r, e);
 		return r;
+	}
 	t0 = dfu_now_ms(dev->ctx);
 	dfu_run_begin(dev, &run, res);
 	r = use_dfuse(dev, opts) ? dfuse_upload(dev, opts, out, res, e)

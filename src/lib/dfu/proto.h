@@ -328,8 +328,9 @@ void dfu_facts_complete(struct dfu_dev *dev, const struct dfu_op *op);
 void dfu_facts_describe(struct dfu_dev *dev, int r, struct dfu_error *e);
 /* e->detail for a failed upload (a link failure or a protocol violation). */
 void dfu_facts_describe_read(int r, struct dfu_error *e);
-/* e->detail when dfu_dev_ensure_idle() failed (nothing touched). */
-void dfu_facts_describe_idle(int r, struct dfu_error *e);
+/* e->detail for a failure before anything was erased or written: while bringing the
+ * device to dfuIDLE, or a refusal before the first request of an operation. */
+void dfu_facts_describe_untouched(int r, struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */
 /* Plain DFU 1.1 (plain.c)                                                   */
