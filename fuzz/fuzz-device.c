@@ -330,9 +330,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.clock = { clock_now_ms, clock_sleep_ms, &h },
 	};
 	struct dfu_ctx *ctx = NULL;
-	struct dfu_if_info *list = NULL;
-	struct dfu_match m;
-	size_t n = 0;
 	uint8_t what, size_code;
 
 	if (size < 4)
@@ -342,19 +339,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	describe_device(&h);
 	if (dfu_ctx_new(&be, &ctx) < 0)
 		return 0;
-	dfu_match_init(&m);
-	if (dfu_list(ctx, &m, &list, &n, NULL) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			struct dfu_dev *dev = NULL;
-
-			if (!list[i].dfu_mode || dfu_dev_open(ctx, &list[i], &dev, NULL) < 0)
-				continue;
-			fuzz_run(dev, what, size_code);
-			dfu_dev_close(dev);
-			break;
-		}
-	}
-	dfu_if_info_free(list, n);
+	fuzz_run_first_dfu_alt(ctx, what, size_code);
 	dfu_ctx_free(ctx);
 	return 0;
 }

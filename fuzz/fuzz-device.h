@@ -104,3 +104,25 @@ static inline void fuzz_run(struct dfu_dev *dev, uint8_t what, uint8_t size_code
 	}
 	dfu_image_free(img);
 }
+
+/* List the devices and run the operation on the first DFU-mode alt. */
+static inline void fuzz_run_first_dfu_alt(struct dfu_ctx *ctx, uint8_t what, uint8_t size_code)
+{
+	struct dfu_if_info *list = NULL;
+	struct dfu_match m;
+	size_t n = 0;
+
+	dfu_match_init(&m);
+	if (dfu_list(ctx, &m, &list, &n, NULL) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct dfu_dev *dev = NULL;
+
+			if (!list[i].dfu_mode || dfu_dev_open(ctx, &list[i], &dev, NULL) < 0)
+				continue;
+			fuzz_run(dev, what, size_code);
+			dfu_dev_close(dev);
+			break;
+		}
+	}
+	dfu_if_info_free(list, n);
+}

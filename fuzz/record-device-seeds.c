@@ -243,9 +243,6 @@ static int record(const char *dir, const char *name, const char *profile, const 
 	struct sim_device *sim = NULL;
 	struct dfu_backend be;
 	struct dfu_ctx *ctx = NULL;
-	struct dfu_if_info *list = NULL;
-	struct dfu_match m;
-	size_t n = 0;
 	char path[4096];
 	FILE *f;
 
@@ -263,19 +260,7 @@ static int record(const char *dir, const char *name, const char *profile, const 
 	put(size_code);
 	if (put_device(&rec.sim) < 0)
 		return -1;
-	dfu_match_init(&m);
-	if (dfu_list(ctx, &m, &list, &n, NULL) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			struct dfu_dev *dev = NULL;
-
-			if (!list[i].dfu_mode || dfu_dev_open(ctx, &list[i], &dev, NULL) < 0)
-				continue;
-			fuzz_run(dev, what, size_code);
-			dfu_dev_close(dev);
-			break;
-		}
-	}
-	dfu_if_info_free(list, n);
+	fuzz_run_first_dfu_alt(ctx, what, size_code);
 	dfu_ctx_free(ctx);
 	sim_device_free(sim);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
