@@ -365,6 +365,80 @@ START_TEST(test_recover_fails_cleanly_when_the_device_is_gone)
 }
 END_TEST
 
+/* A device that breaks the protocol, or a refusal before the first request: the error
+ * still says what the flash holds and what to do next. */
+START_TEST(test_short_status_at_start_says_the_flash_is_unchanged)
+{
+	open_dfuse("stm32f405", "short-status=3", 0);
+	add_app(0x08000000, 4000);
+	ck_assert_int_eq(download(), DFU_E_PROTOCOL);
+	ck_assert_ptr_nonnull(strstr(err.message, "short GET_STATUS reply: 3 of 6 bytes"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "nothing was erased or written"));
+	ck_assert_ptr_nonnull(err.hint);
+	ck_assert_ptr_nonnull(strstr(err.hint, "replug"));
+}
+END_TEST
+
+START_TEST(test_undefined_state_during_an_erase_leaves_that_sector_undefined)
+{
+	open_dfuse("stm32f405", "bad-state=200:3", 0);
+	add_app(0x08000000, 4000);
+	ck_assert_int_eq(download(), DFU_E_PROTOCOL);
+	ck_assert_msg(strstr(err.detail, "sector 0x08000000 (16 KiB) was being erased"), "%s | %s",
+		      err.message, err.detail);
+	ck_assert_ptr_nonnull(strstr(err.detail, "broke the DFU protocol"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "running the same command again"));
+	ck_assert(err.resumable);
+}
+END_TEST
+
+START_TEST(test_generic_download_lost_at_its_first_block_may_leave_an_incomplete_firmware)
+{
+	open_generic("generic", "disconnect-at-byte=0");
+	add_pattern(0, 3000, 7);
+	ck_assert_int_eq(download(), DFU_E_USB_NODEV);
+	ck_assert_ptr_nonnull(strstr(err.detail, "may hold an incomplete firmware"));
+	ck_assert(err.resumable);
+}
+END_TEST
+
+START_TEST(test_refused_transfer_size_says_the_flash_is_unchanged)
+{
+	open_dfuse("stm32f405", "transfer-size=0", 0);
+	add_app(0x08000000, 4000);
+	ck_assert_int_lt(download(), 0);
+	ck_assert_str_eq(err.detail, "nothing was erased or written: the flash is unchanged");
+}
+END_TEST
+
+START_TEST(test_layout_string_too_slow_to_read_is_named_as_the_cause)
+{
+	/* every answer takes 1.5 s: more than the 1 s a string read gets */
+	open_dfuse("stm32f405", "slow=1500", 0);
+	add_app(0x08000000, 4000);
+	ck_assert_int_eq(download(), DFU_E_MEMMAP);
+	ck_assert_str_eq(err.code, "dfuse.memmap_unread");
+	ck_assert_ptr_nonnull(strstr(err.message, "could not be read"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "the flash is unchanged"));
+}
+END_TEST
+
+START_TEST(test_failed_read_says_a_read_changes_nothing)
+{
+	struct dfu_image *back = NULL;
+
+	open_dfuse("stm32f405", "disconnect-on-upload=2", 0);
+	opts.have_address = true;
+	opts.address = 0x08000000;
+	opts.have_length = true;
+	opts.length = 8192;
+	ck_assert_int_eq(dfu_dev_upload(dev, &opts, &back, &res, &err), DFU_E_USB_NODEV);
+	ck_assert_ptr_null(back);
+	ck_assert_ptr_nonnull(strstr(err.detail, "a read changes nothing: the flash is unchanged"));
+	ck_assert_ptr_nonnull(strstr(err.detail, "running the same command again reads all of it"));
+}
+END_TEST
+
 /* ---- 3. deadlines name the operation and the cause ----------------------------------------- */
 
 START_TEST(test_stuck_dnbusy_names_operation_and_cause)
@@ -1046,6 +1120,13 @@ int main(void)
 
 	t = tc(s, "interrupted");
 	tcase_add_test(t, test_disconnect_mid_download_says_what_the_flash_holds_and_resumes);
+	tcase_add_test(t, test_short_status_at_start_says_the_flash_is_unchanged);
+	tcase_add_test(t, test_undefined_state_during_an_erase_leaves_that_sector_undefined);
+	tcase_add_test(
+	    t, test_generic_download_lost_at_its_first_block_may_leave_an_incomplete_firmware);
+	tcase_add_test(t, test_refused_transfer_size_says_the_flash_is_unchanged);
+	tcase_add_test(t, test_layout_string_too_slow_to_read_is_named_as_the_cause);
+	tcase_add_test(t, test_failed_read_says_a_read_changes_nothing);
 	tcase_add_test(t, test_verdict_after_writing_describes_the_flash_but_is_not_resumable);
 
 	t = tc(s, "strings");
