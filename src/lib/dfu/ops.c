@@ -232,8 +232,10 @@ int dfu_dev_leave(struct dfu_dev *dev, const struct dfu_image *img,
 	if (!opts)
 		opts = &none;
 	r = check_dfuse_command_fits(dev, opts, e);
-	if (r < 0)
+	if (r < 0) {
+		dfu_facts_describe_untouched(r, e);
 		return r;
+	}
 	dfu_run_begin(dev, &run, res);
 	r = use_dfuse(dev, opts) ? dfuse_leave(dev, img, opts, res, e)
 				 : dfu_plain_leave(dev, res, e);
