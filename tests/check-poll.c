@@ -495,7 +495,10 @@ END_TEST
 
 /* ---- every wait within the deadline --------------------------------------------------------- */
 
-#define HUGE_POLL "poll-timeout=16777215" /* 0xffffff ms: 4.6 hours */
+/* 50 s: longer than every deadline below, short enough to be taken at its word */
+#define HUGE_POLL "poll-timeout=50000"
+/* 0xffffff ms, 4.7 hours: no flash operation takes that long */
+#define ABSURD_POLL "poll-timeout=16777215"
 
 START_TEST(test_huge_poll_timeout_is_cut_to_the_deadline)
 {
@@ -509,6 +512,24 @@ START_TEST(test_huge_poll_timeout_is_cut_to_the_deadline)
 	assert_mem_is_image();
 	/* erase, Set Address, 2 blocks, a few commands: 1 s each at most */
 	ck_assert_uint_lt(vc.now_us - t0, 20 * 1000000ull);
+}
+END_TEST
+
+START_TEST(test_absurd_poll_timeout_is_replaced_by_a_short_interval)
+{
+	uint64_t t0;
+
+	/* capped by the deadline alone, every block would cost the deadline:
+	 * a station would wait 5 s a block; polled every 100 ms instead */
+	open_polled("stm32l476", ABSURD_POLL, DFU_POLL_ANNOUNCED, 0);
+	add_app(0x08000000, 20000);
+	t0 = vc.now_us;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert(log_has("device announced bwPollTimeout 16777215 ms (4.7 hours), longer than "
+			  "any flash operation takes: polling it every 100 ms instead"));
+	/* an erase, Set Address, 10 blocks, the commands: 100 ms polls each */
+	ck_assert_uint_lt(vc.now_us - t0, 5 * 1000000ull);
 }
 END_TEST
 
@@ -604,6 +625,7 @@ int main(void)
 
 	t = simtest_tcase(s, "deadline", NULL, NULL, 60);
 	tcase_add_test(t, test_huge_poll_timeout_is_cut_to_the_deadline);
+	tcase_add_test(t, test_absurd_poll_timeout_is_replaced_by_a_short_interval);
 	tcase_add_test(t, test_stall_after_a_demotion_waits_no_later_than_the_deadline);
 	tcase_add_test(t, test_huge_poll_timeout_after_read_unprotect_is_capped);
 	tcase_add_test(t, test_huge_poll_timeout_of_an_option_byte_write_is_capped);

@@ -183,6 +183,7 @@ struct dfu_dev {
 	uint32_t quirks;	       /* DFU_QUIRK_* (quirks.c) */
 	uint32_t mass_erase_ms;	       /* from a quirk file, 0 = derived */
 	struct dfu_poll_plan poll;     /* how busy replies are waited for */
+	bool absurd_poll_said;	       /* an absurd bwPollTimeout was logged */
 	struct dfu_status_reply last;  /* last GET_STATUS */
 	uint32_t last_deadline_ms;     /* the budget dfu_deadline() gave last (for messages) */
 	/* the run in progress: a dfu_dev_download/upload/leave's own (ops.c),

@@ -17,6 +17,12 @@
 
 /* dfu-util's fallback for devices with bogus bwPollTimeout (QUIRK_POLLTIMEOUT). */
 #define BOGUS_POLL_MS 5u
+/* No flash operation of a DFU device takes a minute (the slowest, an F2/F4/F7
+ * mass erase, up to 32 s).  A longer bwPollTimeout (24 bits: up to 4.7 hours)
+ * is a broken or hostile reply that no deadline could honour block after
+ * block: the device is polled every ABSURD_POLL_MS instead. */
+#define ABSURD_POLL_THRESHOLD_MS 60000u
+#define ABSURD_POLL_MS 100u
 /* A busy reply announcing bwPollTimeout 0 (Black Magic Probe, fwupd's
  * allow-zero-polltimeout devices) is polled again after this long, so that a
  * device that never finishes cannot spin the host; the deadline ends it. */
@@ -567,6 +573,19 @@ int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, u
 	return report_failure(&rq, r, e);
 }
 
+/* The wait that replaces an absurd bwPollTimeout @announced; said once a device. */
+static uint32_t absurd_poll_timeout(struct dfu_dev *dev, const struct dfu_op *op,
+				    uint32_t announced)
+{
+	if (!dev->absurd_poll_said)
+		dfu_log(dev->ctx, DFU_LOG_VERBOSE,
+			"%s: device announced bwPollTimeout %u ms (%.1f hours), longer than any "
+			"flash operation takes: polling it every %u ms instead",
+			op->name, announced, announced / 3600000.0, ABSURD_POLL_MS);
+	dev->absurd_poll_said = true;
+	return ABSURD_POLL_MS;
+}
+
 int dfu_get_status(struct dfu_dev *dev, const struct dfu_op *op, unsigned timeout_ms,
 		   struct dfu_status_reply *st, struct dfu_error *e)
 {
@@ -591,6 +610,8 @@ int dfu_get_status(struct dfu_dev *dev, const struct dfu_op *op, unsigned timeou
 	st->istring = b[5];
 	if (dev->quirks & DFU_QUIRK_POLL_TIMEOUT_BOGUS)
 		st->poll_timeout_ms = BOGUS_POLL_MS;
+	else if (st->poll_timeout_ms > ABSURD_POLL_THRESHOLD_MS)
+		st->poll_timeout_ms = absurd_poll_timeout(dev, op, st->poll_timeout_ms);
 	dev->last = *st;
 	dfu_log(dev->ctx, DFU_LOG_TRACE, "  status %s, state %s, bwPollTimeout %u ms",
 		dfu_status_name(st->status), dfu_state_name(st->state), st->poll_timeout_ms);
