@@ -101,6 +101,32 @@ START_TEST(test_damaged_page_after_a_good_erase_is_not_read_protection)
 	ck_assert(!res.read_protected);
 	ck_assert_uint_eq(res.sectors_erased, 1);
 	ck_assert_uint_eq(n_writes, 0);
+	/* the state the flash is left in */
+	ck_assert_str_eq(err.detail, "1 sector erased (0x08000000); the erase of sector 0x08004000 "
+				     "was refused (it may be unchanged or partly erased); nothing "
+				     "written yet");
+}
+END_TEST
+
+START_TEST(test_damaged_first_page_after_a_compare_is_not_read_protection)
+{
+	/* the differential re-flash read the flash before the first erase: an
+	 * RDP-1 chip would have refused that read, so the refused erase is this
+	 * page, with nothing erased before it */
+	open_dfuse("stm32f405", "faulty-page=0x08000000", 0);
+	opts.full = false;
+	add_app(0x08000000, 8000);
+	ck_assert_int_eq(download(), DFU_E_DEVSTATUS);
+	ck_assert_str_eq(err.code, "dfuse.erase_page_failed");
+	ck_assert_ptr_nonnull(strstr(err.message, "while the flash could be read"));
+	ck_assert_ptr_nonnull(strstr(err.message, "damaged or worn"));
+	ck_assert(!res.read_protected);
+	ck_assert_uint_eq(res.sectors_erased, 0);
+	ck_assert_uint_eq(n_writes, 0);
+	ck_assert_str_eq(err.detail,
+			 "no sector erased before; the erase of sector 0x08000000 was "
+			 "refused (it may be unchanged or partly erased); nothing written "
+			 "yet");
 }
 END_TEST
 
@@ -712,6 +738,7 @@ int main(void)
 	tcase_add_test(t, test_rdp_read_stall_is_read_protected);
 	tcase_add_test(t, test_hal_err_vendor_is_not_read_protection);
 	tcase_add_test(t, test_damaged_page_after_a_good_erase_is_not_read_protection);
+	tcase_add_test(t, test_damaged_first_page_after_a_compare_is_not_read_protection);
 	tcase_add_test(t, test_stuck_erase_describes_the_flash_state);
 	tcase_add_test(t, test_unprotect_then_download_of_the_same_image);
 	tcase_add_test(t, test_failing_unprotect_is_reported);

@@ -972,6 +972,31 @@ static bool readback_sector(const struct dfu_dev *dev, const struct plan *p,
 	       (out->attr & DFUSE_ATTR_ERASABLE);
 }
 
+/* e->detail: what this run erased before the erase that failed. */
+static void describe_erased_before(const struct dfu_dl_facts *f, struct dfu_error *e)
+{
+	size_t used;
+
+	e->detail[0] = '\0';
+	if (f->mass_erased)
+		snprintf(e->detail, sizeof(e->detail), "the whole flash was mass-erased; ");
+	used = strlen(e->detail);
+	if (f->n_erased) {
+		snprintf(e->detail + used, sizeof(e->detail) - used, "%u sector%s erased (",
+			 f->n_erased, f->n_erased == 1 ? "" : "s");
+		for (uint32_t k = 0; k < f->n_erased && k < DFU_FACTS_MAX; k++) {
+			used = strlen(e->detail);
+			snprintf(e->detail + used, sizeof(e->detail) - used, "%s0x%08x",
+				 k ? ", " : "", f->erased[k]);
+		}
+		used = strlen(e->detail);
+		snprintf(e->detail + used, sizeof(e->detail) - used, "%s); ",
+			 f->n_erased > DFU_FACTS_MAX ? ", ..." : "");
+	} else if (!f->mass_erased) {
+		snprintf(e->detail + used, sizeof(e->detail) - used, "no sector erased before; ");
+	}
+}
+
 /*
  * An erase of @s (the @i-th of the plan) failed.  errVENDOR after another
  * sector of the same run was erased (or the flash was read) is not read-out
@@ -991,40 +1016,36 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 	if (r == DFU_E_DEVSTATUS && e->have_state && e->state == DFU_STATE_DFU_ERROR &&
 	    e->status == DFU_STATUS_ERR_VENDOR && others_ok) {
 		snprintf(e->code, sizeof(e->code), "dfuse.erase_page_failed");
-		snprintf(
-		    e->message, sizeof(e->message),
-		    "the erase of page 0x%08x (%u KiB) failed with dfuERROR, status 11 "
-		    "(errVENDOR) while the erase of other sectors in this run succeeded: "
-		    "the page at 0x%08x is damaged or worn (an RDP-1 chip refuses every erase)",
-		    s->start, s->size / 1024, s->start);
+		snprintf(e->message, sizeof(e->message),
+			 "the erase of page 0x%08x (%u KiB) failed with dfuERROR, status 11 "
+			 "(errVENDOR) while %s: the page at 0x%08x is damaged or worn (an "
+			 "RDP-1 chip refuses every erase and every read)",
+			 s->start, s->size / 1024,
+			 dev->run->facts.n_erased
+			     ? "the erase of other sectors in this run succeeded"
+			     : "the flash could be read",
+			 s->start);
 		e->hint = "a damaged or worn flash page; this sector may be write-protected at "
 			  "erase level on some ROMs (check the option bytes with `dfuflash "
 			  "read-options`); try a mass erase (--mass-erase), and avoid this page "
 			  "if it keeps failing";
+		if (!e->detail[0]) {
+			size_t used;
+
+			describe_erased_before(&dev->run->facts, e);
+			used = strlen(e->detail);
+			snprintf(e->detail + used, sizeof(e->detail) - used,
+				 "the erase of sector 0x%08x was refused (it may be unchanged or "
+				 "partly erased); nothing written yet",
+				 s->start);
+		}
 		return true;
 	}
 	if ((r == DFU_E_DEADLINE || r == DFU_E_PROTOCOL || dfu_err_is_usb(r)) && !e->detail[0]) {
 		const struct dfu_dl_facts *f = &dev->run->facts;
 		size_t used;
 
-		if (f->mass_erased)
-			snprintf(e->detail, sizeof(e->detail), "the whole flash was mass-erased; ");
-		used = strlen(e->detail);
-		if (f->n_erased) {
-			snprintf(e->detail + used, sizeof(e->detail) - used, "%u sector%s erased (",
-				 f->n_erased, f->n_erased == 1 ? "" : "s");
-			for (uint32_t k = 0; k < f->n_erased && k < DFU_FACTS_MAX; k++) {
-				used = strlen(e->detail);
-				snprintf(e->detail + used, sizeof(e->detail) - used, "%s0x%08x",
-					 k ? ", " : "", f->erased[k]);
-			}
-			used = strlen(e->detail);
-			snprintf(e->detail + used, sizeof(e->detail) - used, "%s); ",
-				 f->n_erased > DFU_FACTS_MAX ? ", ..." : "");
-		} else if (!f->mass_erased) {
-			snprintf(e->detail + used, sizeof(e->detail) - used,
-				 "no sector erased before; ");
-		}
+		describe_erased_before(f, e);
 		used = strlen(e->detail);
 		snprintf(e->detail + used, sizeof(e->detail) - used,
 			 "sector 0x%08x (%u KiB) was being erased: %s; nothing written yet%s",
