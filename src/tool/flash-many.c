@@ -205,14 +205,6 @@ out:
 	return ret;
 }
 
-/* The engine erases every sector the image touches; once it compares sectors
- * first (differential re-flash), this is where their number comes from. */
-static uint32_t sectors_skipped(const struct dfu_flash_result *res)
-{
-	(void)res;
-	return 0;
-}
-
 static const char *outcome(const struct many_job *j, int code)
 {
 	if (code == 0)
@@ -227,10 +219,7 @@ static void json_board(struct json_out *j, const struct many_board *b)
 	json_str(j, "serial", b->serial);
 	json_str(j, "outcome", outcome(b->job, b->code));
 	json_int(j, "exit_code", b->code);
-	if (b->code)
-		json_str(j, "cause", b->cause);
-	else
-		json_null(j, "cause");
+	json_str(j, "cause", b->code ? tool_error_cause(&b->error, b->code) : NULL);
 }
 
 static void print_board(struct many_board *b)
@@ -244,11 +233,13 @@ static void print_board(struct many_board *b)
 		if (b->code == 0)
 			printf(", %" PRIu64 " bytes written, %" PRIu32 " sectors erased, %" PRIu32
 			       " skipped%s, %" PRIu64 ".%02" PRIu64 " s\n",
-			       b->res.bytes_written, b->res.sectors_erased,
-			       sectors_skipped(&b->res), b->res.verified ? ", verified" : "",
-			       b->duration_ms / 1000, b->duration_ms % 1000 / 10);
+			       b->res.bytes_written, b->res.sectors_erased, b->res.sectors_skipped,
+			       b->res.verified ? ", verified" : "", b->duration_ms / 1000,
+			       b->duration_ms % 1000 / 10);
 		else
-			printf(" (exit %d): %s\n", b->code, b->cause);
+			printf(" (exit %d): %s\n", b->code,
+			       b->error.message[0] ? b->error.message
+						   : "failed (see the exit code)");
 		fflush(stdout);
 		return;
 	}
@@ -259,10 +250,11 @@ static void print_board(struct many_board *b)
 	json_board(&j, b);
 	json_uint(&j, "bytes", b->res.bytes_written);
 	json_uint(&j, "sectors_erased", b->res.sectors_erased);
-	json_uint(&j, "sectors_skipped", sectors_skipped(&b->res));
+	json_uint(&j, "sectors_skipped", b->res.sectors_skipped);
 	json_bool(&j, "verified", b->res.verified);
 	json_bool(&j, "app_seen", b->res.app_seen);
 	json_uint(&j, "duration_ms", b->duration_ms);
+	tool_json_error_record(&j, b->code, &b->error);
 	json_obj_close(&j);
 	json_end(&j);
 }
@@ -314,8 +306,8 @@ static void *board_main(void *arg)
 	if (fd >= 0)
 		close(fd);
 	b->duration_ms = tool_many_now_ms() - t0;
-	snprintf(b->cause, sizeof(b->cause), "%s",
-		 b->code && tool_error_captured()[0] ? tool_error_captured() : "");
+	if (b->code)
+		tool_error_captured_copy(&b->error);
 	pthread_mutex_lock(&j->lock);
 	flockfile(stdout); /* a plan being printed by another board ends first */
 	print_board(b);

@@ -20,9 +20,9 @@ struct many_board {
 	char path[64];
 	char serial[128];
 	pthread_t thread;
-	bool finished; /* under job->lock */
-	int code;      /* exit code: 0 = flashed */
-	char cause[256];
+	bool finished;			/* under job->lock */
+	int code;			/* exit code: 0 = flashed */
+	struct tool_error_record error; /* the first error, when code != 0 */
 	struct dfu_flash_result res;
 	uint64_t duration_ms;
 };

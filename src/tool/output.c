@@ -70,11 +70,7 @@ void tool_msg(struct tool_ctx *ctx, const char *fmt, ...)
  * hint printed after it and its cause code: what a board's result carries
  * when several boards run at once, and the --json result's "error".
  */
-static _Thread_local struct {
-	char message[512];
-	char hint[512];
-	char cause[40];
-} captured;
+static _Thread_local struct tool_error_record captured;
 
 void tool_error_capture_begin(void)
 {
@@ -84,6 +80,11 @@ void tool_error_capture_begin(void)
 const char *tool_error_captured(void)
 {
 	return captured.message;
+}
+
+void tool_error_captured_copy(struct tool_error_record *out)
+{
+	*out = captured;
 }
 
 static void prefixed(const char *prefix, const char *fmt, va_list ap)
@@ -247,18 +248,27 @@ static const char *exit_cause(int code)
 	}
 }
 
-void tool_json_error(struct json_out *j, int code)
+const char *tool_error_cause(const struct tool_error_record *rec, int code)
+{
+	return rec->cause[0] ? rec->cause : exit_cause(code);
+}
+
+void tool_json_error_record(struct json_out *j, int code, const struct tool_error_record *rec)
 {
 	if (code == 0) {
 		json_null(j, "error");
 		return;
 	}
 	json_obj_open(j, "error");
-	json_str(j, "message",
-		 captured.message[0] ? captured.message : "failed (see the exit code)");
-	json_str(j, "hint", captured.hint[0] ? captured.hint : NULL);
-	json_str(j, "cause", captured.cause[0] ? captured.cause : exit_cause(code));
+	json_str(j, "message", rec->message[0] ? rec->message : "failed (see the exit code)");
+	json_str(j, "hint", rec->hint[0] ? rec->hint : NULL);
+	json_str(j, "cause", tool_error_cause(rec, code));
 	json_obj_close(j);
+}
+
+void tool_json_error(struct json_out *j, int code)
+{
+	tool_json_error_record(j, code, &captured);
 }
 
 void tool_print_exit_codes(FILE *f)

@@ -64,6 +64,14 @@ void tool_report(const char *object, const struct dfu_error *e);
 /* Per thread: forget, then read, the first error line printed since. */
 void tool_error_capture_begin(void);
 const char *tool_error_captured(void);
+/* This thread's first error since tool_error_capture_begin(): its message,
+ * the hint printed after it and its cause code ("" when none). */
+struct tool_error_record {
+	char message[512];
+	char hint[512];
+	char cause[40];
+};
+void tool_error_captured_copy(struct tool_error_record *out);
 /* The exit code for a library error. */
 int tool_exit_for(int err);
 void tool_print_exit_codes(FILE *f);
@@ -95,6 +103,10 @@ void json_end(struct json_out *j);
  * null) and its cause code: the library's (e.g. "dfu.crc_mismatch"), else
  * one for the exit code ("tool.no_device"). */
 void tool_json_error(struct json_out *j, int code);
+/* The same for a @rec copied from another thread (a board of flash --all). */
+void tool_json_error_record(struct json_out *j, int code, const struct tool_error_record *rec);
+/* The cause code of @rec, else the one for the exit status @code. */
+const char *tool_error_cause(const struct tool_error_record *rec, int code);
 
 /* image-io.c */
 /*

@@ -78,10 +78,23 @@ for b in boards:
     assert b["serial"] == "SN" + b["path"][2:] and b["bytes"] == 20000, b
     assert b["sectors_erased"] == 2 and b["sectors_skipped"] == 0, b
     assert isinstance(b["duration_ms"], int) and b["cause"] is None, b
+    assert b["error"] is None, b
 last = ev[-1]
 assert last["event"] == "result" and last["operation"] == "flash-all", last
 assert (last["boards"], last["flashed"], last["failed"], last["exit_code"]) == (4, 4, 0, 0), last
 EOF
+
+# boards that already hold the image: every sector compared and skipped, none erased
+run sim 2 --flash-in fw.bin@0x08000000 -- "$DFU" flash fw.bin --all --address 0x08000000 --json
+python3 - "$tmp/out" <<'EOF' && pass "--all --json: sectors skipped per board" ||
+import json, sys
+boards = [e for e in map(json.loads, filter(str.strip, open(sys.argv[1])))
+          if e.get("event") == "board"]
+assert len(boards) == 2, boards
+for b in boards:
+    assert (b["outcome"], b["sectors_erased"], b["sectors_skipped"]) == ("ok", 0, 2), b
+EOF
+	fail "--all --json: sectors skipped ($(cat "$tmp/out"))"
 
 # the filters choose the boards
 run sim 4 -- "$DFU" flash fw.bin --all --address 0x08000000 -S SN3
@@ -102,6 +115,20 @@ cmp -s -n 20000 flash.bin fw.bin && cmp -s -n 20000 flash.bin.3 fw.bin &&
 	pass "--all, port locked: the other boards flashed" || fail "--all, locked: others not flashed"
 cmp -s -n 20000 flash.bin.2 fw.bin && fail "--all, port locked: the locked board was written" ||
 	pass "--all, port locked: the locked board untouched"
+wait
+# ... and in JSON: the busy board's cause code and error
+(flock 9; sleep 4) 9> "$DFUFLASH_LOCKDIR/dfuflash-1-2.lock" &
+sleep 0.5
+run sim 2 -- "$DFU" flash fw.bin --all --address 0x08000000 --json
+python3 - "$tmp/out" <<'EOF' && pass "--all --json, port locked: cause and error" ||
+import json, sys
+b = [e for e in map(json.loads, filter(str.strip, open(sys.argv[1])))
+     if e.get("event") == "board" and e["path"] == "1-2"][0]
+assert (b["outcome"], b["exit_code"], b["cause"]) == ("busy", 75, "tool.busy"), b
+assert "another flash of this port is running" in b["error"]["message"], b
+assert b["error"]["cause"] == "tool.busy", b
+EOF
+	fail "--all --json, port locked: $(cat "$tmp/out")"
 wait
 
 # the firmware is checked before any board is looked for; nothing found is 69
