@@ -1054,12 +1054,17 @@ START_TEST(test_timed_out_plain_upload_recovers_by_reset_and_detach)
 }
 END_TEST
 
-START_TEST(test_absurd_transfer_size_is_refused_before_erasing)
+static const char *const bad_transfer_sizes[] = { "transfer-size=65535", "transfer-size=0" };
+
+START_TEST(test_absurd_transfer_size_is_a_device_error_before_erasing)
 {
-	open_dfuse("stm32f405", "transfer-size=65535", 0);
+	/* the device's descriptor is wrong, not the command line: 76, not 64 */
+	open_dfuse("stm32f405", bad_transfer_sizes[_i], 0);
 	add_app(0x08000000, 8000);
-	ck_assert_int_eq(download(), DFU_E_INVAL);
+	ck_assert_int_eq(download(), DFU_E_PROTOCOL);
 	ck_assert_str_eq(err.code, "dfu.transfer_size");
+	ck_assert_ptr_nonnull(strstr(err.message, "nothing was done"));
+	ck_assert_ptr_nonnull(strstr(err.hint, "-t"));
 	ck_assert_uint_eq(n_req[DFU_REQ_DNLOAD], 0);
 	opts.transfer_size = 2048;
 	ck_assert_int_eq(download(), 0);
@@ -1170,7 +1175,8 @@ int main(void)
 	tcase_add_test(t, test_transient_upload_failures_are_retried);
 	tcase_add_test(t, test_stalled_plain_upload_is_retried);
 	tcase_add_test(t, test_timed_out_plain_upload_recovers_by_reset_and_detach);
-	tcase_add_test(t, test_absurd_transfer_size_is_refused_before_erasing);
+	tcase_add_loop_test(t, test_absurd_transfer_size_is_a_device_error_before_erasing, 0,
+			    (int)ARRAY_SIZE(bad_transfer_sizes));
 	tcase_add_loop_test(
 	    t, test_dfuse_transfer_size_below_a_command_is_a_device_error_before_any_request, 1, 5);
 

@@ -430,10 +430,11 @@ for tok in ("no-langid", "no-langid=stall", "no-langid=fail-first",
     fault(tok, lambda op, p: ok(op, p), ops=DU, fast=tok == "no-langid")
 for n in (64, 1024, 4096):
     fault("transfer-size=%d" % n, lambda op, p: ok(op, p), fast=n == 1024)
-# a descriptor without a transfer size: the user gives one (-t), told so
+# a descriptor without a usable transfer size: a device error (76, not a usage error);
+# the user gives one (-t), told so
 for n in (0, 65535):
     # (the device's state may stand between the error and the hint)
-    fault("transfer-size=%d" % n, lambda op, p: E(64, r"wTransferSize.*\n(.*\n)*?.*-t|"
+    fault("transfer-size=%d" % n, lambda op, p: E(76, r"wTransferSize.*\n(.*\n)*?.*-t|"
                                                   r"-t.*wTransferSize", flash="old"), ops=DU)
     fault("transfer-size=%d" % n, lambda op, p: ok(op, p), args=["-t", "TSIZE"], ops=DU)
 for o in ("stall", "truncate"):

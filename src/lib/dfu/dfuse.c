@@ -1117,10 +1117,7 @@ static int download_plan(const struct dfu_dev *dev, const struct dfu_image *img,
 	if (r < 0)
 		return r;
 	if (tsize == 0) {
-		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
-			      "the device reports no wTransferSize");
-		dfu_error_hint(e, "give one with -t");
-		return DFU_E_INVAL;
+		return dfu_error_no_transfer_size(e);
 	}
 	*buf = malloc(tsize);
 	if (!*buf)
@@ -1565,10 +1562,7 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 	int r;
 
 	if (dfuse_transfer_size(dev, opts) == 0) {
-		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
-			      "the device reports no wTransferSize");
-		dfu_error_hint(e, "give one with -t");
-		return DFU_E_INVAL;
+		return dfu_error_no_transfer_size(e);
 	}
 	r = upload_range(dev, opts, &address, &length, e);
 	if (r < 0)

@@ -153,6 +153,15 @@ int dfu_upload_refused(int r, struct dfu_error *e)
 	return r;
 }
 
+int dfu_error_no_transfer_size(struct dfu_error *e)
+{
+	dfu_error_set(e, DFU_E_PROTOCOL, "dfu.transfer_size", NULL,
+		      "the device reports no wTransferSize: nothing was done");
+	dfu_error_hint(e, "the device's DFU functional descriptor is wrong; give its transfer "
+			  "size with -t (e.g. -t 2048)");
+	return DFU_E_PROTOCOL;
+}
+
 /* Count and explain one retry. */
 void dfu_note_retry(struct dfu_dev *dev, const struct dfu_op *op, const char *what, const char *why,
 		    unsigned attempt)

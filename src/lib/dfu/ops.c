@@ -58,22 +58,40 @@ static int check_dfuse_command_fits(struct dfu_dev *dev, const struct dfu_flash_
 	return DFU_E_PROTOCOL;
 }
 
-/* An absurd wTransferSize (0xFFFF): refused before anything is erased. */
-static int check_transfer_size(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
-			       struct dfu_error *e)
+/* No wTransferSize, or an absurd one (0xFFFF): refused before anything is erased. */
+static int transfer_size_refusal(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+				 struct dfu_error *e)
 {
 	int r = check_dfuse_command_fits(dev, opts, e);
 
 	if (r < 0)
 		return r;
-	if ((opts && opts->transfer_size) || dev->transfer_size <= DFU_TRANSFER_SIZE_MAX)
+	if (opts && opts->transfer_size)
 		return 0;
-	dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
+	if (dev->transfer_size == 0)
+		return dfu_error_no_transfer_size(e);
+	if (dev->transfer_size <= DFU_TRANSFER_SIZE_MAX)
+		return 0;
+	dfu_error_set(e, DFU_E_PROTOCOL, "dfu.transfer_size", NULL,
 		      "the device announces wTransferSize %u, more than a control transfer "
 		      "carries (at most %u): nothing was done",
 		      dev->transfer_size, DFU_TRANSFER_SIZE_MAX);
-	dfu_error_hint(e, "give the device's real transfer size with -t (e.g. -t 2048)");
-	return DFU_E_INVAL;
+	dfu_error_hint(e, "the device's DFU functional descriptor is wrong; give its real "
+			  "transfer size with -t (e.g. -t 2048)");
+	return DFU_E_PROTOCOL;
+}
+
+/* The device's descriptor cannot be worked with: running the same command
+ * again does not help (the hint says what does). */
+static int check_transfer_size(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+			       struct dfu_error *e)
+{
+	int r = transfer_size_refusal(dev, opts, e);
+
+	if (r < 0 && e)
+		snprintf(e->detail, sizeof(e->detail),
+			 "nothing was erased or written: the flash is unchanged");
+	return r;
 }
 
 /*

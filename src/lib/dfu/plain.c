@@ -71,10 +71,7 @@ static int plain_download_check(const struct dfu_dev *dev, const struct dfu_flas
 		return dfu_error_set(e, DFU_E_UNSUPPORTED, "dfu.cannot_download", NULL,
 				     "the device does not support download (bitCanDnload is 0)");
 	if (tsize == 0) {
-		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
-			      "the device reports no wTransferSize");
-		dfu_error_hint(e, "give one with -t");
-		return DFU_E_INVAL;
+		return dfu_error_no_transfer_size(e);
 	}
 	if (opts->verify && (!(dev->info.attributes & DFU_ATTR_CAN_UPLOAD) ||
 			     !(dev->info.attributes & DFU_ATTR_MANIFEST_TOLERANT))) {
@@ -258,10 +255,7 @@ static int plain_upload_to(struct dfu_dev *dev, const struct dfu_flash_opts *opt
 		return dfu_error_set(e, DFU_E_UNSUPPORTED, "dfu.cannot_upload", NULL,
 				     "the device does not support upload (bitCanUpload is 0)");
 	if (tsize == 0) {
-		dfu_error_set(e, DFU_E_INVAL, "dfu.transfer_size", NULL,
-			      "the device reports no wTransferSize");
-		dfu_error_hint(e, "give one with -t");
-		return DFU_E_INVAL;
+		return dfu_error_no_transfer_size(e);
 	}
 	r = dfu_dev_ensure_idle(dev, NULL, e);
 	if (r < 0)

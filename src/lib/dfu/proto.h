@@ -306,6 +306,12 @@ void dfu_op_fill_device(struct dfu_error *e, bool was_empty, const struct dfu_op
  * @r is returned as it is.
  */
 int dfu_upload_refused(int r, struct dfu_error *e);
+/*
+ * The device's functional descriptor gives no wTransferSize (0) and -t gave
+ * none: a fault of the device (DFU_E_PROTOCOL, not the caller's), refused
+ * before the first request.
+ */
+int dfu_error_no_transfer_size(struct dfu_error *e);
 /* Wait before retry @attempt (1..DFU_RETRY_MAX) of a transient failure. */
 uint32_t dfu_retry_backoff_ms(unsigned attempt);
 /* Count and explain one retry (log line and dev->res's retry log). */
