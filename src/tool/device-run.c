@@ -41,6 +41,12 @@ static void on_log(void *ud, enum dfu_log_level level, const char *msg)
 	fputc('\n', stderr);
 }
 
+/* What the erase and compare phases count: sectors; the others count bytes. */
+static const char *progress_unit(const char *phase)
+{
+	return strcmp(phase, "erase") == 0 || strcmp(phase, "compare") == 0 ? "sectors" : "bytes";
+}
+
 static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
 {
 	struct tool_run *r = ud;
@@ -92,8 +98,7 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 			return;
 		fprintf(stderr, "\r%-8s [%.*s%*s] %3d%% %llu/%llu %s", phase, fill,
 			"========================================", w - fill, "", pct,
-			(unsigned long long)done, (unsigned long long)total,
-			strcmp(phase, "erase") == 0 ? "sectors" : "bytes");
+			(unsigned long long)done, (unsigned long long)total, progress_unit(phase));
 		if (done >= total)
 			fputc('\n', stderr);
 		r->progress_last = done >= total ? -1 : pct;
@@ -104,8 +109,7 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 	if (r->progress_last >= 0 && pct / 10 == r->progress_last / 10 && done < total)
 		return;
 	fprintf(stderr, "dfuflash: %s %d%% (%llu of %llu %s)\n", phase, pct,
-		(unsigned long long)done, (unsigned long long)total,
-		strcmp(phase, "erase") == 0 ? "sectors" : "bytes");
+		(unsigned long long)done, (unsigned long long)total, progress_unit(phase));
 	r->progress_last = done >= total ? -1 : pct;
 }
 
