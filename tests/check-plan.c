@@ -67,6 +67,29 @@ START_TEST(test_plan_sends_the_device_nothing)
 }
 END_TEST
 
+START_TEST(test_plan_compares_as_the_download_does_and_writes_nothing)
+{
+	unsigned erases, writes;
+
+	/* the chip holds the image already (a first, full download): the plan of
+	 * the differential re-flash reads it and skips every sector */
+	open_dfuse("stm32f405", NULL, 0);
+	add_app(0x08000000, 3000);
+	add_pattern(0x08020010, 5000, 9);
+	ck_assert_int_eq(download(), 0);
+	erases = n_erases;
+	writes = n_writes;
+	opts.full = false;
+	ck_assert_int_eq(dfu_dev_plan(dev, img, &opts, &plan, &err), 0);
+	ck_assert_uint_eq(plan->n_sectors, 2);
+	for (size_t i = 0; i < plan->n_sectors; i++)
+		ck_assert_int_eq(plan->sectors[i].action, DFU_PLAN_SKIP);
+	ck_assert_uint_eq(plan->n_writes, 0);
+	ck_assert_uint_eq(n_erases, erases);
+	ck_assert_uint_eq(n_writes, writes);
+}
+END_TEST
+
 START_TEST(test_plan_refuses_data_outside_the_memory_map)
 {
 	unsigned before;
@@ -114,6 +137,7 @@ int main(void)
 
 	tcase_add_test(t, test_plan_lists_the_sectors_and_runs_the_download_uses);
 	tcase_add_test(t, test_plan_sends_the_device_nothing);
+	tcase_add_test(t, test_plan_compares_as_the_download_does_and_writes_nothing);
 	tcase_add_test(t, test_plan_refuses_data_outside_the_memory_map);
 	tcase_add_test(t, test_plan_of_a_mass_erase_has_no_sector_list);
 	tcase_add_test(t, test_plain_dfu_plan_is_one_stream_from_block_0);

@@ -1450,8 +1450,62 @@ static int plan_export(const struct plan *p, struct dfu_plan *out, struct dfu_er
 	return 0;
 }
 
-int dfuse_plan(const struct dfu_dev *dev, const struct dfu_image *img,
-	       const struct dfu_flash_opts *opts, struct dfu_plan *out, struct dfu_error *e)
+/*
+ * The sectors of @out after the compare took those the chip already holds
+ * out of the plan: every sector of @all, those no longer in @out marked
+ * DFU_PLAN_SKIP.
+ */
+static int plan_mark_skipped(const struct dfuse_sector *all, size_t n_all, struct dfu_plan *out,
+			     struct dfu_error *e)
+{
+	struct dfu_plan_sector *s = calloc(n_all ? n_all : 1, sizeof(*s));
+	size_t k = 0;
+
+	if (!s)
+		return nomem(e);
+	for (size_t i = 0; i < n_all; i++) {
+		bool kept = k < out->n_sectors && out->sectors[k].start == all[i].start;
+
+		s[i] = (struct dfu_plan_sector){ .start = all[i].start,
+						 .size = all[i].size,
+						 .action = kept ? DFU_PLAN_ERASE : DFU_PLAN_SKIP };
+		k += kept;
+	}
+	free(out->sectors);
+	out->sectors = s;
+	out->n_sectors = n_all;
+	return 0;
+}
+
+/* The plan's compare, as dfuse_download runs it (unless --full): the
+ * sectors it would skip are marked, their writes left out. */
+static int plan_compare(struct dfu_dev *dev, const struct dfu_image *img,
+			const struct dfu_flash_opts *opts, struct plan *p, struct dfu_plan *out,
+			struct dfu_error *e)
+{
+	struct dfu_flash_result res = { 0 };
+	struct dfuse_sector *all;
+	size_t n_all = p->n_erase;
+	struct dfu_run run;
+	int r;
+
+	all = malloc((n_all ? n_all : 1) * sizeof(*all));
+	if (!all)
+		return nomem(e);
+	memcpy(all, p->erase, n_all * sizeof(*all));
+	dfu_run_begin(dev, &run, &res);
+	r = download_compare(dev, img, opts, p, &res, e);
+	dfu_run_end(dev, &run);
+	if (r == 0)
+		r = plan_export(p, out, e);
+	if (r == 0)
+		r = plan_mark_skipped(all, n_all, out, e);
+	free(all);
+	return r;
+}
+
+int dfuse_plan(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
+	       struct dfu_plan *out, struct dfu_error *e)
 {
 	struct plan p = { 0 };
 	int r;
@@ -1462,7 +1516,7 @@ int dfuse_plan(const struct dfu_dev *dev, const struct dfu_image *img,
 		return r;
 	r = plan_build(dev, img, opts, &p, e);
 	if (r == 0)
-		r = plan_export(&p, out, e);
+		r = plan_compare(dev, img, opts, &p, out, e);
 	if (r == 0 && opts->leave)
 		r = dfuse_jump_target(dev, img, opts, &out->have_jump, &out->jump, e);
 	out->dfuse = true;

@@ -445,8 +445,10 @@ int dfuse_upload(struct dfu_dev *dev, const struct dfu_flash_opts *opts, struct 
 		 struct dfu_flash_result *res, struct dfu_error *e);
 /* The plan of dfuse_download() (refusals included) into @out, which the caller
  * zeroed; nothing is sent.  dfu_plan_free() releases what it holds. */
-int dfuse_plan(const struct dfu_dev *dev, const struct dfu_image *img,
-	       const struct dfu_flash_opts *opts, struct dfu_plan *out, struct dfu_error *e);
+/* The plan of dfuse_download, its differential compare included (the
+ * compare reads the flash; nothing is erased or written). */
+int dfuse_plan(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
+	       struct dfu_plan *out, struct dfu_error *e);
 int dfuse_leave(struct dfu_dev *dev, const struct dfu_image *img, const struct dfu_flash_opts *opts,
 		struct dfu_flash_result *res, struct dfu_error *e);
 /*

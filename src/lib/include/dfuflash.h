@@ -833,9 +833,13 @@ struct dfu_plan {
 
 /*
  * Plan the download of @img with @opts as dfu_dev_download() would, with
- * every refusal it would make, and send nothing to the device (a dry run).
+ * every refusal it would make, and erase and write nothing (a dry run).  On a
+ * DfuSe device without opts->full the plan compares the sectors with the
+ * chip as the download does (reads: UPLOAD and Set Address), and marks those
+ * the chip holds already DFU_PLAN_SKIP.  The device must be in dfuIDLE.
  * Caller owns *out: dfu_plan_free().  Errors: those of dfu_dev_download()
- * that come before the first request (DFU_E_MEMMAP, DFU_E_INVAL, DFU_E_NOMEM).
+ * that come before the first erase (DFU_E_MEMMAP, DFU_E_INVAL, DFU_E_NOMEM),
+ * and those of a failed read.
  */
 int dfu_dev_plan(struct dfu_dev *dev, const struct dfu_image *img,
 		 const struct dfu_flash_opts *opts, struct dfu_plan **out, struct dfu_error *e);
