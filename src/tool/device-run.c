@@ -473,8 +473,10 @@ int tool_run_check_alt_choice(struct tool_run *r, const struct dfu_if_info *list
 	for (size_t i = 0; i < n; i++) {
 		if (!list[i].dfu_mode)
 			continue;
-		if (list[i].layout)
-			return 0; /* DfuSe: the memory map decides */
+		/* DfuSe: the memory map decides; a name that could not be read may
+		 * be one, and the download names that cause */
+		if (list[i].layout || dfu_if_name_unread(&list[i]))
+			return 0;
 		plain++;
 	}
 	if (plain < 2)

@@ -135,9 +135,7 @@ static int memmap_error(const struct dfu_dev *dev, uint32_t address, const char 
  * stall): the device is slow or flaky, the address is not the problem. */
 static bool name_unread(const struct dfu_dev *dev)
 {
-	const char *st = dev->info.strings_state;
-
-	return !dev->info.name[0] && st && strcmp(st, "ok") != 0 && strcmp(st, "none") != 0;
+	return dfu_if_name_unread(&dev->info);
 }
 
 static int unread_layout_error(const struct dfu_dev *dev, uint32_t address, struct dfu_error *e)

@@ -560,6 +560,13 @@ int dfu_info_parse_layout(struct dfu_ctx *ctx, struct dfu_if_info *i)
 	return 0;
 }
 
+bool dfu_if_name_unread(const struct dfu_if_info *info)
+{
+	const char *st = info->strings_state;
+
+	return !info->name[0] && st && strcmp(st, STATE_OK) != 0 && strcmp(st, STATE_NONE) != 0;
+}
+
 void dfu_if_info_free(struct dfu_if_info *list, size_t n)
 {
 	if (!list)

@@ -631,6 +631,9 @@ struct dfu_if_info {
 int dfu_list(struct dfu_ctx *ctx, const struct dfu_match *m, struct dfu_if_info **out, size_t *n,
 	     struct dfu_error *e);
 void dfu_if_info_free(struct dfu_if_info *list, size_t n);
+/* Whether @info's name (on a DfuSe device, its memory map) exists but could
+ * not be read: a timeout, a stall (strings_state says which). */
+bool dfu_if_name_unread(const struct dfu_if_info *info);
 
 /*
  * dfu-util's `-l` line for @i, byte for byte (scripts parse it):
