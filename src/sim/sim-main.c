@@ -554,6 +554,10 @@ static int hold_bus(const struct sim_opts *o, struct testbed *tb)
 	printf("UMOCKDEV_DIR=%s; export UMOCKDEV_DIR;\n"
 	       "LD_PRELOAD=%s; export LD_PRELOAD;\n",
 	       sim_usbfs_root(tb->bus), PRELOAD_LIB);
+#if defined(__SANITIZE_ADDRESS__)
+	/* a sanitized program run on this bus needs it as this one did (main) */
+	printf("ASAN_OPTIONS='%s'; export ASAN_OPTIONS;\n", g_getenv("ASAN_OPTIONS"));
+#endif
 	fflush(stdout);
 	fprintf(stderr, "dfuflash-sim: %u %s device(s) ready; stop with SIGINT or SIGTERM\n",
 		o->devices, o->profile);

@@ -1490,7 +1490,8 @@ static int plan_compare(struct dfu_dev *dev, const struct dfu_image *img,
 	all = malloc((n_all ? n_all : 1) * sizeof(*all));
 	if (!all)
 		return nomem(e);
-	memcpy(all, p->erase, n_all * sizeof(*all));
+	if (n_all)
+		memcpy(all, p->erase, n_all * sizeof(*all));
 	dfu_run_begin(dev, &run, &res);
 	r = download_compare(dev, img, opts, p, &res, e);
 	dfu_run_end(dev, &run);
