@@ -820,6 +820,29 @@ START_TEST(test_endless_blank_text_lines_are_refused_at_the_text_limit)
 }
 END_TEST
 
+START_TEST(test_a_million_blank_lines_keep_a_hundred_warnings)
+{
+	/* a warning per blank line, but not a million of them in memory */
+	struct dfu_parse_opts opts = { .format = DFU_FORMAT_IHEX };
+	struct dfu_reader *r = NULL;
+	struct dfu_image *img = NULL;
+	struct dfu_error e = { 0 };
+	static const char rec[] = ":0400000001020304F2\n:00000001FF\n";
+	static uint8_t lines[1000 * 1000];
+
+	memset(lines, '\n', sizeof(lines));
+	ck_assert_int_eq(dfu_reader_new(&opts, &r), 0);
+	ck_assert_int_eq(dfu_reader_feed(r, lines, sizeof(lines), &e), 0);
+	ck_assert_int_eq(dfu_reader_feed(r, (const uint8_t *)rec, strlen(rec), &e), 0);
+	ck_assert_int_eq(dfu_reader_finish(r, &img, &e), 0);
+	ck_assert_uint_eq(img->n_warnings, 101);
+	ck_assert_str_eq(img->warnings[0], "line 1: blank line ignored");
+	ck_assert_str_eq(img->warnings[100], "more warnings, not shown");
+	dfu_image_free(img);
+	dfu_reader_free(r);
+}
+END_TEST
+
 START_TEST(test_free_without_finish_releases_a_reader_mid_line)
 {
 	struct dfu_parse_opts opts = { .format = DFU_FORMAT_IHEX };
@@ -885,6 +908,7 @@ int main(void)
 	tcase_add_test(tc, test_byte_order_mark_on_a_later_line_is_an_error);
 	tcase_add_loop_test(tc, test_binary_input_is_refused_as_soon_as_it_passes_the_limit, 0, 2);
 	tcase_add_test(tc, test_endless_blank_text_lines_are_refused_at_the_text_limit);
+	tcase_add_test(tc, test_a_million_blank_lines_keep_a_hundred_warnings);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("state");

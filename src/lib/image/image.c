@@ -124,6 +124,9 @@ void dfu_image_free(struct dfu_image *img)
 	free(img);
 }
 
+/* Warnings kept; a file of a million blank lines must not keep a million. */
+#define WARNINGS_MAX 100
+
 int dfu_image_warn(struct dfu_image *img, const char *fmt, ...)
 {
 	char **w;
@@ -131,9 +134,16 @@ int dfu_image_warn(struct dfu_image *img, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
+	if (img->n_warnings > WARNINGS_MAX)
+		return 0;
+	if (img->n_warnings == WARNINGS_MAX) {
+		msg = strdup("more warnings, not shown");
+		n = msg ? 0 : -1;
+	} else {
+		va_start(ap, fmt);
+		n = vasprintf(&msg, fmt, ap);
+		va_end(ap);
+	}
 	if (n < 0)
 		return DFU_E_NOMEM;
 	w = realloc(img->warnings, (img->n_warnings + 1) * sizeof(*w));
