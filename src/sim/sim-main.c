@@ -46,6 +46,7 @@ struct sim_opts {
 	double time_scale;
 	unsigned devices;
 	uint32_t arrive_ms; /* --arrive: device k plugs in (k-1) x this after the start */
+	uint32_t change_ms; /* --change-events: a "change" uevent per device this often */
 	bool hold;
 	char **command;
 };
@@ -79,6 +80,8 @@ static void usage(FILE *f)
 	      "      --devices=N        number of devices (default 1, at most 16)\n"
 	      "      --arrive=MS        device 1 is there at the start, device K plugs in\n"
 	      "                         (K-1) x MS milliseconds later (a station's tray)\n"
+	      "      --change-events=MS send a \"change\" uevent for every device each MS\n"
+	      "                         milliseconds (stress for hotplug listeners)\n"
 	      "      --hold             keep the bus until SIGINT/SIGTERM; print its environment\n"
 	      "      --list-profiles    list the profiles and exit\n"
 	      "  -h, --help             show this help\n"
@@ -109,6 +112,7 @@ enum {
 	OPT_TIME_SCALE,
 	OPT_DEVICES,
 	OPT_ARRIVE,
+	OPT_CHANGE_EVENTS,
 	OPT_HOLD,
 	OPT_LIST
 };
@@ -122,6 +126,7 @@ static const struct option longopts[] = {
 	{ "time-scale", required_argument, NULL, OPT_TIME_SCALE },
 	{ "devices", required_argument, NULL, OPT_DEVICES },
 	{ "arrive", required_argument, NULL, OPT_ARRIVE },
+	{ "change-events", required_argument, NULL, OPT_CHANGE_EVENTS },
 	{ "hold", no_argument, NULL, OPT_HOLD },
 	{ "list-profiles", no_argument, NULL, OPT_LIST },
 	{ "help", no_argument, NULL, 'h' },
@@ -168,15 +173,13 @@ static int parse_devices(const char *arg, struct sim_opts *o)
 	return -1;
 }
 
-static int parse_arrive(const char *arg, struct sim_opts *o)
+/* --arrive and --change-events: 1 to 3600000 ms into *@ms; -1, or EX_USAGE. */
+static int parse_ms(const char *name, const char *arg, uint32_t *ms)
 {
-	uint32_t ms;
-
-	if (util_parse_u32(arg, &ms) < 0 || ms < 1 || ms > 3600000) {
-		fprintf(stderr, "dfuflash-sim: --arrive '%s': expected 1 to 3600000 (ms)\n", arg);
+	if (util_parse_u32(arg, ms) < 0 || *ms < 1 || *ms > 3600000) {
+		fprintf(stderr, "dfuflash-sim: --%s '%s': expected 1 to 3600000 (ms)\n", name, arg);
 		return EX_USAGE;
 	}
-	o->arrive_ms = ms;
 	return -1;
 }
 
@@ -205,7 +208,9 @@ static int parse_option(int c, const char *arg, struct sim_opts *o)
 	case OPT_DEVICES:
 		return parse_devices(arg, o);
 	case OPT_ARRIVE:
-		return parse_arrive(arg, o);
+		return parse_ms("arrive", arg, &o->arrive_ms);
+	case OPT_CHANGE_EVENTS:
+		return parse_ms("change-events", arg, &o->change_ms);
 	case OPT_HOLD:
 		o->hold = true;
 		return -1;
@@ -548,6 +553,21 @@ static void schedule_arrivals(const struct sim_opts *o, struct testbed *tb)
 	}
 }
 
+static gboolean on_change_tick(gpointer data)
+{
+	struct testbed *tb = data;
+
+	sim_usbfs_announce_change(tb->bus);
+	return G_SOURCE_CONTINUE;
+}
+
+/* --change-events: the main loop sends them until the end. */
+static void schedule_change_events(const struct sim_opts *o, struct testbed *tb)
+{
+	if (o->change_ms)
+		g_timeout_add(o->change_ms, on_change_tick, tb);
+}
+
 /* --hold: print the environment that reaches the bus, then serve until a signal. */
 static int hold_bus(const struct sim_opts *o, struct testbed *tb)
 {
@@ -658,6 +678,7 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	schedule_arrivals(&o, &tb);
+	schedule_change_events(&o, &tb);
 	if (o.hold) {
 		ret = hold_bus(&o, &tb);
 	} else {

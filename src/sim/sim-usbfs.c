@@ -1293,6 +1293,20 @@ int sim_usbfs_replug(struct sim_usbfs *u, size_t index)
 	return r;
 }
 
+void sim_usbfs_announce_change(struct sim_usbfs *u)
+{
+	for (size_t i = 0; i < u->n_ports; i++) {
+		struct usbfs_port *p = &u->ports[i];
+		bool present;
+
+		g_rec_mutex_lock(&u->lock);
+		present = p->cur && !p->cur->gone;
+		g_rec_mutex_unlock(&u->lock);
+		if (present)
+			umockdev_testbed_uevent(u->tb, p->syspath, "change");
+	}
+}
+
 void sim_usbfs_get_stats(struct sim_usbfs *u, struct sim_usbfs_stats *st)
 {
 	g_rec_mutex_lock(&u->lock);

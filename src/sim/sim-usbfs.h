@@ -46,6 +46,9 @@ uint64_t sim_usbfs_clock_us(void *ctx);
  * sim_device_unplug(): it powers on and enumerates at a new address.  0, or -EINVAL. */
 int sim_usbfs_replug(struct sim_usbfs *u, size_t index);
 
+/* Main thread: send a "change" uevent for every device on the bus (hotplug stress). */
+void sim_usbfs_announce_change(struct sim_usbfs *u);
+
 /* Counters, for benchmarks and tests. */
 struct sim_usbfs_stats {
 	unsigned long ioctls;

@@ -166,6 +166,14 @@ for r in recs:
     assert (r["outcome"], r["exit_code"], r["cause"]) == ("ok", 0, None), r
     assert r["time"].endswith("Z") and len(r["time"]) == 20, r
 EOF
+# "change" uevents reach every hotplug listener too: they are no arrivals
+rm -f flash.bin*
+run sim 2 --arrive 300 --change-events=2 --flash-out flash.bin -- "$DFU" station fw.bin \
+	--count 2 --address 0x08000000
+[ "$rc" -eq 0 ] && [ "$(lines ': ok, 20000 bytes written')" -eq 2 ] &&
+	[ "$(grep -c 'arrived' "$tmp/err")" -eq 2 ] && same_flash 2 &&
+	pass "station: change uevents every 2 ms are no arrivals" ||
+	fail "station with change uevents: exit $rc, $(lines ': ok') flashed, $(grep -c 'arrived' "$tmp/err") arrivals"
 
 # no board twice while it stays: two boards left in DFU mode, many looks, then SIGINT
 # to dfuflash itself: the flashes end, two results, the summary, exit 0.  The bus is
