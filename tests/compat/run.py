@@ -166,6 +166,10 @@ def run_one(row, tool, work, inputs, sim, dfuflash):
     if read(os.path.join(d, "rc")) is None:
         sys.exit("%s: the simulator did not run the command (exit %d): %s"
                  % (row["id"], p.returncode, p.stderr.strip()[-500:]))
+    # the command line ends with the probe, so the simulator itself must end with 0
+    if p.returncode != 0:
+        with open(os.path.join(d, "sim-failed"), "w") as f:
+            f.write("the simulator ended with %d: %s" % (p.returncode, p.stderr.strip()[-500:]))
     return d
 
 
@@ -192,6 +196,7 @@ def seen(d):
         "mode": (read(os.path.join(d, "mode")) or "?").strip(),
         "upload": read(os.path.join(d, "up.bin"), "rb"),
         "lines": "\n    ".join(lines),
+        "sim": read(os.path.join(d, "sim-failed")),
     }
 
 
@@ -271,9 +276,12 @@ def main():
             os.symlink(target, tools[variant])
         def check_row(row):
             ref = seen(run_one(row, tools["dfu-util"], work, inputs, sim, dfuflash))
-            problems = []
+            # a broken run of the reference is no reference: say so, not "differs"
+            problems = ["[dfu-util] " + ref["sim"]] if ref["sim"] else []
             for variant in ("dfuflash", "as-dfu-util"):
                 got = seen(run_one(row, tools[variant], work, inputs, sim, dfuflash))
+                if got["sim"]:
+                    problems.append("[%s] %s" % (variant, got["sim"]))
                 problems += ["[%s] %s" % (variant, p) for p in compare(row, ref, got, variant)]
             # a marked aspect must really differ (in one variant at least)
             for a in sorted(row["differ"] - row.get("differed", set())):
