@@ -362,11 +362,7 @@ static bool any_dfu_mode(const struct dfu_if_info *list, size_t n)
 	return false;
 }
 
-/*
- * A run-time device: DETACH, then wait for the same device (by path, then
- * serial) to come back in DFU mode, and list it again with the filters.
- */
-static int detach_to_dfu(struct tool_run *r, struct dfu_if_info **list, size_t *n)
+int tool_run_detach_to_dfu(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 {
 	_cleanup_(dfu_dev_closep) struct dfu_dev *dev = NULL;
 	struct dfu_if_info same = (*list)[0];
@@ -815,7 +811,7 @@ static int run_device(struct tool_run *r)
 		goto out;
 	tool_run_set_object(r, &list[0]);
 	if (!any_dfu_mode(list, n) && !cmd->keeps_runtime) {
-		ret = detach_to_dfu(r, &list, &n);
+		ret = tool_run_detach_to_dfu(r, &list, &n);
 		if (ret)
 			goto out;
 	}

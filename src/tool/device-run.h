@@ -53,6 +53,10 @@ int tool_run_pick_alt(struct tool_run *r, const struct dfu_if_info *list, size_t
  * several plain DFU alts (no -a, no address). */
 int tool_run_check_alt_choice(struct tool_run *r, const struct dfu_if_info *list, size_t n,
 			      const struct tool_alt_want *want);
+/* @list is one run-time device: DETACH it, wait for the same device (by path,
+ * then serial) to come back in DFU mode and list it again with the filters
+ * into @list/@n.  0, or an exit status after saying why. */
+int tool_run_detach_to_dfu(struct tool_run *r, struct dfu_if_info **list, size_t *n);
 /* Open @info into *dev (caller closes it) and bring it to dfuIDLE. */
 int tool_run_open_alt(struct tool_run *r, const struct dfu_if_info *info, struct dfu_dev **dev);
 /* erase, leave, -R alone: pick the alt (--jump's address decides), open it;
