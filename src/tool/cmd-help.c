@@ -118,7 +118,7 @@ void tool_options_usage(FILE *f)
 	      "  --trace FILE         every USB control request as a JSON line to FILE\n"
 	      "  --otp                allow writing OTP memory and its lock bytes (irreversible)\n"
 	      "  --dry-run            flash/erase/leave: print the plan, write nothing\n"
-	      "  --all                flash: every matching board in DFU mode, in parallel\n"
+	      "  --all                flash: every matching board, in parallel\n"
 	      "  --count N            station: stop after N boards\n"
 	      "  --record LOG         --all, station: append a JSON line per board to LOG\n"
 	      "\n"

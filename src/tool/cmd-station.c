@@ -122,6 +122,9 @@ static int start_new(struct station *s, const struct dfu_if_info *list, size_t n
 	for (size_t i = 0; i < n && !count_reached(s, o); i++) {
 		int ret;
 
+		/* DFU mode only: a board flashed here comes back running its
+		 * application, often with a DFU run-time interface; detaching that
+		 * would flash it again after every flash */
 		if (!list[i].dfu_mode || find_seen(s, &list[i]))
 			continue;
 		tool_msg(s->job.r->tool, "station: %04x:%04x at %s%s%s arrived", list[i].vid,

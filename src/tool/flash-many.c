@@ -194,6 +194,15 @@ static int board_flash(struct many_board *b)
 	ret = board_list(b, &r, &list, &n);
 	if (ret)
 		goto out;
+	/* flash --all: a board running its application with a DFU run-time
+	 * interface is detached first, as the single-board flash does (a station
+	 * takes DFU-mode boards only: see start_new() in cmd-station.c) */
+	if (!list[0].dfu_mode) {
+		r.dfu_ids_derived = j->r->dfu_ids_derived;
+		ret = tool_run_detach_to_dfu(&r, &list, &n);
+		if (ret)
+			goto out;
+	}
 	ret = tool_parse_image(o.download_path, j->data, j->len, &j->po, &img);
 	if (ret)
 		goto out;
@@ -411,7 +420,7 @@ static int list_all(struct tool_run *r, struct dfu_if_info **list, size_t *n)
 	return 0;
 }
 
-/* One thread per DFU-mode device (the first of its alts starts it). */
+/* One thread per device, in DFU or run-time mode (the first of its alts starts it). */
 static int start_each(struct many_job *j, const struct dfu_if_info *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -423,13 +432,6 @@ static int start_each(struct many_job *j, const struct dfu_if_info *list, size_t
 				first = false;
 		if (!first)
 			continue;
-		if (!list[i].dfu_mode) {
-			tool_msg(j->r->tool,
-				 "%04x:%04x at %s: run-time mode, not flashed (--all flashes "
-				 "devices in DFU mode)",
-				 list[i].vid, list[i].pid, list[i].path);
-			continue;
-		}
 		ret = tool_many_start(j, &list[i]);
 		if (ret)
 			return ret;
@@ -455,8 +457,7 @@ int cmd_flash_all(struct tool_run *r)
 	if (ret)
 		goto out;
 	if (j.n_boards == 0) {
-		tool_err("no DFU device in DFU mode found%s",
-			 r->o->wait ? " before the --wait timeout" : "");
+		tool_err("no DFU device found%s", r->o->wait ? " before the --wait timeout" : "");
 		tool_hint("`dfuflash list` shows what is connected; check -d/-p/-S and the cables");
 		ret = TOOL_EXIT_NODEVICE;
 		goto out;

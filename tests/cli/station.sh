@@ -131,6 +131,18 @@ EOF
 	fail "--all --json, port locked: $(cat "$tmp/out")"
 wait
 
+# boards running an application with a DFU run-time interface: each is detached into
+# DFU mode by its own thread, then flashed (as `flash` does for one board)
+head -c 3000 fw.bin > rt.bin
+rm -f flash.bin*
+run "$SIM" -p generic --devices 2 --time-scale 0 -f 'serial=SN#' --flash-out flash.bin -- \
+	"$DFU" flash rt.bin --all
+[ "$rc" -eq 0 ] && [ "$(lines '^1-[12] SN[12]: ok, 3000 bytes written')" -eq 2 ] &&
+	[ "$(grep -c 'cafe:4001 at 1-[12]: run-time mode: detaching to DFU mode' "$tmp/err")" -eq 2 ] &&
+	cmp -s -n 3000 flash.bin rt.bin && cmp -s -n 3000 flash.bin.2 rt.bin &&
+	pass "--all: run-time boards detached, then flashed byte-exact" ||
+	fail "--all, run-time boards: exit $rc: $(cat "$tmp/out" "$tmp/err")"
+
 # the firmware is checked before any board is looked for; nothing found is 69
 run sim 2 -- "$DFU" flash missing.bin --all
 [ "$rc" -eq 66 ] && grep -q 'missing.bin: cannot open' "$tmp/err" && pass "--all, missing file: 66" ||
