@@ -53,25 +53,27 @@ static void resolve(void)
 	next_sendmsg = (sendmsg_fn)dlsym(RTLD_NEXT, "sendmsg");
 }
 
-/* Is @sa the "event<fd>" socket of a client in the test bed ($UMOCKDEV_DIR)? */
+/* Is @sa (of @len bytes) the "event<fd>" socket of a client in the test bed
+ * ($UMOCKDEV_DIR)?  Reads nothing past @len. */
 static bool is_event_socket(const void *sa, socklen_t len)
 {
 	const struct sockaddr_un *un = sa;
 	const char *root = getenv("UMOCKDEV_DIR");
-	size_t n;
+	size_t n, plen;
 
-	if (!sa || len <= offsetof(struct sockaddr_un, sun_path) || un->sun_family != AF_UNIX ||
-	    !root || !*root)
+	if (!sa || len <= offsetof(struct sockaddr_un, sun_path) || !root || !*root)
 		return false;
+	if (un->sun_family != AF_UNIX)
+		return false;
+	plen = strnlen(un->sun_path, len - offsetof(struct sockaddr_un, sun_path));
 	n = strlen(root);
-	if (strncmp(un->sun_path, root, n) != 0 || strncmp(un->sun_path + n, "/event", 6) != 0)
+	if (plen <= n + 6 || memcmp(un->sun_path, root, n) != 0 ||
+	    memcmp(un->sun_path + n, "/event", 6) != 0)
 		return false;
-	n += 6;
-	if (!isdigit((unsigned char)un->sun_path[n]))
-		return false;
-	while (isdigit((unsigned char)un->sun_path[n]))
-		n++;
-	return un->sun_path[n] == '\0';
+	for (size_t i = n + 6; i < plen; i++)
+		if (!isdigit((unsigned char)un->sun_path[i]))
+			return false;
+	return true;
 }
 
 INTERPOSED int connect(int fd, const struct sockaddr *sa, socklen_t len)
