@@ -113,7 +113,12 @@ START_TEST(test_download_sets_the_address_again_before_a_short_last_block)
 }
 END_TEST
 
-START_TEST(test_download_sets_the_address_once_per_run)
+/*
+ * An ST ROM computes each block's address from wBlockNum, so the runs of a
+ * download are numbered from one Set Address: two runs one block apart are
+ * blocks 2, 3 and 5.
+ */
+START_TEST(test_st_rom_download_numbers_every_run_from_one_set_address)
 {
 	open_dfuse("stm32f405", NULL, 0);
 	/* two runs of whole blocks in one sector, one block apart */
@@ -121,9 +126,35 @@ START_TEST(test_download_sets_the_address_once_per_run)
 	add_pattern(0x08010000 + 3 * 2048, 2048, 4);
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
-	ck_assert_uint_eq(n_set_addresses, 2);
+	ck_assert_uint_eq(n_set_addresses, 1);
 	ck_assert_uint_eq(set_addresses[0], 0x08010000);
-	ck_assert_uint_eq(set_addresses[1], 0x08010000 + 3 * 2048);
+	ck_assert_uint_eq(n_blocks_sent, 3);
+	ck_assert_uint_eq(blocks_sent[0].block, 2);
+	ck_assert_uint_eq(blocks_sent[1].block, 3);
+	ck_assert_uint_eq(blocks_sent[2].block, 5);
+}
+END_TEST
+
+/*
+ * Other DfuSe devices may count the blocks they get instead of computing
+ * the address (nothing but AN3156 says they compute): each run gets its own
+ * Set Address and blocks 2, 3, ... after it, never a jump (the Photon's
+ * bootloader, 4 KiB blocks).
+ */
+START_TEST(test_other_dfuse_devices_get_a_set_address_per_run)
+{
+	open_dfuse("particle-photon", NULL, 0);
+	ck_assert_uint_eq(dev->transfer_size, 4096);
+	add_pattern(0x08020000, 2 * 4096, 3);
+	add_pattern(0x08020000 + 3 * 4096, 4096, 4);
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(n_set_addresses, 2);
+	ck_assert_uint_eq(set_addresses[0], 0x08020000);
+	ck_assert_uint_eq(set_addresses[1], 0x08020000 + 3 * 4096);
+	ck_assert_uint_eq(n_blocks_sent, 3);
+	ck_assert_uint_eq(blocks_sent[2].block, 2);
+	ck_assert_uint_eq(blocks_sent[2].pointer, 0x08020000 + 3 * 4096);
 }
 END_TEST
 
@@ -199,12 +230,16 @@ END_TEST
 START_TEST(test_vector_table_sector_is_written_last)
 {
 	open_dfuse("stm32f405", NULL, 0);
-	add_app(0x08000000, 40000); /* sectors 0, 1, 2 */
+	add_app(0x08000000, 20 * 2048); /* sectors 0, 1, 2 in whole blocks */
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
-	ck_assert_uint_ge(n_set_addresses, 2);
-	ck_assert_uint_eq(set_addresses[0], 0x08004000);
-	ck_assert_uint_eq(set_addresses[n_set_addresses - 1], 0x08000000);
+	/* one Set Address: sector 1 from block 10, sector 0 last, from block 2 */
+	ck_assert_uint_eq(n_set_addresses, 1);
+	ck_assert_uint_eq(simtest_block_address(0, 2048), 0x08004000);
+	ck_assert_uint_eq(blocks_sent[0].block, 10);
+	for (size_t i = 0; i < n_blocks_sent; i++)
+		ck_assert_uint_eq(simtest_block_address(i, 2048) < 0x08004000,
+				  i >= n_blocks_sent - 8);
 }
 END_TEST
 
@@ -394,7 +429,7 @@ END_TEST
 
 /* What a second download did, counted from its start. */
 struct second {
-	unsigned erases, writes, uploads;
+	unsigned erases, writes, uploads, set_addresses;
 };
 
 /* img downloaded in full, then @change applied to it and img downloaded again
@@ -406,11 +441,13 @@ static struct second download_twice(void (*change)(void), int *r)
 	ck_assert_int_eq(download(), 0);
 	if (change)
 		change();
-	before = (struct second){ n_erases, n_writes, n_req[DFU_REQ_UPLOAD] };
+	before =
+	    (struct second){ n_erases, n_writes, n_req[DFU_REQ_UPLOAD], (unsigned)n_set_addresses };
 	opts.full = false;
 	*r = download();
 	return (struct second){ n_erases - before.erases, n_writes - before.writes,
-				n_req[DFU_REQ_UPLOAD] - before.uploads };
+				n_req[DFU_REQ_UPLOAD] - before.uploads,
+				(unsigned)n_set_addresses - before.set_addresses };
 }
 
 /* 256 KiB over the F405's sectors 0-5 (4 x 16, 64, 128 KiB). */
@@ -430,6 +467,12 @@ static void change_every_sector(void)
 {
 	new_image();
 	add_pattern(0x08000000, 256 * 1024, 99);
+}
+
+static void change_photon_sectors(void)
+{
+	new_image();
+	add_pattern(0x0800c000, 208 * 1024, 99);
 }
 
 START_TEST(test_identical_image_is_neither_erased_nor_written)
@@ -473,7 +516,8 @@ END_TEST
 
 /* A different image over the F405's sectors 0-5, polled as @mode: the
  * UPLOADs of the compare (the new image has no vector table, so there is no
- * read-back after writing, as with --full). */
+ * read-back after writing, as with --full).  One Set Address for the
+ * compare, one for the writes. */
 static unsigned uploads_of_a_different_image(enum dfu_poll_mode mode)
 {
 	struct second d;
@@ -488,29 +532,53 @@ static unsigned uploads_of_a_different_image(enum dfu_poll_mode mode)
 	ck_assert_uint_eq(d.erases, 6);
 	ck_assert_uint_eq(d.writes, 128);
 	ck_assert_uint_eq(res.sectors_skipped, 0);
+	ck_assert_uint_eq(d.set_addresses, 2);
 	assert_mem_is_image();
 	return d.uploads;
 }
 
 /*
  * A different image costs little before the full flash: the compare stops
- * at the first difference of a sector and reads on into the next one only
- * while that is cheaper than a new Set Address.  Polled as announced, a Set
- * Address costs the F405's 104 ms against UPLOADs that take no virtual time:
- * sectors 0-4 are read (4 x 8 + 32 blocks), the last one up to its first
- * block.
+ * at the first difference of a sector.  On an ST ROM the block number
+ * reaches the first block of every sector from one Set Address, so it reads
+ * one block per sector whether a Set Address is slow (announced polling:
+ * the F405's 104 ms) or quick (polled at once).
  */
-START_TEST(test_compare_reads_on_while_set_address_is_slow)
+START_TEST(test_compare_reads_one_block_per_sector_of_an_st_rom)
 {
-	ck_assert_uint_eq(uploads_of_a_different_image(DFU_POLL_ANNOUNCED), 4 * 8 + 32 + 1);
+	ck_assert_uint_eq(uploads_of_a_different_image(DFU_POLL_ANNOUNCED), 6);
 }
 END_TEST
 
-/* Polled at once (the F405 ROM holds GET_STATUS until done), a Set Address
- * costs nothing either: one block per sector. */
-START_TEST(test_compare_reads_one_block_per_sector_when_set_address_is_quick)
+START_TEST(test_compare_reads_one_block_per_sector_of_an_st_rom_polled_at_once)
 {
 	ck_assert_uint_eq(uploads_of_a_different_image(DFU_POLL_AUTO), 6);
+}
+END_TEST
+
+/*
+ * Another DfuSe device needs a Set Address to go anywhere but the next
+ * block: the compare reads on into the next sector while that is cheaper
+ * than a Set Address.  The Photon announces 50 ms for one, and an UPLOAD of
+ * its 4 KiB blocks costs about 5 ms: sector 3 (16 KiB) is read to its end
+ * (3 more blocks, 15 ms), sector 4 (64 KiB) stops at its first block (15
+ * more would be 75 ms), sector 5 (128 KiB) gets a Set Address and one block.
+ */
+START_TEST(test_compare_reads_on_while_set_address_is_slow)
+{
+	struct second d;
+	int r;
+
+	new_sim("particle-photon", NULL);
+	dfu_ctx_set_poll(ctx, DFU_POLL_ANNOUNCED, 0);
+	open_alt(0);
+	add_pattern(0x0800c000, 208 * 1024, 1); /* sectors 3, 4, 5 */
+	d = download_twice(change_photon_sectors, &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(d.erases, 3);
+	ck_assert_uint_eq(res.sectors_skipped, 0);
+	ck_assert_uint_eq(d.uploads, 4 + 1 + 1);
+	assert_mem_is_image();
 }
 END_TEST
 
@@ -882,7 +950,8 @@ int main(void)
 	tcase_add_test(t, test_f4_download_of_a_multi_segment_image_matches_memory);
 	tcase_add_test(t, test_download_sets_the_address_once_for_a_run_of_whole_blocks);
 	tcase_add_test(t, test_download_sets_the_address_again_before_a_short_last_block);
-	tcase_add_test(t, test_download_sets_the_address_once_per_run);
+	tcase_add_test(t, test_st_rom_download_numbers_every_run_from_one_set_address);
+	tcase_add_test(t, test_other_dfuse_devices_get_a_set_address_per_run);
 	tcase_add_test(t, test_h7_download_matches_memory);
 	tcase_add_test(t, test_l4_download_programs_each_double_word_once);
 	tcase_add_test(t, test_g4_download_with_1024_byte_blocks_matches_memory);
@@ -913,7 +982,8 @@ int main(void)
 	tcase_add_test(t, test_identical_image_is_neither_erased_nor_written);
 	tcase_add_test(t, test_one_changed_sector_is_the_only_one_erased_and_written);
 	tcase_add_test(t, test_compare_reads_on_while_set_address_is_slow);
-	tcase_add_test(t, test_compare_reads_one_block_per_sector_when_set_address_is_quick);
+	tcase_add_test(t, test_compare_reads_one_block_per_sector_of_an_st_rom);
+	tcase_add_test(t, test_compare_reads_one_block_per_sector_of_an_st_rom_polled_at_once);
 	tcase_add_test(t, test_read_protected_device_gets_a_full_flash_with_the_reason);
 	tcase_add_test(t, test_device_without_upload_gets_a_full_flash_without_a_read);
 	tcase_add_test(t, test_full_flash_does_not_compare);

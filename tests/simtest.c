@@ -25,6 +25,8 @@ unsigned n_writes;
 unsigned n_erases;
 uint32_t set_addresses[512];
 size_t n_set_addresses;
+struct simtest_block blocks_sent[4096];
+size_t n_blocks_sent;
 unsigned early_polls;
 unsigned idle_sleeps;
 uint64_t host_sleep_ms;
@@ -46,6 +48,13 @@ static void reset_request_counts(void)
 	n_requests = n_writes = n_erases = 0;
 	memset(n_req, 0, sizeof(n_req));
 	n_set_addresses = 0;
+	n_blocks_sent = 0;
+}
+
+uint32_t simtest_block_address(size_t i, uint16_t tsize)
+{
+	ck_assert_uint_lt(i, n_blocks_sent);
+	return blocks_sent[i].pointer + (uint32_t)(blocks_sent[i].block - 2) * tsize;
 }
 
 static void count_request(uint8_t req, uint16_t value, const uint8_t *data, uint16_t len)
@@ -57,8 +66,13 @@ static void count_request(uint8_t req, uint16_t value, const uint8_t *data, uint
 		early_polls++;
 	if (req != DFU_REQ_DNLOAD)
 		return;
-	if (value >= 2 && len > 0)
+	if (value >= 2 && len > 0) {
 		n_writes++;
+		if (n_set_addresses && n_blocks_sent < ARRAY_SIZE(blocks_sent))
+			blocks_sent[n_blocks_sent++] =
+			    (struct simtest_block){ set_addresses[n_set_addresses - 1], value,
+						    len };
+	}
 	if (value == 0 && len == 5 && data[0] == 0x21 &&
 	    n_set_addresses < ARRAY_SIZE(set_addresses))
 		set_addresses[n_set_addresses++] = le32_get(data + 1);

@@ -45,6 +45,17 @@ extern unsigned n_writes;	    /* DNLOAD of data (wBlockNum >= 2) */
 extern unsigned n_erases;	    /* DfuSe erase commands (0x41) */
 extern uint32_t set_addresses[512]; /* DfuSe Set Address commands (0x21), in order */
 extern size_t n_set_addresses;
+/* DfuSe data blocks (DNLOAD wBlockNum >= 2) in order: wBlockNum and the
+ * pointer of the Set Address before it; the address an ST ROM writes is
+ * simtest_block_address() (AN3156: pointer + (wBlockNum - 2) * T). */
+struct simtest_block {
+	uint32_t pointer;
+	uint16_t block;
+	uint16_t len;
+};
+extern struct simtest_block blocks_sent[4096];
+extern size_t n_blocks_sent;
+uint32_t simtest_block_address(size_t i, uint16_t tsize);
 /* Polling (DFU 1.1 6.1.2: bwPollTimeout is the least time the host waits
  * before the next GET_STATUS), over the whole test. */
 extern unsigned early_polls;   /* GET_STATUS before the announced bwPollTimeout */

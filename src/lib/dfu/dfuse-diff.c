@@ -38,7 +38,8 @@ static enum dfuse_diff_verdict expected(const struct dfu_image *img, int alt,
 
 /*
  * After a difference at @stop in @s: whether reading the rest of @s to stay
- * in the stream is cheaper than a new Set Address for @next.  A seek costs
+ * in the stream is cheaper than a new Set Address for @next (none is needed
+ * when the pointer the device holds reaches @next).  A seek costs
  * four transfers and the waits the engine chose for it last time (an ST ROM
  * announces 104 ms for Set Address; a ROM polled at once costs none); an
  * UPLOAD of T bytes about 1 + T/1024 ms at full speed (an F4 ROM reads 256 KiB
@@ -52,6 +53,10 @@ static bool read_on(const struct dfuse_reader *rd, const struct dfuse_sector *s,
 	uint64_t blocks, upload_ms = 1 + rd->tsize / 1024u;
 
 	if (!next || next->start != (uint64_t)s->start + s->size || stop >= s->size)
+		return false;
+	/* a block number reaches it from the pointer: seeking is free */
+	if (dfuse_block_from_pointer(rd->dev, rd->per_chunk, rd->tsize, next->start,
+				     MIN((uint32_t)rd->tsize, next->size)))
 		return false;
 	blocks = (s->size - stop + rd->tsize - 1) / rd->tsize;
 	return blocks * upload_ms < rd->seek_wait_ms + 4;

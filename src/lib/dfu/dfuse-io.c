@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "protect.h"
 #include "proto.h"
 #include "util.h"
 
@@ -42,12 +43,18 @@ int dfuse_set_address(struct dfu_dev *dev, const struct dfu_flash_opts *opts, ui
 {
 	uint8_t cmd[5] = { DFUSE_CMD_SET_ADDRESS };
 	struct dfu_op op;
+	int r;
 
 	le32_put(cmd + 1, address);
 	dfu_op_init_at(&op, 0, address, "DfuSe Set Address 0x%08x", address);
 	dfu_log(dev->ctx, DFU_LOG_DEBUG, "Set Address 0x%08x", address);
-	return dfuse_command(dev, &op, cmd, sizeof(cmd),
-			     dfu_deadline(dev, opts, DFU_DEADLINE_COMMAND_MS), e);
+	r = dfuse_command(dev, &op, cmd, sizeof(cmd),
+			  dfu_deadline(dev, opts, DFU_DEADLINE_COMMAND_MS), e);
+	if (r < 0)
+		return r;
+	dev->pointer_known = true;
+	dev->pointer = address;
+	return 0;
 }
 
 /* Back to dfuIDLE after Set Address or a read (AN3156: UPLOAD needs dfuIDLE). */
@@ -89,6 +96,43 @@ bool dfuse_needs_address(bool per_chunk, unsigned block, uint32_t chunk, uint16_
 	return chunk < tsize;
 }
 
+/*
+ * The wBlockNum that reaches @address from @pointer, or 0.  An ST ROM
+ * computes every block's address as pointer + (wBlockNum - 2) *
+ * wTransferSize (AN3156, the ST HAL's usbd_dfu.c), so any full block above
+ * the pointer is one request away, in any order.  Other DfuSe devices may
+ * count blocks rather than compute: they only continue a sequence (the
+ * callers' own numbering), so for them this is 0.  Numbered blocks after
+ * the first must have the transfer size (dfuse_needs_address).
+ */
+unsigned dfuse_block_between(const struct dfu_dev *dev, bool per_chunk, uint16_t tsize,
+			     uint32_t pointer, uint32_t address, uint32_t chunk)
+{
+	uint64_t block;
+
+	if (per_chunk || tsize == 0 || !dfuse_is_st_rom(dev))
+		return 0;
+	if (address < pointer || (address - pointer) % tsize)
+		return 0;
+	block = DFUSE_FIRST_BLOCK + (address - pointer) / tsize;
+	if (block > 0xffff || (block != DFUSE_FIRST_BLOCK && chunk < tsize))
+		return 0;
+	return (unsigned)block;
+}
+
+/* dfuse_block_between() from the pointer the device holds, when this host
+ * knows it and it is the one a retry would set again (request.c). */
+unsigned dfuse_block_from_pointer(const struct dfu_dev *dev, bool per_chunk, uint16_t tsize,
+				  uint32_t address, uint32_t chunk)
+{
+	const struct dfu_resend *rs = &dev->run->resend;
+
+	if (!dev->pointer_known || !rs->have_pointer || rs->pointer != dev->pointer ||
+	    (rs->block_size && rs->block_size != tsize))
+		return 0;
+	return dfuse_block_between(dev, per_chunk, tsize, dev->pointer, address, chunk);
+}
+
 void dfuse_reader_init(struct dfuse_reader *rd, struct dfu_dev *dev,
 		       const struct dfu_flash_opts *opts)
 {
@@ -127,11 +171,21 @@ static int reader_seek(struct dfuse_reader *rd, uint32_t address, struct dfu_err
 int dfuse_reader_chunk(struct dfuse_reader *rd, uint32_t address, uint8_t *buf, uint32_t chunk,
 		       struct dfu_error *e)
 {
+	unsigned at = dfuse_block_from_pointer(rd->dev, rd->per_chunk, rd->tsize, address, chunk);
 	struct dfu_op op;
 	int r;
 
-	if (!rd->open || address != rd->next ||
-	    dfuse_needs_address(rd->per_chunk, rd->block, chunk, rd->tsize)) {
+	if (at) {
+		/* the pointer the device holds reaches it: no Set Address */
+		if (!rd->open) {
+			r = dfuse_abort_to_idle(rd->dev, "before reading", e);
+			if (r < 0)
+				return r;
+			rd->open = true;
+		}
+		rd->block = at;
+	} else if (!rd->open || address != rd->next ||
+		   dfuse_needs_address(rd->per_chunk, rd->block, chunk, rd->tsize)) {
 		r = reader_seek(rd, address, e);
 		if (r < 0)
 			return r;

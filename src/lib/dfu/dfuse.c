@@ -59,6 +59,7 @@ struct plan {
 	struct dfu_otp_layout otp;
 	uint32_t otp_low, otp_end; /* the OTP bytes read before writing */
 	bool differential;	   /* comparing left sectors out: every written byte is read back */
+	uint32_t flash_low;	   /* the lowest flash address written: the Set Address for all */
 };
 
 static void plan_release(struct plan *p)
@@ -546,13 +547,29 @@ static int mass_erase(struct dfu_dev *dev, const struct dfu_flash_opts *opts, st
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                  */
 
+/*
+ * The Set Address before the chunk at @addr: for flash, the lowest flash
+ * address the plan writes when a block number reaches @addr from there (an
+ * ST ROM then writes every flash run, the vector-table sector last included,
+ * after one Set Address), else @addr itself (option bytes and OTP want
+ * their own start, AN2662).
+ */
+static uint32_t pointer_for(const struct dfu_dev *dev, const struct plan *p, const struct run *ru,
+			    bool per_chunk, uint16_t tsize, uint32_t addr, uint32_t chunk)
+{
+	if (ru->kind != RUN_FLASH || p->flash_low >= addr ||
+	    !dfuse_block_between(dev, per_chunk, tsize, p->flash_low, addr, chunk))
+		return addr;
+	return p->flash_low;
+}
+
 static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 		     const struct dfu_flash_opts *opts, const struct plan *p, const struct run *ru,
 		     bool last_run, uint8_t *buf, struct dfu_flash_result *res, struct dfu_error *e)
 {
 	uint16_t tsize = dfuse_transfer_size(dev, opts);
 	bool per_chunk = dfuse_address_per_chunk(dev, tsize);
-	unsigned block = DFUSE_FIRST_BLOCK;
+	unsigned block = 0; /* the next block's wBlockNum; 0: a Set Address first */
 	int r;
 
 	for (uint32_t off = 0; off < ru->length;) {
@@ -564,13 +581,19 @@ static int write_run(struct dfu_dev *dev, const struct dfu_image *img,
 		struct dfu_op op;
 		size_t present;
 
-		if (block != DFUSE_FIRST_BLOCK &&
-		    dfuse_needs_address(per_chunk, block, chunk, tsize))
-			block = DFUSE_FIRST_BLOCK;
-		if (block == DFUSE_FIRST_BLOCK) {
-			r = dfuse_set_address(dev, opts, addr, e);
+		unsigned at = ru->kind == RUN_FLASH
+				  ? dfuse_block_from_pointer(dev, per_chunk, tsize, addr, chunk)
+				  : 0;
+
+		if (at) {
+			block = at;
+		} else if (block == 0 || dfuse_needs_address(per_chunk, block, chunk, tsize)) {
+			uint32_t ptr = pointer_for(dev, p, ru, per_chunk, tsize, addr, chunk);
+
+			r = dfuse_set_address(dev, opts, ptr, e);
 			if (r < 0)
 				return r;
+			block = DFUSE_FIRST_BLOCK + (addr - ptr) / tsize;
 		}
 		/* bytes_written counts the image's bytes, not the padding */
 		present = dfu_image_read(img, p->img_alt, addr, buf, chunk, 0xff);
@@ -1388,9 +1411,13 @@ int dfuse_download(struct dfu_dev *dev, const struct dfu_image *img,
 	if (r < 0)
 		goto out;
 
-	for (size_t i = 0; i < p.n_runs; i++)
+	p.flash_low = UINT32_MAX;
+	for (size_t i = 0; i < p.n_runs; i++) {
 		if (p.runs[i].kind != RUN_RESETS)
 			last_normal = i + 1;
+		if (p.runs[i].kind == RUN_FLASH && !p.runs[i].no_write)
+			p.flash_low = MIN(p.flash_low, p.runs[i].address);
+	}
 	for (size_t i = 0; i < last_normal; i++) {
 		if (p.runs[i].no_write)
 			continue;

@@ -185,7 +185,12 @@ struct dfu_dev {
 	struct dfu_poll_plan poll;     /* how busy replies are waited for */
 	bool absurd_poll_said;	       /* an absurd bwPollTimeout was logged */
 	struct dfu_status_reply last;  /* last GET_STATUS */
-	uint32_t last_deadline_ms;     /* the budget dfu_deadline() gave last (for messages) */
+	/* the DfuSe Address Pointer as far as this host knows it: set by a Set
+	 * Address that succeeded, forgotten by any other command, a failed
+	 * request, CLRSTATUS, DETACH and a USB reset (dfuse-io.c) */
+	bool pointer_known;
+	uint32_t pointer;
+	uint32_t last_deadline_ms; /* the budget dfu_deadline() gave last (for messages) */
 	/* the run in progress: a dfu_dev_download/upload/leave's own (ops.c),
 	 * else @standing, the run of the requests made outside one (bringing the
 	 * device to dfuIDLE, DETACH, Read Unprotect) */

@@ -371,6 +371,13 @@ uint16_t dfuse_transfer_size(const struct dfu_dev *dev, const struct dfu_flash_o
 bool dfuse_address_per_chunk(const struct dfu_dev *dev, uint16_t tsize);
 /* Whether the chunk at wBlockNum @block needs a fresh Set Address first. */
 bool dfuse_needs_address(bool per_chunk, unsigned block, uint32_t chunk, uint16_t tsize);
+/* The wBlockNum that reaches @address from @pointer (ST ROMs: any full
+ * block above it), 0 when a Set Address is needed. */
+unsigned dfuse_block_between(const struct dfu_dev *dev, bool per_chunk, uint16_t tsize,
+			     uint32_t pointer, uint32_t address, uint32_t chunk);
+/* The same from the pointer the device holds, as far as this host knows it. */
+unsigned dfuse_block_from_pointer(const struct dfu_dev *dev, bool per_chunk, uint16_t tsize,
+				  uint32_t address, uint32_t chunk);
 /*
  * A stream of UPLOADs: consecutive chunks continue the block numbers, any
  * other address (or a chunk that needs one, as for writing) starts with

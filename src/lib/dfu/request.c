@@ -549,6 +549,11 @@ int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, u
 
 	if (request == DFU_REQ_DNLOAD && !dev->run->retry_depth)
 		take_lost(dev, NULL); /* a new DNLOAD: forget an older op's lost time */
+	/* a command may move the Address Pointer (the ST HAL's erase does);
+	 * dfuse_set_address() knows it again once Set Address succeeded */
+	if ((request == DFU_REQ_DNLOAD && value == 0) || request == DFU_REQ_CLRSTATUS ||
+	    request == DFU_REQ_DETACH)
+		dev->pointer_known = false;
 	r = send_req(&rq);
 	if (r < 0 && (request == DFU_REQ_CLRSTATUS || request == DFU_REQ_ABORT) &&
 	    simple_retryable(dev, op, r)) {
@@ -570,6 +575,7 @@ int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, u
 		record_dnload(dev, op, value, data, len);
 	if (r >= 0)
 		return r;
+	dev->pointer_known = false;
 	return report_failure(&rq, r, e);
 }
 
