@@ -158,6 +158,40 @@ START_TEST(test_other_dfuse_devices_get_a_set_address_per_run)
 }
 END_TEST
 
+/*
+ * The CLI brings the device to dfuIDLE when it opens it, and the download
+ * checks again before its first request: with nothing sent in between the
+ * check asks nothing, so every GET_STATUS of the download answers one of its
+ * DNLOADs (two each on the F405).  A request in between, or a second
+ * passing, and it asks again.
+ */
+START_TEST(test_idle_found_a_moment_ago_is_not_asked_again)
+{
+	struct dfu_op op;
+	unsigned gs, dn;
+
+	open_dfuse("stm32f405", NULL, 0);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	ck_assert_uint_eq(n_req[DFU_REQ_GETSTATUS], 1);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	ck_assert_uint_eq(n_req[DFU_REQ_GETSTATUS], 1);
+	vc.now_us += 1100 * 1000;
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	ck_assert_uint_eq(n_req[DFU_REQ_GETSTATUS], 2);
+	dfu_op_init(&op, -1, "ABORT (test)");
+	ck_assert_int_eq(dfu_abort(dev, &op, &err), 0);
+	ck_assert_int_eq(dfu_dev_ensure_idle(dev, NULL, &err), 0);
+	ck_assert_uint_eq(n_req[DFU_REQ_GETSTATUS], 3);
+
+	add_pattern(0x08010000, 4 * 2048, 3);
+	gs = n_req[DFU_REQ_GETSTATUS];
+	dn = n_req[DFU_REQ_DNLOAD];
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert_uint_eq(n_req[DFU_REQ_GETSTATUS] - gs, 2 * (n_req[DFU_REQ_DNLOAD] - dn));
+}
+END_TEST
+
 START_TEST(test_h7_download_matches_memory)
 {
 	open_dfuse("stm32h743", NULL, 0);
@@ -951,6 +985,7 @@ int main(void)
 	tcase_add_test(t, test_download_sets_the_address_once_for_a_run_of_whole_blocks);
 	tcase_add_test(t, test_download_sets_the_address_again_before_a_short_last_block);
 	tcase_add_test(t, test_st_rom_download_numbers_every_run_from_one_set_address);
+	tcase_add_test(t, test_idle_found_a_moment_ago_is_not_asked_again);
 	tcase_add_test(t, test_other_dfuse_devices_get_a_set_address_per_run);
 	tcase_add_test(t, test_h7_download_matches_memory);
 	tcase_add_test(t, test_l4_download_programs_each_double_word_once);

@@ -36,14 +36,14 @@ FLASH="flash -s 0x08000000 $tmp/fw.bin --progress=none"
 
 
 # ---- 1. a stalled GET_STATUS is retried; the JSON result counts it -------------------
-sim --fault stall-on-request=GETSTATUS:5 --flash-out "$tmp/flash" -- \
+sim --fault stall-on-request=GETSTATUS:4 --flash-out "$tmp/flash" -- \
 	"$DFUFLASH" $FLASH --json -v > "$tmp/out" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && flash_is_image "$tmp/flash" && [ "$(json_field "$tmp/out" retries)" = 1 ] &&
 	has 'DFU_GETSTATUS failed (LIBUSB_ERROR_PIPE): retry 1 of 3'; then
-	pass "stall-on-request=GETSTATUS:5: retried, flash correct, \"retries\":1"
+	pass "stall-on-request=GETSTATUS:4: retried, flash correct, \"retries\":1"
 else
-	fail "stall-on-request=GETSTATUS:5 (rc $rc)"
+	fail "stall-on-request=GETSTATUS:4 (rc $rc)"
 fi
 
 # ---- 2. a GET_STATUS that is never answered (5 s libusb timeout) is retried -----------
@@ -124,7 +124,7 @@ for f in no-langid no-langid=stall bad-strings; do
 done
 
 # ---- 8. --trace: one JSON object per control request ----------------------------------
-sim --fault stall-on-request=GETSTATUS:5 -- "$DFUFLASH" $FLASH --trace "$tmp/trace" > "$tmp/out" 2>&1
+sim --fault stall-on-request=GETSTATUS:4 -- "$DFUFLASH" $FLASH --trace "$tmp/trace" > "$tmp/out" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && python3 - "$tmp/trace" <<'EOF'
 import json, sys

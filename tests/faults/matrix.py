@@ -297,8 +297,10 @@ fault("skip-dnbusy", lambda op, p: ok(op, p), applies=dfuse, ops=DL)
 
 # early polls (issue 12): a ROM known to hold GET_STATUS until its flash is done
 # (F2/F4/F7, H7) is asked again at once after dfuDNBUSY.  One that stalls that
-# early poll instead -- in the middle of an erase (the 4th GET_STATUS of the run:
-# the first erase's second poll) or of the download (the 14th: a data block's) --
+# early poll instead -- in the middle of an erase (the 5th GET_STATUS of the run:
+# one at the start, two for the compare's Set Address, then the first erase's
+# two) or of the download (the 13th: the first data block's second, after three
+# erases and the Set Address) --
 # or that punishes it the strict way (STALL and dfuERROR) must still end in the
 # image, polled as announced from then on, with real bwPollTimeouts
 def early_poll_stall(op, p):
@@ -310,7 +312,7 @@ def holds_get_status(p):
     return p.family in ("F4", "H7")
 
 
-for tok in ("stall-on-request=GETSTATUS:4", "stall-on-request=GETSTATUS:14", "busy=stall",
+for tok in ("stall-on-request=GETSTATUS:5", "stall-on-request=GETSTATUS:13", "busy=stall",
             "busy=strict"):
     fault(tok, early_poll_stall, applies=holds_get_status, ops=DL, zero_poll=False,
           time_scale="0.05", args=["--poll=auto", "-v"],

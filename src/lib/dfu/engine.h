@@ -190,6 +190,10 @@ struct dfu_dev {
 	 * request, CLRSTATUS, DETACH and a USB reset (dfuse-io.c) */
 	bool pointer_known;
 	uint32_t pointer;
+	/* dfu_dev_ensure_idle() found dfuIDLE at idle_at_ms and no request
+	 * followed (idle.c; forgotten like the pointer) */
+	bool idle_checked;
+	uint64_t idle_at_ms;
 	uint32_t last_deadline_ms; /* the budget dfu_deadline() gave last (for messages) */
 	/* the run in progress: a dfu_dev_download/upload/leave's own (ops.c),
 	 * else @standing, the run of the requests made outside one (bringing the

@@ -7,6 +7,10 @@
 
 #include "proto.h"
 
+/* How long a dfuIDLE found stands for the next dfu_dev_ensure_idle(), when
+ * no request was sent in between (a device may leave DFU mode on a timer). */
+#define IDLE_CHECK_VALID_MS 1000u
+
 /* What dfu_dev_ensure_idle() knows while it walks the device to dfuIDLE. */
 struct idle_walk {
 	struct dfu_dev *dev;
@@ -218,6 +222,14 @@ static int ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, stru
 	if (!dev || !dev->h)
 		return dfu_error_set(e, DFU_E_INVAL, "dfu.inval", NULL,
 				     "dfu_dev_ensure_idle: no open device");
+	/* found in dfuIDLE a moment ago, and nothing sent since (the CLI's open,
+	 * then the download's own check): asking again tells nothing new */
+	if (dev->idle_checked && dfu_now_ms(dev->ctx) - dev->idle_at_ms <= IDLE_CHECK_VALID_MS) {
+		w.rep.found = (struct dfu_status_reply){ .status = DFU_STATUS_OK,
+							 .state = DFU_STATE_DFU_IDLE };
+		idle_report(&w);
+		return 0;
+	}
 	r = first_status(&w, e);
 	if (r < 0)
 		return r;
@@ -225,6 +237,10 @@ static int ensure_idle(struct dfu_dev *dev, struct dfu_idle_report *report, stru
 	/* at most a few rounds: each action is followed by a fresh GET_STATUS */
 	for (int round = 0; round < 4; round++) {
 		r = idle_step(&w, e);
+		if (r == IDLE_REACHED) {
+			dev->idle_checked = true;
+			dev->idle_at_ms = dfu_now_ms(dev->ctx);
+		}
 		if (r <= 0)
 			return r; /* dfuIDLE, or an error */
 		if (r == IDLE_POLLED)

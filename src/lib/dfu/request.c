@@ -554,6 +554,7 @@ int dfu_request(struct dfu_dev *dev, const struct dfu_op *op, uint8_t request, u
 	if ((request == DFU_REQ_DNLOAD && value == 0) || request == DFU_REQ_CLRSTATUS ||
 	    request == DFU_REQ_DETACH)
 		dev->pointer_known = false;
+	dev->idle_checked = false;
 	r = send_req(&rq);
 	if (r < 0 && (request == DFU_REQ_CLRSTATUS || request == DFU_REQ_ABORT) &&
 	    simple_retryable(dev, op, r)) {
