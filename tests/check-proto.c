@@ -165,6 +165,26 @@ END_TEST
  * DNLOADs (two each on the F405).  A request in between, or a second
  * passing, and it asks again.
  */
+/*
+ * --verify reads what it wrote as one stream: on an ST ROM the runs (sectors
+ * 1-2, then the vector-table sector) are reached by block number from the
+ * download's one Set Address.  ABORTs: after writing, before reading, after
+ * reading.
+ */
+START_TEST(test_st_rom_verify_reads_every_run_from_the_download_pointer)
+{
+	open_dfuse("stm32f405", NULL, 0);
+	add_app(0x08000000, 20 * 2048); /* sectors 0, 1, 2 in whole blocks */
+	opts.verify = true;
+	ck_assert_int_eq(download(), 0);
+	assert_mem_is_image();
+	ck_assert(res.verified);
+	ck_assert_uint_eq(n_set_addresses, 1);
+	ck_assert_uint_eq(n_req[DFU_REQ_UPLOAD], 20);
+	ck_assert_uint_eq(n_req[DFU_REQ_ABORT], 3);
+}
+END_TEST
+
 START_TEST(test_idle_found_a_moment_ago_is_not_asked_again)
 {
 	struct dfu_op op;
@@ -986,6 +1006,7 @@ int main(void)
 	tcase_add_test(t, test_download_sets_the_address_again_before_a_short_last_block);
 	tcase_add_test(t, test_st_rom_download_numbers_every_run_from_one_set_address);
 	tcase_add_test(t, test_idle_found_a_moment_ago_is_not_asked_again);
+	tcase_add_test(t, test_st_rom_verify_reads_every_run_from_the_download_pointer);
 	tcase_add_test(t, test_other_dfuse_devices_get_a_set_address_per_run);
 	tcase_add_test(t, test_h7_download_matches_memory);
 	tcase_add_test(t, test_l4_download_programs_each_double_word_once);

@@ -208,6 +208,31 @@ int dfuse_reader_end(struct dfuse_reader *rd, struct dfu_error *e)
 	return dfuse_abort_to_idle(rd->dev, "after reading", e);
 }
 
+int dfuse_reader_read(struct dfuse_reader *rd, uint32_t address, uint8_t *buf, uint32_t len,
+		      const char *phase, uint64_t *progress, uint64_t total, struct dfu_error *e)
+{
+	uint32_t off = 0;
+	int r;
+
+	while (off < len) {
+		uint32_t chunk = MIN((uint32_t)rd->tsize, len - off);
+
+		r = dfuse_reader_chunk(rd, address + off, buf + off, chunk, e);
+		if (r < 0)
+			return r;
+		off += (uint32_t)r;
+		*progress += (uint64_t)r;
+		dfu_progress(rd->dev->ctx, phase, *progress, total);
+		if ((uint32_t)r < chunk) {
+			dfu_log(rd->dev->ctx, DFU_LOG_VERBOSE,
+				"short read at 0x%08x: %d of %u bytes", address + off - (uint32_t)r,
+				r, chunk);
+			break;
+		}
+	}
+	return (int)off;
+}
+
 /*
  * Read @len bytes from @address into @buf: Set Address, ABORT to dfuIDLE,
  * UPLOAD wBlockNum 2, 3, ...  Returns the bytes read (less on a short reply).
@@ -218,27 +243,14 @@ int dfuse_read_memory(struct dfu_dev *dev, const struct dfu_flash_opts *opts, ui
 		      uint64_t total, struct dfu_error *e)
 {
 	struct dfuse_reader rd;
-	uint32_t off = 0;
-	int r;
+	int r, got;
 
 	dfuse_reader_init(&rd, dev, opts);
-	while (off < len) {
-		uint32_t chunk = MIN((uint32_t)rd.tsize, len - off);
-
-		r = dfuse_reader_chunk(&rd, address + off, buf + off, chunk, e);
-		if (r < 0)
-			return r;
-		off += (uint32_t)r;
-		*progress += (uint64_t)r;
-		dfu_progress(dev->ctx, phase, *progress, total);
-		if ((uint32_t)r < chunk) {
-			dfu_log(dev->ctx, DFU_LOG_VERBOSE, "short read at 0x%08x: %d of %u bytes",
-				address + off - (uint32_t)r, r, chunk);
-			break;
-		}
-	}
+	got = dfuse_reader_read(&rd, address, buf, len, phase, progress, total, e);
+	if (got < 0)
+		return got;
 	r = dfuse_reader_end(&rd, e);
 	if (r < 0)
 		return r;
-	return (int)off;
+	return got;
 }

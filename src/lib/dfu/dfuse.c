@@ -737,6 +737,7 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 {
 	bool vt_only = w->scope == CHECK_VT_SECTOR;
 	uint64_t done = 0, total = 0;
+	struct dfuse_reader rd;
 	int r;
 
 	for (size_t i = 0; i < p->n_runs; i++) {
@@ -745,6 +746,9 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 		if (clip_run(&p->runs[i], w, &c))
 			total += c.length;
 	}
+	/* one stream of reads: on an ST ROM every run is reached by block
+	 * number from the pointer of the download */
+	dfuse_reader_init(&rd, dev, opts);
 	for (size_t i = 0; i < p->n_runs; i++) {
 		struct run clipped;
 		const struct run *ru = &clipped;
@@ -759,7 +763,7 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 			free(want);
 			return nomem(e);
 		}
-		r = dfuse_read_memory(dev, opts, ru->address, back, ru->length,
+		r = dfuse_reader_read(&rd, ru->address, back, ru->length,
 				      vt_only ? "read-back" : "verify", &done, total, e);
 		if (r >= 0) {
 			uint32_t got = (uint32_t)r;
@@ -782,6 +786,11 @@ static int verify(struct dfu_dev *dev, const struct dfu_image *img,
 		}
 		free(back);
 		free(want);
+		if (r < 0)
+			return r;
+	}
+	if (rd.open) {
+		r = dfuse_reader_end(&rd, e);
 		if (r < 0)
 			return r;
 	}

@@ -406,6 +406,10 @@ int dfuse_reader_chunk(struct dfuse_reader *rd, uint32_t address, uint8_t *buf, 
 		       struct dfu_error *e);
 /* ABORT back to dfuIDLE. */
 int dfuse_reader_end(struct dfuse_reader *rd, struct dfu_error *e);
+/* Read @len bytes at @address through @rd (progress as @phase, *@progress
+ * of @total); returns the bytes read, fewer after a short reply. */
+int dfuse_reader_read(struct dfuse_reader *rd, uint32_t address, uint8_t *buf, uint32_t len,
+		      const char *phase, uint64_t *progress, uint64_t total, struct dfu_error *e);
 /*
  * Read @len bytes from @address into @buf (Set Address, ABORT, UPLOAD
  * wBlockNum 2, 3, ..., ABORT), counting into *@progress of @total for the
