@@ -118,17 +118,27 @@ END_TEST
  * download are numbered from one Set Address: two runs one block apart are
  * blocks 2, 3 and 5.
  */
-START_TEST(test_st_rom_download_numbers_every_run_from_one_set_address)
+/* Two runs of whole blocks in one sector of @profile, one block apart, from
+ * @base: downloaded, three blocks sent. */
+static void download_two_runs_one_block_apart(const char *profile, uint32_t base)
 {
-	open_dfuse("stm32f405", NULL, 0);
-	/* two runs of whole blocks in one sector, one block apart */
-	add_pattern(0x08010000, 2 * 2048, 3);
-	add_pattern(0x08010000 + 3 * 2048, 2048, 4);
+	uint16_t t;
+
+	open_dfuse(profile, NULL, 0);
+	t = dev->transfer_size;
+	add_pattern(base, 2u * t, 3);
+	add_pattern(base + 3u * t, t, 4);
 	ck_assert_int_eq(download(), 0);
 	assert_mem_is_image();
+	ck_assert_uint_eq(n_blocks_sent, 3);
+}
+
+START_TEST(test_st_rom_download_numbers_every_run_from_one_set_address)
+{
+	download_two_runs_one_block_apart("stm32f405", 0x08010000);
+	ck_assert_uint_eq(dev->transfer_size, 2048);
 	ck_assert_uint_eq(n_set_addresses, 1);
 	ck_assert_uint_eq(set_addresses[0], 0x08010000);
-	ck_assert_uint_eq(n_blocks_sent, 3);
 	ck_assert_uint_eq(blocks_sent[0].block, 2);
 	ck_assert_uint_eq(blocks_sent[1].block, 3);
 	ck_assert_uint_eq(blocks_sent[2].block, 5);
@@ -143,16 +153,11 @@ END_TEST
  */
 START_TEST(test_other_dfuse_devices_get_a_set_address_per_run)
 {
-	open_dfuse("particle-photon", NULL, 0);
+	download_two_runs_one_block_apart("particle-photon", 0x08020000);
 	ck_assert_uint_eq(dev->transfer_size, 4096);
-	add_pattern(0x08020000, 2 * 4096, 3);
-	add_pattern(0x08020000 + 3 * 4096, 4096, 4);
-	ck_assert_int_eq(download(), 0);
-	assert_mem_is_image();
 	ck_assert_uint_eq(n_set_addresses, 2);
 	ck_assert_uint_eq(set_addresses[0], 0x08020000);
 	ck_assert_uint_eq(set_addresses[1], 0x08020000 + 3 * 4096);
-	ck_assert_uint_eq(n_blocks_sent, 3);
 	ck_assert_uint_eq(blocks_sent[2].block, 2);
 	ck_assert_uint_eq(blocks_sent[2].pointer, 0x08020000 + 3 * 4096);
 }
