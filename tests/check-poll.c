@@ -112,6 +112,24 @@ START_TEST(test_quirk_file_bad_line_is_named_and_ignored)
 }
 END_TEST
 
+/* A warning quotes the whole word it rejects, however long, and still ends
+ * with what happened to the line. */
+START_TEST(test_quirk_file_warning_about_a_long_word_is_whole)
+{
+	char word[701], text[800];
+	const char *w;
+
+	memset(word, 'q', sizeof(word) - 1);
+	word[sizeof(word) - 1] = '\0';
+	snprintf(text, sizeof(text), "0483:df11 %s\n", word);
+	ck_assert_int_eq(parse(text), 0);
+	w = dfu_quirk_rules_warning(rules, 0);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_nonnull(strstr(w, word));
+	ck_assert_ptr_nonnull(strstr(w, "no-NAME takes one back); line ignored"));
+}
+END_TEST
+
 START_TEST(test_quirk_file_binary_and_overlong_lines_are_named)
 {
 	char text[2100];
@@ -592,6 +610,7 @@ int main(void)
 	tcase_add_test(t, test_quirk_file_good_entries_become_rules);
 	tcase_add_loop_test(t, test_quirk_file_bad_line_is_named_and_ignored, 0,
 			    (int)ARRAY_SIZE(bad_lines));
+	tcase_add_test(t, test_quirk_file_warning_about_a_long_word_is_whole);
 	tcase_add_test(t, test_quirk_file_binary_and_overlong_lines_are_named);
 	suite_add_tcase(s, t);
 

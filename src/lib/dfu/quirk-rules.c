@@ -59,9 +59,10 @@ static int add_warning(struct dfu_quirk_rules *q, const char *source, unsigned l
 static int add_warning(struct dfu_quirk_rules *q, const char *source, unsigned line,
 		       const char *fmt, ...)
 {
-	char msg[256], *w;
-	size_t len;
-	va_list ap;
+	char *w;
+	size_t head;
+	va_list ap, ap2;
+	int msg_len;
 
 	if (q->n_warnings == q->cap_warnings) {
 		size_t cap = q->cap_warnings ? 2 * q->cap_warnings : 8;
@@ -72,14 +73,20 @@ static int add_warning(struct dfu_quirk_rules *q, const char *source, unsigned l
 		q->warnings = n;
 		q->cap_warnings = cap;
 	}
+	/* sized to the message: a reason is never cut short */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_copy(ap2, ap);
+	msg_len = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	len = strlen(source) + strlen(msg) + 16;
-	w = malloc(len);
+	head = strlen(source) + 16;
+	w = msg_len < 0 ? NULL : malloc(head + (size_t)msg_len + 1);
+	if (w) {
+		snprintf(w, head, "%s:%u: ", source, line);
+		vsnprintf(w + strlen(w), (size_t)msg_len + 1, fmt, ap2);
+	}
+	va_end(ap2);
 	if (!w)
 		return DFU_E_NOMEM;
-	snprintf(w, len, "%s:%u: %s", source, line, msg);
 	q->warnings[q->n_warnings++] = w;
 	return 0;
 }
@@ -243,7 +250,7 @@ static int add_rule(struct dfu_quirk_rules *q, const struct dfu_quirk_rule *r)
 static int one_line(struct dfu_quirk_rules *q, const char *source, unsigned no, const char *text,
 		    size_t len)
 {
-	char line[LINE_MAX_LEN + 1], why[320];
+	char line[LINE_MAX_LEN + 1], why[LINE_MAX_LEN + 320]; /* why quotes a word of line */
 	struct dfu_quirk_rule r = { .bcd_device = -1 };
 	size_t skip;
 	int ret;
