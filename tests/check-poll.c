@@ -126,7 +126,8 @@ START_TEST(test_quirk_file_warning_about_a_long_word_is_whole)
 	w = dfu_quirk_rules_warning(rules, 0);
 	ck_assert_ptr_nonnull(w);
 	ck_assert_ptr_nonnull(strstr(w, word));
-	ck_assert_ptr_nonnull(strstr(w, "no-NAME takes one back); line ignored"));
+	ck_assert_ptr_nonnull(
+	    strstr(w, "sequential-blocks; no-NAME takes one back); line ignored"));
 }
 END_TEST
 

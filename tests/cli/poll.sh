@@ -206,6 +206,38 @@ fi
 rm -rf "$qd/60-gone.conf" "$qd/70-dir.conf"
 rm -f "$qd/50-site.conf" "$qd/README"
 
+# sequential-blocks: an F405 ROM writes sectors 1-2 and then the vector-table
+# sector from one Set Address; with the quirk every run gets its own, as with
+# dfu-util (set_addresses LOG: the Set Address commands the sim saw)
+set_addresses() {
+	python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+print(sum(1 for o in ev if o.get("req") == "DNLOAD" and o["setup"][2] == 0
+          and o.get("data", "").startswith("21")))' "$1"
+}
+python3 -c 'import random, sys
+random.seed(40)
+a = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(a + bytes(random.randrange(256) for _ in range(40960 - len(a))))' \
+	"$tmp/app.bin" "$tmp/app40k.bin"
+for q in "" sequential-blocks; do
+	[ -n "$q" ] && printf '0483:df11 %s # a clone ROM\n' "$q" >"$qd/80-clone.conf"
+	rm -f "$tmp/flash.bin" "$tmp/sim.log"
+	run sim -p stm32f405 --log "$tmp/sim.log" --flash-out="$tmp/flash.bin" -- \
+		"$DFU" flash "$tmp/app40k.bin" --address 0x08000000 --full -v
+	n=$(set_addresses "$tmp/sim.log")
+	if [ -z "$q" ] && flashed "$tmp/app40k.bin" 40960 "poll" && [ "$n" -eq 1 ]; then
+		pass "F405 ROM: one Set Address for three sectors, vector table last"
+	elif [ -n "$q" ] && flashed "$tmp/app40k.bin" 40960 "poll" && [ "$n" -eq 3 ] &&
+		has "sequential-blocks"; then
+		pass "quirk sequential-blocks: a Set Address per run (3), flash == image"
+	else
+		fail "Set Addresses with quirk '${q:-none}': $n (rc=$rc)"
+	fi
+done
+rm -f "$qd/80-clone.conf"
+
 # ---- 4. bad --poll values ----------------------------------------------------------------------
 for v in fast -1 0 0x; do
 	run "$DFU" flash "$tmp/app.bin" --poll=$v

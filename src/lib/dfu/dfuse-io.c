@@ -102,15 +102,17 @@ bool dfuse_needs_address(bool per_chunk, unsigned block, uint32_t chunk, uint16_
  * wTransferSize (AN3156, the ST HAL's usbd_dfu.c), so any full block above
  * the pointer is one request away, in any order.  Other DfuSe devices may
  * count blocks rather than compute: they only continue a sequence (the
- * callers' own numbering), so for them this is 0.  Numbered blocks after
- * the first must have the transfer size (dfuse_needs_address).
+ * callers' own numbering), so for them this is 0, as for a device with the
+ * quirk sequential-blocks.  Numbered blocks after the first must have the
+ * transfer size (dfuse_needs_address).
  */
 unsigned dfuse_block_between(const struct dfu_dev *dev, bool per_chunk, uint16_t tsize,
 			     uint32_t pointer, uint32_t address, uint32_t chunk)
 {
 	uint64_t block;
 
-	if (per_chunk || tsize == 0 || !dfuse_is_st_rom(dev))
+	if (per_chunk || tsize == 0 || (dev->quirks & DFU_QUIRK_SEQUENTIAL_BLOCKS) ||
+	    !dfuse_is_st_rom(dev))
 		return 0;
 	if (address < pointer || (address - pointer) % tsize)
 		return 0;

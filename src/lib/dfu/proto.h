@@ -65,6 +65,11 @@
  * flash size the serial number codes (GD32VF103; dfu-util QUIRK_DFUSE_LAYOUT):
  * dfu_quirk_fix_layout() rebuilds it. */
 #define DFU_QUIRK_LAYOUT_FROM_SERIAL (1u << 8)
+/* A DfuSe device that counts the blocks it gets rather than placing each at
+ * pointer + (wBlockNum - 2) * wTransferSize as AN3156 says: no block out of
+ * sequence, even on an ST ROM (a quirk file's way back to dfu-util's
+ * numbering). */
+#define DFU_QUIRK_SEQUENTIAL_BLOCKS (1u << 9)
 
 /* Built-in table entries and quirk-file lines may also require a memory map
  * (the interface strings of the ST ROMs, as `dfu-util -l` lists them), which

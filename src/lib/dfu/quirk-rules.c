@@ -196,7 +196,8 @@ static const char *parse_item(char *item, struct dfu_quirk_rule *r, char *why, s
 	snprintf(why, cap,
 		 "unknown quirk '%s' (quirks: jump-to-reset-vector, leave-ignore-errors, "
 		 "skips-dnbusy, poll-timeout-bogus, mass-erase-slow, leave-ignores-address, "
-		 "no-vector-table, utf8-serial, layout-from-serial; no-NAME takes one back)",
+		 "no-vector-table, utf8-serial, layout-from-serial, sequential-blocks; "
+		 "no-NAME takes one back)",
 		 item);
 	return why;
 }

@@ -260,7 +260,7 @@ static const uint32_t quirk_bits[] = {
 	DFU_QUIRK_SKIPS_DNBUSY,		DFU_QUIRK_POLL_TIMEOUT_BOGUS,
 	DFU_QUIRK_MASS_ERASE_SLOW,	DFU_QUIRK_LEAVE_IGNORES_ADDRESS,
 	DFU_QUIRK_NO_VECTOR_TABLE,	DFU_QUIRK_UTF8_SERIAL,
-	DFU_QUIRK_LAYOUT_FROM_SERIAL,
+	DFU_QUIRK_LAYOUT_FROM_SERIAL,	DFU_QUIRK_SEQUENTIAL_BLOCKS,
 };
 
 uint32_t dfu_quirk_from_name(const char *name)
@@ -292,6 +292,8 @@ const char *dfu_quirk_name(uint32_t bit)
 		return "utf8-serial";
 	case DFU_QUIRK_LAYOUT_FROM_SERIAL:
 		return "layout-from-serial";
+	case DFU_QUIRK_SEQUENTIAL_BLOCKS:
+		return "sequential-blocks";
 	}
 	return "unknown";
 }
