@@ -192,8 +192,7 @@ static int do_reset(struct dfu_dev *dev, const char *op, struct dfu_error *e)
 	const char *usb_name = NULL;
 	int r;
 
-	dev->pointer_known = false;
-	dev->idle_checked = false;
+	dfu_dev_forget_state(dev);
 	r = dev->h->ops->reset(dev->h, &usb_name);
 	if (r == DFU_E_USB_NODEV || r == DFU_E_NOTFOUND) {
 		/* dfu-util 0.11 exits 251 here; the device re-enumerated */
@@ -376,8 +375,7 @@ int dfu_dev_reselect_alt(struct dfu_dev *dev, struct dfu_error *e)
 	const char *usb_name = NULL;
 	int r;
 
-	dev->pointer_known = false;
-	dev->idle_checked = false;
+	dfu_dev_forget_state(dev);
 	r = dev->h->ops->set_alt(dev->h, dev->info.interface, dev->info.alt, &usb_name);
 	if (r < 0)
 		return dfu_usb_fail(e, r, usb_name, "device.set_alt", "SET_INTERFACE",
@@ -400,8 +398,7 @@ int dfu_dev_reset_rebind(struct dfu_dev *dev, struct dfu_error *e)
 				     "dfu_dev_reset_rebind: no open device");
 	was = dev->info;
 	was.layout = NULL;
-	dev->pointer_known = false;
-	dev->idle_checked = false;
+	dfu_dev_forget_state(dev);
 	r = dev->h->ops->reset(dev->h, &usb_name);
 	if (r == 0) {
 		return dfu_dev_reselect_alt(dev, e);

@@ -202,6 +202,14 @@ struct dfu_dev {
 	struct dfu_run standing;
 };
 
+/* A USB reset or a new alt setting: what this host knew of the device's
+ * DfuSe pointer and state no longer holds. */
+static inline void dfu_dev_forget_state(struct dfu_dev *dev)
+{
+	dev->pointer_known = false;
+	dev->idle_checked = false;
+}
+
 /*
  * A context that owns @backend (moved in: the caller's struct is cleared),
  * e.g. the tests' virtual devices.  Caller owns *out; free with dfu_ctx_free().

@@ -27,8 +27,7 @@ int dfu_dev_recover(struct dfu_dev **devp, struct dfu_error *e)
 				     "cannot recognise the device again: it has no port path");
 	dfu_log(ctx, DFU_LOG_INFO, "resetting %04x:%04x at %s (USB reset) to recover it", was.vid,
 		was.pid, was.path);
-	dev->pointer_known = false;
-	dev->idle_checked = false;
+	dfu_dev_forget_state(dev);
 	r = dev->h->ops->reset(dev->h, &usb_name);
 	if (r == 0) {
 		/* it stayed on the bus with the same descriptors (ST ROMs): the handle
