@@ -858,6 +858,21 @@ START_TEST(test_mass_erase_clears_flash_but_not_otp)
 }
 END_TEST
 
+START_TEST(test_mass_erase_with_a_wrp_sector_erases_nothing_and_reports_ok)
+{
+	static const uint8_t c[1] = { 0x41 };
+	static const uint8_t z[1] = { 0 };
+
+	OPEN("stm32f405", "wrp=0x08040000");
+	ck_assert_int_eq(sim_device_mem_write(dev, 0x08000000, z, 1), 0);
+	ck_assert_int_eq(sim_device_mem_write(dev, 0x080E0000, z, 1), 0);
+	ck_assert_int_eq(dfuse(0, c, 1), DNLOAD_IDLE);
+	ck_assert_uint_eq(st[0], 0);
+	ck_assert_uint_eq(mem8(0x08000000), 0x00);
+	ck_assert_uint_eq(mem8(0x080E0000), 0x00);
+}
+END_TEST
+
 START_TEST(test_unsupported_command_byte_gives_dnbusy_then_err_stalledpkt)
 {
 	static const uint8_t c[3] = { 0x55, 1, 2 };
@@ -2679,6 +2694,7 @@ int main(void)
 	tcase_add_test(t, test_erase_outside_internal_flash_ends_in_err_target);
 	tcase_add_test(t, test_mass_erase_takes_eight_seconds_on_f4);
 	tcase_add_test(t, test_mass_erase_clears_flash_but_not_otp);
+	tcase_add_test(t, test_mass_erase_with_a_wrp_sector_erases_nothing_and_reports_ok);
 	tcase_add_test(t, test_unsupported_command_byte_gives_dnbusy_then_err_stalledpkt);
 	tcase_add_test(t, test_dnload_block_one_stalls_the_next_request);
 	tcase_add_test(t, test_upload_block_one_stalls_with_err_stalledpkt);

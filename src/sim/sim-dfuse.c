@@ -102,13 +102,33 @@ static void cmd_set_address(struct sim_device *d, uint32_t addr)
 	d->addr_set = true;
 }
 
+static bool mass_erase_refused(const struct sim_device *d)
+{
+	for (size_t i = 0; i < d->mem.n; i++) {
+		const struct sim_region *r = &d->mem.regions[i];
+
+		if (r->kind != SIM_REGION_FLASH)
+			continue;
+		for (size_t s = 0; s < r->n_sectors; s++)
+			if ((r->sectors[s].attr & SIM_ATTR_ERASE) && r->sectors[s].wrp)
+				return true;
+	}
+	return false;
+}
+
 static void cmd_erase(struct sim_device *d, const uint8_t *data, uint16_t len, bool *stuck)
 {
 	d->op.poll_ms = d->p->poll_erase_ms;
 	if (d->rdp)
 		return set_result(d, SIM_ERR_VENDOR); /* AN2662: erase ignored under RDP1 */
 	if (len == 1) {
-		/* mass erase: all user flash, not OTP or option bytes (AN2662) */
+		/* mass erase: all user flash, not OTP or option bytes (AN2662).  A
+		 * chip with a write-protected sector refuses it whole (SWD tools:
+		 * "Mass erase operation failed! Please verify flash protection");
+		 * the ROM reports no error, as for erasing a protected page
+		 * (AN2662 note) [inf]. */
+		if (mass_erase_refused(d))
+			return;
 		for (size_t i = 0; i < d->mem.n; i++) {
 			struct sim_region *r = &d->mem.regions[i];
 
