@@ -50,6 +50,7 @@ static void add_result(struct dfu_flash_result *sum, const struct dfu_flash_resu
 	sum->bytes_written += one->bytes_written;
 	sum->bytes_read += one->bytes_read;
 	sum->sectors_erased += one->sectors_erased;
+	sum->mass_erased = sum->mass_erased || one->mass_erased;
 	sum->sectors_total += one->sectors_total;
 	sum->sectors_skipped += one->sectors_skipped;
 	if (one->full_flash_reason[0])
@@ -243,8 +244,11 @@ int cmd_flash_image(struct tool_run *r, struct dfu_if_info *list, size_t n, stru
 	if (r->o->dry_run)
 		return 0;
 	if (r->res.sectors_total && !r->res.full_flash_reason[0])
-		tool_msg(r->tool, "%s: %u of %u sectors unchanged, skipped", r->object,
-			 r->res.sectors_skipped, r->res.sectors_total);
+		tool_msg(r->tool, "%s: %u of %u sectors unchanged, skipped%s", r->object,
+			 r->res.sectors_skipped, r->res.sectors_total,
+			 r->res.mass_erased ? "; the flash was mass-erased (the image covers "
+					      "all of it)"
+					    : "");
 	tool_msg(r->tool, "%s: %llu bytes written%s%s", r->object,
 		 (unsigned long long)r->res.bytes_written, r->res.verified ? ", verified" : "",
 		 r->res.left ? (r->res.app_seen ? ", application started" : ", left DFU mode")

@@ -41,6 +41,7 @@ static void plan_json(struct tool_run *r, const struct dfu_if_info *info, const 
 	json_str(&j, "serial", info->serial);
 	json_uint(&j, "alt", info->alt);
 	json_bool(&j, "mass_erase", p->mass_erase);
+	json_bool(&j, "mass_erase_checked", p->mass_erase_checked);
 	json_arr_open(&j, "sectors");
 	for (size_t i = 0; i < p->n_sectors; i++) {
 		json_obj_open(&j, NULL);
@@ -81,7 +82,12 @@ static void plan_text(struct tool_run *r, const struct dfu_if_info *info, const 
 
 	printf("%s: dry run of alt %u (\"%s\"): nothing is written\n", r->object, info->alt,
 	       info->layout ? info->layout->name : info->name);
-	if (p->mass_erase)
+	if (p->mass_erase_checked)
+		printf("  mass-erase  the whole flash, for the %zu sector erases below (the image "
+		       "covers and changes every sector); a sector that then reads other than "
+		       "blank is erased on its own\n",
+		       count_action(p, DFU_PLAN_ERASE));
+	else if (p->mass_erase)
 		printf("  mass-erase  the whole flash\n");
 	for (size_t i = 0; i < p->n_sectors; i++) {
 		const struct dfu_plan_sector *s = &p->sectors[i];

@@ -724,6 +724,8 @@ static void print_result(struct tool_run *r, int code)
 	json_uint(&j, "bytes_written", r->res.bytes_written);
 	json_uint(&j, "bytes_read", r->res.bytes_read);
 	json_uint(&j, "sectors_erased", r->res.sectors_erased);
+	if (r->o->mode == TOOL_MODE_DOWNLOAD || r->o->mode == TOOL_MODE_ERASE)
+		json_bool(&j, "mass_erased", r->res.mass_erased);
 	if (r->o->mode == TOOL_MODE_DOWNLOAD) {
 		json_uint(&j, "sectors_total", r->res.sectors_total);
 		json_uint(&j, "sectors_skipped", r->res.sectors_skipped);

@@ -185,6 +185,133 @@ else
 	fail "wrp on an erase-only sector (rc $rc)"
 fi
 
+# ---- 9. an image that covers and changes the whole flash: one mass erase, checked ----
+python3 - "$tmp" <<'EOF2' || exit 99
+import sys
+d = sys.argv[1]
+old = bytes((i * 7 + (i >> 8)) & 0xff for i in range(1 << 20))
+new = bytes((i * 13 + 1 + (i >> 9)) & 0xff for i in range(1 << 20))
+open(d + "/old1m.bin", "wb").write(old)
+open(d + "/new1m.bin", "wb").write(new)
+half = bytearray(new); half[0x40000:0x60000] = old[0x40000:0x60000]  # sector 6 unchanged
+open(d + "/half1m.bin", "wb").write(half)
+EOF2
+# mass=N sectors=M blank_reads=K: mass erases (a one-byte 0x41) and sector erases the
+# device took in, and the UPLOADs after the last mass erase before the next command
+massstat() { python3 - "$1" <<'EOF2'
+import json, sys
+mass = sectors = reads = 0
+after = False
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("result") != "ok":
+        continue
+    if o.get("req") == "DNLOAD" and "data" in o:
+        data = bytes.fromhex(o["data"])
+        if o["setup"][2] == 0 and data[:1] == b"\x41":
+            if len(data) == 1:
+                mass, after, reads = mass + 1, True, 0
+            else:
+                sectors += 1
+                after = False
+        elif o["setup"][2] >= 2:
+            after = False
+    elif o.get("req") == "UPLOAD" and after:
+        reads += 1
+print("mass=%d sectors=%d blank_reads=%d" % (mass, sectors, reads))
+EOF2
+}
+# reflash1m OLD NEW [ARG...]: as reflash, 1 MiB, the sim's options before "--" in $SIMF
+SIMF=
+reflash1m() {
+	old=$1 new=$2
+	shift 2
+	sim $SIMF --flash-in "$tmp/$old@0x08000000" --log "$tmp/log" --flash-out "$tmp/flash" -- \
+		"$DFU" $FLASH "$tmp/$new" "$@" > "$tmp/out" 2>&1
+	rc=$?
+	st=$(massstat "$tmp/log")
+	setups=$(grep -c '"setup"' "$tmp/log")
+}
+reflash1m old1m.bin new1m.bin --json
+mass_setups=$setups
+if [ $rc -eq 0 ] && [ "$st" = "mass=1 sectors=0 blank_reads=12" ] &&
+	cmp -s "$tmp/flash" "$tmp/new1m.bin" && [ "$(json_field "$tmp/out" mass_erased)" = True ] &&
+	[ "$(json_field "$tmp/out" sectors_erased)" = 12 ]; then
+	pass "1 MiB, every sector changed: one mass erase, then 12 blank reads, byte-exact"
+else
+	fail "1 MiB mass erase (rc $rc, $st)"
+fi
+reflash1m old1m.bin new1m.bin --full --json
+if [ $rc -eq 0 ] && [ "$st" = "mass=0 sectors=12 blank_reads=0" ] &&
+	cmp -s "$tmp/flash" "$tmp/new1m.bin" && [ "$(json_field "$tmp/out" mass_erased)" = False ] &&
+	[ "$mass_setups" -lt "$setups" ]; then
+	pass "--full keeps the 12 sector erases ($setups control transfers, $mass_setups with the mass erase)"
+else
+	fail "--full on 1 MiB (rc $rc, $st, $setups vs $mass_setups transfers)"
+fi
+reflash1m old1m.bin half1m.bin
+if [ $rc -eq 0 ] && [ "$st" = "mass=0 sectors=11 blank_reads=0" ] &&
+	cmp -s "$tmp/flash" "$tmp/half1m.bin" && has '1 of 12 sectors unchanged, skipped'; then
+	pass "1 MiB with one sector unchanged: no mass erase, 11 sector erases"
+else
+	fail "1 MiB, one sector unchanged (rc $rc, $st)"
+fi
+sim --flash-in "$tmp/old1m.bin@0x08000000" -- "$DFU" $FLASH "$tmp/new1m.bin" --dry-run \
+	> "$tmp/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && has 'mass-erase  the whole flash, for the 12 sector erases below' &&
+	has 'total       12 sector(s) to erase, 0 skipped'; then
+	pass "--dry-run names the mass erase and the sectors it stands for"
+else
+	fail "--dry-run with a mass erase (rc $rc)"
+fi
+
+# a write-protected sector: the chip refuses the mass erase, and says nothing
+SIMF="-f wrp=0x08040000"
+reflash1m old1m.bin new1m.bin
+if [ $rc -eq 80 ] && [ "$st" = "mass=1 sectors=12 blank_reads=1" ] &&
+	has 'a sector still holds data after the mass erase' &&
+	has 'sector 0x08040000 (128 KiB) did not take the write' && has 'write-protected (WRP)' &&
+	cmp -s -n 262144 "$tmp/flash" "$tmp/new1m.bin"; then
+	pass "wrp: the refused mass erase is seen, sectors erased one by one, the read-back names 0x08040000"
+else
+	fail "wrp with a mass erase (rc $rc, $st)"
+fi
+# the device answers the mass erase with an error: erased sector by sector instead
+SIMF="-f status-on-request=DNLOAD:2=3"
+reflash1m old1m.bin new1m.bin
+if [ $rc -eq 0 ] && [ "$st" = "mass=1 sectors=12 blank_reads=0" ] &&
+	has 'the mass erase failed' && has 'erasing the 12 sectors one by one' &&
+	cmp -s "$tmp/flash" "$tmp/new1m.bin"; then
+	pass "mass erase answered errWRITE: the 12 sectors erased one by one, byte-exact"
+else
+	fail "failed mass erase (rc $rc, $st)"
+fi
+# the device leaves the bus during the mass erase: the state of the flash is said
+SIMF="-f disconnect-on-erase=1"
+reflash1m old1m.bin new1m.bin
+if [ $rc -eq 74 ] && has 'the whole flash was being mass-erased' &&
+	has 'running the same command again erases and writes all of it'; then
+	pass "device gone during the mass erase: exit 74, the flash state is described"
+else
+	fail "disconnect during the mass erase (rc $rc)"
+fi
+SIMF=
+
+# a ROM that stalls early polls (STM32F072: 64 pages of 2 KiB)
+python3 -c 'import sys; open(sys.argv[1], "wb").write(bytes((i * 5 + 3) & 0xff for i in range(128 * 1024)))' \
+	"$tmp/f072.bin" || exit 99
+sim -p stm32f072 --log "$tmp/log" --flash-out "$tmp/flash" -- "$DFU" $FLASH "$tmp/f072.bin" \
+	> "$tmp/out" 2>&1
+rc=$?
+st=$(massstat "$tmp/log")
+if [ $rc -eq 0 ] && [ "$st" = "mass=1 sectors=0 blank_reads=64" ] &&
+	cmp -s -n 131072 "$tmp/flash" "$tmp/f072.bin"; then
+	pass "stm32f072, 128 KiB: one mass erase for 64 pages, byte-exact"
+else
+	fail "stm32f072 mass erase (rc $rc, $st)"
+fi
+
 echo "$checks checks, $fails failed, $skips skipped"
 [ $fails -eq 0 ] || exit 1
 [ $checks -gt 0 ] || exit 77

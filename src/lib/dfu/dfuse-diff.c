@@ -169,3 +169,34 @@ int dfuse_diff_compare(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 		*e = le;
 	return r < 0 ? r : 0;
 }
+
+int dfuse_diff_first_blocks_blank(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+				  const struct dfuse_sector *secs, size_t n, bool *blank,
+				  uint64_t *bytes_read, struct dfu_error *e)
+{
+	struct dfuse_reader rd;
+	uint8_t *got;
+	int r = 0;
+
+	*blank = true;
+	dfuse_reader_init(&rd, dev, opts);
+	got = malloc(rd.tsize ? rd.tsize : 1);
+	if (!got)
+		return dfu_error_set(e, DFU_E_NOMEM, "dfu.nomem", NULL, "out of memory");
+	for (size_t i = 0; i < n && r >= 0 && *blank; i++) {
+		uint32_t chunk = MIN((uint32_t)rd.tsize, secs[i].size);
+
+		r = dfuse_reader_chunk(&rd, secs[i].start, got, chunk, e);
+		if (r < 0)
+			break;
+		*bytes_read += (uint64_t)r;
+		for (int k = 0; k < r && *blank; k++)
+			*blank = got[k] == 0xff;
+		if (*blank && (uint32_t)r < chunk)
+			*blank = false; /* a short read proves nothing */
+	}
+	if (r >= 0)
+		r = dfuse_reader_end(&rd, e);
+	free(got);
+	return r < 0 ? r : 0;
+}

@@ -450,6 +450,17 @@ int dfuse_diff_compare(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
 		       const struct dfu_image *img, int alt, const struct dfuse_sector *secs,
 		       size_t n, enum dfuse_diff_verdict *verdict, uint64_t *bytes_read, char *why,
 		       size_t why_size, struct dfu_error *e);
+/*
+ * After a mass erase: whether the first block of every one of the @n sectors
+ * @secs (in ascending order) reads blank (0xff), into *@blank; reading stops
+ * at the first that does not.  A chip with a write- or PCROP-protected
+ * sector refuses a mass erase (STM32CubeProgrammer: "Mass erase operation
+ * failed! Please verify flash protection"), and a DfuSe ROM may not say so.
+ * The device must be in dfuIDLE and is left there; *@bytes_read counts.
+ */
+int dfuse_diff_first_blocks_blank(struct dfu_dev *dev, const struct dfu_flash_opts *opts,
+				  const struct dfuse_sector *secs, size_t n, bool *blank,
+				  uint64_t *bytes_read, struct dfu_error *e);
 
 /* ------------------------------------------------------------------------ */
 /* ST DfuSe (dfuse.c)                                                       */

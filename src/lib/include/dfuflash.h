@@ -754,6 +754,8 @@ struct dfu_flash_result {
 	uint64_t bytes_written;
 	uint64_t bytes_read;
 	uint32_t sectors_erased;
+	bool mass_erased; /* DfuSe: a mass erase did it (--mass-erase, or the image covers the
+			   * whole flash and differs in every sector) */
 	/* differential re-flash (DfuSe): the sectors of the image, those found
 	 * holding it already (neither erased nor written), and why none was
 	 * compared ("" when they were, or when --full asked for none) */
@@ -822,8 +824,12 @@ struct dfu_plan_write {
 };
 
 struct dfu_plan {
-	bool dfuse;			 /* DfuSe addressing; plain DFU 1.1 writes blocks from 0 */
-	bool mass_erase;		 /* the whole flash is erased first (no per-sector list) */
+	bool dfuse;	 /* DfuSe addressing; plain DFU 1.1 writes blocks from 0 */
+	bool mass_erase; /* the whole flash is erased first (--mass-erase: no sector list) */
+	/* the mass erase replaces the erases of the sectors listed: the image
+	 * covers every sector and all differ; each reads blank after it or is
+	 * erased on its own */
+	bool mass_erase_checked;
 	struct dfu_plan_sector *sectors; /* the sectors the image touches */
 	size_t n_sectors;
 	struct dfu_plan_write *writes;
