@@ -1031,6 +1031,36 @@ static void describe_erased_before(const struct dfu_dl_facts *f, struct dfu_erro
 }
 
 /*
+ * Append to e->detail, which names what was being erased, what an erase cut
+ * short by @r (a deadline, a broken protocol, a lost device) left there, and
+ * whether that leaves the vector-table sector (@vt_hit) without a table.
+ */
+static void erase_cut_short(int r, bool vt_hit, struct dfu_error *e)
+{
+	size_t used = strlen(e->detail);
+
+	snprintf(e->detail + used, sizeof(e->detail) - used,
+		 " was being erased: %s; nothing written yet%s",
+		 r == DFU_E_DEADLINE ? "the erase did not finish, its content is undefined "
+				       "(partly erased)"
+		 : r == DFU_E_PROTOCOL
+		     ? "the device's replies during the erase broke the DFU protocol, so its "
+		       "content is undefined (erased, partly erased or unchanged)"
+		     : "the device stopped answering during the erase, so its content is "
+		       "undefined (erased, partly erased or unchanged)",
+		 vt_hit ? "; the vector-table sector is not intact, so no application can "
+			  "start: the chip stays in the bootloader"
+			: "");
+	if (dfu_err_is_usb(r) || r == DFU_E_PROTOCOL) {
+		/* as dfu_facts_describe() for a link failure */
+		e->resumable = true;
+		used = strlen(e->detail);
+		snprintf(e->detail + used, sizeof(e->detail) - used,
+			 "; running the same command again erases and writes all of it");
+	}
+}
+
+/*
  * An erase of @s (the @i-th of the plan) failed.  errVENDOR after another
  * sector of the same run was erased (or the flash was read) is not read-out
  * protection (an RDP-1 ROM refuses every erase): it is this page, named with
@@ -1080,27 +1110,10 @@ static bool erase_failure(struct dfu_dev *dev, const struct plan *p, size_t i, i
 
 		describe_erased_before(f, e);
 		used = strlen(e->detail);
-		snprintf(e->detail + used, sizeof(e->detail) - used,
-			 "sector 0x%08x (%u KiB) was being erased: %s; nothing written yet%s",
-			 s->start, s->size / 1024,
-			 r == DFU_E_DEADLINE ? "the erase did not finish, its content is undefined "
-					       "(partly erased)"
-			 : r == DFU_E_PROTOCOL
-			     ? "the device's replies during the erase broke the DFU protocol, so "
-			       "its content is undefined (erased, partly erased or unchanged)"
-			     : "the device stopped answering during the erase, so its content "
-			       "is undefined (erased, partly erased or unchanged)",
-			 p->have_vt && (s->start == p->vt_sector.start || f->n_erased)
-			     ? "; the vector-table sector is not intact, so no application "
-			       "can start: the chip stays in the bootloader"
-			     : "");
-		if (dfu_err_is_usb(r) || r == DFU_E_PROTOCOL) {
-			/* as dfu_facts_describe() for a link failure */
-			e->resumable = true;
-			used = strlen(e->detail);
-			snprintf(e->detail + used, sizeof(e->detail) - used,
-				 "; running the same command again erases and writes all of it");
-		}
+		snprintf(e->detail + used, sizeof(e->detail) - used, "sector 0x%08x (%u KiB)",
+			 s->start, s->size / 1024);
+		erase_cut_short(r, p->have_vt && (s->start == p->vt_sector.start || f->n_erased),
+				e);
 		(void)i;
 		return false;
 	}
@@ -1162,31 +1175,6 @@ static int download_plan(const struct dfu_dev *dev, const struct dfu_image *img,
 	return 0;
 }
 
-/* e->detail of a mass erase that failed and left the device unreachable,
- * in the words of erase_failure(). */
-static void mass_erase_failure(const struct plan *p, int r, struct dfu_error *e)
-{
-	if (e->detail[0])
-		return;
-	snprintf(e->detail, sizeof(e->detail),
-		 "the whole flash was being mass-erased: %s; nothing written yet%s",
-		 r == DFU_E_DEADLINE ? "the erase did not finish, its content is undefined "
-				       "(partly erased)"
-		 : r == DFU_E_PROTOCOL
-		     ? "the device's replies during the erase broke the DFU protocol, so its "
-		       "content is undefined (erased, partly erased or unchanged)"
-		     : "the device stopped answering during the erase, so its content is "
-		       "undefined (erased, partly erased or unchanged)",
-		 p->have_vt ? "; the vector-table sector is not intact, so no application can "
-			      "start: the chip stays in the bootloader"
-			    : "");
-	if (dfu_err_is_usb(r) || r == DFU_E_PROTOCOL) {
-		e->resumable = true;
-		snprintf(e->detail + strlen(e->detail), sizeof(e->detail) - strlen(e->detail),
-			 "; running the same command again erases and writes all of it");
-	}
-}
-
 static int sector_start_cmp(const void *a, const void *b)
 {
 	const struct dfuse_sector *x = a, *y = b;
@@ -1224,7 +1212,11 @@ static int erase_whole_flash(struct dfu_dev *dev, const struct dfu_flash_opts *o
 		if (dfu_dev_ensure_idle(dev, NULL, &re) < 0) {
 			if (e && !e->err) {
 				*e = le;
-				mass_erase_failure(p, r, e);
+				if (!e->detail[0]) {
+					snprintf(e->detail, sizeof(e->detail),
+						 "the whole flash (a mass erase)");
+					erase_cut_short(r, p->have_vt, e);
+				}
 			}
 			return r;
 		}
