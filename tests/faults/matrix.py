@@ -167,8 +167,9 @@ RDP_RX = r"read-protected \(RDP level 1\)"
 class Fault:
     def __init__(self, token, expect, applies=lambda p: True, ops=("download", "upload", "leave"),
                  sim=(), args=(), runs=1, fast=False, zero_poll=True, time_scale="0", image=None,
-                 timeout=CELL_TIMEOUT, pending=None):
+                 timeout=CELL_TIMEOUT, pending=None, label=None):
         self.token, self.expect, self.applies, self.ops = token, expect, applies, ops
+        self.label = label  # the cell's name instead of the token
         self.sim, self.args, self.runs, self.fast = list(sim), list(args), runs, fast
         self.zero_poll, self.time_scale = zero_poll, time_scale
         self.image = image  # a function of the profile giving (base, size), or None
@@ -317,6 +318,47 @@ for tok in ("stall-on-request=GETSTATUS:5", "stall-on-request=GETSTATUS:13", "bu
     fault(tok, early_poll_stall, applies=holds_get_status, ops=DL, zero_poll=False,
           time_scale="0.05", args=["--poll=auto", "-v"],
           fast=("stm32f405",) if "GETSTATUS" in tok else False)
+
+
+
+# -- an image that covers the whole flash of an STM32 ROM and changes every sector:
+# one mass erase instead of the sector erases, then a blank read of each sector
+def st_rom(p):
+    return p.dfuse and p.rom and p.family != "GD32"
+
+
+def whole_flash(p):
+    return (p.sectors[0][0], sum(sz for _, sz in p.sectors))
+
+
+MASS_RX = r"one mass erase instead of \d+ sector erases"
+fault("", lambda op, p: ok(op, p, MASS_RX), applies=st_rom, ops=DL, args=["-v"],
+      image=whole_flash, label="whole flash", fast=("stm32f405", "stm32l476"))
+# an early poll that stalls in the middle of the mass erase (the 5th GET_STATUS:
+# one at the start, two for the compare's Set Address, the mass erase's first);
+# the F4s only: polled as announced after it, the 2048 blocks of an H7 take 213 s
+fault("stall-on-request=GETSTATUS:5",
+      lambda op, p: ok(op, p, [MASS_RX, early_poll_stall(op, p).rx[0]]),
+      applies=lambda p: st_rom(p) and p.family == "F4", ops=DL, zero_poll=False,
+      time_scale="0.05", args=["--poll=auto", "-v"], image=whole_flash,
+      label="whole flash, early poll stalled in the mass erase")
+# the device leaves the bus during the mass erase (or, on a ROM that answers
+# without dfuDNBUSY, right after it): the state is described
+fault("disconnect-on-erase", lambda op, p: E(74, [
+    r"the whole flash (\(a mass erase\) was being erased|was mass-erased)",
+    r"state of the device:",
+    r"this completes the flash: dfuflash "], flash="state"), applies=st_rom, ops=DL,
+    image=whole_flash, label="whole flash, disconnect in the mass erase")
+# the mass erase answered with an error: the sectors are erased one by one
+fault("status-on-request=DNLOAD:2=3", lambda op, p: ok(op, p, r"the mass erase failed"),
+      applies=st_rom, ops=("download",), image=whole_flash,
+      label="whole flash, mass erase answered errWRITE")
+# a write-protected sector: the chip refuses the mass erase without an error; the
+# blank reads see it, the sectors are erased one by one and all is read back
+fault("wrp=INNER", lambda op, p: E(80, [r"still holds data after the mass erase",
+                                         r"write.protect", h(p.inner_sector)], flash="state"),
+      applies=lambda p: st_rom(p) and p.inner_sector != p.touched[0], ops=("download",),
+      image=whole_flash, label="whole flash, wrp=INNER")
 
 
 # -- reply faults: short, zero-length and nonsensical GET_STATUS replies
@@ -605,7 +647,7 @@ def build_cells():
                 image = f.image(p) if f.image else None
                 base, size = image or (p.base, p.size)
                 tok = resolve(f.token, p, base, size)
-                label = f.token or "none"
+                label = f.label or f.token or "none"
                 extra = (" " + " ".join(f.args)) if f.args else ""
                 name = "%s | %s%s | %s" % (p.name, label, extra, op)
                 cells.append(Cell(name, p, tok, op, f.expect(op, p), args=f.args, runs=f.runs,
