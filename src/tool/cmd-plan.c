@@ -84,8 +84,8 @@ static void plan_text(struct tool_run *r, const struct dfu_if_info *info, const 
 	       info->layout ? info->layout->name : info->name);
 	if (p->mass_erase_checked)
 		printf("  mass-erase  the whole flash, for the %zu sector erases below (the image "
-		       "covers and changes every sector); a sector that then reads other than "
-		       "blank is erased on its own\n",
+		       "covers and changes every sector); should a sector not read blank "
+		       "then, they are erased one by one\n",
 		       count_action(p, DFU_PLAN_ERASE));
 	else if (p->mass_erase)
 		printf("  mass-erase  the whole flash\n");

@@ -827,8 +827,8 @@ struct dfu_plan {
 	bool dfuse;	 /* DfuSe addressing; plain DFU 1.1 writes blocks from 0 */
 	bool mass_erase; /* the whole flash is erased first (--mass-erase: no sector list) */
 	/* the mass erase replaces the erases of the sectors listed: the image
-	 * covers every sector and all differ; each reads blank after it or is
-	 * erased on its own */
+	 * covers every sector and all differ; should one not read blank after
+	 * it, they are erased one by one */
 	bool mass_erase_checked;
 	struct dfu_plan_sector *sectors; /* the sectors the image touches */
 	size_t n_sectors;
